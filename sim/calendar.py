@@ -1,0 +1,109 @@
+"""The calendar of a run: dated events and exogenous random dates turned into per-quarter arrays.
+
+Everything here is exogenous (it does not depend on what members do), so it is computed before
+the run, by both engines, from the scenario and the run's tape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim import rules
+from sim.noise import Tape
+from sim.params import QUARTERS_PER_YEAR, Scenario
+
+
+@dataclass(frozen=True)
+class DatedEvents:
+    """The scenario's dated events as arrays over quarters (T) and members (N)."""
+
+    budget_shift: np.ndarray  # (T, N) log of the product of budget factors dated up to t
+    attention_factor: np.ndarray  # (T, N) product of attention factors in force at t
+    forced_crisis: np.ndarray  # (T, N) length in quarters of a crisis dated at t, else 0
+    invitation: np.ndarray  # (T, N) an invitation to the rival bloc dated at t
+    rival_round: np.ndarray  # (T,) an expansion round of the rival bloc dated at t
+    global_crisis: np.ndarray  # (T,) a dated global crisis is on at t
+    joins_at: np.ndarray  # (N,) quarter each member joins (0 for founders)
+    first_change: np.ndarray  # (N,) dated first change of government (relative quarter)
+    has_first_change: np.ndarray  # (N,) whether that date is given (else a random phase)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Dated events plus the random dates of one run (or of a batch, with leading axis R)."""
+
+    dated: DatedEvents
+    new_government: np.ndarray  # (..., T, N)
+    rival_round: np.ndarray  # (..., T)
+    global_crisis: np.ndarray  # (..., T)
+
+
+def dated_events(scenario: Scenario, quarters: int) -> DatedEvents:
+    """Arrays of the scenario's events over the first `quarters` quarters."""
+    n = len(scenario.members)
+    codes = scenario.codes
+    budget_shift = np.zeros((quarters, n))
+    attention_factor = np.ones((quarters, n))
+    forced_crisis = np.zeros((quarters, n), dtype=np.int64)
+    invitation = np.zeros((quarters, n), dtype=bool)
+    rival_round = np.zeros(quarters, dtype=bool)
+    global_crisis = np.zeros(quarters, dtype=bool)
+    for event in scenario.events:
+        start = scenario.quarter_index(event.date)
+        if start >= quarters:
+            continue
+        length = max(1, round(event.years * QUARTERS_PER_YEAR))
+        end = quarters if (event.kind == "attention" and event.years == 0) else start + length
+        i = codes.index(event.member) if event.member else None
+        if event.kind == "budget":
+            budget_shift[start:, i] += np.log(event.factor)
+        elif event.kind == "attention":
+            attention_factor[start:end, i] *= event.factor
+        elif event.kind == "crisis":
+            forced_crisis[start, i] = max(forced_crisis[start, i], length)
+        elif event.kind == "rival_invite":
+            invitation[start, i] = True
+        elif event.kind == "rival_round":
+            rival_round[start] = True
+        elif event.kind == "global_crisis":
+            global_crisis[start:end] = True
+    joins_at = np.array([scenario.quarter_index(m.joins) if m.joins else 0
+                         for m in scenario.members], dtype=np.int64)
+    has_first = np.array([bool(m.first_election) for m in scenario.members])
+    first = np.array([scenario.quarter_index(m.first_election) if m.first_election else 0
+                      for m in scenario.members], dtype=np.int64)
+    return DatedEvents(budget_shift, attention_factor, forced_crisis, invitation, rival_round,
+                       global_crisis, joins_at, first, has_first)
+
+
+def election_periods(election_interval) -> np.ndarray:
+    """Years between elections to whole quarters (at least one)."""
+    return np.maximum(1, np.rint(np.asarray(election_interval) * QUARTERS_PER_YEAR)).astype(
+        np.int64)
+
+
+def compile_calendar(dated: DatedEvents, tape: Tape, election_interval, rival_round_rate,
+                     global_crisis_rate, global_crisis_years) -> Calendar:
+    """The calendar of one run (member parameters (N,)) or of a batch ((R, N) and (R,))."""
+    quarters = tape.quarters
+    period = election_periods(election_interval)
+    phase_draw = tape.member_stream("election_phase")[..., 0, :]
+    random_first = np.floor(phase_draw * period).astype(np.int64)
+    first = np.where(dated.has_first_change, dated.first_change, random_first)
+    new_government = rules.new_government_quarters(first, period, quarters)
+    rival_round = rules.rival_round_quarters(tape.group_stream("rival_round"), rival_round_rate,
+                                             dated.rival_round)
+    global_crisis = rules.global_crisis_quarters(tape.group_stream("global_crisis"),
+                                                 global_crisis_rate, global_crisis_years,
+                                                 dated.global_crisis)
+    return Calendar(dated, new_government, rival_round, global_crisis)
+
+
+def calendar_for(scenario: Scenario, tape: Tape) -> Calendar:
+    """The calendar of one run of `scenario` with this tape."""
+    dated = dated_events(scenario, tape.quarters)
+    w = scenario.world
+    return compile_calendar(dated, tape, np.array(scenario.member_values("election_interval")),
+                            w.rival_round_rate, w.global_crisis_rate, w.global_crisis_years)

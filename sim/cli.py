@@ -1,0 +1,273 @@
+"""The `minilat` command: thin wiring from the command line to library functions."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sim.errors import UserError
+
+app = typer.Typer(
+    name="minilat",
+    help="Simulate the survival of minilateral groups of states: alive, zombie or dead.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+scenarios_app = typer.Typer(help="List the built-in scenarios, or show one resolved.",
+                            invoke_without_command=True)
+app.add_typer(scenarios_app, name="scenarios")
+out = Console()
+err = Console(stderr=True)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", metavar="KEY=VALUE",
+                 help="Override a parameter by dotted key, e.g. group.secretariat=true or "
+                      "members.*.crisis_rate=0.5 (repeatable). `minilat scenarios show NAME "
+                      "--keys` lists the keys."),
+]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("minilateral-sim")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        out.print(f"minilat {_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback,
+                                          is_eager=True, help="Print the version.")] = False,
+) -> None:
+    """Simulate the survival of minilateral groups of states: alive, zombie or dead."""
+
+
+# ------------------------------------------------------------------------------ scenarios
+
+
+@scenarios_app.callback()
+def scenarios_list(ctx: typer.Context) -> None:
+    """List the built-in scenarios."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sim.params import builtin_names, load_scenario
+
+    table = Table(title="Built-in scenarios", title_justify="left")
+    for column in ("name", "members", "start", "years", "title"):
+        table.add_column(column)
+    for name in builtin_names():
+        s = load_scenario(name)
+        table.add_row(name, " ".join(s.codes), s.start, str(s.years), s.title)
+    out.print(table)
+    out.print("Show one with [bold]minilat scenarios show NAME[/bold]; run one with "
+              "[bold]minilat run NAME[/bold].")
+
+
+@scenarios_app.command("show")
+def scenarios_show(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or path to a file.")],
+    set_: SetOption = None,
+    keys: Annotated[bool, typer.Option("--keys", help="List the dotted keys --set accepts, "
+                                       "with units and ranges.")] = False,
+) -> None:
+    """Print a scenario fully resolved (every default filled in) as TOML, with units."""
+    from sim.params import all_keys, load_scenario, scenario_to_toml, spec_of
+
+    s = load_scenario(scenario, set_ or None)
+    if keys:
+        lines = [f"{'key':<36} {'type':<6} {'allowed':<14} meaning [unit]"]
+        for key in all_keys(s):
+            if key.startswith("members.") and not key.startswith("members.*."):
+                continue
+            kind, spec = spec_of(key)
+            allowed = ("" if spec.low is None else f"{spec.low:g}") + (
+                "" if spec.high is None else f" to {spec.high:g}")
+            unit = f" [{spec.unit}]" if spec.unit else ""
+            lines.append(f"{key:<36} {kind.__name__:<6} {allowed:<14} {spec.meaning}{unit}")
+        lines.append(f"members.<CODE>.<key> sets one member; CODE is one of "
+                     f"{', '.join(s.codes)}.")
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    sys.stdout.write(scenario_to_toml(s))
+
+
+# ------------------------------------------------------------------------------ run
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or path to a scenario "
+                                            "TOML file.")],
+    seed: Annotated[int, typer.Option(help="Seed of the run; it fixes every random draw.",
+                                      min=0, max=2**63 - 1)] = 0,
+    years: Annotated[int | None, typer.Option(help="Horizon in years (default: the "
+                                              "scenario's).", min=1, max=200)] = None,
+    set_: SetOption = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Write summary.json, timeseries.parquet and run.png here.")] = None,
+    runs: Annotated[int, typer.Option(help="Run this many seeds (seed, seed+1, ...) and print "
+                                      "outcome shares with 95 % Wilson intervals.",
+                                      min=1)] = 1,
+    engine: Annotated[str, typer.Option(help="mesa (the reference) or fast (vectorized, same "
+                                        "results).")] = "mesa",
+) -> None:
+    """Run one simulation (or several seeds) and print a compact summary."""
+    from sim.params import load_scenario
+
+    if engine not in ("mesa", "fast"):
+        raise UserError(f"--engine {engine}: unknown engine. Allowed: mesa, fast.")
+    s = load_scenario(scenario, set_ or None, years)
+    overrides = list(set_ or [])
+    if runs > 1:
+        _run_many(s, seed, runs, engine, out_dir, overrides)
+        return
+    trajectory = _simulate_one(s, seed, engine)
+    from sim.outcomes import summarize
+
+    summary = summarize(trajectory)
+    _print_summary(s, summary)
+    if out_dir is not None:
+        written = _write_run(out_dir, s, trajectory, summary, overrides, engine)
+        for path in written:
+            out.print(f"wrote {path}")
+
+
+def _simulate_one(s, seed: int, engine: str):
+    if engine == "fast":
+        from sim.batch import run_batch
+
+        return run_batch(s, [seed], record_series=True).trajectories[0]
+    from sim.model import MinilateralModel
+
+    return MinilateralModel(s, seed).run()
+
+
+def _print_summary(s, summary: dict) -> None:
+    state = summary["outcome"]
+    color = {"alive": "green", "zombie": "dark_orange", "dead": "red"}[state]
+    table = Table(title=f"{s.title} — seed {summary['seed']}, {s.years} years",
+                  title_justify="left", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+
+    def when(q):
+        return "never" if q is None else f"{s.quarter_label(q)} (quarter {q})"
+
+    table.add_row("final state", f"[{color}]{state.upper()}[/{color}]")
+    if summary["death_quarter"] is not None:
+        table.add_row("death", f"{when(summary['death_quarter'])}, cause: "
+                      f"{summary['death_cause']}")
+    table.add_row("first zombie quarter", when(summary["first_zombie_quarter"]))
+    table.add_row("quarters as a zombie", str(summary["zombie_quarters"]))
+    table.add_row("revivals", str(summary["revivals"]))
+    table.add_row("exits", str(summary["exits"]))
+    table.add_row("vacant chair terms", str(summary["vacancies"]))
+    table.add_row(f"joins of {s.world.rival_name}", str(summary["rival_joins"]))
+    table.add_row("total joint outputs", str(summary["total_outputs"]))
+    out.print(table)
+
+
+def _write_run(out_dir: Path, s, trajectory, summary: dict, overrides: list[str],
+               engine: str) -> list[Path]:
+    from sim.plots import plot_run
+    from sim.storage import atomic_write_bytes, atomic_write_parquet
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    record = {**summary, "scenario": s.name, "source": s.source, "years": s.years,
+              "start": s.start, "overrides": overrides, "engine": engine,
+              "version": _version()}
+    summary_path = out_dir / "summary.json"
+    atomic_write_bytes(summary_path, (json.dumps(record, indent=2) + "\n").encode())
+    series_path = out_dir / "timeseries.parquet"
+    atomic_write_parquet(series_path, trajectory.to_frame(s))
+    figure_path = out_dir / "run.png"
+    tmp = figure_path.with_name(f".{figure_path.name}.{os.getpid()}.tmp.png")
+    plot_run(trajectory, s, tmp)
+    tmp.replace(figure_path)
+    return [summary_path, series_path, figure_path]
+
+
+def _run_many(s, seed: int, runs: int, engine: str, out_dir: Path | None,
+              overrides: list[str]) -> None:
+    import numpy as np
+
+    from sim.analysis import outcome_shares
+    from sim.outcomes import summarize, to_records
+
+    seeds = list(range(seed, seed + runs))
+    if engine == "fast":
+        from sim.batch import run_batch
+
+        result = run_batch(s, seeds)
+        rows = to_records(result.summary, result.seeds)
+    else:
+        from rich.progress import Progress
+
+        from sim.model import MinilateralModel
+
+        rows = []
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task(f"{runs} runs of {s.name}", total=runs)
+            for one in seeds:
+                rows.append(summarize(MinilateralModel(s, one).run()))
+                progress.advance(task)
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    shares = outcome_shares(frame["outcome"])
+    table = Table(title=f"{s.title}: {runs} runs (seeds {seeds[0]}–{seeds[-1]}), {s.years} "
+                  f"years, {engine} engine", title_justify="left")
+    for column in ("outcome", "runs", "share", "95 % interval (Wilson)"):
+        table.add_column(column, justify="right" if column != "outcome" else "left")
+    for row in shares.itertuples():
+        table.add_row(row.outcome, str(row.count), f"{row.share:.1%}",
+                      f"{row.low:.1%} – {row.high:.1%}")
+    out.print(table)
+    dead = frame[frame["outcome"] == "dead"]
+    if len(dead):
+        out.print(f"median death quarter {np.median(dead['death_quarter']):.0f}; causes: "
+                  + ", ".join(f"{k} {v}" for k, v in dead["death_cause"].value_counts().items()))
+    if out_dir is not None:
+        from sim.storage import atomic_write_parquet
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / "runs.parquet"
+        atomic_write_parquet(path, frame)
+        out.print(f"wrote {path}")
+
+
+# ------------------------------------------------------------------------------ entry point
+
+
+def main() -> None:
+    """Entry point: user errors become a message and exit code 2, never a traceback."""
+    try:
+        app()
+    except UserError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Errors that are the user's to fix: shown as a message, never as a traceback (exit code 2)."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A problem with the user's input, described in one paragraph."""
+
+    exit_code = 2
+
+
+class InputError(UserError):
+    """A bad value in a file or on the command line, located as precisely as the input allows."""
+
+    def __init__(
+        self,
+        source: str,
+        problem: str,
+        *,
+        key: str | None = None,
+        value: object = None,
+        allowed: str | None = None,
+        line: int | None = None,
+    ):
+        self.source = source
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        self.line = line
+        self.problem = problem
+        where = source if line is None else f"{source}, line {line}"
+        subject = ""
+        if key is not None:
+            subject = f"`{key}`" if value is None else f"`{key}` = {format_value(value)}"
+            subject += " "
+        message = f"{where}: {subject}{problem}"
+        if allowed:
+            message += f" Allowed: {allowed}"
+        super().__init__(message.rstrip())
+
+
+def format_value(value: object) -> str:
+    """Show a value the way it would be written in TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return repr(value)

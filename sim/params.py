@@ -1,0 +1,894 @@
+"""Typed, validated parameters of a scenario: the group, its members, the world, dated events.
+
+Every parameter is declared once, here, with its type, default, allowed range, unit and meaning.
+Scenarios are TOML data: they are parsed, never executed. A bad value raises `InputError` naming
+the file (and line), the dotted key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sim.errors import InputError, UserError, format_value
+
+QUARTERS_PER_YEAR = 4
+MIN_MEMBERS, MAX_MEMBERS = 3, 12
+EVENT_KINDS = ("budget", "attention", "crisis", "rival_invite", "rival_round", "global_crisis")
+MEMBER_EVENT_KINDS = ("budget", "attention", "crisis", "rival_invite")
+
+
+# --------------------------------------------------------------------------------------------
+# Parameter declarations
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a parameter means and which values it may take."""
+
+    meaning: str
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def allowed(self, kind: type) -> str:
+        """The allowed values in words, e.g. 'a number from 0 to 1 (share of attention)'."""
+        noun = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+        text = noun.get(kind, "a list of member codes")
+        if self.low is not None and self.high is not None:
+            lo = "above" if self.low_open else "from"
+            hi = "below" if self.high_open else "to"
+            text += f" {lo} {_num(self.low)} {hi} {_num(self.high)}"
+        elif self.low is not None:
+            text += f" {'above' if self.low_open else 'at least'} {_num(self.low)}"
+        unit = f"{self.unit}: " if self.unit else ""
+        return f"{text} ({unit}{self.meaning})."
+
+    def contains(self, value: float) -> bool:
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return not (
+            self.high is not None and (value > self.high or (self.high_open and value == self.high))
+        )
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def param(default: Any, meaning: str, unit: str = "", low=None, high=None, **open_ends) -> Any:
+    """Declare a dataclass field with its `Spec` (meaning, unit, range)."""
+    spec = Spec(meaning, unit, low, high, **open_ends)
+    if isinstance(default, list | tuple):
+        return field(default_factory=lambda: tuple(default), metadata={"spec": spec})
+    return field(default=default, metadata={"spec": spec})
+
+
+@dataclass(frozen=True)
+class GroupParams:
+    """The group: its institutional design, its rules, and how members value it (M4–M8, M10–M12)."""
+
+    secretariat: bool = param(False, "a dedicated staffed secretariat (M11)")
+    treaty: bool = param(False, "a founding treaty that makes leaving costly (M11)")
+    agenda_breadth: int = param(7, "number of priority areas on the agenda (M5, M12)",
+                                "priority areas", 1, 30)
+    reference_breadth: int = param(7, "agenda breadth at which cost and output are at base level",
+                                   "priority areas", 1, 30)
+    focus_elasticity: float = param(0.5, "how strongly a narrower agenda raises output (M12)",
+                                    "elasticity", 0, 3)
+    min_members: int = param(3, "fewer active members than this and the group is dead",
+                             "members", 2, MAX_MEMBERS)
+    vacancy_limit: int = param(2, "this many consecutive vacant chair terms and the group lapses",
+                               "terms", 1, 20)
+    zombie_threshold: float = param(0.3, "vitality below this makes the group a zombie",
+                                    "share of base rate", 0, 1)
+    zombie_window: int = param(8, "quarters over which vitality averages activity",
+                               "quarters", 1, 40)
+    base_rate: float = param(3.0, "joint outputs per quarter of a normally engaged group (drive = "
+                             "reference_drive); vitality is measured against it",
+                             "outputs per quarter", 0, 100, low_open=True)
+    reference_drive: float = param(0.5, "drive (chair effort x mean engagement) of a normally "
+                                   "engaged group, which produces the base rate (M8)", "drive",
+                                   0, 1, low_open=True)
+    chair_term: int = param(4, "length of one chair term", "quarters", 1, 12)
+    chair_order: tuple[str, ...] = param((), "rotation order of the chair (member codes); "
+                                         "empty = the order members are listed")
+    chair_threshold: float = param(0.2, "willingness a member needs to accept the chair (M7)",
+                                   "willingness", 0, 1)
+    chair_cost: float = param(0.5, "budget at which a member covers a chair term in full (M7)",
+                              "share of founding budget", 0, 10, low_open=True)
+    chair_boost: float = param(0.3, "extra engagement the chair aims for during its term (M6)",
+                               "engagement", 0, 1)
+    standby: float = param(0.15, "floor of the group's pull: the low-maintenance tool kept "
+                           "on standby (M6)", "share", 0, 1)
+    value_sensitivity: float = param(8.0, "steepness of engagement's response to net value (M6)",
+                                     "per value unit", 0, 50)
+    adjust_rate: float = param(0.3, "share of the gap to its target engagement closes each "
+                               "quarter (M6)", "per quarter", 0, 1, low_open=True)
+    personalization: float = param(1.0, "how far engagement depends on the foreign minister's "
+                                   "enthusiasm (M3)", "share", 0, 1)
+    network_weight: float = param(2.0, "value of capacity building and network sharing with "
+                                  "fully engaged partners (M4)", "value units", 0, 10)
+    network_partners: int = param(4, "number of partners whose engagement gives the full "
+                                  "network value, and the group size at base coordination cost",
+                                  "members", 1, MAX_MEMBERS - 1)
+    coordination_elasticity: float = param(1.0, "how fast the cost of coordinating grows with "
+                                           "the number of members (M12)", "elasticity", 0, 3)
+    visibility_weight: float = param(1.5, "value of the group's visibility to a member with no "
+                                     "regional fit (M4)", "value units", 0, 10)
+    founding_visibility: float = param(1.0, "visibility the group's launch gives it at the start: "
+                                       "expectations the start-up must then live up to (M4, M8)",
+                                       "share of base rate", 0, 10)
+    visibility_smoothing: float = param(0.25, "weight of this quarter's outputs in visibility "
+                                        "(M8)", "per quarter", 0, 1, low_open=True)
+    diversification_value: float = param(0.2, "standing value of an extra channel to a member "
+                                         "with no regional home (M4)", "value units", 0, 10)
+    participation_cost: float = param(0.8, "cost of taking part at the founding budget and "
+                                      "reference agenda (M5)", "value units", 0, 10)
+    secretariat_dues: float = param(0.1, "yearly dues for a secretariat, off each member's "
+                                    "budget (M1, M11)", "share of founding budget", 0, 1)
+    secretariat_saving: float = param(0.3, "share of the participation cost a secretariat saves "
+                                      "(M5, M11)", "share", 0, 1)
+    secretariat_floor: float = param(0.3, "outputs a secretariat produces on its own (M8, M11)",
+                                     "outputs per quarter", 0, 100)
+    secretariat_support: float = param(0.5, "chair effort a secretariat guarantees; with one, "
+                                       "chair terms never lapse (M7, M11)", "effort", 0, 1)
+    treaty_exit_cost: float = param(0.3, "extra cost of leaving under a treaty (M10, M11)",
+                                    "value units", 0, 10)
+    exit_threshold: float = param(0.1, "engagement below which a member counts as disengaged "
+                                  "(M10)", "engagement", 0, 1)
+    exit_patience: int = param(8, "quarters of disengagement before a member weighs leaving "
+                               "(M10)", "quarters", 1, 80)
+
+
+@dataclass(frozen=True)
+class WorldParams:
+    """The world around the group: the rival bloc (M9), global crises (M12), budgets' floor."""
+
+    rival_name: str = param("BRICS", "name of the rival bloc, used in event logs")
+    rival_pull: float = param(1.0, "strength of the rival bloc: 1 = the scenario's own, "
+                              "0 = no rival bloc, 3 = three times as strong (M9)", "multiplier",
+                              0, 10)
+    rival_round_rate: float = param(0.1, "expansion rounds of the rival bloc beyond the dated "
+                                    "ones (M9)", "rounds per year", 0, 4)
+    rival_outside_value: float = param(0.5, "value of the outside option to a member of the "
+                                       "rival bloc, at pull 1 (M9)", "value units", 0, 10)
+    rival_split: float = param(0.3, "share of attention a member of both groups gives to the "
+                               "rival bloc (M9)", "share of attention", 0, 1)
+    global_crisis_rate: float = param(0.05, "global crises beyond the dated ones (M12)",
+                                      "crises per year", 0, 4)
+    global_crisis_years: float = param(2.0, "duration of an undated global crisis (M12)",
+                                       "years", 0, 10, low_open=True)
+    crisis_hazard_factor: float = param(1.5, "multiplier of every member's crisis hazard during a "
+                                        "global crisis (M12)", "multiplier", 1, 10)
+    crisis_coordination_value: float = param(0.5, "value of coordinating in a global crisis under "
+                                             "a fully capable chair (M12)", "value units", 0, 10)
+    budget_floor: float = param(0.05, "smallest budget a ministry keeps for the group (M1, M5)",
+                                "share of founding budget", 0, 1, low_open=True)
+
+
+@dataclass(frozen=True)
+class MemberParams:
+    """A member foreign ministry (one Mesa agent): budget, shocks, minister, interests (M1–M10)."""
+
+    code: str = param("", "short code of the member, e.g. MEX")
+    name: str = param("", "display name; empty = the code")
+    color: str = param("", "colour in figures and the app, '#rrggbb'; empty = a default palette")
+    joins: str = param("", "quarter the member joins, e.g. '2021Q1'; empty = a founding member")
+    in_rival: bool = param(False, "already a member of the rival bloc at the start (M9)")
+    initial_engagement: float = param(0.5, "engagement at the start", "engagement", 0, 1)
+    budget_trend: float = param(0.0, "per-year drift of the log budget for the group (M1)",
+                                "log units per year", -1, 1)
+    budget_volatility: float = param(0.1, "size of random budget changes (M1)",
+                                     "log units per sqrt(year)", 0, 2)
+    budget_reversion: float = param(0.5, "pull of the budget back to its trend path (M1)",
+                                    "per year", 0, 4)
+    crisis_rate: float = param(0.3, "domestic-priority shocks (M2)", "crises a year", 0, 12)
+    crisis_years: float = param(0.75, "mean duration of a domestic-priority shock (M2)",
+                                "years", 0, 10, low_open=True)
+    crisis_depth: float = param(0.5, "share of attention a crisis takes away (M2)",
+                                "share of attention", 0, 1)
+    election_interval: float = param(4.0, "years between changes of government (M3)",
+                                     "years", 0.25, 20)
+    first_election: str = param("", "quarter of a change of government, e.g. '2018Q4'; the "
+                                "others follow every election_interval; empty = a random phase")
+    founding_enthusiasm: float = param(0.9, "enthusiasm of the minister in office at the start "
+                                       "(founders created the group) or when the member joins "
+                                       "(M3)", "enthusiasm", 0, 1)
+    enthusiasm_mean: float = param(0.7, "average enthusiasm of a new foreign minister (M3)",
+                                   "enthusiasm", 0, 1)
+    enthusiasm_spread: float = param(0.3, "half-width of the range of a new minister's "
+                                     "enthusiasm (M3)", "enthusiasm", 0, 1)
+    capacity_need: float = param(0.5, "how much the ministry gains from shared capacity and "
+                                 "networks (M4)", "share", 0, 1)
+    regional_fit: float = param(0.5, "how well the member fits a regional grouping; low = the "
+                                "group's visibility and diversification matter more (M4)",
+                                "share", 0, 1)
+    reach: float = param(1.0, "network the member brings to the others, e.g. missions in "
+                         "regions they lack (M4, M12)", "multiplier", 0, 5)
+    rival_affinity: float = param(0.0, "closeness to the rival bloc (M9)", "share", 0, 1)
+    exit_cost: float = param(0.2, "cost of leaving an informal group (M10)", "value units", 0, 10)
+    cost_burden: float = param(1.0, "weight of the group's cost for this ministry, e.g. "
+                               "capacity-constrained ones (M5)", "multiplier", 0, 5)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A dated event of the scenario: a budget step, an attention shift, a crisis, a rival move."""
+
+    date: str = param("", "quarter of the event, e.g. '2017Q4'")
+    kind: str = param("", "one of " + ", ".join(EVENT_KINDS))
+    member: str = param("", "member code (budget, attention, crisis, rival_invite)")
+    factor: float = param(1.0, "multiplier of the budget or of attention", "multiplier", 0, 10)
+    years: float = param(0.0, "duration (attention: 0 = permanent; crisis, global_crisis: "
+                         "required)", "years", 0, 100)
+    note: str = param("", "source or reason for the event")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A resolved scenario: everything a run needs besides the seed."""
+
+    name: str
+    title: str
+    description: str
+    start: str
+    years: int
+    group: GroupParams
+    world: WorldParams
+    members: tuple[MemberParams, ...]
+    events: tuple[Event, ...]
+    source: str = ""
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(m.code for m in self.members)
+
+    @property
+    def quarters(self) -> int:
+        return self.years * QUARTERS_PER_YEAR
+
+    @property
+    def start_quarter(self) -> int:
+        """Absolute index (year * 4 + quarter - 1) of the first simulated quarter."""
+        return parse_quarter(self.start)
+
+    @property
+    def chair_rotation(self) -> tuple[int, ...]:
+        """Member indices in chair order."""
+        order = self.group.chair_order or self.codes
+        return tuple(self.codes.index(c) for c in order)
+
+    def quarter_index(self, date: str) -> int:
+        """Quarters from the start to `date` (negative if before the start)."""
+        return parse_quarter(date) - self.start_quarter
+
+    def quarter_label(self, quarter: int) -> str:
+        return format_quarter(self.start_quarter + quarter)
+
+    def member_values(self, name: str) -> list:
+        return [getattr(m, name) for m in self.members]
+
+
+SCENARIO_KEYS = {
+    "extends": (str, Spec("built-in name or path (relative to this file) of a scenario this one "
+                          "changes; its tables are merged key by key, its events kept")),
+    "name": (str, Spec("short name of the scenario")),
+    "title": (str, Spec("one-line title")),
+    "description": (str, Spec("what the scenario represents")),
+    "start": (str, Spec("first simulated quarter, e.g. '2014Q1'")),
+    "years": (int, Spec("default horizon", "years", 1, 200)),
+}
+SECTIONS = {"group": GroupParams, "world": WorldParams}
+
+
+# --------------------------------------------------------------------------------------------
+# Quarters
+# --------------------------------------------------------------------------------------------
+
+_QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*Q([1-4])\s*$", re.IGNORECASE)
+
+
+def parse_quarter(text: str) -> int:
+    """'2017Q4' -> 2017 * 4 + 3. Raises ValueError for anything else."""
+    match = _QUARTER.match(text)
+    if not match:
+        raise ValueError(f"not a quarter: {text!r}")
+    return int(match.group(1)) * QUARTERS_PER_YEAR + int(match.group(2)) - 1
+
+
+def format_quarter(absolute: int) -> str:
+    return f"{absolute // QUARTERS_PER_YEAR}Q{absolute % QUARTERS_PER_YEAR + 1}"
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped inside the package."""
+    folder = resources.files("sim.scenarios")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def builtin_path(name: str) -> Path:
+    return Path(str(resources.files("sim.scenarios") / f"{name}.toml"))
+
+
+def locate(name_or_path: str | Path) -> Path:
+    """The file of a built-in scenario name or of a path; a clear error if neither exists."""
+    text = str(name_or_path)
+    if text in builtin_names():
+        return builtin_path(text)
+    path = Path(text)
+    if path.is_file():
+        return path
+    if path.suffix == ".toml" or "/" in text or "\\" in text:
+        raise UserError(f"{text}: no such scenario file.")
+    raise UserError(
+        f"{text}: unknown scenario. Built-in scenarios: {', '.join(builtin_names())}; "
+        "or give the path of a scenario TOML file."
+    )
+
+
+def read_toml(path: Path) -> tuple[dict, str]:
+    """Parse a TOML file; malformed TOML becomes an InputError with the line TOML reports."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the file ({exc.strerror}).") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not a UTF-8 text file.") from exc
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        line = _line_of_decode_error(exc)
+        reason = str(exc).split(" (at line")[0]
+        raise InputError(str(path), f"is not valid TOML: {reason}.", line=line,
+                         allowed="TOML syntax, see https://toml.io.") from exc
+
+
+def _line_of_decode_error(exc: tomllib.TOMLDecodeError) -> int | None:
+    lineno = getattr(exc, "lineno", None)
+    if lineno:
+        return lineno
+    match = re.search(r"line (\d+)", str(exc))
+    return int(match.group(1)) if match else None
+
+
+def load_scenario(
+    name_or_path: str | Path,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    years: int | None = None,
+) -> Scenario:
+    """Load, override and validate a scenario by built-in name or file path.
+
+    `overrides` maps dotted keys to values, or is a list of 'KEY=VALUE' strings as typed after
+    `--set` (values parsed as TOML, else taken as strings).
+    """
+    path = locate(name_or_path)
+    raw, text = read_toml(path)
+    raw = _merge_base(raw, path, text, seen=(path.resolve(),))
+    shown = str(name_or_path) if str(name_or_path) in builtin_names() else str(path)
+    source = f"{shown}.toml (built-in)" if shown in builtin_names() else shown
+    return resolve(raw, source=source, text=text, overrides=overrides, years=years)
+
+
+def resolve(
+    raw: Mapping[str, Any],
+    source: str = "<scenario>",
+    text: str = "",
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    years: int | None = None,
+) -> Scenario:
+    """Validate a parsed scenario (a dict as from TOML) into a `Scenario`."""
+    raw = _deep_copy(raw)
+    origin = _Origin(source, text)
+    if overrides:
+        origin.overridden = apply_overrides(raw, overrides)
+    if years is not None:
+        raw.setdefault("scenario", {})["years"] = years
+        origin.overridden["scenario.years"] = "--years"
+    return _build_scenario(raw, origin)
+
+
+def with_overrides(
+    scenario: Scenario,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    years: int | None = None,
+) -> Scenario:
+    """A copy of a resolved scenario with dotted-key overrides and horizon, validated again."""
+    return resolve(scenario_as_dict(scenario), source=scenario.source, overrides=overrides,
+                   years=years)
+
+
+def scenario_as_dict(s: Scenario) -> dict[str, Any]:
+    """The raw (TOML-shaped) form of a resolved scenario; `resolve` of it gives it back."""
+    def table(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if f.name not in skip}
+
+    return {
+        "scenario": {key: getattr(s, key) for key in SCENARIO_KEYS if key != "extends"},
+        "group": table(s.group),
+        "world": table(s.world),
+        "members": {m.code: table(m, skip=("code",)) for m in s.members},
+        "events": [table(e) for e in s.events],
+    }
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _merge_base(raw: dict, path: Path, text: str, seen: tuple[Path, ...]) -> dict:
+    """Resolve `[scenario] extends`: the base's tables, updated key by key by this file's."""
+    head = raw.get("scenario", {})
+    base_name = head.get("extends") if isinstance(head, Mapping) else None
+    if not base_name:
+        return raw
+    origin = _Origin(str(path), text)
+    if not isinstance(base_name, str):
+        raise origin.error(("scenario", "extends"), "has the wrong type.", base_name,
+                           "a built-in scenario name or a path.")
+    relative = path.parent / base_name
+    base_path = relative if relative.is_file() else None
+    if base_path is None and base_name in builtin_names():
+        base_path = builtin_path(base_name)
+    if base_path is None:
+        raise origin.error(("scenario", "extends"), "names no scenario.", base_name,
+                           f"a built-in scenario ({', '.join(builtin_names())}) or a path "
+                           "relative to this file.")
+    if base_path.resolve() in seen:
+        raise origin.error(("scenario", "extends"), "makes a cycle of scenarios.", base_name,
+                           "a chain of `extends` that ends.")
+    base_raw, base_text = read_toml(base_path)
+    base_raw = _merge_base(base_raw, base_path, base_text, seen + (base_path.resolve(),))
+    merged = _deep_copy(base_raw)
+    for section, value in raw.items():
+        if section == "events" and isinstance(value, list):
+            merged["events"] = merged.get("events", []) + _deep_copy(value)
+        elif isinstance(value, Mapping) and isinstance(merged.get(section), Mapping):
+            target = merged[section]
+            for key, item in value.items():
+                if isinstance(item, Mapping) and isinstance(target.get(key), Mapping):
+                    target[key] = {**target[key], **item}
+                else:
+                    target[key] = _deep_copy(item)
+        else:
+            merged[section] = _deep_copy(value)
+    merged["scenario"].pop("extends", None)
+    return merged
+
+
+def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
+    """'KEY=VALUE' strings to a dict; values parsed as TOML where they parse, else strings."""
+    parsed: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError("--set", "is not of the form KEY=VALUE.", key=item,
+                             allowed="e.g. --set group.secretariat=true or "
+                             "--set members.*.crisis_rate=0.5")
+        parsed[key] = parse_value_text(value.strip())
+    return parsed
+
+
+def parse_value_text(value: str) -> Any:
+    """A value typed on the command line: TOML if it parses ('0.5', 'true', '["A"]'), else text."""
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+def apply_overrides(raw: dict, overrides: Mapping[str, Any] | Iterable[str]) -> dict[str, str]:
+    """Write dotted-key overrides into a raw scenario dict; returns {key path: origin label}."""
+    if not isinstance(overrides, Mapping):
+        overrides = parse_assignments(overrides)
+    applied: dict[str, str] = {}
+    for key, value in overrides.items():
+        label = f"--set {key}={_as_text(value)}"
+        for path in expand_key(raw, key, label):
+            table = raw
+            for part in path[:-1]:
+                table = table.setdefault(part, {})
+            table[path[-1]] = value
+            applied[".".join(path)] = label
+    return applied
+
+
+def _as_text(value: Any) -> str:
+    return format_value(value) if not isinstance(value, str) else value
+
+
+def expand_key(raw: Mapping[str, Any], key: str, label: str = "--set") -> list[tuple[str, ...]]:
+    """Dotted key to concrete key paths: 'members.*.x' becomes one path per member."""
+    parts = tuple(key.split("."))
+    section = parts[0]
+    if section in ("years", "start"):
+        return [("scenario", section)]
+    if section == "scenario" and len(parts) == 2 and parts[1] in SCENARIO_KEYS:
+        return [parts]
+    if section in SECTIONS and len(parts) == 2:
+        _check_field_name(SECTIONS[section], parts[1], key, label)
+        return [parts]
+    if section == "members" and len(parts) == 3:
+        _check_field_name(MemberParams, parts[2], key, label)
+        codes = list(raw.get("members", {}))
+        if parts[1] == "*":
+            return [("members", code, parts[2]) for code in codes]
+        if parts[1] not in codes:
+            raise InputError(label, "names no member of the scenario.", key=key,
+                             allowed=f"members.<CODE>.<key> with CODE one of {', '.join(codes)}, "
+                             "or members.*.<key> for every member.")
+        return [parts]
+    raise InputError(label, "is not a parameter key.", key=key,
+                     allowed="group.<key>, world.<key>, members.<CODE>.<key>, members.*.<key>, "
+                     "years; `minilat scenarios show NAME` lists them all.")
+
+
+def _check_field_name(cls: type, name: str, key: str, label: str) -> None:
+    names = [f.name for f in dataclasses.fields(cls)]
+    if name not in names:
+        raise InputError(label, "is not a parameter key.", key=key,
+                         allowed=_suggest(name, names, key.rsplit(".", 1)[0]))
+
+
+def _suggest(name: str, names: list[str], prefix: str) -> str:
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean `{prefix}.{close[0]}`? " if close else ""
+    return f"{hint}Keys here: {', '.join(names)}."
+
+
+def all_keys(scenario: Scenario) -> list[str]:
+    """Every dotted key that `--set` accepts for this scenario."""
+    keys = ["years", "start"]
+    keys += [f"group.{f.name}" for f in dataclasses.fields(GroupParams)]
+    keys += [f"world.{f.name}" for f in dataclasses.fields(WorldParams)]
+    for code in ("*", *scenario.codes):
+        keys += [f"members.{code}.{f.name}" for f in dataclasses.fields(MemberParams)
+                 if f.name != "code"]
+    return keys
+
+
+def spec_of(key: str) -> tuple[type, Spec]:
+    """Type and `Spec` of a dotted key such as 'members.*.budget_trend'."""
+    parts = key.split(".")
+    if parts[0] in ("years", "start"):
+        return SCENARIO_KEYS[parts[0]]
+    cls = {"group": GroupParams, "world": WorldParams, "members": MemberParams}.get(parts[0])
+    if cls is None or parts[-1] not in {f.name for f in dataclasses.fields(cls)}:
+        raise KeyError(key)
+    f = {f.name: f for f in dataclasses.fields(cls)}[parts[-1]]
+    return _field_type(f), f.metadata["spec"]
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Origin:
+    """Where values came from, to point errors at a file line or at a --set option."""
+
+    source: str
+    text: str
+    overridden: dict[str, str] = field(default_factory=dict)
+
+    def error(self, path: tuple[str, ...], problem: str, value: Any = None,
+              allowed: str | None = None, show_value: bool = True) -> InputError:
+        key = ".".join(path)
+        if key in self.overridden:
+            return InputError(self.overridden[key], problem, key=key,
+                              value=value if show_value else None, allowed=allowed)
+        return InputError(self.source, problem, key=key, value=value if show_value else None,
+                          allowed=allowed, line=find_line(self.text, path))
+
+
+def find_line(text: str, path: tuple[str, ...]) -> int | None:
+    """Line of `key = ...` under table `path[:-1]` in TOML text (best effort; None if not found).
+
+    For arrays of tables (`[[events]]`) a numeric path part selects the n-th table.
+    """
+    if not text or not path:
+        return None
+    *table, key = path
+    want_table: list[str] = []
+    want_index: int | None = None
+    for part in table:
+        if part.isdigit():
+            want_index = int(part)
+        else:
+            want_table.append(part)
+    current: list[str] = []
+    seen: dict[str, int] = {}
+    header_line: int | None = None
+    key_pattern = re.compile(rf'^\s*("?){re.escape(key)}\1\s*=')
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+        if header:
+            current = [p.strip().strip('"') for p in header.group(1).split(".")]
+            name = ".".join(current)
+            seen[name] = seen.get(name, -1) + 1
+            if current == want_table and (want_index is None or seen[name] == want_index):
+                header_line = number
+            continue
+        in_table = current == want_table and (
+            want_index is None or seen.get(".".join(current)) == want_index)
+        if in_table and key_pattern.match(line):
+            return number
+    if not want_table and not table:
+        return None
+    return header_line
+
+
+def _field_type(f: dataclasses.Field) -> type:
+    hint = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if hint.startswith("tuple"):
+        return tuple
+    return {"bool": bool, "int": int, "float": float, "str": str}[hint]
+
+
+def _check_value(kind: type, spec: Spec, value: Any, path: tuple[str, ...], origin: _Origin,
+                 lenient_bool: bool) -> Any:
+    """Type- and range-check one value; returns it in its canonical Python type."""
+    allowed = spec.allowed(kind)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if lenient_bool and isinstance(value, str | int):
+            text = str(value).strip().lower()
+            if text in ("true", "yes", "on", "1"):
+                return True
+            if text in ("false", "no", "off", "0"):
+                return False
+        raise origin.error(path, "has the wrong type.", value, allowed)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise origin.error(path, "has the wrong type.", value, allowed)
+        if isinstance(value, float) and not value.is_integer():
+            raise origin.error(path, "must be a whole number.", value, allowed)
+        value = int(value)
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise origin.error(path, "has the wrong type.", value, allowed)
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise origin.error(path, "must be a finite number.", value, allowed)
+    elif kind is str:
+        if not isinstance(value, str):
+            raise origin.error(path, "has the wrong type.", value, allowed)
+        return value
+    elif kind is tuple:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise origin.error(path, "has the wrong type.", value, allowed)
+        return tuple(value)
+    if not spec.contains(value):
+        raise origin.error(path, "is out of range.", value, allowed)
+    return value
+
+
+def _build(cls: type, data: Any, path: tuple[str, ...], origin: _Origin,
+           defaults: Mapping[str, Any] | None = None) -> Any:
+    if not isinstance(data, Mapping):
+        raise origin.error(path, "must be a table.", data,
+                           f"a TOML table [{'.'.join(path)}] of keys and values.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    merged = dict(defaults or {})
+    merged.update(data)
+    values = {}
+    for key, value in merged.items():
+        where = path + (key,)
+        if key not in fields:
+            raise origin.error(where, "is not a known key.", value,
+                               _suggest(key, list(fields), ".".join(path)), show_value=False)
+        f = fields[key]
+        lenient = ".".join(where) in origin.overridden
+        values[key] = _check_value(_field_type(f), f.metadata["spec"], value, where, origin,
+                                   lenient)
+    return cls(**values)
+
+
+def _build_scenario(raw: dict, origin: _Origin) -> Scenario:
+    allowed_top = ["scenario", "group", "world", "member_defaults", "members", "events"]
+    for key in raw:
+        if key not in allowed_top:
+            raise origin.error((key,), "is not a known section.", show_value=False,
+                               allowed=_suggest(key, allowed_top, "").replace("`.", "`"))
+    head = raw.get("scenario", {})
+    if not isinstance(head, Mapping):
+        raise origin.error(("scenario",), "must be a table.", head, "a [scenario] table.")
+    info: dict[str, Any] = {"extends": "", "name": "", "title": "", "description": "",
+                            "start": "2014Q1", "years": 30}
+    for key, value in head.items():
+        if key not in SCENARIO_KEYS:
+            raise origin.error(("scenario", key), "is not a known key.", show_value=False,
+                               allowed=_suggest(key, list(SCENARIO_KEYS), "scenario"))
+        kind, spec = SCENARIO_KEYS[key]
+        info[key] = _check_value(kind, spec, value, ("scenario", key), origin,
+                                 lenient_bool=False)
+    _check_quarter(info["start"], ("scenario", "start"), origin)
+
+    group = _build(GroupParams, raw.get("group", {}), ("group",), origin)
+    world = _build(WorldParams, raw.get("world", {}), ("world",), origin)
+    defaults = raw.get("member_defaults", {})
+    if not isinstance(defaults, Mapping):
+        raise origin.error(("member_defaults",), "must be a table.", defaults,
+                           "a [member_defaults] table of member keys.")
+    if "code" in defaults:
+        raise origin.error(("member_defaults", "code"), "cannot be shared by all members.",
+                           defaults["code"], "codes come from the [members.CODE] table names.")
+    _build(MemberParams, defaults, ("member_defaults",), origin)  # validate the defaults alone
+
+    members_raw = raw.get("members", {})
+    if not isinstance(members_raw, Mapping):
+        raise origin.error(("members",), "must be a table of member tables.", show_value=False,
+                           allowed="one [members.CODE] table per member.")
+    n = len(members_raw)
+    if not MIN_MEMBERS <= n <= MAX_MEMBERS:
+        raise origin.error(("members",), f"has {n} member{'s' if n != 1 else ''}.",
+                           show_value=False,
+                           allowed=f"{MIN_MEMBERS} to {MAX_MEMBERS} [members.CODE] tables.")
+    members = []
+    for code, table in members_raw.items():
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,7}", code):
+            raise origin.error(("members", code), "is not a valid member code.",
+                               show_value=False,
+                               allowed="1 to 8 capital letters, digits or _, starting with a "
+                               "letter (e.g. MEX).")
+        if isinstance(table, Mapping) and "code" in table and table["code"] != code:
+            raise origin.error(("members", code, "code"), "differs from the table name.",
+                               table["code"], f'"{code}" or leave it out.')
+        member = _build(MemberParams, {**table, "code": code} if isinstance(table, Mapping)
+                        else table, ("members", code), origin, defaults)
+        members.append(member)
+
+    events_raw = raw.get("events", [])
+    if not isinstance(events_raw, list):
+        raise origin.error(("events",), "must be an array of tables.", show_value=False,
+                           allowed="[[events]] tables with date, kind, member, factor, years.")
+    events = tuple(_build(Event, e, ("events", str(i)), origin)
+                   for i, e in enumerate(events_raw))
+
+    scenario = Scenario(
+        name=info["name"] or Path(origin.source.split(" ")[0]).stem,
+        title=info["title"], description=info["description"], start=info["start"],
+        years=info["years"], group=group, world=world, members=tuple(members), events=events,
+        source=origin.source,
+    )
+    _check_consistency(scenario, origin)
+    return scenario
+
+
+def _check_quarter(text: str, path: tuple[str, ...], origin: _Origin) -> int:
+    try:
+        return parse_quarter(text)
+    except ValueError:
+        raise origin.error(path, "is not a quarter.", text,
+                           "a year and quarter such as '2017Q4'.") from None
+
+
+def _check_consistency(s: Scenario, origin: _Origin) -> None:
+    """Rules that tie several fields together."""
+    codes = s.codes
+    order = s.group.chair_order
+    for code in order:
+        if code not in codes:
+            raise origin.error(("group", "chair_order"), f"names {code}, which is not a member.",
+                               list(order), f"codes of members: {', '.join(codes)}.")
+    if len(set(order)) != len(order):
+        raise origin.error(("group", "chair_order"), "names a member twice.", list(order),
+                           "each member code at most once.")
+    founding = 0
+    for m in s.members:
+        if m.color and not re.fullmatch(r"#[0-9a-fA-F]{6}", m.color):
+            raise origin.error(("members", m.code, "color"), "is not a colour.", m.color,
+                               "'#rrggbb' or empty.")
+        if m.first_election:
+            _check_quarter(m.first_election, ("members", m.code, "first_election"), origin)
+        if m.joins:
+            q = _check_quarter(m.joins, ("members", m.code, "joins"), origin) - s.start_quarter
+            if q < 0:
+                raise origin.error(("members", m.code, "joins"), "is before the start.", m.joins,
+                                   f"a quarter from {s.start} on, or empty for a founder.")
+            founding += q == 0
+        else:
+            founding += 1
+    if founding < s.group.min_members:
+        raise origin.error(("group", "min_members"),
+                           f"exceeds the {founding} founding members.", s.group.min_members,
+                           f"at most {founding}, or fewer members with a `joins` date.")
+    for i, e in enumerate(s.events):
+        path = ("events", str(i))
+        if e.kind not in EVENT_KINDS:
+            raise origin.error(path + ("kind",), "is not an event kind.", e.kind,
+                               ", ".join(EVENT_KINDS) + ".")
+        q = _check_quarter(e.date, path + ("date",), origin) - s.start_quarter
+        if q < 0:
+            raise origin.error(path + ("date",), "is before the start.", e.date,
+                               f"a quarter from {s.start} on.")
+        if e.kind in MEMBER_EVENT_KINDS and e.member not in codes:
+            raise origin.error(path + ("member",), f"must name a member for a {e.kind} event.",
+                               e.member, ", ".join(codes) + ".")
+        if e.kind not in MEMBER_EVENT_KINDS and e.member:
+            raise origin.error(path + ("member",), f"is not used by a {e.kind} event.",
+                               e.member, "leave it out.")
+        if e.kind in ("budget", "attention") and e.factor <= 0:
+            raise origin.error(path + ("factor",), "must be positive.", e.factor,
+                               "a multiplier above 0.")
+        if e.kind in ("crisis", "global_crisis") and e.years <= 0:
+            raise origin.error(path + ("years",), f"must be set for a {e.kind} event.",
+                               e.years, "a duration above 0 years.")
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Writing a resolved scenario back as TOML, with units and meanings as comments
+# --------------------------------------------------------------------------------------------
+
+
+def scenario_to_toml(s: Scenario, comments: bool = True) -> str:
+    """The scenario fully resolved (every default filled in), as TOML text that loads back."""
+    lines = ["[scenario]"]
+    for key in SCENARIO_KEYS:
+        if key == "extends":
+            continue
+        lines.append(f"{key} = {_toml(getattr(s, key))}")
+    for section, obj in (("group", s.group), ("world", s.world)):
+        lines += ["", f"[{section}]"]
+        lines += _fields_toml(obj, comments)
+    for m in s.members:
+        lines += ["", f"[members.{m.code}]"]
+        lines += _fields_toml(m, comments, skip=("code",))
+    for e in s.events:
+        lines += ["", "[[events]]"]
+        lines += _fields_toml(e, False)
+    return "\n".join(lines) + "\n"
+
+
+def _fields_toml(obj: Any, comments: bool, skip: tuple[str, ...] = ()) -> list[str]:
+    out = []
+    for f in dataclasses.fields(obj):
+        if f.name in skip:
+            continue
+        text = f"{f.name} = {_toml(getattr(obj, f.name))}"
+        if comments:
+            spec: Spec = f.metadata["spec"]
+            unit = f" [{spec.unit}]" if spec.unit else ""
+            text = f"{text:<40} # {spec.meaning}{unit}"
+        out.append(text)
+    return out
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)

@@ -1,0 +1,362 @@
+"""The model's mechanisms M1–M12 as pure functions on numpy arrays.
+
+Shapes: member-level arrays carry members on the last axis, `(N,)` for one run or `(R, N)` for a
+batch of runs; one agent may also pass its own scalars. Group-level quantities have the leading
+shape without the member axis: a scalar for one run, `(R,)` for a batch. Member-level rules accept
+group-level inputs that broadcast against their member inputs (a scalar, or `x[..., None]`).
+
+No function here does I/O, keeps state or draws random numbers: random inputs are uniforms from
+the run's tape (`sim.noise`), passed in. Both engines (`sim.model` and `sim.batch`) call these and
+only these, so each mechanism lives in exactly one place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from sim import noise
+
+QUARTER = 0.25  # years per step
+QUARTERS_PER_YEAR = 4
+
+# Member status and group state codes (stable: they appear in outputs).
+PENDING, ACTIVE, EXITED = 0, 1, 2
+ALIVE, ZOMBIE, DEAD = 0, 1, 2
+STATE_NAMES = ("alive", "zombie", "dead")
+NO_CAUSE, CAUSE_MEMBERS, CAUSE_VACANCY = 0, 1, 2
+CAUSE_NAMES = (None, "members", "vacancy")
+VACANT = -1  # chair index of a vacant term
+
+
+def _on_member_axis(group_value):
+    """A group-level value shaped to broadcast against member-level arrays."""
+    return np.expand_dims(np.asarray(group_value), -1)
+
+
+# ---------------------------------------------------------------- M1 budgets (000, "Domestic
+# Priorities and Shrinking Resources": budget cuts and reorganisations slow engagement)
+
+
+def budget_path(trend, quarter, shift):
+    """Log budget the member's trend and dated budget events point to at `quarter`."""
+    return trend * (np.asarray(quarter) * QUARTER) + shift
+
+
+def budget_step(log_budget, path_before, path_now, reversion, volatility, shock):
+    """Next quarter's log budget: mean-reverting around the trend path, plus a normal shock."""
+    keep = 1.0 - reversion * QUARTER
+    return path_now + keep * (log_budget - path_before) + volatility * np.sqrt(QUARTER) * shock
+
+
+def available_budget(log_budget, dues, floor):
+    """Budget left for the group after secretariat dues, never below the floor."""
+    return np.maximum(np.exp(log_budget) - dues, floor)
+
+
+# ---------------------------------------------------------------- M2 domestic-priority shocks
+
+
+def crisis_step(quarters_left, u_onset, u_length, rate, mean_years, hazard_factor,
+                forced_quarters):
+    """Whether a member is in a crisis this quarter, and how many crisis quarters remain after it.
+
+    A crisis starts with probability 1 - exp(-rate * hazard_factor / 4) if none is running and
+    lasts an exponential time (whole quarters, at least one). `forced_quarters` > 0 starts a dated
+    crisis of that length.
+    """
+    continuing = quarters_left > 0
+    onset = ~continuing & noise.happens(
+        u_onset, noise.hazard_probability(rate * hazard_factor, QUARTER))
+    length = noise.exponential_quarters(u_length, mean_years * QUARTERS_PER_YEAR)
+    left = np.where(continuing, quarters_left - 1, np.where(onset, length - 1, 0))
+    left = np.maximum(left, forced_quarters - 1)
+    return continuing | onset | (forced_quarters > 0), left
+
+
+# ---------------------------------------------------------------- M3 personalization, elections
+# (000, "MIKTA's Challenges": too personalized to foreign ministers)
+
+
+def new_government_quarters(first_change, interval_quarters, quarters):
+    """(..., T, N) mask of changes of government after the start (quarter 0 has the founders)."""
+    t = np.arange(quarters)[:, None]
+    first = np.asarray(first_change)[..., None, :]
+    period = np.asarray(interval_quarters)[..., None, :]
+    changes = (t - first) % period == 0
+    changes[..., 0, :] = False
+    return changes
+
+
+def minister_enthusiasm(u, mean, spread):
+    """Enthusiasm of a new foreign minister: uniform on mean ± spread, within [0, 1]."""
+    return np.clip(noise.uniform_between(u, mean - spread, mean + spread), 0.0, 1.0)
+
+
+def effective_enthusiasm(enthusiasm, personalization):
+    """How much the minister's enthusiasm drives engagement: 1 if nothing is personal."""
+    return 1.0 - personalization * (1.0 - enthusiasm)
+
+
+# ---------------------------------------------------------------- M4 value for money (000, "An
+# Inexpensive, Flexible, Multipurpose Tool"; capacity-building and network-sharing; visibility)
+
+
+def partners_engagement(engagement, reach, active):
+    """For each member, the reach-weighted engagement of the other active members."""
+    weighted = np.where(active, reach * engagement, 0.0)
+    return weighted.sum(axis=-1, keepdims=True) - weighted
+
+
+def network_value(partners, capacity_need, weight, full_partners):
+    """Capacity building and network sharing: grows with the partners' engagement."""
+    return weight * capacity_need * partners / full_partners
+
+
+def visibility_value(visibility, base_rate, regional_fit, weight):
+    """Visibility: saturating in recent activity, worth more to members with no regional fit."""
+    return weight * (1.0 - regional_fit) * visibility / (visibility + base_rate)
+
+
+def diversification_value(regional_fit, value):
+    """A standing value of an extra diplomatic channel for members without a regional home."""
+    return value * (1.0 - regional_fit)
+
+
+def crisis_coordination_value(global_crisis, chair_effort, value):
+    """In a global crisis, coordinating is worth more, the more capable the chair (004)."""
+    return value * chair_effort * global_crisis
+
+
+# ---------------------------------------------------------------- M5 participation cost, and
+# M12 focus and size
+
+
+def focus_factor(agenda_breadth, reference_breadth, elasticity):
+    """Output multiplier of a narrower (or wider) agenda than the reference (004: focus)."""
+    return (reference_breadth / agenda_breadth) ** elasticity
+
+
+def participation_cost(base_cost, burden, agenda_breadth, reference_breadth, n_active,
+                       full_partners, coordination_elasticity, secretariat, saving, budget):
+    """Cost of taking part, felt relative to the member's available budget.
+
+    Grows with agenda breadth and with the number of members to coordinate; a secretariat
+    saves a share of it.
+    """
+    breadth = agenda_breadth / reference_breadth
+    size = (np.maximum(n_active - 1, 1) / full_partners) ** coordination_elasticity
+    return base_cost * burden * breadth * size * (1.0 - saving * secretariat) / budget
+
+
+# ---------------------------------------------------------------- M6 engagement
+
+
+def attention(in_crisis, crisis_depth, in_rival, rival_split, event_factor):
+    """Share of attention the ministry can give the group, in [0, 1]."""
+    share = event_factor * (1.0 - crisis_depth * in_crisis) * (1.0 - rival_split * in_rival)
+    return np.clip(share, 0.0, 1.0)
+
+
+def engagement_target(attention_share, enthusiasm, standby, sensitivity, net_value, chair_boost,
+                      is_chair):
+    """Engagement a member moves toward, in [0, 1].
+
+    target = attention * min(1, enthusiasm * (standby + (1 - standby) * logistic(sensitivity *
+    net value)) + chair_boost * [chair]).
+    """
+    pull = standby + (1.0 - standby) * special.expit(sensitivity * net_value)
+    return attention_share * np.minimum(1.0, enthusiasm * pull + chair_boost * is_chair)
+
+
+def engagement_step(engagement, target, adjust_rate):
+    """Move part of the way toward the target."""
+    return engagement + adjust_rate * (target - engagement)
+
+
+# ---------------------------------------------------------------- M7 rotating chair, leadership
+# vacuum (000: "good follower"; momentum relies on the annually rotating chair)
+
+
+def chair_willingness(engagement, budget, chair_cost):
+    """Readiness to chair: engagement times the budget's cover of the chair's cost."""
+    return engagement * np.minimum(1.0, budget / chair_cost)
+
+
+def is_term_start(quarter, chair_term):
+    return np.asarray(quarter) % chair_term == 0
+
+
+def choose_chair(pointer, willingness, active, rotation, threshold, secretariat):
+    """The chair of a new term: the next active member in rotation order willing to take it.
+
+    Members who decline are skipped. Returns (chair, next pointer, vacant). `pointer` is the
+    position in `rotation` (member indices) whose turn it is. With a secretariat a term never
+    lapses: if nobody accepts, the member whose turn it is holds the chair and the secretariat
+    carries the work.
+    """
+    rotation = np.asarray(rotation)
+    k = rotation.shape[0]
+    pointer = np.asarray(pointer)
+    positions = (pointer[..., None] + np.arange(k)) % k
+    candidates = rotation[positions]
+    shape = np.broadcast_shapes(np.shape(willingness), np.shape(active))
+    candidates = np.broadcast_to(candidates, (*shape[:-1], k))
+    ready = np.broadcast_to(active & (willingness >= _on_member_axis(threshold)), shape)
+    eligible = np.take_along_axis(ready, candidates, axis=-1)
+    present = np.take_along_axis(np.broadcast_to(active, shape), candidates, axis=-1)
+    accepted = eligible.any(axis=-1)
+    held = ~accepted & np.asarray(secretariat, dtype=bool) & present.any(axis=-1)
+    offset = np.where(accepted, eligible.argmax(axis=-1), present.argmax(axis=-1))
+    chair = np.where(accepted | held,
+                     np.take_along_axis(candidates, offset[..., None], axis=-1)[..., 0], VACANT)
+    next_pointer = (pointer + np.where(accepted | held, offset + 1, 1)) % k
+    return chair, next_pointer, chair == VACANT
+
+
+def chair_effort(chair, willingness, active, secretariat, support):
+    """The chair's effort this quarter: its willingness, at least `support` with a secretariat.
+
+    A vacant chair, or a chair that has left, puts in none.
+    """
+    chair = np.asarray(chair)
+    index = np.maximum(chair, 0)[..., None]
+    own = np.take_along_axis(np.broadcast_to(willingness, np.shape(active)), index, -1)[..., 0]
+    present = np.take_along_axis(np.asarray(active), index, -1)[..., 0] & (chair != VACANT)
+    return np.where(present, np.maximum(own, support * np.asarray(secretariat)), 0.0)
+
+
+def vacancies_in_a_row(previous, term_start, vacant):
+    """Consecutive vacant chair terms, updated at the start of each term."""
+    return np.where(term_start, np.where(vacant, previous + 1, 0), previous)
+
+
+# ---------------------------------------------------------------- M8 activity (000, Table 1)
+
+
+def mean_engagement(engagement, active):
+    """Mean engagement of the active members (0 if none)."""
+    total = np.where(active, engagement, 0.0).sum(axis=-1)
+    return total / np.maximum(np.sum(active, axis=-1), 1)
+
+
+def activity_rate(base_rate, focus, effort, mean_engaged, reference_drive, secretariat,
+                  secretariat_floor):
+    """Expected joint outputs this quarter, driven by the chair's effort and members' engagement.
+
+    The drive (effort x mean engagement) is taken relative to that of a normally engaged group,
+    which produces the base rate.
+    """
+    drive = effort * mean_engaged
+    return base_rate * focus * drive / reference_drive + secretariat_floor * secretariat
+
+
+def joint_outputs(u, rate):
+    """Joint outputs (statements, meetings, initiatives) this quarter: Poisson(rate)."""
+    return noise.poisson(u, rate)
+
+
+def visibility_step(visibility, outputs, smoothing):
+    """Visibility: exponentially smoothed outputs."""
+    return visibility + smoothing * (outputs - visibility)
+
+
+# ---------------------------------------------------------------- M9 rival bloc (000, "Competitive
+# Pressure from the BRICS": members might defect if the BRICS expands)
+
+
+def rival_round_quarters(u, rate, scheduled):
+    """(..., T) mask of the rival bloc's expansion rounds: the dated ones and random ones."""
+    return scheduled | noise.happens(u, noise.hazard_probability(np.asarray(rate)[..., None],
+                                                                 QUARTER))
+
+
+def rival_invitations(round_now, scheduled_invite, pull, affinity, active, in_rival, u):
+    """Members invited to join the rival bloc this quarter."""
+    probability = np.minimum(1.0, pull * affinity)
+    invited = scheduled_invite | (round_now & noise.happens(u, probability))
+    return invited & (pull > 0) & active & ~in_rival
+
+
+def rival_joins(invited, affinity, engagement, u):
+    """Invited members who accept: the more likely, the closer to the bloc and the less engaged."""
+    return invited & noise.happens(u, affinity * (1.0 - engagement))
+
+
+def outside_option(in_rival, pull, value):
+    """Value a member of the rival bloc sets against staying in the group."""
+    return in_rival * pull * value
+
+
+# ---------------------------------------------------------------- M10 exit
+
+
+def disengaged_quarters(previous, engagement, threshold, active):
+    """Consecutive quarters an active member's engagement has stayed below the threshold."""
+    return np.where(active & (engagement < threshold), previous + 1, 0)
+
+
+def member_exit_cost(exit_cost, treaty, treaty_exit_cost):
+    return exit_cost + treaty_exit_cost * treaty
+
+
+def staying_value(value, cost, engagement, outside):
+    """What membership is worth as the member now uses it: a dormant member pays little.
+
+    The cost of participation scales with the engagement actually given (000: a tool kept on
+    standby costs little), so a group can stay on the books after it stops being used.
+    """
+    return value - cost * engagement - outside
+
+
+def exits(active, disengaged, patience, stay_value, exit_cost):
+    """Members that leave: disengaged long enough, and worse off staying than leaving costs."""
+    return active & (disengaged >= patience) & (stay_value < -exit_cost)
+
+
+# ---------------------------------------------------------------- M11 institutional design enters
+# through secretariat/treaty arguments above: dues (M1), cost saving (M5), chair that never lapses
+# and its support (M7), output floor (M8), exit cost (M10).
+
+# ---------------------------------------------------------------- global crises (M12; 004)
+
+
+def global_crisis_quarters(u, rate, years, scheduled):
+    """(..., T) mask of quarters under a global crisis: dated ones, and random ones of `years`."""
+    scheduled = np.asarray(scheduled, dtype=bool)
+    shape = np.broadcast_shapes(np.shape(u), scheduled.shape)
+    onset_probability = noise.hazard_probability(np.asarray(rate), QUARTER)
+    length = np.maximum(1, np.rint(np.asarray(years) * QUARTERS_PER_YEAR)).astype(np.int64)
+    flags = np.zeros(shape, dtype=bool)
+    left = np.zeros(shape[:-1], dtype=np.int64)
+    u = np.broadcast_to(u, shape)
+    scheduled = np.broadcast_to(scheduled, shape)
+    for t in range(shape[-1]):
+        onset = (left == 0) & ~scheduled[..., t] & noise.happens(u[..., t], onset_probability)
+        left = np.where(onset, length, left)
+        flags[..., t] = scheduled[..., t] | (left > 0)
+        left = np.maximum(left - 1, 0)
+    return flags
+
+
+# ---------------------------------------------------------------- outcomes of one quarter (after
+# Gray 2018: alive, zombie, dead)
+
+
+def death(n_active, min_members, vacant_in_a_row, vacancy_limit):
+    """(dead, cause): too few members, or too many vacant chair terms in a row."""
+    few = n_active < min_members
+    lapsed = vacant_in_a_row >= vacancy_limit
+    cause = np.where(few, CAUSE_MEMBERS, np.where(lapsed, CAUSE_VACANCY, NO_CAUSE))
+    return few | lapsed, cause
+
+
+def vitality(outputs_in_window, quarters_in_window, base_rate):
+    """Mean outputs per quarter over the window, relative to the base rate."""
+    return outputs_in_window / (quarters_in_window * base_rate)
+
+
+def group_state(dead, vitality_now, window_full, zombie_threshold):
+    """ALIVE, ZOMBIE or DEAD; a zombie needs a full window of low activity."""
+    zombie = window_full & (vitality_now < zombie_threshold)
+    return np.where(dead, DEAD, np.where(zombie, ZOMBIE, ALIVE))

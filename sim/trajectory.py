@@ -1,0 +1,118 @@
+"""The record of a run, quarter by quarter: what both engines write and outcomes/plots read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim import rules
+from sim.params import Scenario
+
+GROUP_SERIES = {  # name: (dtype, fill value before the run reaches the quarter)
+    "chair": (np.int64, rules.VACANT),
+    "new_term": (bool, False),
+    "vacant_in_a_row": (np.int64, 0),
+    "chair_effort": (float, np.nan),
+    "outputs": (np.int64, 0),
+    "activity_rate": (float, np.nan),
+    "visibility": (float, np.nan),
+    "mean_engagement": (float, np.nan),
+    "active_members": (np.int64, 0),
+    "vitality": (float, np.nan),
+    "state": (np.int8, rules.ALIVE),
+    "global_crisis": (bool, False),
+    "rival_round": (bool, False),
+}
+MEMBER_SERIES = {
+    "budget": (float, np.nan),
+    "enthusiasm": (float, np.nan),
+    "attention": (float, np.nan),
+    "engagement": (float, np.nan),
+    "net_value": (float, np.nan),
+    "crisis": (bool, False),
+    "status": (np.int8, rules.PENDING),
+    "in_rival": (bool, False),
+    "invited": (bool, False),
+    "new_minister": (bool, False),
+}
+STATUS_NAMES = ("pending", "active", "exited")
+
+
+@dataclass
+class Trajectory:
+    """Per-quarter arrays of one run: group series (T,) and member series (T, N).
+
+    Quarters from `quarters_run` on were not simulated (the group died earlier) and hold fill
+    values.
+    """
+
+    seed: int
+    quarters: int
+    n_members: int
+    rival_at_start: np.ndarray
+    quarters_run: int = 0
+    death_cause: int = rules.NO_CAUSE
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name, (dtype, fill) in GROUP_SERIES.items():
+            self.series.setdefault(name, np.full(self.quarters, fill, dtype=dtype))
+        for name, (dtype, fill) in MEMBER_SERIES.items():
+            self.series.setdefault(name, np.full((self.quarters, self.n_members), fill,
+                                                 dtype=dtype))
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        series = self.__dict__.get("series", {})
+        if name in series:
+            return series[name]
+        raise AttributeError(name)
+
+    def upto(self, name: str) -> np.ndarray:
+        """A series cut to the quarters actually simulated."""
+        return self.series[name][: self.quarters_run]
+
+    def to_frame(self, scenario: Scenario) -> pd.DataFrame:
+        """Long format: one row per simulated quarter and member, group columns repeated."""
+        t = self.quarters_run
+        n = self.n_members
+        codes = np.array(scenario.codes, dtype=object)
+        chair = self.upto("chair")
+        chair_code = np.where(chair >= 0, codes[np.maximum(chair, 0)], "")
+        quarter = np.arange(t)
+        frame = {
+            "quarter": np.repeat(quarter, n),
+            "date": np.repeat([scenario.quarter_label(q) for q in quarter], n),
+            "member": np.tile(codes, t),
+        }
+        for name in MEMBER_SERIES:
+            frame[name] = self.upto(name).reshape(-1)
+        frame["status"] = np.array(STATUS_NAMES, dtype=object)[frame["status"]]
+        frame["is_chair"] = np.repeat(chair, n) == np.tile(np.arange(n), t)
+        frame["chair"] = np.repeat(chair_code, n)
+        for name in GROUP_SERIES:
+            if name != "chair":
+                frame[name] = np.repeat(self.upto(name), n)
+        frame["state"] = np.array(rules.STATE_NAMES, dtype=object)[frame["state"]]
+        df = pd.DataFrame(frame)
+        for column in ("date", "member", "status", "chair", "state"):
+            df[column] = df[column].astype("string")
+        return df
+
+    def equal(self, other: Trajectory, tolerance: float = 0.0) -> tuple[bool, str]:
+        """Whether two trajectories agree; if not, the first differing quarter and variable."""
+        if self.quarters_run != other.quarters_run:
+            return False, f"quarters_run {self.quarters_run} != {other.quarters_run}"
+        if self.death_cause != other.death_cause:
+            return False, f"death_cause {self.death_cause} != {other.death_cause}"
+        for t in range(self.quarters_run):
+            for name, a in self.series.items():
+                x, y = a[t], other.series[name][t]
+                if a.dtype.kind == "f":
+                    same = np.allclose(x, y, rtol=0, atol=tolerance, equal_nan=True)
+                else:
+                    same = np.array_equal(x, y)
+                if not same:
+                    return False, f"quarter {t}, {name}: {x} != {y}"
+        return True, ""

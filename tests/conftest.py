@@ -1,0 +1,78 @@
+"""Shared test helpers: random parameter sets and the model's invariants."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from sim import rules
+from sim.outcomes import classify_series
+from sim.params import GroupParams, MemberParams, Scenario, Spec, WorldParams
+from sim.trajectory import Trajectory
+
+# Keys not worth randomizing (strings, or ranges that only make runs pathologically slow).
+SKIP = {"chair_order", "rival_name", "code", "name", "color", "joins", "first_election",
+        "in_rival", "reference_breadth", "network_partners", "zombie_window", "chair_term",
+        "min_members"}
+CAPS = {"base_rate": 20.0, "agenda_breadth": 20, "election_interval": 12.0}
+
+
+def _draw(rng: np.random.Generator, kind: type, spec: Spec, name: str):
+    if kind is bool:
+        return bool(rng.random() < 0.5)
+    low = spec.low if spec.low is not None else 0.0
+    high = min(spec.high if spec.high is not None else low + 10, CAPS.get(name, np.inf))
+    if kind is int:
+        return int(rng.integers(max(int(low), 1 if spec.low_open else int(low)), int(high) + 1))
+    value = float(rng.uniform(low, high))
+    if spec.low_open and value == low:
+        value = low + 1e-6
+    return value
+
+
+def random_overrides(seed: int) -> dict:
+    """A random point in the parameter space: every numeric key within its documented range."""
+    rng = np.random.default_rng(seed)
+    overrides = {}
+    for section, cls in (("group", GroupParams), ("world", WorldParams),
+                         ("members.*", MemberParams)):
+        for f in dataclasses.fields(cls):
+            if f.name in SKIP or f.type in ("str", "tuple[str, ...]"):
+                continue
+            kind = {"bool": bool, "int": int, "float": float}[f.type]
+            overrides[f"{section}.{f.name}"] = _draw(rng, kind, f.metadata["spec"], f.name)
+    return overrides
+
+
+def check_invariants(traj: Trajectory, scenario: Scenario) -> None:
+    """Properties every run must have, whatever its parameters."""
+    t = traj.quarters_run
+    s = {name: traj.upto(name) for name in traj.series}
+    assert 1 <= t <= traj.quarters
+    engagement = s["engagement"]
+    assert np.all((engagement >= 0) & (engagement <= 1)), "engagement outside [0, 1]"
+    assert np.all(s["budget"] > 0)
+    status = s["status"].astype(int)
+    assert not np.any((status[:-1] == rules.EXITED) & (status[1:] != rules.EXITED)), \
+        "an exited member returned"
+    assert not np.any((status[:-1] != rules.PENDING) & (status[1:] == rules.PENDING))
+    assert np.all(engagement[status == rules.EXITED] == 0)
+    assert not np.any(s["in_rival"][:-1] & ~s["in_rival"][1:]), "left the rival bloc"
+    dead = s["state"] == rules.DEAD
+    assert not dead[:-1].any(), "the run went on after death"
+    if t < traj.quarters:
+        assert dead[-1], "the run stopped without dying"
+    chair = s["chair"]
+    held = chair != rules.VACANT
+    assert np.all(status[np.flatnonzero(held), chair[held]] != rules.PENDING)
+    states, cause = classify_series(s["outputs"], s["active_members"],
+                                    s["new_term"] & ~held, scenario.group)
+    np.testing.assert_array_equal(states, s["state"])
+    assert cause == traj.death_cause
+
+
+@pytest.fixture
+def invariants():
+    return check_invariants

@@ -1,0 +1,323 @@
+"""Each mechanism alone: the rules of sim/rules.py as a specification."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim import rules
+
+unit = st.floats(0, 1)
+positive = st.floats(0.01, 10)
+
+
+# ---------------------------------------------------------------- M1 budgets
+
+
+def test_budget_without_shocks_returns_to_its_trend_path():
+    log_budget = np.log(0.3)
+    for quarter in range(200):
+        path_before = rules.budget_path(-0.05, quarter - 1, 0.0)
+        path_now = rules.budget_path(-0.05, quarter, 0.0)
+        log_budget = rules.budget_step(log_budget, path_before, path_now, 1.0, 0.2, 0.0)
+    assert log_budget == pytest.approx(rules.budget_path(-0.05, 199, 0.0), abs=1e-6)
+
+
+def test_budget_shock_scales_with_volatility():
+    calm = rules.budget_step(0.0, 0.0, 0.0, 0.5, 0.1, 1.0)
+    stormy = rules.budget_step(0.0, 0.0, 0.0, 0.5, 0.4, 1.0)
+    assert stormy == pytest.approx(4 * calm)
+
+
+def test_secretariat_dues_come_off_the_budget_but_not_below_the_floor():
+    assert rules.available_budget(0.0, 0.1, 0.05) == pytest.approx(0.9)
+    assert rules.available_budget(np.log(0.1), 0.1, 0.05) == pytest.approx(0.05)
+
+
+# ---------------------------------------------------------------- M2 crises
+
+
+def test_crisis_starts_when_the_draw_is_below_the_hazard_and_lasts_its_length():
+    on, left = rules.crisis_step(0, 0.01, np.exp(-1.0), 1.0, 1.0, 1.0, 0)
+    assert on and left == 4 - 1  # ceil(1 * 4 quarters) = 4 quarters, this one included
+    for expected_left in (2, 1, 0):
+        on, left = rules.crisis_step(left, 0.99, 0.5, 1.0, 1.0, 1.0, 0)
+        assert on and left == expected_left
+    on, left = rules.crisis_step(left, 0.99, 0.5, 1.0, 1.0, 1.0, 0)
+    assert not on and left == 0
+
+
+def test_no_crisis_without_hazard_unless_dated():
+    on, _ = rules.crisis_step(0, 1e-9, 0.5, 0.0, 1.0, 1.0, 0)
+    assert not on
+    on, left = rules.crisis_step(0, 0.99, 0.5, 0.0, 1.0, 1.0, 6)
+    assert on and left == 5
+
+
+def test_global_crisis_raises_the_crisis_hazard():
+    u = 0.12  # P(onset) at 0.3/year is 0.072; at 0.3 * 3 it is 0.20
+    assert not rules.crisis_step(0, u, 0.5, 0.3, 1.0, 1.0, 0)[0]
+    assert rules.crisis_step(0, u, 0.5, 0.3, 1.0, 3.0, 0)[0]
+
+
+# ---------------------------------------------------------------- M3 ministers
+
+
+@given(unit, unit, unit)
+def test_minister_enthusiasm_stays_in_unit_interval(u, mean, spread):
+    assert 0.0 <= rules.minister_enthusiasm(u, mean, spread) <= 1.0
+
+
+def test_changes_of_government_follow_the_interval_from_the_first_date():
+    changes = rules.new_government_quarters(np.array([3, -2]), np.array([8, 20]), 40)
+    assert list(np.flatnonzero(changes[:, 0])) == [3, 11, 19, 27, 35]
+    assert list(np.flatnonzero(changes[:, 1])) == [18, 38]
+    assert not changes[0].any()  # the founders are in office at the start
+
+
+def test_without_personalization_the_minister_does_not_matter():
+    assert rules.effective_enthusiasm(0.2, 0.0) == 1.0
+    assert rules.effective_enthusiasm(0.2, 1.0) == pytest.approx(0.2)
+
+
+# ---------------------------------------------------------------- M4 value
+
+
+@given(st.lists(unit, min_size=3, max_size=12), st.integers(0, 11), st.floats(0.01, 0.5))
+def test_value_rises_with_the_others_engagement(engagement, who, bump):
+    engagement = np.array(engagement)
+    who = who % len(engagement)
+    other = (who + 1) % len(engagement)
+    active = np.ones(len(engagement), dtype=bool)
+    reach = np.ones(len(engagement))
+    before = rules.network_value(rules.partners_engagement(engagement, reach, active)[who],
+                                 0.5, 2.0, 4)
+    engagement[other] = min(1.0, engagement[other] + bump)
+    after = rules.network_value(rules.partners_engagement(engagement, reach, active)[who],
+                                0.5, 2.0, 4)
+    assert after >= before
+
+
+def test_partners_exclude_oneself_and_inactive_members():
+    engagement = np.array([0.5, 0.2, 0.9])
+    partners = rules.partners_engagement(engagement, np.ones(3), np.array([True, True, False]))
+    assert partners == pytest.approx([0.2, 0.5, 0.7])
+
+
+def test_visibility_is_worth_more_without_a_regional_fit():
+    assert rules.visibility_value(3.0, 3.0, 0.2, 1.0) > rules.visibility_value(3.0, 3.0, 0.8, 1.0)
+    assert rules.visibility_value(30.0, 3.0, 0.0, 1.0) < 1.0  # saturates
+
+
+def test_global_crisis_value_needs_a_capable_chair():
+    assert rules.crisis_coordination_value(True, 0.0, 0.5) == 0.0
+    assert rules.crisis_coordination_value(True, 1.0, 0.5) == 0.5
+    assert rules.crisis_coordination_value(False, 1.0, 0.5) == 0.0
+
+
+# ---------------------------------------------------------------- M5 cost, M12 focus
+
+
+def _cost(breadth=7, budget=1.0, n_active=5, secretariat=False):
+    return rules.participation_cost(0.8, 1.0, breadth, 7, n_active, 4, 1.0, secretariat, 0.3,
+                                    budget)
+
+
+@given(st.integers(1, 29), st.floats(0.05, 3))
+def test_cost_rises_with_agenda_breadth_and_falls_with_budget(breadth, budget):
+    assert _cost(breadth + 1, budget) > _cost(breadth, budget)
+    assert _cost(breadth, budget * 1.5) < _cost(breadth, budget)
+
+
+def test_cost_falls_with_a_secretariat_and_rises_with_members():
+    assert _cost(secretariat=True) < _cost()
+    assert _cost(n_active=6) > _cost(n_active=5)
+
+
+def test_a_narrower_agenda_raises_output():
+    assert rules.focus_factor(3, 7, 0.5) > 1.0 > rules.focus_factor(12, 7, 0.5)
+    assert rules.focus_factor(7, 7, 0.5) == 1.0
+
+
+# ---------------------------------------------------------------- M6 engagement
+
+
+@given(unit, unit, unit, st.floats(0, 50), st.floats(-20, 20), unit, st.booleans())
+def test_engagement_target_stays_in_unit_interval(attention, enthusiasm, standby, beta, net,
+                                                  boost, chair):
+    target = rules.engagement_target(attention, enthusiasm, standby, beta, net, boost, chair)
+    assert 0.0 <= target <= 1.0
+
+
+@given(unit, unit, st.floats(0.01, 1))
+def test_engagement_moves_toward_its_target_and_stays_in_unit_interval(engagement, target,
+                                                                      rate):
+    after = rules.engagement_step(engagement, target, rate)
+    assert 0.0 <= after <= 1.0
+    assert abs(after - target) <= abs(engagement - target) + 1e-12
+
+
+def test_target_rises_with_net_value_and_the_standby_floor_holds():
+    low = rules.engagement_target(1.0, 1.0, 0.15, 8.0, -10.0, 0.3, False)
+    high = rules.engagement_target(1.0, 1.0, 0.15, 8.0, 1.0, 0.3, False)
+    assert low == pytest.approx(0.15, abs=1e-3) and high > low
+
+
+def test_crisis_and_rival_membership_take_attention():
+    assert rules.attention(True, 0.5, False, 0.3, 1.0) == 0.5
+    assert rules.attention(False, 0.5, True, 0.3, 1.0) == pytest.approx(0.7)
+    assert rules.attention(False, 0.5, False, 0.3, 1.5) == 1.0
+
+
+# ---------------------------------------------------------------- M7 chair
+
+
+ROTATION = np.array([0, 2, 4, 3, 1])
+
+
+def test_declining_chair_is_skipped():
+    willingness = np.array([0.5, 0.5, 0.1, 0.5, 0.5])  # member 2 declines
+    chair, pointer, vacant = rules.choose_chair(1, willingness, np.ones(5, bool), ROTATION,
+                                                0.2, False)
+    assert chair == 4 and pointer == 3 and not vacant
+
+
+def test_exited_member_is_passed_over():
+    active = np.array([True, True, False, True, True])
+    chair, _, _ = rules.choose_chair(1, np.full(5, 0.9), active, ROTATION, 0.2, False)
+    assert chair == 4
+
+
+def test_nobody_willing_leaves_the_term_vacant_and_the_turn_moves_on():
+    chair, pointer, vacant = rules.choose_chair(3, np.full(5, 0.1), np.ones(5, bool), ROTATION,
+                                                0.2, False)
+    assert chair == rules.VACANT and vacant and pointer == 4
+
+
+def test_with_a_secretariat_the_member_whose_turn_it_is_holds_the_chair():
+    chair, pointer, vacant = rules.choose_chair(3, np.full(5, 0.1), np.ones(5, bool), ROTATION,
+                                                0.2, True)
+    assert chair == 3 and pointer == 4 and not vacant
+
+
+def test_chair_effort_is_willingness_with_a_floor_under_a_secretariat():
+    willingness = np.array([0.1, 0.6])
+    active = np.array([True, True])
+    assert rules.chair_effort(0, willingness, active, False, 0.5) == pytest.approx(0.1)
+    assert rules.chair_effort(0, willingness, active, True, 0.5) == pytest.approx(0.5)
+    assert rules.chair_effort(rules.VACANT, willingness, active, True, 0.5) == 0.0
+    assert rules.chair_effort(1, willingness, np.array([True, False]), False, 0.5) == 0.0
+
+
+def test_willingness_needs_budget_cover():
+    assert rules.chair_willingness(0.8, 0.25, 0.5) == pytest.approx(0.4)
+    assert rules.chair_willingness(0.8, 2.0, 0.5) == pytest.approx(0.8)
+
+
+def test_two_vacant_terms_kill_the_group():
+    in_a_row = 0
+    for vacant in (True, True):
+        in_a_row = rules.vacancies_in_a_row(in_a_row, True, vacant)
+    dead, cause = rules.death(5, 3, in_a_row, 2)
+    assert dead and cause == rules.CAUSE_VACANCY
+
+
+def test_a_filled_term_resets_the_vacancy_count():
+    assert rules.vacancies_in_a_row(1, True, False) == 0
+    assert rules.vacancies_in_a_row(1, False, True) == 1  # only term starts count
+
+
+def test_too_few_members_kill_the_group():
+    dead, cause = rules.death(2, 3, 0, 2)
+    assert dead and cause == rules.CAUSE_MEMBERS
+    assert not rules.death(3, 3, 1, 2)[0]
+
+
+# ---------------------------------------------------------------- M8 activity
+
+
+def test_activity_follows_the_drive_and_a_secretariat_floor():
+    normal = rules.activity_rate(3.0, 1.0, 1.0, 0.5, 0.5, False, 0.3)
+    assert normal == pytest.approx(3.0)
+    assert rules.activity_rate(3.0, 1.0, 0.0, 0.5, 0.5, True, 0.3) == pytest.approx(0.3)
+
+
+def test_mean_engagement_counts_only_active_members():
+    assert rules.mean_engagement(np.array([0.9, 0.3, 0.0]),
+                                 np.array([True, True, False])) == pytest.approx(0.6)
+
+
+# ---------------------------------------------------------------- M9 rival bloc
+
+
+def test_no_rival_bloc_means_no_invitations():
+    invited = rules.rival_invitations(True, True, 0.0, 1.0, True, False, 0.0001)
+    assert not invited
+
+
+def test_dated_invitation_reaches_an_active_non_member():
+    assert rules.rival_invitations(False, True, 1.0, 0.1, True, False, 0.99)
+    assert not rules.rival_invitations(False, True, 1.0, 0.1, True, True, 0.99)
+    assert not rules.rival_invitations(False, True, 1.0, 0.1, False, False, 0.99)
+
+
+def test_engaged_members_rarely_accept():
+    assert not rules.rival_joins(True, 0.6, 1.0, 0.01)
+    assert rules.rival_joins(True, 0.6, 0.1, 0.5)
+
+
+# ---------------------------------------------------------------- M10 exit
+
+
+def test_exit_needs_long_disengagement_and_a_losing_membership():
+    assert rules.exits(True, 8, 8, -0.5, 0.2)
+    assert not rules.exits(True, 7, 8, -0.5, 0.2)
+    assert not rules.exits(True, 8, 8, -0.1, 0.2)
+    assert not rules.exits(True, 8, 8, -0.4, rules.member_exit_cost(0.2, True, 0.3))
+
+
+def test_a_dormant_member_pays_little_for_staying():
+    assert rules.staying_value(0.3, 0.8, 0.1, 0.0) > rules.staying_value(0.3, 0.8, 0.9, 0.0)
+
+
+def test_disengagement_counter_resets_on_engagement():
+    assert rules.disengaged_quarters(5, 0.05, 0.1, True) == 6
+    assert rules.disengaged_quarters(5, 0.5, 0.1, True) == 0
+
+
+# ---------------------------------------------------------------- outcome of a quarter
+
+
+def test_zombie_needs_a_full_window_of_low_activity():
+    assert rules.group_state(False, 0.1, False, 0.3) == rules.ALIVE
+    assert rules.group_state(False, 0.1, True, 0.3) == rules.ZOMBIE
+    assert rules.group_state(False, 0.5, True, 0.3) == rules.ALIVE
+    assert rules.group_state(True, 0.5, True, 0.3) == rules.DEAD
+
+
+# ---------------------------------------------------------------- one run and a batch alike
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_rules_on_a_batch_equal_the_rules_on_each_run(seed):
+    rng = np.random.default_rng(seed)
+    runs, n = 7, 5
+    engagement = rng.random((runs, n))
+    active = rng.random((runs, n)) > 0.2
+    willingness = rng.random((runs, n))
+    pointer = rng.integers(0, n, runs)
+    threshold = rng.random(runs) * 0.5
+    secretariat = rng.random(runs) > 0.5
+    reach = rng.random(n) * 2
+    batch_partners = rules.partners_engagement(engagement, reach, active)
+    batch_chair = rules.choose_chair(pointer, willingness, active, ROTATION, threshold,
+                                     secretariat)
+    batch_mean = rules.mean_engagement(engagement, active)
+    for r in range(runs):
+        np.testing.assert_array_equal(
+            rules.partners_engagement(engagement[r], reach, active[r]), batch_partners[r])
+        one = rules.choose_chair(pointer[r], willingness[r], active[r], ROTATION, threshold[r],
+                                 secretariat[r])
+        assert [int(x) for x in one] == [int(x[r]) for x in batch_chair]
+        assert rules.mean_engagement(engagement[r], active[r]) == batch_mean[r]
