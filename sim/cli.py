@@ -254,6 +254,128 @@ def _run_many(s, seed: int, runs: int, engine: str, out_dir: Path | None,
         out.print(f"wrote {path}")
 
 
+# ------------------------------------------------------------------------------ experiment
+
+
+@app.command()
+def experiment(
+    file: Annotated[Path, typer.Argument(help="Experiment TOML file (see experiments/).")],
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Results folder (default: results/<name>).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).",
+                                                min=1)] = None,
+    backend: Annotated[str, typer.Option(help="local (processes on this machine) or dask.")
+                       ] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. "
+                                                  "tcp://host:8786 (default: a local cluster).")
+                         ] = None,
+    replicates: Annotated[int | None, typer.Option(help="Override the file's replicates.")
+                          ] = None,
+    engine: Annotated[str | None, typer.Option(help="mesa or fast (default: the file's, "
+                                               "else fast).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted experiment, skipping "
+                                         "finished runs.")] = False,
+    force: Annotated[bool, typer.Option(help="Delete earlier results in the folder and start "
+                                        "again.")] = False,
+    timeseries: Annotated[bool, typer.Option(help="Also write timeseries.parquet (per quarter "
+                                             "and member, partitioned by design point).")
+                          ] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar; only the final lines.")] = False,
+) -> None:
+    """Run an experiment: every design point and replicate, in parallel, into Parquet."""
+    from sim.runner import execute, outcome_table
+    from sim.sweep import load_experiment
+
+    spec = load_experiment(file, replicates=replicates, engine=engine)
+    folder = out_dir or Path("results") / spec.name
+    bar = _ProgressBar(f"{spec.name}", disabled=quiet)
+    with bar:
+        result = execute(spec, folder, workers=workers, backend=backend, scheduler=scheduler,
+                         resume=resume, force=force, timeseries=timeseries, progress=bar.update,
+                         command=["minilat", *sys.argv[1:]], version=_version())
+    command = f"minilat experiment {file} --resume" + (f" --out {out_dir}" if out_dir else "")
+    if result.interrupted:
+        err.print(f"interrupted: {result.done_before + result.computed} of {result.total} runs "
+                  f"are saved in {folder}. Resume with: {command}")
+        raise typer.Exit(130)
+    rate = result.computed / result.seconds if result.seconds > 0 else float("nan")
+    out.print(f"{result.total} runs ({result.done_before} done before, {result.computed} now, "
+              f"{rate:.0f} runs/s on {result.workers} {result.backend} worker"
+              f"{'s' if result.workers != 1 else ''}) in {folder}")
+    if not quiet:
+        _print_shares(outcome_table(result.folder.read_runs(), spec.factor_keys),
+                      spec.factor_keys)
+    if result.failed:
+        err.print(f"[red]{result.failed} runs failed[/red]; their errors are in "
+                  f"{result.folder.errors_path}")
+        raise typer.Exit(1)
+
+
+class _ProgressBar:
+    """A rich progress bar of runs: done / total, runs per second, time left."""
+
+    def __init__(self, title: str, disabled: bool):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.disabled = disabled
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("runs"),
+                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                                 TextColumn("left"), TimeRemainingColumn(), console=err,
+                                 transient=True, disable=disabled)
+        self.task = self.progress.add_task(title, total=None, rate="")
+        self.start: tuple[float, int] | None = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def update(self, done: int, total: int) -> None:
+        import time
+
+        now = time.perf_counter()
+        if self.start is None:
+            self.start = (now, done)
+        elapsed = now - self.start[0]
+        rate = (done - self.start[1]) / elapsed if elapsed > 0 else 0.0
+        self.progress.update(self.task, completed=done, total=total,
+                             rate=f"{rate:,.0f}/s" if rate else "")
+
+
+def _print_shares(table, factor_keys: list[str], limit: int = 24) -> None:
+    shown = Table(title="Outcome shares per design point (95 % Wilson intervals)",
+                  title_justify="left")
+    for column in ("point", *factor_keys, "runs", "alive", "zombie", "dead"):
+        shown.add_column(column, justify="right")
+    for row in table.head(limit).itertuples(index=False):
+        values = row._asdict()
+        factors = [_fmt(values[f"_{i + 1}"]) for i in range(len(factor_keys))]
+        shown.add_row(str(row.point_id), *factors, str(row.runs),
+                      *(f"{values[n]:.0%} ({values[n + '_low']:.0%}–{values[n + '_high']:.0%})"
+                        for n in ("alive", "zombie", "dead")))
+    out.print(shown)
+    if len(table) > limit:
+        out.print(f"… and {len(table) - limit} more points (all in runs.parquet).")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 # ------------------------------------------------------------------------------ entry point
 
 

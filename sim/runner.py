@@ -1,0 +1,408 @@
+"""Executing an experiment: chunks of runs on local processes or a Dask cluster, streamed to disk.
+
+Workers compute a chunk and hand back small tables; the driver writes each finished chunk at
+once, so memory stays bounded by the chunks in flight, not by the number of runs. A run that
+raises is recorded (`errors.jsonl`, its row marked failed) and the experiment goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from sim import rules
+from sim.errors import UserError
+from sim.outcomes import SUMMARY_KEYS, summarize, to_records
+from sim.storage import ResultsFolder
+from sim.sweep import (
+    Experiment,
+    automatic_chunk_size,
+    chunk_bounds,
+    experiment_hash,
+    run_table,
+    scenario_for,
+)
+
+BACKENDS = ("local", "dask")
+SUMMARY_TYPES = {
+    "outcome": pa.string(), "death_quarter": pa.int64(), "death_cause": pa.string(),
+    "first_zombie_quarter": pa.int64(), "zombie_quarters": pa.int64(), "revivals": pa.int64(),
+    "exits": pa.int64(), "vacancies": pa.int64(), "total_outputs": pa.int64(),
+    "rival_joins": pa.int64(),
+}
+FACTOR_TYPES = {"bool": pa.bool_(), "int64": pa.int64(), "float64": pa.float64()}
+
+
+def runs_schema(run_columns: pd.DataFrame) -> pa.Schema:
+    """Arrow schema of runs.parquet: identifiers, factors, summary keys, `failed`."""
+    fields = [pa.field(name, pa.int64()) for name in ("run_id", "point_id", "replicate", "seed")]
+    for column in run_columns.columns[4:]:
+        fields.append(pa.field(column, FACTOR_TYPES[str(run_columns[column].dtype)]))
+    fields += [pa.field(key, kind) for key, kind in SUMMARY_TYPES.items()]
+    fields.append(pa.field("failed", pa.bool_()))
+    return pa.schema(fields)
+
+
+# ------------------------------------------------------------------------------ one chunk
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """A chunk of runs to compute: what a worker receives."""
+
+    index: int
+    experiment: Experiment
+    runs: pd.DataFrame
+    timeseries: bool
+
+
+@dataclass
+class ChunkResult:
+    index: int
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame | None
+    errors: list[dict[str, Any]]
+    seconds: float
+
+
+def run_chunk(task: ChunkTask) -> ChunkResult:
+    """Compute every run of a chunk; a run that raises is marked failed, not fatal."""
+    start = time.perf_counter()
+    experiment, runs = task.experiment, task.runs
+    keys = experiment.factor_keys
+    scenarios: dict[int, Any] = {}
+    errors: list[dict[str, Any]] = []
+    records: list[dict[str, Any] | None] = [None] * len(runs)
+    trajectories: list[Any] = [None] * len(runs)
+
+    def fail(i: int, exc: BaseException) -> None:
+        row = runs.iloc[i]
+        errors.append({"run_id": int(row.run_id), "point_id": int(row.point_id),
+                       "replicate": int(row.replicate), "seed": int(row.seed),
+                       "error": f"{type(exc).__name__}: {exc}",
+                       "traceback": "".join(traceback.format_exception(exc))})
+
+    def scenario(i: int):
+        row = runs.iloc[i]
+        point = int(row.point_id)
+        if point not in scenarios:
+            scenarios[point] = scenario_for(experiment, {k: row[k] for k in keys})
+        return scenarios[point]
+
+    prepared = []
+    for i in range(len(runs)):
+        try:
+            prepared.append((i, scenario(i)))
+        except Exception as exc:  # a design point the model refuses: record it, go on
+            fail(i, exc)
+    if experiment.engine == "fast" and prepared:
+        _fast(prepared, runs, records, trajectories, task.timeseries, fail)
+    else:
+        from sim.model import MinilateralModel
+
+        for i, s in prepared:
+            try:
+                trajectory = MinilateralModel(s, int(runs.iloc[i].seed)).run()
+                records[i] = summarize(trajectory)
+                trajectories[i] = trajectory if task.timeseries else None
+            except Exception as exc:
+                fail(i, exc)
+    return ChunkResult(task.index, _runs_frame(runs, records),
+                       _series_frame(runs, trajectories, scenarios) if task.timeseries
+                       else None, errors, time.perf_counter() - start)
+
+
+def _fast(prepared, runs, records, trajectories, timeseries: bool, fail: Callable) -> None:
+    from sim.batch import run_batch
+
+    seeds = [int(runs.iloc[i].seed) for i, _ in prepared]
+    try:
+        result = run_batch([s for _, s in prepared], seeds, record_series=timeseries)
+    except Exception:  # find the culprit: run one by one
+        for i, s in prepared:
+            try:
+                one = run_batch([s], [int(runs.iloc[i].seed)], record_series=timeseries)
+                records[i] = to_records(one.summary, one.seeds)[0]
+                trajectories[i] = one.trajectories[0] if timeseries else None
+            except Exception as exc:
+                fail(i, exc)
+        return
+    for (i, _), record in zip(prepared, to_records(result.summary, result.seeds), strict=True):
+        records[i] = record
+    if timeseries:
+        for (i, _), trajectory in zip(prepared, result.trajectories, strict=True):
+            trajectories[i] = trajectory
+
+
+def _runs_frame(runs: pd.DataFrame, records: list[dict | None]) -> pd.DataFrame:
+    frame = runs.reset_index(drop=True).copy()
+    empty = {key: None for key in SUMMARY_KEYS}
+    summary = pd.DataFrame([r if r is not None else empty for r in records],
+                           columns=list(SUMMARY_KEYS))
+    for key in SUMMARY_TYPES:
+        frame[key] = summary[key].to_numpy()
+    frame["failed"] = [r is None for r in records]
+    return frame
+
+
+def _series_frame(runs: pd.DataFrame, trajectories: list, scenarios: dict) -> pd.DataFrame:
+    parts = []
+    for i, trajectory in enumerate(trajectories):
+        if trajectory is None:
+            continue
+        row = runs.iloc[i]
+        frame = trajectory.to_frame(scenarios[int(row.point_id)])
+        frame.insert(0, "replicate", int(row.replicate))
+        frame.insert(0, "point_id", int(row.point_id))
+        frame.insert(0, "run_id", int(row.run_id))
+        parts.append(frame)
+    if not parts:
+        return pd.DataFrame({"point_id": pd.Series([], dtype="int64")})
+    return pd.concat(parts, ignore_index=True)
+
+
+# ------------------------------------------------------------------------------ backends
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the driver, which stops cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class LocalBackend:
+    """In this process for one worker; a pool of processes for more."""
+
+    name = "local"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool = None
+        if workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(max_workers=workers,
+                                            mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_ignore_interrupts)
+
+    def map_unordered(self, tasks: list[ChunkTask]) -> Iterator[ChunkResult]:
+        if self.pool is None:
+            for task in tasks:
+                yield run_chunk(task)
+            return
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        pending = iter(tasks)
+        running = set()
+        for task in _take(pending, 2 * self.workers):
+            running.add(self.pool.submit(run_chunk, task))
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                for task in _take(pending, 1):
+                    running.add(self.pool.submit(run_chunk, task))
+                yield future.result()
+
+    def close(self, cancel: bool = False) -> None:
+        if self.pool is None:
+            return
+        if cancel:  # stop now: chunks in flight are abandoned and redone on resume
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+class DaskBackend:
+    """Chunks as tasks on a Dask distributed cluster (a local one unless a scheduler is given)."""
+
+    name = "dask"
+
+    def __init__(self, workers: int, scheduler: str | None):
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise UserError('--backend dask needs Dask: pip install "minilateral-sim'
+                            '[distributed]" (or pip install "dask[distributed]").') from None
+        import logging
+
+        self.cluster = None
+        if scheduler:
+            try:
+                self.client = Client(scheduler, timeout="20s")
+            except OSError as exc:
+                raise UserError(f"--scheduler {scheduler}: cannot reach the Dask scheduler "
+                                f"({exc}).") from None
+        else:
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
+
+    def map_unordered(self, tasks: list[ChunkTask]) -> Iterator[ChunkResult]:
+        from dask.distributed import as_completed
+
+        pending = iter(tasks)
+        first = [self.client.submit(run_chunk, task, pure=False)
+                 for task in _take(pending, 2 * self.workers)]
+        flow = as_completed(first)
+        for future in flow:
+            for task in _take(pending, 1):
+                flow.add(self.client.submit(run_chunk, task, pure=False))
+            result = future.result()
+            future.release()
+            yield result
+
+    def close(self, cancel: bool = False) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _take(iterator: Iterator, n: int) -> list:
+    out = []
+    for item in iterator:
+        out.append(item)
+        if len(out) >= n:
+            break
+    return out
+
+
+# ------------------------------------------------------------------------------ the driver
+
+
+@dataclass
+class Outcome:
+    """What an execution did."""
+
+    folder: ResultsFolder
+    total: int
+    done_before: int
+    computed: int
+    failed: int
+    interrupted: bool
+    seconds: float
+    workers: int
+    backend: str
+
+
+def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | None = None,
+            backend: str = "local", scheduler: str | None = None, resume: bool = False,
+            force: bool = False, timeseries: bool = False, progress: Callable | None = None,
+            command: list[str] | None = None, version: str = "unknown") -> Outcome:
+    """Run an experiment into a results folder; resumable, streaming, parallel.
+
+    `progress(done, total)` is called after each chunk (and once at the start).
+    """
+    if backend not in BACKENDS:
+        raise UserError(f"--backend {backend}: unknown backend. Allowed: local, dask.")
+    if scheduler and backend != "dask":
+        raise UserError("--scheduler needs --backend dask.")
+    workers = workers or os.cpu_count() or 1
+    if workers < 1:
+        raise UserError(f"--workers {workers}: needs at least one worker.")
+    folder = ResultsFolder(out)
+    digest = experiment_hash(experiment, timeseries, version)
+    previous = folder.prepare(digest, resume=resume, force=force)
+    runs = run_table(experiment)
+    total = len(runs)
+    chunk_size = (previous or {}).get("chunks", {}).get("size") or experiment.chunk_size or \
+        automatic_chunk_size(experiment.engine, total, workers)
+    bounds = chunk_bounds(total, chunk_size)
+    done = folder.done_chunks(bounds) if previous else set()
+    done_before = sum(stop - start for k, (start, stop) in enumerate(bounds) if k in done)
+    if previous:
+        folder.keep_errors_of(r for k in done for r in range(*bounds[k]))
+    schema = runs_schema(runs)
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    manifest = {
+        "project": "minilateral-sim", "version": version, "hash": digest,
+        "status": "running", "started": (previous or {}).get("started", started),
+        "resumed": [*(previous or {}).get("resumed", []), started] if previous else [],
+        "finished": None, "backend": backend, "scheduler": scheduler, "workers": workers,
+        "engine": experiment.engine, "timeseries": timeseries,
+        "command": command if command is not None else sys.argv,
+        "experiment": experiment.resolved(), "experiment_file": experiment.source,
+        "scenario": _scenario_record(experiment),
+        "seeds": {"experiment_seed": experiment.seed,
+                  "common_random_numbers": experiment.common_random_numbers,
+                  "derivation": "numpy SeedSequence(experiment_seed, spawn_key=(0, replicate)) "
+                                "with common random numbers, else spawn_key=(1, point_id, "
+                                "replicate); first 64-bit word >> 1",
+                  "per_run": "column `seed` of runs.parquet"},
+        "counts": {"runs": total, "points": int(runs["point_id"].nunique()),
+                   "replicates": experiment.replicates, "done": done_before, "failed": None},
+        "chunks": {"size": chunk_size, "count": len(bounds)},
+    }
+    folder.write_manifest(manifest)
+    tasks = [ChunkTask(k, experiment, runs.iloc[start:stop].reset_index(drop=True), timeseries)
+             for k, (start, stop) in enumerate(bounds) if k not in done]
+    clock = time.perf_counter()
+    computed = 0
+    interrupted = False
+    if progress:
+        progress(done_before, total)
+    engine = DaskBackend(workers, scheduler) if backend == "dask" else LocalBackend(workers)
+    try:
+        for result in engine.map_unordered(tasks):
+            folder.write_chunk(result.index, result.runs, schema, result.timeseries,
+                               result.errors)
+            computed += len(result.runs)
+            if progress:
+                progress(done_before + computed, total)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        engine.close(cancel=interrupted)
+    seconds = time.perf_counter() - clock
+    failed = _count_failed(folder) if not interrupted else None
+    manifest["status"] = "interrupted" if interrupted else "finished"
+    manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    manifest["counts"].update(done=done_before + computed, failed=failed)
+    manifest["seconds"] = round(seconds, 3)
+    manifest["runs_per_second"] = round(computed / seconds, 2) if seconds > 0 else None
+    folder.write_manifest(manifest)
+    return Outcome(folder, total, done_before, computed, failed or 0, interrupted, seconds,
+                   engine.workers, backend)
+
+
+def _scenario_record(experiment: Experiment) -> dict:
+    from sim.params import scenario_as_dict
+
+    return {"reference": experiment.scenario_ref, "source": experiment.base.source,
+            "resolved": scenario_as_dict(experiment.base)}
+
+
+def _count_failed(folder: ResultsFolder) -> int:
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(folder.runs_dir, format="parquet").to_table(columns=["failed"])
+    return int(np.sum(table.column("failed").to_numpy(zero_copy_only=False)))
+
+
+def outcome_table(runs: pd.DataFrame, factor_keys: list[str]) -> pd.DataFrame:
+    """Per design point: runs and the share alive / zombie / dead with Wilson 95 % intervals."""
+    from sim.analysis import outcome_shares
+
+    rows = []
+    ok = runs[~runs["failed"]]
+    for point_id, group in ok.groupby("point_id", sort=True):
+        shares = outcome_shares(group["outcome"]).set_index("outcome")
+        row = {"point_id": point_id, **{k: group[k].iloc[0] for k in factor_keys},
+               "runs": len(group)}
+        for name in rules.STATE_NAMES:
+            row[name] = shares.loc[name, "share"]
+            row[f"{name}_low"] = shares.loc[name, "low"]
+            row[f"{name}_high"] = shares.loc[name, "high"]
+        rows.append(row)
+    return pd.DataFrame(rows)

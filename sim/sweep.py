@@ -1,0 +1,453 @@
+"""Experiments: what to vary, over which design, with which seeds — as data, before any run.
+
+An experiment file names a base scenario, the factors (dotted `--set` keys) with listed values or
+ranges, a design (grid, one-at-a-time, Latin hypercube, Sobol), replicates and a seed. This module
+validates it, expands it into design points and runs, and derives each run's seed from the
+experiment seed and (point, replicate) alone, so results do not depend on how runs are executed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError, UserError
+from sim.params import (
+    Scenario,
+    _suggest,
+    expand_key,
+    find_line,
+    load_scenario,
+    read_toml,
+    scenario_as_dict,
+    spec_of,
+    with_overrides,
+)
+
+DESIGNS = ("grid", "oat", "lhs", "sobol")
+ENGINES = ("mesa", "fast")
+EXPERIMENT_KEYS = {
+    "name": "name of the experiment and of its results folder",
+    "description": "what the experiment asks",
+    "scenario": "built-in scenario name or path (relative to the experiment file)",
+    "years": "horizon of every run, years",
+    "replicates": "runs (seeds) per design point",
+    "seed": "experiment seed; every run's seed derives from it",
+    "design": "grid | oat | lhs | sobol",
+    "samples": "base samples, for lhs and sobol",
+    "common_random_numbers": "replicate r has the same seed at every design point",
+    "engine": "mesa | fast",
+    "chunk_size": "runs per chunk written to disk; 0 = automatic",
+}
+SECTIONS = ("experiment", "factors", "fixed", "report")
+OAT_DEFAULT_STEPS = 2
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A varied parameter: listed values, or a range [low, high] (with `steps` for grid/oat)."""
+
+    key: str
+    kind: type
+    values: tuple | None = None
+    low: float | None = None
+    high: float | None = None
+    steps: int | None = None
+
+    @property
+    def is_range(self) -> bool:
+        return self.values is None
+
+    def levels(self, default_steps: int | None = None) -> list:
+        """Values on a grid: the listed ones, or `steps` evenly spaced over the range."""
+        if self.values is not None:
+            return list(self.values)
+        steps = self.steps or default_steps
+        return [self.cast(v) for v in np.linspace(self.low, self.high, steps)]
+
+    def cast(self, value: float):
+        """A sampled number in the parameter's own type (whole numbers for integer keys)."""
+        if self.kind is int:
+            return round(float(value))
+        if self.kind is bool:
+            return bool(value)
+        return float(value)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment, with its base scenario resolved."""
+
+    name: str
+    description: str
+    scenario_ref: str
+    base: Scenario
+    years: int
+    replicates: int
+    seed: int
+    design: str
+    samples: int
+    common_random_numbers: bool
+    engine: str
+    chunk_size: int
+    factors: tuple[Factor, ...]
+    fixed: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def factor_keys(self) -> list[str]:
+        return [f.key for f in self.factors]
+
+    def resolved(self) -> dict[str, Any]:
+        """The experiment as plain data (for the manifest and the hash)."""
+        return {
+            "name": self.name, "description": self.description, "scenario": self.scenario_ref,
+            "years": self.years, "replicates": self.replicates, "seed": self.seed,
+            "design": self.design, "samples": self.samples,
+            "common_random_numbers": self.common_random_numbers, "engine": self.engine,
+            "factors": {f.key: ({"values": list(f.values)} if f.values is not None else
+                                {"min": f.low, "max": f.high, "steps": f.steps})
+                        for f in self.factors},
+            "fixed": self.fixed, "report": self.report,
+        }
+
+
+# ------------------------------------------------------------------------------ loading
+
+
+def load_experiment(path: str | Path, replicates: int | None = None,
+                    engine: str | None = None) -> Experiment:
+    """Read and validate an experiment file; every error names file, line, key and value."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "no such experiment file.")
+    raw, text = read_toml(path)
+    source = str(path)
+
+    def error(keys: tuple[str, ...], problem: str, value: Any = None, allowed: str | None = None,
+              show_value: bool = True) -> InputError:
+        return InputError(source, problem, key=".".join(keys),
+                          value=value if show_value else None, allowed=allowed,
+                          line=find_line(text, keys))
+
+    for section in raw:
+        if section not in SECTIONS:
+            raise error((section,), "is not a known section.", show_value=False,
+                        allowed=", ".join(f"[{s}]" for s in SECTIONS) + ".")
+    head = raw.get("experiment")
+    if not isinstance(head, Mapping):
+        raise InputError(source, "has no [experiment] table.",
+                         allowed="an [experiment] table with name, scenario, replicates, ...")
+    for key in head:
+        if key not in EXPERIMENT_KEYS:
+            raise error(("experiment", key), "is not a known key.", show_value=False,
+                        allowed=_suggest(key, list(EXPERIMENT_KEYS), "experiment"))
+
+    def get(key: str, kind: type, default: Any, check=None, allowed: str = "") -> Any:
+        value = head.get(key, default)
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok or (check is not None and not check(value)):
+            raise error(("experiment", key), "is not allowed.", value,
+                        allowed or f"a {kind.__name__} ({EXPERIMENT_KEYS[key]}).")
+        return value
+
+    name = get("name", str, path.stem, lambda v: bool(v) and "/" not in v and v not in (".", ".."),
+               "a non-empty name without '/'.")
+    scenario_ref = get("scenario", str, None, bool, "a built-in scenario name or a path.")
+    years = get("years", int, None, lambda v: 1 <= v <= 200, "a whole number of years, 1 to 200.")
+    reps = get("replicates", int, None, lambda v: v >= 1, "a whole number of runs, at least 1.")
+    if replicates is not None:
+        if replicates < 1:
+            raise InputError("--replicates", "must be at least 1.", value=replicates)
+        reps = replicates
+    seed = get("seed", int, 0, lambda v: 0 <= v < 2**63, "a whole number from 0 to 2**63 - 1.")
+    design = get("design", str, "grid", lambda v: v in DESIGNS, " | ".join(DESIGNS) + ".")
+    samples = get("samples", int, 0, lambda v: v >= 0, "a whole number, 0 or more.")
+    crn = get("common_random_numbers", bool, True)
+    engine_name = get("engine", str, "fast", lambda v: v in ENGINES, " | ".join(ENGINES) + ".")
+    if engine is not None:
+        if engine not in ENGINES:
+            raise InputError("--engine", "is not an engine.", value=engine,
+                             allowed=" | ".join(ENGINES) + ".")
+        engine_name = engine
+    chunk_size = get("chunk_size", int, 0, lambda v: v >= 0, "a whole number, 0 = automatic.")
+    description = get("description", str, "")
+
+    scenario_path = path.parent / scenario_ref
+    fixed_raw = raw.get("fixed", {})
+    if not isinstance(fixed_raw, Mapping):
+        raise error(("fixed",), "must be a table.", show_value=False,
+                    allowed='a [fixed] table of "dotted.key" = value.')
+    try:
+        base = load_scenario(scenario_path if scenario_path.is_file() else scenario_ref,
+                             years=years)
+    except InputError:
+        raise
+    except UserError as exc:  # an unknown scenario name: point at the experiment file
+        raise error(("experiment", "scenario"), "names no scenario.", scenario_ref,
+                    str(exc).split(": ", 1)[-1]) from None
+    fixed = _flatten(fixed_raw)
+    if fixed:
+        base = _apply(base, fixed, source, text, "fixed")
+
+    factors_raw = _flatten(raw.get("factors", {}), keep=lambda v: isinstance(v, Mapping) and (
+        not v or set(v) <= {"min", "max", "steps"}))
+    if not isinstance(factors_raw, Mapping) or not factors_raw:
+        raise error(("factors",), "must list at least one factor.", show_value=False,
+                    allowed='e.g. "group.secretariat" = [false, true] or '
+                    '"members.*.budget_trend" = { min = -0.06, max = 0.0 }.')
+    factors = tuple(_factor(key, spec, base, source, text) for key, spec in factors_raw.items())
+    _check_design(design, factors, samples, source, text)
+    report = raw.get("report", {})
+    experiment = Experiment(
+        name=name, description=description, scenario_ref=scenario_ref, base=base, years=years,
+        replicates=reps, seed=seed, design=design, samples=samples, common_random_numbers=crn,
+        engine=engine_name, chunk_size=chunk_size, factors=factors, fixed=fixed,
+        report=dict(report) if isinstance(report, Mapping) else {}, source=source,
+    )
+    return experiment
+
+
+def _flatten(table: Any, prefix: str = "", keep=lambda value: False) -> Any:
+    """Nested tables to dotted keys: TOML reads an unquoted `group.secretariat = ...` as a table."""
+    if not isinstance(table, Mapping):
+        return table
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and not keep(value):
+            flat.update(_flatten(value, f"{name}.", keep))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _apply(base: Scenario, overrides: dict, source: str, text: str, section: str) -> Scenario:
+    """Apply overrides, re-pointing errors at the experiment file's line."""
+    try:
+        return with_overrides(base, overrides)
+    except InputError as exc:
+        key = exc.key or ""
+        where = next((k for k in overrides if key == k or key.startswith(k.split("*")[0])), key)
+        raise InputError(source, exc.problem, key=f"{section}.{where}" if section else where,
+                         value=exc.value, allowed=exc.allowed,
+                         line=find_line(text, (section, where))) from None
+
+
+def _factor(key: str, spec: Any, base: Scenario, source: str, text: str) -> Factor:
+    line = find_line(text, ("factors", key))
+
+    def error(problem: str, value: Any = None, allowed: str | None = None) -> InputError:
+        return InputError(source, problem, key=f"factors.{key}", value=value, allowed=allowed,
+                          line=line)
+
+    try:
+        expand_key(scenario_as_dict(base), key, source)
+        kind, _ = spec_of(key)
+    except (InputError, KeyError) as exc:
+        allowed = exc.allowed if isinstance(exc, InputError) else None
+        raise error("is not a parameter key.", allowed=allowed or "a dotted --set key: "
+                    "`minilat scenarios show NAME --keys` lists them.") from None
+    if key in ("years", "start") or kind not in (bool, int, float):
+        raise error("cannot be varied.", allowed="numeric or true/false parameters; the "
+                    "horizon is the experiment's `years`.")
+    if isinstance(spec, list):
+        if not spec:
+            raise error("is an empty list.", spec, "one value or more.")
+        values = tuple(spec)
+        for value in values:
+            _check_point(base, key, value, error)
+        return Factor(key, kind, values=tuple(_canonical(kind, v) for v in values))
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - {"min", "max", "steps"}
+        if unknown:
+            raise error(f"has unknown field {sorted(unknown)[0]!r}.", dict(spec),
+                        "{ min = ..., max = ..., steps = ... }.")
+        if kind is bool:
+            raise error("is true/false: list its values.", dict(spec), "[false, true].")
+        low, high = spec.get("min"), spec.get("max")
+        for bound in (low, high):
+            if isinstance(bound, bool) or not isinstance(bound, int | float):
+                raise error("needs numbers min and max.", dict(spec),
+                            "{ min = 0.0, max = 1.0 } (and steps for grid and oat).")
+        if low > high:
+            raise error(f"has min {low} greater than max {high}.", dict(spec), "min <= max.")
+        steps = spec.get("steps")
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int)
+                                  or steps < 1):
+            raise error("has bad steps.", steps, "a whole number of levels, at least 1.")
+        for bound in (low, high):
+            _check_point(base, key, bound, error)
+        return Factor(key, kind, low=float(low), high=float(high), steps=steps)
+    raise error("is neither a list of values nor a range.", spec,
+                "[v1, v2, ...] or { min = ..., max = ..., steps = ... }.")
+
+
+def _canonical(kind: type, value: Any) -> Any:
+    return float(value) if kind is float else value
+
+
+def _check_point(base: Scenario, key: str, value: Any, error) -> None:
+    try:
+        with_overrides(base, {key: value})
+    except InputError as exc:
+        raise error(exc.problem, value, exc.allowed) from None
+
+
+def _check_design(design: str, factors: tuple[Factor, ...], samples: int, source: str,
+                  text: str) -> None:
+    def error(problem: str, allowed: str) -> InputError:
+        return InputError(source, problem, key="experiment.design", value=design,
+                          allowed=allowed, line=find_line(text, ("experiment", "design")))
+
+    listed = [f.key for f in factors if not f.is_range]
+    if design in ("lhs", "sobol"):
+        if listed:
+            raise error(f"needs ranges, but {listed[0]} lists values.",
+                        f"every factor as {{ min = ..., max = ... }} for {design}; or use grid.")
+        if samples < 1:
+            raise InputError(source, f"must be set for a {design} design.",
+                             key="experiment.samples", value=samples,
+                             allowed="a whole number of base samples, at least 1.",
+                             line=find_line(text, ("experiment", "samples")))
+        if design == "sobol" and samples & (samples - 1):
+            raise InputError(source, "must be a power of 2 for a Sobol design.",
+                             key="experiment.samples", value=samples,
+                             allowed=f"e.g. {2 ** max(0, math.ceil(math.log2(samples)))}.",
+                             line=find_line(text, ("experiment", "samples")))
+    if design == "grid":
+        unstepped = [f.key for f in factors if f.is_range and not f.steps]
+        if unstepped:
+            raise error(f"needs steps for the range of {unstepped[0]}.",
+                        "{ min = ..., max = ..., steps = N } for each range, or lhs/sobol.")
+
+
+# ------------------------------------------------------------------------------ designs
+
+
+def design_points(experiment: Experiment) -> pd.DataFrame:
+    """One row per design point (point_id from 0), one column per factor, in design order."""
+    factors = experiment.factors
+    keys = [f.key for f in factors]
+    if experiment.design == "grid":
+        rows = list(itertools.product(*(f.levels() for f in factors)))
+    elif experiment.design == "oat":
+        base = [_base_value(experiment.base, f) for f in factors]
+        rows = [tuple(base)]
+        for i, f in enumerate(factors):
+            for level in f.levels(OAT_DEFAULT_STEPS):
+                if level != base[i]:
+                    rows.append(tuple(base[:i] + [level] + base[i + 1:]))
+    else:
+        from SALib.sample import latin
+        from SALib.sample import sobol as saltelli
+
+        problem = salib_problem(experiment)
+        if experiment.design == "lhs":
+            matrix = latin.sample(problem, experiment.samples, seed=experiment.seed % 2**32)
+        else:
+            matrix = saltelli.sample(problem, experiment.samples, calc_second_order=False,
+                                     scramble=True, seed=experiment.seed % 2**32)
+        rows = [tuple(f.cast(v) for f, v in zip(factors, row, strict=True)) for row in matrix]
+    frame = pd.DataFrame(rows, columns=keys)
+    for f in factors:
+        frame[f.key] = frame[f.key].astype({bool: "bool", int: "int64", float: "float64"}[f.kind])
+    frame.insert(0, "point_id", np.arange(len(frame), dtype=np.int64))
+    return frame
+
+
+def _base_value(scenario: Scenario, factor: Factor):
+    """The base scenario's value of a factor (for members.*: the first member's)."""
+    parts = factor.key.split(".")
+    if parts[0] in ("group", "world"):
+        return getattr(getattr(scenario, parts[0]), parts[1])
+    codes = scenario.codes
+    member = scenario.members[0 if parts[1] == "*" else codes.index(parts[1])]
+    return getattr(member, parts[2])
+
+
+def salib_problem(experiment: Experiment) -> dict:
+    """The SALib problem definition of an experiment's ranged factors."""
+    return {"num_vars": len(experiment.factors),
+            "names": [f.key for f in experiment.factors],
+            "bounds": [[f.low, f.high] for f in experiment.factors]}
+
+
+# ------------------------------------------------------------------------------ runs and seeds
+
+
+def run_seed(experiment_seed: int, point_id: int, replicate: int, common: bool) -> int:
+    """Seed of one run, from the experiment seed and (point, replicate) only.
+
+    With common random numbers the seed ignores the point: replicate r meets the same shocks at
+    every design point.
+    """
+    key = (0, replicate) if common else (1, point_id, replicate)
+    state = np.random.SeedSequence(experiment_seed, spawn_key=key).generate_state(2, np.uint64)
+    return int(state[0] >> np.uint64(1))
+
+
+def run_table(experiment: Experiment, points: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every run: run_id, point_id, replicate, seed and the factor values, in run_id order."""
+    points = design_points(experiment) if points is None else points
+    reps = experiment.replicates
+    runs = points.loc[points.index.repeat(reps)].reset_index(drop=True)
+    runs.insert(0, "replicate", np.tile(np.arange(reps, dtype=np.int64), len(points)))
+    runs.insert(0, "run_id", np.arange(len(runs), dtype=np.int64))
+    seeds = {(p, r): run_seed(experiment.seed, p, r, experiment.common_random_numbers)
+             for p, r in zip(runs["point_id"], runs["replicate"], strict=True)}
+    runs.insert(3, "seed", [seeds[(p, r)] for p, r in
+                            zip(runs["point_id"], runs["replicate"], strict=True)])
+    runs["seed"] = runs["seed"].astype(np.int64)
+    return runs[["run_id", "point_id", "replicate", "seed", *experiment.factor_keys]]
+
+
+def chunk_bounds(total_runs: int, chunk_size: int) -> list[tuple[int, int]]:
+    """[start, stop) run_id ranges of consecutive chunks."""
+    return [(start, min(start + chunk_size, total_runs))
+            for start in range(0, total_runs, chunk_size)]
+
+
+def automatic_chunk_size(engine: str, total_runs: int, workers: int) -> int:
+    """Enough chunks to keep every worker busy and the progress bar moving, not so many that
+    writing them costs more than the runs."""
+    cap = 4000 if engine == "fast" else 100
+    floor = 200 if engine == "fast" else 5
+    wanted = math.ceil(total_runs / max(1, workers * 8))
+    return int(min(cap, max(floor, wanted)))
+
+
+def experiment_hash(experiment: Experiment, timeseries: bool, version: str) -> str:
+    """Identity of what an experiment computes: resuming requires the same hash."""
+    payload = {
+        "experiment": experiment.resolved(), "scenario": scenario_as_dict(experiment.base),
+        "timeseries": timeseries, "version": version,
+    }
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def scenario_for(experiment: Experiment, factor_values: Mapping[str, Any]) -> Scenario:
+    """The base scenario with one design point's factor values."""
+    return with_overrides(experiment.base, {k: _plain(v) for k, v in factor_values.items()})
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def replace(experiment: Experiment, **changes) -> Experiment:
+    return dataclasses.replace(experiment, **changes)
