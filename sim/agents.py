@@ -68,9 +68,10 @@ class MemberMinistry(mesa.Agent):
             model.scenario.world.budget_floor)
         hazard = np.where(model.calendar.global_crisis[t],
                           model.scenario.world.crisis_hazard_factor, 1.0)
+        length = rules.crisis_length(model.shocks.crisis_length[t, i], p.crisis_years)
         self.crisis, self.crisis_left = rules.crisis_step(
-            self.crisis_left, model.shocks.crisis_onset[t, i], model.shocks.crisis_length[t, i],
-            p.crisis_rate, p.crisis_years, hazard, dated.forced_crisis[t, i])
+            self.crisis_left, model.shocks.crisis_onset[t, i], length,
+            rules.crisis_onset_probability(p.crisis_rate, hazard), dated.forced_crisis[t, i])
         self.new_minister = bool(model.calendar.new_government[t, i])
         if self.new_minister:
             self.enthusiasm = rules.minister_enthusiasm(

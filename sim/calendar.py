@@ -35,9 +35,9 @@ class Calendar:
     """Dated events plus the random dates of one run (or of a batch, with leading axis R)."""
 
     dated: DatedEvents
-    new_government: np.ndarray  # (..., T, N)
-    rival_round: np.ndarray  # (..., T)
-    global_crisis: np.ndarray  # (..., T)
+    new_government: np.ndarray  # (T, N), or (T, R, N) for a batch
+    rival_round: np.ndarray  # (T,), or (T, R)
+    global_crisis: np.ndarray  # (T,), or (T, R)
 
 
 def dated_events(scenario: Scenario, quarters: int) -> DatedEvents:
@@ -81,7 +81,7 @@ def dated_events(scenario: Scenario, quarters: int) -> DatedEvents:
 def election_periods(election_interval) -> np.ndarray:
     """Years between elections to whole quarters (at least one)."""
     return np.maximum(1, np.rint(np.asarray(election_interval) * QUARTERS_PER_YEAR)).astype(
-        np.int64)
+        np.int32)
 
 
 def compile_calendar(dated: DatedEvents, tape: Tape, election_interval, rival_round_rate,
@@ -89,10 +89,11 @@ def compile_calendar(dated: DatedEvents, tape: Tape, election_interval, rival_ro
     """The calendar of one run (member parameters (N,)) or of a batch ((R, N) and (R,))."""
     quarters = tape.quarters
     period = election_periods(election_interval)
-    phase_draw = tape.member_stream("election_phase")[..., 0, :]
-    random_first = np.floor(phase_draw * period).astype(np.int64)
-    first = np.where(dated.has_first_change, dated.first_change, random_first)
-    new_government = rules.new_government_quarters(first, period, quarters)
+    phase_draw = tape.election_phase
+    random_first = np.floor(phase_draw * period).astype(np.int32)
+    first = np.where(dated.has_first_change, dated.first_change, random_first).astype(np.int32)
+    every_quarter = np.arange(quarters, dtype=np.int32).reshape((-1,) + (1,) * first.ndim)
+    new_government = rules.new_government(every_quarter, first, period)
     rival_round = rules.rival_round_quarters(tape.group_stream("rival_round"), rival_round_rate,
                                              dated.rival_round)
     global_crisis = rules.global_crisis_quarters(tape.group_stream("global_crisis"),

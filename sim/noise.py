@@ -1,11 +1,18 @@
 """The random tape: all randomness of a run, drawn up front from its seed.
 
-A run's tape holds uniforms in (0, 1) for every quarter: a few group-level streams, and per member
-a fixed set of streams for each of `MAX_MEMBERS` member slots. Member i always reads slot i, and
-quarter t always reads row t, so the shocks member i meets in quarter t depend only on the seed:
-not on the horizon, not on the number of members, not on any other parameter. Two scenarios run
-with the same seed therefore see the same shocks (common random numbers), a 40-year run begins like
-a 30-year one, and adding a sixth member leaves the first five members' shocks as they were.
+A run's tape holds uniforms in [0, 1) from numpy's default generator for the seed (PCG64 seeded
+through SeedSequence), laid out at fixed offsets of that generator's stream:
+
+    group block     MAX_QUARTERS rows x GROUP_STREAMS        (row t = quarter t)
+    election block  MAX_MEMBERS values                        (one per member slot)
+    member block i  MAX_QUARTERS rows x MEMBER_STREAMS, for each member slot i
+
+Member i always reads block i, and quarter t always reads row t, so the shocks member i meets in
+quarter t depend only on the seed: not on the horizon, not on the number of members, not on any
+other parameter. Two scenarios run with the same seed therefore see the same shocks (common random
+numbers), a 40-year run begins like a 30-year one, and adding a sixth member leaves the first five
+members' shocks as they were. A run draws only the rows it uses and skips the rest of each block
+(`PCG64.advance`), so a short run of a small group costs little.
 
 The rules turn uniforms into the distributions they need with the inverse transforms below; no
 other module draws random numbers.
@@ -20,66 +27,167 @@ from scipy import special
 
 from sim.params import MAX_MEMBERS
 
-GROUP_STREAMS = ("activity", "rival_round", "global_crisis", "spare_group")
+GROUP_STREAMS = (
+    "activity",  # M8: number of joint outputs in the quarter
+    "rival_round",  # M9: does an undated expansion round of the rival bloc happen?
+    "global_crisis",  # M12: does an undated global crisis start?
+)
 MEMBER_STREAMS = (
     "budget",  # M1: normal shock of the log budget
     "crisis_onset",  # M2: does a domestic-priority shock start?
     "crisis_length",  # M2: how long it lasts
     "enthusiasm",  # M3: a new minister's enthusiasm
-    "election_phase",  # M3: quarter of the first change of government (row 0 only)
     "rival_invite",  # M9: invited at an expansion round?
     "rival_join",  # M9: accepts the invitation?
-    "spare_member",
 )
-ROW_WIDTH = len(GROUP_STREAMS) + MAX_MEMBERS * len(MEMBER_STREAMS)
-SMALLEST_UNIFORM = 2.0**-54  # keeps inverse transforms finite: uniforms lie in (0, 1)
+MAX_QUARTERS = 800  # 200 years, the longest horizon a scenario or experiment accepts
+GROUP_BLOCK = MAX_QUARTERS * len(GROUP_STREAMS)
+MEMBER_BLOCK = MAX_QUARTERS * len(MEMBER_STREAMS)
+ELECTION_OFFSET = GROUP_BLOCK  # draws before the election block
+MEMBERS_OFFSET = GROUP_BLOCK + MAX_MEMBERS  # draws before member block 0
+RUNS_PER_BLOCK = 32  # runs drawn before copying into time-major streams (fits in cache)
+SMALLEST_UNIFORM = 2.0**-54  # inverse transforms read 0 as this, so they stay finite
 
 
 @dataclass(frozen=True)
 class Tape:
-    """Uniforms of one run (shapes (T, ...)) or of a batch of runs (shapes (R, T, ...))."""
+    """Uniforms of one run or of a batch of runs, time on the first axis.
 
-    group: np.ndarray  # (..., T, len(GROUP_STREAMS))
-    members: np.ndarray  # (..., T, n_members, len(MEMBER_STREAMS))
+    Group streams have shape (T,) for one run and (T, R) for a batch; member streams (T, N)
+    and (T, R, N); `election_phase` (N,) and (R, N). Each stream is its own contiguous array,
+    so one quarter of it is too.
+    """
+
+    group: dict[str, np.ndarray]
+    members: dict[str, np.ndarray]
+    election_phase: np.ndarray  # M3: where in its cycle each member's first election falls
 
     def group_stream(self, name: str) -> np.ndarray:
-        """Uniforms of a group-level stream, shape (..., T)."""
-        return self.group[..., GROUP_STREAMS.index(name)]
+        return self.group[name]
 
     def member_stream(self, name: str) -> np.ndarray:
-        """Uniforms of a member-level stream, shape (..., T, n_members)."""
-        return self.members[..., MEMBER_STREAMS.index(name)]
+        return self.members[name]
 
     @property
     def quarters(self) -> int:
-        return self.group.shape[-2]
+        return self.group[GROUP_STREAMS[0]].shape[0]
+
+
+def _check_seed(seed: int) -> int:
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be in [0, 2**63), got {seed}")
+    return seed
+
+
+_M32 = 0xFFFFFFFF
+_INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
+_MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
+_PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
+_M128 = (1 << 128) - 1
+
+
+def pcg64_states(seeds) -> list[tuple[int, int]]:
+    """(state, inc) of `np.random.PCG64(seed)` for each seed in [0, 2**63), for all at once.
+
+    The same arithmetic as numpy's SeedSequence (entropy pool of four words, hashmix) and PCG64
+    seeding, on arrays: constructing one generator per run costs more than a run of the fast
+    engine draws. tests/test_noise.py checks it against numpy for many seeds.
+    """
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    low = (seeds & np.uint64(_M32)).astype(np.uint32)
+    high = (seeds >> np.uint64(32)).astype(np.uint32)
+    two_words = high > 0
+    hash_const = [np.uint32(_INIT_A)]
+
+    def hashmix(value):
+        value = value ^ hash_const[0]
+        hash_const[0] = np.uint32((int(hash_const[0]) * _MULT_A) & _M32)
+        value = value * hash_const[0]
+        return value ^ (value >> np.uint32(16))
+
+    def mix(x, y):
+        result = np.uint32(_MIX_L) * x - np.uint32(_MIX_R) * y
+        return result ^ (result >> np.uint32(16))
+
+    zero = np.zeros_like(low)
+    # entropy words: [low] for seeds below 2**32, [low, high] above; the pool holds four
+    pool = [hashmix(low), hashmix(np.where(two_words, high, zero)), hashmix(zero), hashmix(zero)]
+    # A one-word seed hashes 0 in the second slot: the same as a zero high word.
+    for src in range(4):
+        for dst in range(4):
+            if src != dst:
+                pool[dst] = mix(pool[dst], hashmix(pool[src]))
+    words, h = [], _INIT_B
+    for i in range(8):
+        value = pool[i % 4] ^ np.uint32(h)
+        h = (h * _MULT_B) & _M32
+        value = value * np.uint32(h)
+        words.append(value ^ (value >> np.uint32(16)))
+    as64 = [words[2 * k].astype(np.uint64) | (words[2 * k + 1].astype(np.uint64) << np.uint64(32))
+            for k in range(4)]
+    out = []
+    for s0, s1, i0, i1 in zip(*(a.tolist() for a in as64), strict=True):
+        init_state, init_seq = (s0 << 64) | s1, (i0 << 64) | i1
+        inc = ((init_seq << 1) | 1) & _M128
+        state = ((inc + init_state) * _PCG_MULT + inc) & _M128
+        out.append((state, inc))
+    return out
 
 
 def draw_tape(seed: int, quarters: int, n_members: int) -> Tape:
     """The tape of one run: a pure function of the seed (shapes depend on T and N only)."""
-    if not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be in [0, 2**63), got {seed}")
-    rows = np.random.default_rng(seed).random((quarters, ROW_WIDTH))
-    np.maximum(rows, SMALLEST_UNIFORM, out=rows)
-    group = rows[:, : len(GROUP_STREAMS)]
-    members = rows[:, len(GROUP_STREAMS) :].reshape(quarters, MAX_MEMBERS, len(MEMBER_STREAMS))
-    return Tape(group=group, members=members[:, :n_members, :])
+    return draw_tapes([seed], quarters, n_members, single=True)
 
 
-def draw_tapes(seeds: np.ndarray | list[int], quarters: int, n_members: int) -> Tape:
-    """Tapes of many runs stacked on a leading axis; run r equals `draw_tape(seeds[r], ...)`."""
-    seeds = [int(s) for s in seeds]
-    rows = np.empty((len(seeds), quarters, ROW_WIDTH))
-    for r, seed in enumerate(seeds):
-        if not 0 <= seed < 2**63:
-            raise ValueError(f"seed must be in [0, 2**63), got {seed}")
-        np.random.default_rng(seed).random(out=rows[r])
-    np.maximum(rows, SMALLEST_UNIFORM, out=rows)
-    group = rows[..., : len(GROUP_STREAMS)]
-    members = rows[..., len(GROUP_STREAMS) :].reshape(
-        len(seeds), quarters, MAX_MEMBERS, len(MEMBER_STREAMS)
-    )
-    return Tape(group=group, members=members[:, :, :n_members, :])
+def draw_tapes(seeds, quarters: int, n_members: int, single: bool = False) -> Tape:
+    """Tapes of many runs side by side: run r's streams are `stream[:, r]`, equal to its own
+    `draw_tape(seeds[r], ...)`. Only the blocks of the group's members are drawn."""
+    if not 1 <= quarters <= MAX_QUARTERS:
+        raise ValueError(f"quarters must be in [1, {MAX_QUARTERS}], got {quarters}")
+    if not 1 <= n_members <= MAX_MEMBERS:
+        raise ValueError(f"n_members must be in [1, {MAX_MEMBERS}], got {n_members}")
+    seeds = [_check_seed(int(s)) for s in seeds]
+    states = pcg64_states(seeds)
+    runs, g, s = len(seeds), len(GROUP_STREAMS), len(MEMBER_STREAMS)
+    lead = (quarters,) if single else (quarters, runs)
+    group = {name: np.empty(lead) for name in GROUP_STREAMS}
+    members = {name: np.empty((*lead, n_members)) for name in MEMBER_STREAMS}
+    phase = np.empty((n_members,) if single else (runs, n_members))
+    skip_group = (MAX_QUARTERS - quarters) * g
+    skip_member = (MAX_QUARTERS - quarters) * s
+    # Runs are drawn one by one into a small block (kept in cache), then each block is copied
+    # into the time-major streams in one go.
+    size = min(RUNS_PER_BLOCK, runs)
+    group_rows = np.empty((size, quarters, g))
+    member_rows = np.empty((size, n_members, quarters, s))
+    election = np.empty(MAX_MEMBERS)
+    bits = np.random.PCG64()
+    generator = np.random.Generator(bits)
+    state = {"bit_generator": "PCG64", "state": {}, "has_uint32": 0, "uinteger": 0}
+    for first in range(0, runs, size):
+        chunk = seeds[first: first + size]
+        for k in range(len(chunk)):
+            state["state"] = dict(zip(("state", "inc"), states[first + k], strict=True))
+            bits.state = state
+            generator.random(out=group_rows[k])
+            bits.advance(skip_group)
+            generator.random(out=election)
+            if single:
+                phase[:] = election[:n_members]
+            else:
+                phase[first + k] = election[:n_members]
+            for i in range(n_members):
+                generator.random(out=member_rows[k, i])
+                if i + 1 < n_members:
+                    bits.advance(skip_member)
+        count = len(chunk)
+        at = (slice(None),) if single else (slice(None), slice(first, first + count))
+        for j, name in enumerate(GROUP_STREAMS):
+            group[name][at] = group_rows[0, :, j] if single else group_rows[:count, :, j].T
+        for j, name in enumerate(MEMBER_STREAMS):
+            members[name][at] = (member_rows[0, :, :, j].T if single
+                                 else member_rows[:count, :, :, j].transpose(2, 0, 1))
+    return Tape(group, members, phase)
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,7 +197,7 @@ def draw_tapes(seeds: np.ndarray | list[int], quarters: int, n_members: int) -> 
 
 def standard_normal(u: np.ndarray | float) -> np.ndarray:
     """Standard normal quantile of u."""
-    return special.ndtri(u)
+    return special.ndtri(np.maximum(u, SMALLEST_UNIFORM))
 
 
 def happens(u: np.ndarray | float, probability: np.ndarray | float) -> np.ndarray:
@@ -104,7 +212,8 @@ def hazard_probability(rate_per_year: np.ndarray | float, years: float) -> np.nd
 
 def exponential_quarters(u: np.ndarray | float, mean_quarters: np.ndarray | float) -> np.ndarray:
     """A duration in whole quarters (at least 1) from an exponential with this mean."""
-    return np.maximum(1, np.ceil(-np.log(u) * mean_quarters)).astype(np.int64)
+    return np.maximum(1, np.ceil(-np.log(np.maximum(u, SMALLEST_UNIFORM)) * mean_quarters)
+                      ).astype(np.int64)
 
 
 def uniform_between(u: np.ndarray | float, low, high) -> np.ndarray:
@@ -127,13 +236,22 @@ def poisson(u: np.ndarray | float, mean: np.ndarray | float) -> np.ndarray:
     k = np.zeros(mean.shape, dtype=np.int64)
     term = np.exp(-mean)
     cumulative = term.copy()
-    below = cumulative < u
-    while below.any():
-        k = k + below
-        term = np.where(below, term * mean / np.maximum(k, 1), term)
-        cumulative = np.where(below, cumulative + term, cumulative)
-        # Stop when the tail is below rounding: the remaining mass cannot reach u.
-        below = below & (cumulative < u) & (term > 0)
+    if k.ndim == 0:
+        while cumulative < u and term > 0:
+            k += 1
+            term = term * mean / k
+            cumulative = cumulative + term
+        return k
+    # Search only where the quantile is not yet reached; stop where the tail underflows.
+    searching = np.flatnonzero(cumulative < u)
+    flat_k, flat_term, flat_cum = k.reshape(-1), term.reshape(-1), cumulative.reshape(-1)
+    flat_u, flat_mean = np.ascontiguousarray(u).reshape(-1), np.ascontiguousarray(mean).reshape(-1)
+    while searching.size:
+        flat_k[searching] += 1
+        flat_term[searching] = flat_term[searching] * flat_mean[searching] / flat_k[searching]
+        flat_cum[searching] = flat_cum[searching] + flat_term[searching]
+        keep = (flat_cum[searching] < flat_u[searching]) & (flat_term[searching] > 0)
+        searching = searching[keep]
     return k
 
 

@@ -57,18 +57,26 @@ def available_budget(log_budget, dues, floor):
 # ---------------------------------------------------------------- M2 domestic-priority shocks
 
 
-def crisis_step(quarters_left, u_onset, u_length, rate, mean_years, hazard_factor,
-                forced_quarters):
+def crisis_length(u, mean_years):
+    """Length in quarters of a crisis that would start now: exponential, whole, at least one."""
+    return noise.exponential_quarters(u, mean_years * QUARTERS_PER_YEAR)
+
+
+def crisis_onset_probability(rate, hazard_factor):
+    """Probability that a crisis starts in a quarter: rate crises a year, times the hazard factor
+    of a global crisis (1 outside one)."""
+    return noise.hazard_probability(rate * hazard_factor, QUARTER)
+
+
+def crisis_step(quarters_left, u_onset, length, onset_probability, forced_quarters):
     """Whether a member is in a crisis this quarter, and how many crisis quarters remain after it.
 
-    A crisis starts with probability 1 - exp(-rate * hazard_factor / 4) if none is running and
-    lasts an exponential time (whole quarters, at least one). `forced_quarters` > 0 starts a dated
-    crisis of that length.
+    A crisis starts with `onset_probability` (`crisis_onset_probability`) if none is running
+    and lasts `length` quarters (`crisis_length`). `forced_quarters` > 0 starts a dated crisis
+    of that length.
     """
     continuing = quarters_left > 0
-    onset = ~continuing & noise.happens(
-        u_onset, noise.hazard_probability(rate * hazard_factor, QUARTER))
-    length = noise.exponential_quarters(u_length, mean_years * QUARTERS_PER_YEAR)
+    onset = ~continuing & noise.happens(u_onset, onset_probability)
     left = np.where(continuing, quarters_left - 1, np.where(onset, length - 1, 0))
     left = np.maximum(left, forced_quarters - 1)
     return continuing | onset | (forced_quarters > 0), left
@@ -78,14 +86,10 @@ def crisis_step(quarters_left, u_onset, u_length, rate, mean_years, hazard_facto
 # (000, "MIKTA's Challenges": too personalized to foreign ministers)
 
 
-def new_government_quarters(first_change, interval_quarters, quarters):
-    """(..., T, N) mask of changes of government after the start (quarter 0 has the founders)."""
-    t = np.arange(quarters)[:, None]
-    first = np.asarray(first_change)[..., None, :]
-    period = np.asarray(interval_quarters)[..., None, :]
-    changes = (t - first) % period == 0
-    changes[..., 0, :] = False
-    return changes
+def new_government(quarter, first_change, interval_quarters):
+    """Whether the government changes in `quarter` (quarter 0 has the founders in office)."""
+    quarter = np.asarray(quarter)
+    return (quarter > 0) & ((quarter - first_change) % interval_quarters == 0)
 
 
 def minister_enthusiasm(u, mean, spread):
@@ -102,10 +106,23 @@ def effective_enthusiasm(enthusiasm, personalization):
 # Inexpensive, Flexible, Multipurpose Tool"; capacity-building and network-sharing; visibility)
 
 
+def over_members(values):
+    """Sum over the member axis (the last), adding members in order.
+
+    One fixed order of additions for one run (N,) and a batch (R, N) alike, so both engines
+    round the same way; faster than `sum(axis=-1)` over a short last axis.
+    """
+    values = np.asarray(values)
+    total = values[..., 0].copy()
+    for i in range(1, values.shape[-1]):
+        total += values[..., i]
+    return total
+
+
 def partners_engagement(engagement, reach, active):
     """For each member, the reach-weighted engagement of the other active members."""
     weighted = np.where(active, reach * engagement, 0.0)
-    return weighted.sum(axis=-1, keepdims=True) - weighted
+    return over_members(weighted)[..., None] - weighted
 
 
 def network_value(partners, capacity_need, weight, full_partners):
@@ -236,8 +253,8 @@ def vacancies_in_a_row(previous, term_start, vacant):
 
 def mean_engagement(engagement, active):
     """Mean engagement of the active members (0 if none)."""
-    total = np.where(active, engagement, 0.0).sum(axis=-1)
-    return total / np.maximum(np.sum(active, axis=-1), 1)
+    total = over_members(np.where(active, engagement, 0.0))
+    return total / np.maximum(over_members(np.asarray(active, dtype=np.int64)), 1)
 
 
 def activity_rate(base_rate, focus, effort, mean_engaged, reference_drive, secretariat,
@@ -266,9 +283,10 @@ def visibility_step(visibility, outputs, smoothing):
 
 
 def rival_round_quarters(u, rate, scheduled):
-    """(..., T) mask of the rival bloc's expansion rounds: the dated ones and random ones."""
-    return scheduled | noise.happens(u, noise.hazard_probability(np.asarray(rate)[..., None],
-                                                                 QUARTER))
+    """(T, ...) mask of the rival bloc's expansion rounds: the dated ones and random ones."""
+    u = np.asarray(u)
+    scheduled = np.asarray(scheduled).reshape((-1,) + (1,) * (u.ndim - 1))
+    return scheduled | noise.happens(u, noise.hazard_probability(rate, QUARTER))
 
 
 def rival_invitations(round_now, scheduled_invite, pull, affinity, active, in_rival, u):
@@ -322,19 +340,17 @@ def exits(active, disengaged, patience, stay_value, exit_cost):
 
 
 def global_crisis_quarters(u, rate, years, scheduled):
-    """(..., T) mask of quarters under a global crisis: dated ones, and random ones of `years`."""
+    """(T, ...) mask of quarters under a global crisis: dated ones, and random ones of `years`."""
+    u = np.asarray(u)
     scheduled = np.asarray(scheduled, dtype=bool)
-    shape = np.broadcast_shapes(np.shape(u), scheduled.shape)
     onset_probability = noise.hazard_probability(np.asarray(rate), QUARTER)
     length = np.maximum(1, np.rint(np.asarray(years) * QUARTERS_PER_YEAR)).astype(np.int64)
-    flags = np.zeros(shape, dtype=bool)
-    left = np.zeros(shape[:-1], dtype=np.int64)
-    u = np.broadcast_to(u, shape)
-    scheduled = np.broadcast_to(scheduled, shape)
-    for t in range(shape[-1]):
-        onset = (left == 0) & ~scheduled[..., t] & noise.happens(u[..., t], onset_probability)
+    flags = np.zeros(u.shape, dtype=bool)
+    left = np.zeros(u.shape[1:], dtype=np.int64)
+    for t in range(u.shape[0]):
+        onset = (left == 0) & ~scheduled[t] & noise.happens(u[t], onset_probability)
         left = np.where(onset, length, left)
-        flags[..., t] = scheduled[..., t] | (left > 0)
+        flags[t] = scheduled[t] | (left > 0)
         left = np.maximum(left - 1, 0)
     return flags
 

@@ -37,27 +37,32 @@ def test_secretariat_dues_come_off_the_budget_but_not_below_the_floor():
 # ---------------------------------------------------------------- M2 crises
 
 
+def test_crisis_length_is_exponential_in_whole_quarters():
+    assert rules.crisis_length(np.exp(-1.0), 1.0) == 4  # ceil(1 * 4 quarters)
+    assert rules.crisis_length(0.999999, 1.0) == 1  # at least one quarter
+
+
 def test_crisis_starts_when_the_draw_is_below_the_hazard_and_lasts_its_length():
-    on, left = rules.crisis_step(0, 0.01, np.exp(-1.0), 1.0, 1.0, 1.0, 0)
-    assert on and left == 4 - 1  # ceil(1 * 4 quarters) = 4 quarters, this one included
+    on, left = rules.crisis_step(0, 0.01, 4, rules.crisis_onset_probability(1.0, 1.0), 0)
+    assert on and left == 4 - 1  # four quarters, this one included
     for expected_left in (2, 1, 0):
-        on, left = rules.crisis_step(left, 0.99, 0.5, 1.0, 1.0, 1.0, 0)
+        on, left = rules.crisis_step(left, 0.99, 7, 0.22, 0)
         assert on and left == expected_left
-    on, left = rules.crisis_step(left, 0.99, 0.5, 1.0, 1.0, 1.0, 0)
+    on, left = rules.crisis_step(left, 0.99, 7, 0.22, 0)
     assert not on and left == 0
 
 
 def test_no_crisis_without_hazard_unless_dated():
-    on, _ = rules.crisis_step(0, 1e-9, 0.5, 0.0, 1.0, 1.0, 0)
+    on, _ = rules.crisis_step(0, 1e-9, 2, rules.crisis_onset_probability(0.0, 1.0), 0)
     assert not on
-    on, left = rules.crisis_step(0, 0.99, 0.5, 0.0, 1.0, 1.0, 6)
+    on, left = rules.crisis_step(0, 0.99, 2, 0.0, 6)
     assert on and left == 5
 
 
 def test_global_crisis_raises_the_crisis_hazard():
     u = 0.12  # P(onset) at 0.3/year is 0.072; at 0.3 * 3 it is 0.20
-    assert not rules.crisis_step(0, u, 0.5, 0.3, 1.0, 1.0, 0)[0]
-    assert rules.crisis_step(0, u, 0.5, 0.3, 1.0, 3.0, 0)[0]
+    assert not rules.crisis_step(0, u, 2, rules.crisis_onset_probability(0.3, 1.0), 0)[0]
+    assert rules.crisis_step(0, u, 2, rules.crisis_onset_probability(0.3, 3.0), 0)[0]
 
 
 # ---------------------------------------------------------------- M3 ministers
@@ -69,7 +74,7 @@ def test_minister_enthusiasm_stays_in_unit_interval(u, mean, spread):
 
 
 def test_changes_of_government_follow_the_interval_from_the_first_date():
-    changes = rules.new_government_quarters(np.array([3, -2]), np.array([8, 20]), 40)
+    changes = rules.new_government(np.arange(40)[:, None], np.array([3, -2]), np.array([8, 20]))
     assert list(np.flatnonzero(changes[:, 0])) == [3, 11, 19, 27, 35]
     assert list(np.flatnonzero(changes[:, 1])) == [18, 38]
     assert not changes[0].any()  # the founders are in office at the start
