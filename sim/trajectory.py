@@ -102,17 +102,26 @@ class Trajectory:
 
     def equal(self, other: Trajectory, tolerance: float = 0.0) -> tuple[bool, str]:
         """Whether two trajectories agree; if not, the first differing quarter and variable."""
+        t_run = min(self.quarters_run, other.quarters_run)
+        first: tuple[int, str] | None = None
+        for name, a in self.series.items():
+            x, y = a[:t_run], other.series[name][:t_run]
+            if a.dtype.kind == "f":
+                differs = ~np.isclose(x, y, rtol=0, atol=tolerance, equal_nan=True)
+            else:
+                differs = x != y
+            differs = differs.reshape(t_run, -1).any(axis=1)
+            if differs.any():
+                t = int(np.argmax(differs))
+                if first is None or t < first[0]:
+                    first = (t, name)
+        if first is not None:
+            t, name = first
+            return False, (f"quarter {t}, {name}: {self.series[name][t]} != "
+                           f"{other.series[name][t]}")
         if self.quarters_run != other.quarters_run:
-            return False, f"quarters_run {self.quarters_run} != {other.quarters_run}"
+            return False, (f"quarter {t_run}: one run ends, the other goes on (quarters_run "
+                           f"{self.quarters_run} != {other.quarters_run})")
         if self.death_cause != other.death_cause:
             return False, f"death_cause {self.death_cause} != {other.death_cause}"
-        for t in range(self.quarters_run):
-            for name, a in self.series.items():
-                x, y = a[t], other.series[name][t]
-                if a.dtype.kind == "f":
-                    same = np.allclose(x, y, rtol=0, atol=tolerance, equal_nan=True)
-                else:
-                    same = np.array_equal(x, y)
-                if not same:
-                    return False, f"quarter {t}, {name}: {x} != {y}"
         return True, ""

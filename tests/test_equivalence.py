@@ -1,15 +1,27 @@
-"""The fast engine reproduces the Mesa engine run for run (DESIGN §7)."""
+"""The fast engine reproduces the Mesa engine run for run (DESIGN §7).
+
+At the scale the equivalence contract names: 1,000 runs of each built-in scenario family and
+1,000 runs over 50 points of a Latin hypercube over every numeric parameter. Summaries must agree
+in at least 999 of 1,000 runs and time series within 1e-9; every mismatch is printed with its
+first differing quarter and variable.
+"""
+
+import dataclasses
+import warnings
 
 import numpy as np
 import pytest
+from scipy.stats import qmc
 
 from sim.batch import run_batch
 from sim.model import run
 from sim.outcomes import summarize, to_records
-from sim.params import load_scenario
-from tests.conftest import check_invariants, random_overrides
+from sim.params import GroupParams, MemberParams, WorldParams, load_scenario
+from tests.conftest import CAPS, SKIP, check_invariants, random_overrides
 
 TOLERANCE = 1e-9
+RUNS = 1000
+ALLOWED_MISMATCHES = 1  # per 1,000 runs
 
 
 def compare(scenarios, seeds):
@@ -20,25 +32,91 @@ def compare(scenarios, seeds):
     scenarios = scenarios if isinstance(scenarios, list) else [scenarios] * len(seeds)
     for i, seed in enumerate(seeds):
         reference = run(scenarios[i], seed=int(seed))
-        if summarize(reference) != fast[i]:
-            mismatches.append((seed, f"summary {summarize(reference)} != {fast[i]}"))
-            continue
         same, where = reference.equal(batch.trajectories[i], TOLERANCE)
+        expected = summarize(reference)
+        if expected != fast[i]:
+            differing = {k: (expected[k], fast[i][k]) for k in expected
+                         if expected[k] != fast[i][k]}
+            where = f"summary {differing}; " + (where or "time series equal")
+            same = False
         if not same:
-            mismatches.append((seed, where))
+            mismatches.append((int(seed), where))
     return mismatches
 
 
-@pytest.mark.parametrize("name", ["mikta", "mikta-formal", "generic-5", "ibsa"])
+def check(mismatches, runs: int) -> None:
+    report = "\n".join(f"seed {seed}: {where}" for seed, where in mismatches)
+    assert len(mismatches) <= ALLOWED_MISMATCHES * runs // 1000, (
+        f"{len(mismatches)} of {runs} runs differ between the engines:\n{report}")
+    if mismatches:
+        warnings.warn(f"runs differing between the engines (within the allowance):\n{report}",
+                      stacklevel=2)
+
+
+def latin_hypercube_overrides(points: int, seed: int) -> list[dict]:
+    """`points` parameter sets from a Latin hypercube over every numeric parameter's range."""
+    keys = []
+    for section, cls in (("group", GroupParams), ("world", WorldParams),
+                         ("members.*", MemberParams)):
+        for f in dataclasses.fields(cls):
+            if f.name not in SKIP and f.type in ("bool", "int", "float"):
+                keys.append((f"{section}.{f.name}", f.type, f.metadata["spec"], f.name))
+    unit = qmc.LatinHypercube(d=len(keys), seed=seed).random(points)
+    sets = []
+    for row in unit:
+        overrides = {}
+        for u, (key, kind, spec, name) in zip(row, keys, strict=True):
+            if kind == "bool":
+                overrides[key] = bool(u < 0.5)
+                continue
+            low = spec.low if spec.low is not None else 0.0
+            high = min(spec.high if spec.high is not None else low + 10, CAPS.get(name, np.inf))
+            if kind == "int":
+                low = max(int(low), 1 if spec.low_open else int(low))
+                overrides[key] = int(low + np.floor(u * (int(high) - low + 1)))
+            else:
+                value = low + u * (high - low)
+                overrides[key] = value if not (spec.low_open and value == low) else low + 1e-6
+        sets.append(overrides)
+    return sets
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mikta", "mikta-formal", "generic-5"])
 def test_fast_engine_equals_mesa_on_builtin_scenarios(name):
-    assert compare(load_scenario(name), list(range(40))) == []
+    check(compare(load_scenario(name), list(range(RUNS))), RUNS)
+
+
+@pytest.mark.slow
+def test_fast_engine_equals_mesa_on_a_latin_hypercube_of_parameters():
+    points = latin_hypercube_overrides(50, seed=2026)
+    per_point = RUNS // len(points)
+    scenarios = [load_scenario("mikta", overrides) for overrides in points
+                 for _ in range(per_point)]
+    seeds = [5000 + k for k in range(len(scenarios))]
+    check(compare(scenarios, seeds), len(scenarios))
+
+
+def test_fast_engine_equals_mesa_on_another_real_group():
+    check(compare(load_scenario("ibsa"), list(range(40))), 40)
 
 
 def test_fast_engine_equals_mesa_on_random_parameter_points():
     scenarios = [load_scenario("mikta", random_overrides(point), years=15)
                  for point in range(12) for _ in range(4)]
     seeds = [1000 + k for k in range(len(scenarios))]
-    assert compare(scenarios, seeds) == []
+    check(compare(scenarios, seeds), len(scenarios))
+
+
+def test_a_mismatch_names_its_first_quarter_and_variable():
+    scenario = load_scenario("mikta")
+    reference = run(scenario, seed=3)
+    other = run(scenario, seed=3)
+    other.series["engagement"][17, 2] += 1e-6
+    other.series["outputs"][40] += 1
+    same, where = reference.equal(other, TOLERANCE)
+    assert not same and where.startswith("quarter 17, engagement")
+    assert reference.equal(run(scenario, seed=3), TOLERANCE) == (True, "")
 
 
 def test_fast_engine_keeps_the_invariants():
