@@ -247,11 +247,12 @@ def _apply(base: Scenario, overrides: dict, source: str, text: str, section: str
                          line=find_line(text, (section, where))) from None
 
 
-def _factor(key: str, spec: Any, base: Scenario, source: str, text: str) -> Factor:
-    line = find_line(text, ("factors", key))
+def _factor(key: str, spec: Any, base: Scenario, source: str, text: str,
+            section: str = "factors") -> Factor:
+    line = find_line(text, (section, key))
 
     def error(problem: str, value: Any = None, allowed: str | None = None) -> InputError:
-        return InputError(source, problem, key=f"factors.{key}", value=value, allowed=allowed,
+        return InputError(source, problem, key=f"{section}.{key}", value=value, allowed=allowed,
                           line=line)
 
     try:

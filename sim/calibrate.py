@@ -1,0 +1,415 @@
+"""Pattern-oriented calibration by approximate Bayesian computation (rejection).
+
+Parameters are drawn from their prior ranges (a Latin hypercube, uniform on each range), one run
+each on the fast engine; a draw is accepted when its run reproduces the qualitative patterns
+(the chair order with no vacant term, the group alive at the end of the record) and its joint
+outputs per year are among the closest `accept` share of all draws to the observed statements
+per year. The accepted draws approximate the posterior.
+
+Distance: d = sqrt(sum over years of (simulated - observed)^2 / max(observed, 1)), each year's
+squared error scaled by a Poisson variance, so that a miss of 3 in a year of 3 statements counts
+more than a miss of 3 in a year of 13. The last year of the record is partial: it is compared
+with the outputs of the quarters it covers (the last one in proportion to its days observed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import qmc
+
+from sim import rules
+from sim.errors import InputError
+from sim.params import Scenario, find_line, load_scenario, parse_quarter, read_toml, with_overrides
+from sim.sweep import Factor, _factor, _suggest, run_seed
+
+SECTIONS = ("calibration", "targets", "priors")
+CALIBRATION_KEYS = {
+    "name": "name of the calibration and of its results folder",
+    "description": "what the calibration fits",
+    "scenario": "built-in scenario name or path to a scenario file",
+    "draws": "parameter sets drawn from the priors (one run each)",
+    "accept": "share of draws accepted (the tolerance is the distance at this quantile)",
+    "seed": "seed of the draws and of their runs",
+    "predictive_runs": "runs per accepted draw for the posterior predictive intervals",
+}
+TARGET_KEYS = {
+    "statements": "CSV of joint statements with a `date` column (relative to this file)",
+    "observed_from": "first day of the record, YYYY-MM-DD",
+    "observed_until": "last day of the record, YYYY-MM-DD",
+    "chair_order": "member codes that held the chair term by term, with no vacant term",
+    "alive_at_end": "whether the group must be alive at the end of the record",
+}
+UNIDENTIFIED = 0.7  # posterior 90 % interval wider than this share of the prior range
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A validated calibration file."""
+
+    name: str
+    description: str
+    base: Scenario
+    draws: int
+    accept: float
+    seed: int
+    predictive_runs: int
+    priors: tuple[Factor, ...]
+    observed: pd.Series  # statements per calendar year
+    year_quarters: dict[int, list[tuple[int, float]]]  # year -> (quarter index, weight)
+    last_quarter: int
+    chair_order: tuple[str, ...]
+    alive_at_end: bool
+    source: str
+
+
+def load_calibration(path: str | Path, draws: int | None = None) -> Calibration:
+    """Read and validate a calibration file; errors name file, line, key and value."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "no such calibration file.")
+    raw, text = read_toml(path)
+    source = str(path)
+
+    def error(keys: tuple[str, ...], problem: str, value: Any = None, allowed: str | None = None
+              ) -> InputError:
+        return InputError(source, problem, key=".".join(keys), value=value, allowed=allowed,
+                          line=find_line(text, keys))
+
+    for section in raw:
+        if section not in SECTIONS:
+            raise error((section,), "is not a known section.",
+                        allowed=", ".join(f"[{s}]" for s in SECTIONS) + ".")
+    head, targets = raw.get("calibration", {}), raw.get("targets", {})
+    for table, keys, name in ((head, CALIBRATION_KEYS, "calibration"),
+                              (targets, TARGET_KEYS, "targets")):
+        for key in table:
+            if key not in keys:
+                raise error((name, key), "is not a known key.",
+                            allowed=_suggest(key, list(keys), name))
+
+    def get(table: Mapping, section: str, key: str, kind: type, default: Any, check=None,
+            allowed: str = "") -> Any:
+        value = table.get(key, default)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if not ok or (check is not None and not check(value)):
+            raise error((section, key), "is not allowed.", value, allowed or kind.__name__)
+        return value
+
+    name = get(head, "calibration", "name", str, path.stem, bool, "a non-empty name.")
+    draws = draws or get(head, "calibration", "draws", int, 20_000, lambda v: v >= 10,
+                         "a whole number of draws, at least 10.")
+    accept = get(head, "calibration", "accept", float, 0.01, lambda v: 0 < v <= 1,
+                 "a share above 0 and at most 1.")
+    seed = get(head, "calibration", "seed", int, 0, lambda v: 0 <= v < 2**63,
+               "a whole number from 0 to 2**63 - 1.")
+    predictive = get(head, "calibration", "predictive_runs", int, 20, lambda v: v >= 1,
+                     "a whole number, at least 1.")
+    scenario_ref = get(head, "calibration", "scenario", str, None, bool,
+                       "a built-in scenario name or a path.")
+
+    def day(key: str) -> dt.date:
+        value = get(targets, "targets", key, str, None, bool, "a date YYYY-MM-DD.")
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise error(("targets", key), "is not a date.", value, "YYYY-MM-DD.") from None
+
+    first_day, last_day = day("observed_from"), day("observed_until")
+    if last_day < first_day:
+        raise error(("targets", "observed_until"), "is before observed_from.", str(last_day))
+    csv_ref = get(targets, "targets", "statements", str, None, bool, "a path to a CSV file.")
+    csv_path = (path.parent / csv_ref).resolve()
+    if not csv_path.is_file():
+        raise error(("targets", "statements"), "names no file.", csv_ref,
+                    f"a CSV file relative to {path.parent}.")
+    table = pd.read_csv(csv_path)
+    if "date" not in table:
+        raise InputError(str(csv_path), "has no `date` column.", allowed="a CSV with a date "
+                         "column, one row per joint statement.")
+    dates = pd.to_datetime(table["date"]).dt.date
+    dates = dates[(dates >= first_day) & (dates <= last_day)]
+    years = range(first_day.year, last_day.year + 1)
+    observed = pd.Series({y: int(sum(d.year == y for d in dates)) for y in years},
+                         name="statements")
+
+    base_ref = path.parent / scenario_ref
+    base = load_scenario(base_ref if base_ref.is_file() else scenario_ref)
+    start = parse_quarter(base.start)
+    last_abs = parse_quarter(f"{last_day.year}Q{(last_day.month - 1) // 3 + 1}")
+    last_quarter = last_abs - start
+    if parse_quarter(f"{first_day.year}Q{(first_day.month - 1) // 3 + 1}") < start or \
+            last_quarter < 0:
+        raise error(("targets", "observed_from"), "falls outside the scenario's horizon.",
+                    str(first_day), f"dates from the scenario's start, {base.start}.")
+    base = with_overrides(base, years=last_quarter // 4 + 1)
+    year_quarters: dict[int, list[tuple[int, float]]] = {}
+    for q in range(last_quarter + 1):
+        year = (start + q) // 4
+        year_quarters.setdefault(year, []).append((q, 1.0))
+    quarter_start = dt.date(last_day.year, 3 * ((last_day.month - 1) // 3) + 1, 1)
+    quarter_end = dt.date(last_day.year + (quarter_start.month == 10),
+                          (quarter_start.month + 3 - 1) % 12 + 1, 1)
+    share = ((last_day - quarter_start).days + 1) / (quarter_end - quarter_start).days
+    year_quarters[last_day.year][-1] = (last_quarter, share)
+
+    order = targets.get("chair_order", [])
+    codes = [m.code for m in base.members]
+    if not isinstance(order, list) or any(c not in codes for c in order):
+        raise error(("targets", "chair_order"), "names a non-member.", order,
+                    f"member codes of {base.name}: {', '.join(codes)}.")
+    alive = get(targets, "targets", "alive_at_end", bool, True)
+    priors_raw = raw.get("priors", {})
+    if not isinstance(priors_raw, Mapping) or not priors_raw:
+        raise error(("priors",), "must give at least one prior range.",
+                    allowed='"dotted.key" = { min = ..., max = ... }.')
+    priors = tuple(_factor(key, spec, base, source, text, section="priors")
+                   for key, spec in priors_raw.items())
+    for prior in priors:
+        if not prior.is_range or prior.kind is bool:
+            raise error(("priors", prior.key), "needs a numeric range.",
+                        allowed="{ min = ..., max = ... }.")
+    return Calibration(name, get(head, "calibration", "description", str, ""), base, draws,
+                       accept, seed, predictive, priors, observed, year_quarters, last_quarter,
+                       tuple(order), alive, source)
+
+
+def prior_draws(calibration: Calibration) -> pd.DataFrame:
+    """The parameter sets: a Latin hypercube, uniform on each prior range."""
+    unit = qmc.LatinHypercube(d=len(calibration.priors), seed=calibration.seed).random(
+        calibration.draws)
+    return pd.DataFrame({p.key: [p.cast(p.low + u * (p.high - p.low)) for u in unit[:, j]]
+                         for j, p in enumerate(calibration.priors)})
+
+
+def _simulate(task: tuple[Calibration, list[dict], list[int]]) -> pd.DataFrame:
+    """Yearly outputs and patterns of one run per parameter set."""
+    from sim.batch import run_batch
+
+    calibration, parameter_sets, seeds = task
+    scenarios = [with_overrides(calibration.base, values) for values in parameter_sets]
+    result = run_batch(scenarios, seeds, record_series=True)
+    rotation = [calibration.base.codes.index(c) for c in calibration.chair_order]
+    rows = []
+    for trajectory in result.trajectories:
+        outputs = trajectory.series["outputs"]
+        row = {f"y{year}": float(sum(outputs[q] * w for q, w in quarters))
+               for year, quarters in calibration.year_quarters.items()}
+        t_end = calibration.last_quarter
+        ran = trajectory.quarters_run > t_end
+        chairs = trajectory.series["chair"][trajectory.series["new_term"]]
+        terms = chairs[: len(rotation)]
+        row["chair_pattern"] = bool(ran and len(terms) == len(rotation)
+                                    and np.array_equal(terms, rotation))
+        row["alive_at_end"] = bool(ran and trajectory.series["state"][t_end] == rules.ALIVE)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _map(tasks: list, workers: int) -> list[pd.DataFrame]:
+    if workers <= 1 or len(tasks) == 1:
+        return [_simulate(task) for task in tasks]
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(_simulate, tasks))
+
+
+def _tasks(calibration: Calibration, params: pd.DataFrame, seeds: list[int],
+           chunk: int = 1000) -> list:
+    records = params.to_dict("records")
+    return [(calibration, records[i: i + chunk], seeds[i: i + chunk])
+            for i in range(0, len(records), chunk)]
+
+
+def distance(simulated: pd.DataFrame, observed: pd.Series) -> np.ndarray:
+    """Poisson-scaled distance between simulated outputs and observed statements per year."""
+    squared = sum((simulated[f"y{year}"] - count) ** 2 / max(count, 1)
+                  for year, count in observed.items())
+    return np.sqrt(np.asarray(squared, dtype=float))
+
+
+@dataclass
+class CalibrationResult:
+    draws: pd.DataFrame  # parameters, yearly outputs, patterns, distance, accepted
+    posterior: pd.DataFrame  # per parameter: prior range, accepted quantiles, identified
+    predictive: pd.DataFrame  # per year: observed, simulated median and intervals
+    calibrated: dict[str, Any]  # the accepted draw closest to the record on average
+    calibrated_fit: pd.DataFrame  # per year, as `predictive`, for the calibrated values alone
+    tolerance: float
+    seconds: float
+
+
+def calibrate(calibration: Calibration, workers: int = 2) -> CalibrationResult:
+    """Draw, simulate, accept; then summarize the posterior and its predictive fit."""
+    start = time.perf_counter()
+    params = prior_draws(calibration)
+    seeds = [run_seed(calibration.seed, k, 0, common=False) for k in range(len(params))]
+    simulated = pd.concat(_map(_tasks(calibration, params, seeds), workers), ignore_index=True)
+    draws = pd.concat([params, simulated], axis=1)
+    d = distance(simulated, calibration.observed)
+    patterns = simulated["chair_pattern"].to_numpy() & (
+        simulated["alive_at_end"].to_numpy() | (not calibration.alive_at_end))
+    draws["distance"] = np.where(patterns, d, np.inf)
+    keep = max(1, round(calibration.accept * len(draws)))
+    tolerance = float(np.sort(draws["distance"].to_numpy())[keep - 1])
+    draws["accepted"] = draws["distance"] <= tolerance
+    if not np.isfinite(tolerance):
+        draws["accepted"] &= np.isfinite(draws["distance"])
+    accepted = draws[draws["accepted"]]
+    predictive, per_draw = predictive_check(calibration, accepted, workers)
+    best = per_draw.index[0]
+    calibrated = {p.key: accepted.loc[best, p.key] for p in calibration.priors}
+    posterior = posterior_summary(calibration, accepted)
+    posterior["calibrated"] = [calibrated[p.key] for p in calibration.priors]
+    draws["expected_distance"] = per_draw["expected_distance"].reindex(draws.index)
+    runs = 50 * calibration.predictive_runs
+    seeds = [run_seed(calibration.seed, 2 * 10**9 + k, 2, common=False) for k in range(runs)]
+    point = pd.concat(_map(_tasks(calibration, pd.DataFrame([calibrated] * runs), seeds),
+                           workers), ignore_index=True)
+    return CalibrationResult(draws, posterior, predictive, calibrated,
+                             _yearly_intervals(calibration, point), tolerance,
+                             time.perf_counter() - start)
+
+
+def _yearly_intervals(calibration: Calibration, simulated: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for year, count in calibration.observed.items():
+        values = simulated[f"y{year}"]
+        q05, q25, q50, q75, q95 = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95])
+        rows.append({"year": year, "observed": count, "median": q50, "q05": q05, "q25": q25,
+                     "q75": q75, "q95": q95, "mean": float(values.mean())})
+    frame = pd.DataFrame(rows)
+    frame.attrs["chair_pattern"] = float(simulated["chair_pattern"].mean())
+    frame.attrs["alive_at_end"] = float(simulated["alive_at_end"].mean())
+    return frame
+
+
+def posterior_summary(calibration: Calibration, accepted: pd.DataFrame) -> pd.DataFrame:
+    """Accepted ranges of each parameter against its prior, and whether the data identify it."""
+    rows = []
+    for prior in calibration.priors:
+        values = accepted[prior.key].to_numpy(dtype=float)
+        q05, q25, q50, q75, q95 = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95])
+        width = (q95 - q05) / (prior.high - prior.low) if prior.high > prior.low else 0.0
+        rows.append({"parameter": prior.key, "prior_min": prior.low, "prior_max": prior.high,
+                     "q05": q05, "q25": q25, "median": q50, "q75": q75, "q95": q95,
+                     "interval_share_of_prior": width, "identified": width < UNIDENTIFIED})
+    return pd.DataFrame(rows)
+
+
+def predictive_check(calibration: Calibration, accepted: pd.DataFrame, workers: int
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Observed statements per year against fresh runs of the accepted parameter sets.
+
+    Also scores each accepted draw by its mean distance over these runs (with the patterns
+    required in most of them), best first: one run per draw accepts lucky draws too, the mean
+    over many does not.
+    """
+    keys = [p.key for p in calibration.priors]
+    draw_of_run = accepted.index.repeat(calibration.predictive_runs)
+    params = accepted[keys].loc[draw_of_run].reset_index(drop=True)
+    seeds = [run_seed(calibration.seed, 10**9 + k, 1, common=False) for k in range(len(params))]
+    simulated = pd.concat(_map(_tasks(calibration, params, seeds), workers), ignore_index=True)
+    simulated["draw"] = draw_of_run
+    simulated["distance"] = distance(simulated, calibration.observed)
+    simulated["patterns"] = simulated["chair_pattern"] & (
+        simulated["alive_at_end"] | (not calibration.alive_at_end))
+    per_draw = simulated.groupby("draw").agg(expected_distance=("distance", "mean"),
+                                             patterns=("patterns", "mean"))
+    per_draw["score"] = per_draw["expected_distance"].where(per_draw["patterns"] >= 0.8, np.inf)
+    per_draw = per_draw.sort_values(["score", "expected_distance"])
+    return _yearly_intervals(calibration, simulated), per_draw
+
+
+def write_results(calibration: Calibration, result: CalibrationResult, folder: Path) -> Path:
+    """draws.parquet, posterior.csv, predictive.csv, calibration.json and two figures."""
+    from sim.storage import atomic_write_bytes, atomic_write_parquet
+
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(folder / "draws.parquet", result.draws)
+    atomic_write_bytes(folder / "posterior.csv", result.posterior.to_csv(index=False).encode())
+    atomic_write_bytes(folder / "predictive.csv",
+                       result.predictive.to_csv(index=False).encode())
+    atomic_write_bytes(folder / "calibrated_fit.csv",
+                       result.calibrated_fit.to_csv(index=False).encode())
+    summary = {
+        "name": calibration.name, "source": calibration.source, "draws": calibration.draws,
+        "accepted": int(result.draws["accepted"].sum()), "accept_share": calibration.accept,
+        "tolerance": result.tolerance, "seed": calibration.seed,
+        "draws_with_patterns": int(np.isfinite(result.draws["distance"]).sum()),
+        "observed": {str(k): int(v) for k, v in calibration.observed.items()},
+        "predictive_chair_pattern": result.predictive.attrs.get("chair_pattern"),
+        "predictive_alive_at_end": result.predictive.attrs.get("alive_at_end"),
+        "calibrated_chair_pattern": result.calibrated_fit.attrs.get("chair_pattern"),
+        "calibrated_alive_at_end": result.calibrated_fit.attrs.get("alive_at_end"),
+        "calibrated": {k: float(v) for k, v in result.calibrated.items()},
+        "seconds": round(result.seconds, 1),
+    }
+    atomic_write_bytes(folder / "calibration.json", json.dumps(summary, indent=2).encode())
+    _plot_fit(result.predictive, result.calibrated_fit, folder / "fit.png")
+    _plot_posterior(calibration, result.draws, folder / "posterior.png")
+    return folder
+
+
+def _plot_fit(predictive: pd.DataFrame, calibrated: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=150, sharey=True)
+    titles = ("All accepted parameter sets", "Calibrated values")
+    for ax, frame, title in zip(axes, (predictive, calibrated), titles, strict=True):
+        years = frame["year"]
+        ax.fill_between(years, frame["q05"], frame["q95"], color="#9ecae1",
+                        label="simulated, 90 % interval")
+        ax.fill_between(years, frame["q25"], frame["q75"], color="#4292c6",
+                        label="simulated, 50 % interval")
+        ax.plot(years, frame["median"], color="#08306b", label="simulated median")
+        ax.plot(years, frame["observed"], "o", color="#e6550d", label="observed (Table 1)")
+        ax.set_xlabel("year (2018: 1 January to 15 May)")
+        ax.set_xticks(list(years))
+        ax.set_title(title)
+    axes[0].set_ylabel("joint statements (outputs) per year")
+    axes[0].legend(frameon=False, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _plot_posterior(calibration: Calibration, draws: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(calibration.priors)
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), dpi=150,
+                             squeeze=False)
+    accepted = draws[draws["accepted"]]
+    for ax, prior in zip(axes.flat, calibration.priors, strict=False):
+        bins = np.linspace(prior.low, prior.high, 21)
+        ax.hist(draws[prior.key], bins=bins, density=True, color="#d9d9d9", label="prior")
+        ax.hist(accepted[prior.key], bins=bins, density=True, color="#3182bd", alpha=0.8,
+                label="accepted")
+        ax.set_title(prior.key, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    axes.flat[0].legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
