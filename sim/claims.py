@@ -1,0 +1,507 @@
+"""The sources' claims as paired experiments: contrasts, effects with intervals, verdicts.
+
+A claims file (experiments/claims.toml) lists claims; each claim has contrasts, each a baseline
+and a treatment run with the same seeds (common random numbers), and the effects the claim
+predicts (metric and direction of treatment minus baseline). Shares are contrasted with
+`analysis.paired_contrast` (paired interval, McNemar); other metrics by the mean paired difference
+with a bootstrap interval over pairs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError
+from sim.params import Scenario, find_line, load_scenario, read_toml, with_overrides
+from sim.sweep import _flatten, _suggest, run_seed
+
+SHARES = ("alive", "zombie", "dead")
+METRICS = {
+    "alive": "share of runs alive at the horizon",
+    "zombie": "share of runs ending as zombies",
+    "dead": "share of runs ending dead",
+    "active_years": "years before the group first becomes a zombie or dies (horizon if never)",
+    "years_to_death": "years before the group dies (horizon if it survives)",
+    "zombie_years": "years spent as a zombie",
+    "total_outputs": "joint outputs over the run",
+    "exits": "members that left",
+    "rival_joins": "members that joined the rival bloc",
+}
+DIRECTIONS = ("higher", "lower")
+SUITE_KEYS = ("name", "description", "scenario", "years", "replicates", "seed", "confidence")
+CLAIM_KEYS = ("id", "title", "source", "statement", "reference", "contrast")
+CONTRAST_KEYS = ("name", "baseline", "treatment", "baseline_scenario", "treatment_scenario",
+                 "expect")
+VERDICT_COLORS = {"holds": "#1b7837", "opposite": "#b2182b", "unclear": "#878787"}
+
+
+@dataclass(frozen=True)
+class Contrast:
+    name: str
+    baseline: Scenario
+    treatment: Scenario
+    baseline_changes: dict
+    treatment_changes: dict
+    expect: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: int
+    title: str
+    source: str
+    statement: str
+    contrasts: tuple[Contrast, ...]
+    reference: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClaimSuite:
+    name: str
+    description: str
+    years: int
+    replicates: int
+    seed: int
+    confidence: float
+    claims: tuple[Claim, ...]
+    source: str
+
+
+def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
+    """Read and validate a claims file; errors name file, line, key and value."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "no such claims file.")
+    raw, text = read_toml(path)
+    source = str(path)
+
+    def error(keys: tuple, problem: str, value: Any = None, allowed: str | None = None
+              ) -> InputError:
+        return InputError(source, problem, key=".".join(str(k) for k in keys), value=value,
+                          allowed=allowed, line=find_line(text, tuple(str(k) for k in keys)))
+
+    for section in raw:
+        if section not in ("claims", "claim"):
+            raise error((section,), "is not a known section.", allowed="[claims] and [[claim]].")
+    head = raw.get("claims", {})
+    for key in head:
+        if key not in SUITE_KEYS:
+            raise error(("claims", key), "is not a known key.",
+                        allowed=_suggest(key, list(SUITE_KEYS), "claims"))
+    years = head.get("years", 30)
+    if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 200:
+        raise error(("claims", "years"), "is not allowed.", years, "1 to 200 years.")
+    reps = replicates or head.get("replicates", 1000)
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 10:
+        raise error(("claims", "replicates"), "is not allowed.", reps, "at least 10 runs.")
+    seed = head.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise error(("claims", "seed"), "is not allowed.", seed, "0 to 2**63 - 1.")
+    confidence = float(head.get("confidence", 0.95))
+    if not 0.5 <= confidence < 1:
+        raise error(("claims", "confidence"), "is not allowed.", confidence, "0.5 to 0.999.")
+    scenario_ref = head.get("scenario", "mikta")
+
+    def scenario(ref: str, keys: tuple) -> Scenario:
+        local = path.parent / ref
+        try:
+            return load_scenario(local if local.is_file() else ref, years=years)
+        except InputError:
+            raise
+        except Exception as exc:
+            raise error(keys, "names no scenario.", ref, str(exc)) from None
+
+    base = scenario(scenario_ref, ("claims", "scenario"))
+    raw_claims = raw.get("claim", [])
+    if not isinstance(raw_claims, list) or not raw_claims:
+        raise error(("claim",), "is missing.", allowed="at least one [[claim]] table.")
+    claims = []
+    for c, item in enumerate(raw_claims):
+        for key in item:
+            if key not in CLAIM_KEYS:
+                raise error(("claim", key), f"is not a known key (claim {c + 1}).",
+                            allowed=_suggest(key, list(CLAIM_KEYS), "claim"))
+        contrasts = []
+        for k, spec in enumerate(item.get("contrast", [])):
+            for key in spec:
+                if key not in CONTRAST_KEYS:
+                    raise error(("contrast", key), f"is not a known key (claim {c + 1}, "
+                                f"contrast {k + 1}).",
+                                allowed=_suggest(key, list(CONTRAST_KEYS), "contrast"))
+            expect = spec.get("expect", {})
+            if not isinstance(expect, Mapping) or not expect:
+                raise error(("contrast", "expect"), f"is missing (claim {c + 1}).", expect,
+                            "e.g. { dead = \"lower\" }.")
+            for metric, direction in expect.items():
+                if metric not in METRICS:
+                    raise error(("expect", metric), f"is not a metric (claim {c + 1}).",
+                                allowed=", ".join(METRICS) + ".")
+                if direction not in DIRECTIONS:
+                    raise error(("expect", metric), f"is not a direction (claim {c + 1}).",
+                                direction, "higher or lower.")
+            arms = []
+            for arm in ("baseline", "treatment"):
+                start = (scenario(spec[f"{arm}_scenario"], ("contrast", f"{arm}_scenario"))
+                         if f"{arm}_scenario" in spec else base)
+                changes = _flatten(spec.get(arm, {}))
+                try:
+                    arms.append((with_overrides(start, changes) if changes else start, changes))
+                except InputError as exc:
+                    raise InputError(source, f"claim {c + 1}, contrast {k + 1}, {arm}: "
+                                     f"{exc}") from None
+            (b, b_changes), (t, t_changes) = arms
+            if len(b.members) != len(t.members) and not all(
+                    x.code == y.code for x, y in zip(b.members, t.members, strict=False)):
+                raise error(("contrast", "treatment_scenario"), "must keep the baseline's "
+                            "members first, in order, for the arms to share their shocks.")
+            contrasts.append(Contrast(str(spec.get("name", f"contrast {k + 1}")), b, t,
+                                      b_changes, t_changes, dict(expect)))
+        if not contrasts:
+            raise error(("claim", "contrast"), f"is missing (claim {c + 1}).",
+                        allowed="at least one [[claim.contrast]].")
+        claims.append(Claim(int(item.get("id", c + 1)), str(item.get("title", "")),
+                            str(item.get("source", "")), str(item.get("statement", "")),
+                            tuple(contrasts), dict(item.get("reference", {}))))
+    return ClaimSuite(str(head.get("name", path.stem)), str(head.get("description", "")), years,
+                      reps, seed, confidence, tuple(claims), source)
+
+
+# ------------------------------------------------------------------------------ running
+
+
+def metrics(summary: pd.DataFrame, horizon_quarters: int) -> pd.DataFrame:
+    """Per run, every metric of METRICS from the run summaries."""
+    horizon = horizon_quarters / 4
+    death = summary["death_quarter"].astype(float)
+    first_zombie = summary["first_zombie_quarter"].astype(float)
+    years_to_death = np.where(death.notna(), (death + 1) / 4, horizon)
+    active = np.fmin(np.where(first_zombie.notna(), first_zombie / 4, horizon), years_to_death)
+    frame = pd.DataFrame({name: (summary["outcome"] == name).astype(float) for name in SHARES})
+    frame["active_years"] = active
+    frame["years_to_death"] = years_to_death
+    frame["zombie_years"] = summary["zombie_quarters"].astype(float) / 4
+    for name in ("total_outputs", "exits", "rival_joins"):
+        frame[name] = summary[name].astype(float)
+    return frame
+
+
+def run_arms(scenarios: list[Scenario], seeds: list[int], workers: int) -> list[pd.DataFrame]:
+    """Summaries of each scenario on every seed (fast engine), over one pool of workers."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    parts = max(1, workers)
+    tasks = [(scenario, seeds[i::parts]) for scenario in scenarios for i in range(parts)]
+    if workers <= 1:
+        frames = [_summaries(task) for task in tasks]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            frames = list(pool.map(_summaries, tasks))
+    return [pd.concat(frames[k * parts:(k + 1) * parts]).set_index("seed").loc[seeds]
+            .reset_index() for k in range(len(scenarios))]
+
+
+def _summaries(task: tuple[Scenario, list[int]]) -> pd.DataFrame:
+    from sim.batch import run_batch
+    from sim.outcomes import to_records
+
+    scenario, seeds = task
+    result = run_batch(scenario, seeds)
+    return pd.DataFrame(to_records(result.summary, result.seeds))
+
+
+def paired_effect(baseline: pd.Series, treatment: pd.Series, metric: str, confidence: float,
+                  seed: int) -> dict:
+    """Treatment minus baseline over paired runs, with its interval and p-value."""
+    from scipy import stats
+
+    from sim.analysis import paired_contrast
+
+    if metric in SHARES:
+        runs = pd.DataFrame({
+            "point_id": [0] * len(baseline) + [1] * len(treatment),
+            "replicate": list(range(len(baseline))) * 2,
+            "outcome": np.where(np.concatenate([baseline, treatment]) > 0, metric, "other"),
+        })
+        row = paired_contrast(runs, 0, 1, metric, confidence, seed=seed)
+        return {"baseline": row["share_a"], "treatment": row["share_b"],
+                "effect": row["difference"], "low": row["low"], "high": row["high"],
+                "p": row["mcnemar_exact_p"]}
+    d = treatment.to_numpy() - baseline.to_numpy()
+    rng = np.random.default_rng(seed)
+    boot = d[rng.integers(0, len(d), size=(2000, len(d)))].mean(axis=1)
+    tail = (1 - confidence) / 2
+    p = float(stats.wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
+    return {"baseline": float(baseline.mean()), "treatment": float(treatment.mean()),
+            "effect": float(d.mean()), "low": float(np.quantile(boot, tail)),
+            "high": float(np.quantile(boot, 1 - tail)), "p": p}
+
+
+def verdict_of(effect: dict, direction: str) -> str:
+    """holds, opposite or unclear: where the interval lies against the predicted side of 0."""
+    if direction == "higher":
+        return "holds" if effect["low"] > 0 else "opposite" if effect["high"] < 0 else "unclear"
+    return "holds" if effect["high"] < 0 else "opposite" if effect["low"] > 0 else "unclear"
+
+
+@dataclass
+class ClaimsResult:
+    effects: pd.DataFrame  # one row per claim, contrast and metric
+    shares: pd.DataFrame  # outcome shares per claim, contrast and arm
+    verdicts: pd.DataFrame  # one row per claim
+    seconds: float
+
+
+def run_claims(suite: ClaimSuite, workers: int = 1, progress=None) -> ClaimsResult:
+    """Run every contrast of every claim and judge each claim."""
+    start = time.perf_counter()
+    seeds = [run_seed(suite.seed, 0, r, common=True) for r in range(suite.replicates)]
+    effects, shares = [], []
+    keys, unique = {}, []
+    for claim in suite.claims:
+        for contrast in claim.contrasts:
+            for scenario in (contrast.baseline, contrast.treatment):
+                key = json.dumps(_describe(scenario), sort_keys=True, default=str)
+                if key not in keys:
+                    keys[key] = len(unique)
+                    unique.append(scenario)
+    if progress:
+        progress(f"{len(unique)} scenarios x {len(seeds):,} runs")
+    summaries = run_arms(unique, seeds, workers)
+    measured = [metrics(frame, scenario.quarters)
+                for frame, scenario in zip(summaries, unique, strict=True)]
+
+    def of(scenario: Scenario) -> pd.DataFrame:
+        return measured[keys[json.dumps(_describe(scenario), sort_keys=True, default=str)]]
+
+    for claim in suite.claims:
+        for k, contrast in enumerate(claim.contrasts):
+            arms = {"baseline": of(contrast.baseline), "treatment": of(contrast.treatment)}
+            for arm, frame in arms.items():
+                row = {"claim": claim.id, "contrast": contrast.name, "arm": arm}
+                row.update({s: float(frame[s].mean()) for s in SHARES})
+                shares.append(row)
+            for metric in METRICS:
+                effect = paired_effect(arms["baseline"][metric], arms["treatment"][metric],
+                                       metric, suite.confidence, seed=suite.seed + k)
+                direction = contrast.expect.get(metric)
+                effects.append({"claim": claim.id, "contrast": contrast.name,
+                                "contrast_index": k, "metric": metric,
+                                "expected": direction or "", **effect,
+                                "verdict": verdict_of(effect, direction) if direction else ""})
+    effects = pd.DataFrame(effects)
+    verdicts = pd.DataFrame([_judge(claim, effects) for claim in suite.claims])
+    return ClaimsResult(effects, pd.DataFrame(shares), verdicts, time.perf_counter() - start)
+
+
+def _describe(scenario: Scenario) -> dict:
+    from sim.params import scenario_as_dict
+
+    return scenario_as_dict(scenario)
+
+
+def _judge(claim: Claim, effects: pd.DataFrame) -> dict:
+    """Reproduced if every expected effect holds in every contrast, not reproduced if none
+    holds anywhere, otherwise depends on the contrasts where all expected effects hold."""
+    rows = effects[(effects["claim"] == claim.id) & (effects["expected"] != "")]
+    holding = [name for name, group in rows.groupby("contrast", sort=False)
+               if (group["verdict"] == "holds").all()]
+    any_holds = (rows["verdict"] == "holds").any()
+    opposite = rows[rows["verdict"] == "opposite"]
+    names = [c.name for c in claim.contrasts]
+    if len(holding) == len(names):
+        verdict, condition = "reproduced", ""
+    elif holding:
+        verdict, condition = "depends on", "; ".join(holding)
+    elif any_holds:
+        verdict = "partly reproduced"
+        condition = "; ".join(f"{r.metric} in {r.contrast}" for r in rows.itertuples()
+                              if r.verdict == "holds")
+    else:
+        verdict, condition = "not reproduced", ""
+    return {"claim": claim.id, "title": claim.title, "verdict": verdict, "condition": condition,
+            "opposite": "; ".join(f"{r.metric} in {r.contrast}" for r in opposite.itertuples())}
+
+
+# ------------------------------------------------------------------------------ report
+
+
+def _fmt_effect(row) -> str:
+    if row.metric in SHARES:
+        return (f"{100 * row.effect:+.1f} points ({100 * row.low:+.1f} to {100 * row.high:+.1f})")
+    return f"{row.effect:+.2f} ({row.low:+.2f} to {row.high:+.2f})"
+
+
+def _fmt_level(metric: str, value: float) -> str:
+    return f"{100 * value:.1f} %" if metric in SHARES else f"{value:.2f}"
+
+
+def sentence(claim: Claim, verdict: dict) -> str:
+    """The claim's verdict in one sentence."""
+    text = {"reproduced": "Reproduced: every predicted effect shows in every contrast.",
+            "not reproduced": "Not reproduced: no predicted effect shows in any contrast.",
+            "depends on": f"Depends on the condition: reproduced with {verdict['condition']}, "
+                          "not in the other contrasts.",
+            "partly reproduced": f"Partly reproduced: only {verdict['condition']}."}[
+        verdict["verdict"]]
+    if verdict["opposite"]:
+        text += f" Opposite to the claim: {verdict['opposite']}."
+    return text
+
+
+def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path) -> Path:
+    """claims.csv, effects.parquet, report.md, report.html and figures/ into `folder`."""
+    from sim.report import Bullets, Document, Figure, Section, Table, to_html, to_markdown
+    from sim.storage import atomic_write_bytes, atomic_write_parquet
+
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = folder / "figures"
+    figures.mkdir(exist_ok=True)
+    atomic_write_parquet(folder / "effects.parquet", result.effects)
+    atomic_write_bytes(folder / "claims.csv", result.verdicts.to_csv(index=False).encode())
+    atomic_write_bytes(folder / "shares.csv", result.shares.to_csv(index=False).encode())
+    plot_claims_overview(suite, result, figures / "claims.png")
+    doc = Document(f"Claims report: {suite.name}")
+    head = Section("Provenance")
+    head.add(suite.description)
+    head.add(Bullets([f"claims file: `{suite.source}`", f"{suite.replicates:,} paired runs per "
+                      f"arm (common random numbers), {suite.years} years, seed {suite.seed}, "
+                      f"{int(100 * suite.confidence)} % intervals",
+                      f"wall time {result.seconds:.0f} s (fast engine)"]))
+    head.add(Figure("figures/claims.png", "Outcome shares of each contrast's baseline (upper "
+                    "bar) and treatment (lower bar); the verdict of each claim on the left."))
+    summary = result.verdicts.assign(sentence=[
+        sentence(c, v) for c, v in zip(suite.claims, result.verdicts.to_dict("records"),
+                                       strict=True)])
+    head.add(Table(summary[["claim", "title", "verdict", "sentence"]].astype(str)))
+    doc.sections.append(head)
+    for claim, verdict in zip(suite.claims, result.verdicts.to_dict("records"), strict=True):
+        section = Section(f"Claim {claim.id}: {claim.title}")
+        section.add(f"*{claim.statement}* ({claim.source})")
+        rows = result.effects[(result.effects["claim"] == claim.id)
+                              & (result.effects["expected"] != "")]
+        table = pd.DataFrame([{
+            "contrast": r.contrast, "metric": r.metric, "predicted": r.expected,
+            "baseline": _fmt_level(r.metric, r.baseline),
+            "treatment": _fmt_level(r.metric, r.treatment),
+            "effect (95 % CI)": _fmt_effect(r), "p": f"{r.p:.2g}", "verdict": r.verdict}
+            for r in rows.itertuples()])
+        section.add(Table(table))
+        name = f"claim-{claim.id}.png"
+        plot_claim(claim, result, figures / name)
+        section.add(Figure(f"figures/{name}", f"Claim {claim.id}: predicted effects (treatment "
+                           "minus baseline) with 95 % intervals, by contrast."))
+        if claim.reference:
+            section.add(_reference_text(claim, result))
+        section.add(f"**{sentence(claim, verdict)}**")
+        doc.sections.append(section)
+    atomic_write_bytes(folder / "report.html", to_html(doc).encode())
+    atomic_write_bytes(folder / "report.md", to_markdown(doc).encode())
+    summary_json = {"name": suite.name, "replicates": suite.replicates, "years": suite.years,
+                    "seconds": round(result.seconds, 1),
+                    "verdicts": result.verdicts.to_dict("records")}
+    atomic_write_bytes(folder / "claims.json", json.dumps(summary_json, indent=2).encode())
+    return folder / "report.md"
+
+
+def _reference_text(claim: Claim, result: ClaimsResult) -> str:
+    ref = claim.reference
+    arm = result.shares[(result.shares["claim"] == claim.id)
+                        & (result.shares["contrast"] == claim.contrasts[0].name)
+                        & (result.shares["arm"] == "treatment")].iloc[0]
+    parts = [f"{name} {100 * arm[name]:.0f} % (reference {100 * ref[name]:.0f} %)"
+             for name in SHARES if name in ref]
+    return (f"How far the treatment of '{claim.contrasts[0].name}' approaches the reference "
+            f"({ref.get('source', '')}): " + ", ".join(parts) + ".")
+
+
+def plot_claims_overview(suite: ClaimSuite, result: ClaimsResult, path: Path) -> None:
+    """Stacked outcome shares of both arms of every contrast, grouped by claim."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.plots import STATE_COLORS
+
+    rows = []
+    for claim, verdict in zip(suite.claims, result.verdicts.to_dict("records"), strict=True):
+        for contrast in claim.contrasts:
+            for arm in ("baseline", "treatment"):
+                share = result.shares[(result.shares["claim"] == claim.id)
+                                      & (result.shares["contrast"] == contrast.name)
+                                      & (result.shares["arm"] == arm)].iloc[0]
+                rows.append((claim, verdict["verdict"], contrast.name, arm, share))
+    fig, ax = plt.subplots(figsize=(10, 0.28 * len(rows) + 1.6), dpi=150)
+    y = 0.0
+    ticks, labels, last_claim = [], [], None
+    for claim, verdict, contrast, arm, share in rows:
+        if claim.id != last_claim:
+            if last_claim is not None:
+                y += 0.6
+            ax.text(-0.02, y - 0.45, f"{claim.id}. {claim.title} — {verdict}",
+                    transform=ax.get_yaxis_transform(), ha="right", va="center",
+                    fontsize=7.5, fontweight="bold")
+            last_claim = claim.id
+        left = 0.0
+        for state in SHARES:
+            ax.barh(y, share[state], left=left, color=STATE_COLORS[state], height=0.8,
+                    edgecolor="white", linewidth=0.4)
+            left += share[state]
+        ticks.append(y)
+        labels.append(f"{contrast[:42]} · {arm}" if arm == "treatment" else "baseline")
+        y += 1.0
+    ax.set_yticks(ticks, labels, fontsize=6.5)
+    ax.yaxis.tick_right()
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"share of {suite.replicates:,} runs at the horizon ({suite.years} years)")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=STATE_COLORS[s]) for s in SHARES]
+    ax.legend(handles, SHARES, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              frameon=False, fontsize=8)
+    fig.subplots_adjust(left=0.42, right=0.72, top=1 - 0.5 / fig.get_figheight(),
+                        bottom=0.6 / fig.get_figheight())
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_claim(claim: Claim, result: ClaimsResult, path: Path) -> None:
+    """Predicted effects of one claim with their intervals, one panel per metric."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result.effects[(result.effects["claim"] == claim.id)
+                          & (result.effects["expected"] != "")]
+    metrics_used = list(dict.fromkeys(rows["metric"]))
+    fig, axes = plt.subplots(1, len(metrics_used), figsize=(3.4 * len(metrics_used),
+                                                            0.5 * len(claim.contrasts) + 1.6),
+                             dpi=150, squeeze=False)
+    for ax, metric in zip(axes[0], metrics_used, strict=True):
+        part = rows[rows["metric"] == metric]
+        scale = 100 if metric in SHARES else 1
+        for i, r in enumerate(part.itertuples()):
+            color = VERDICT_COLORS[r.verdict]
+            ax.errorbar(scale * r.effect, i, xerr=[[scale * (r.effect - r.low)],
+                                                   [scale * (r.high - r.effect)]],
+                        fmt="o", color=color, capsize=3)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_yticks(range(len(part)), [c[:30] for c in part["contrast"]], fontsize=7)
+        ax.invert_yaxis()
+        unit = "percentage points" if metric in SHARES else METRICS[metric].split(" (")[0]
+        ax.set_xlabel(f"{metric}: treatment − baseline\n({unit}; predicted "
+                      f"{part['expected'].iloc[0]})", fontsize=7)
+        ax.tick_params(axis="x", labelsize=7)
+    fig.suptitle(f"Claim {claim.id}: {claim.title}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
