@@ -14,17 +14,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the project with its test tools
 
-demo: install  ## run the default scenario and write its report under results/
+demo: install  ## run an experiment and the claims; print shares, verdicts and report paths
 	$(BIN)/minilat run mikta --seed 1 --out results/demo
+	$(BIN)/minilat experiment experiments/budget-vs-secretariat.toml --force --quiet
+	$(BIN)/minilat claims experiments/claims.toml --quiet
 
-test: install  ## run the test suite
-	$(BIN)/python -m pytest
+test: install  ## run the test suite on all cores
+	$(BIN)/python -m pytest -n auto
 
 lint: install  ## check style
 	$(BIN)/ruff check .
 
-bench: install  ## time one 30-year run of the Mesa engine
+bench: install  ## engines, experiments and memory: ratios measured in one run each
 	$(BIN)/python benchmarks/bench_run.py
+	$(BIN)/minilat bench
+	$(BIN)/minilat bench sweep
+	$(BIN)/minilat bench memory
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

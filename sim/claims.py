@@ -440,16 +440,16 @@ def plot_claims_overview(suite: ClaimSuite, result: ClaimsResult, path: Path) ->
                                       & (result.shares["contrast"] == contrast.name)
                                       & (result.shares["arm"] == arm)].iloc[0]
                 rows.append((claim, verdict["verdict"], contrast.name, arm, share))
-    fig, ax = plt.subplots(figsize=(10, 0.28 * len(rows) + 1.6), dpi=150)
+    headers = len(suite.claims)
+    fig, ax = plt.subplots(figsize=(10, 0.22 * (len(rows) + headers) + 1.4), dpi=150)
     y = 0.0
-    ticks, labels, last_claim = [], [], None
+    ticks, labels, bold, last_claim = [], [], [], None
     for claim, verdict, contrast, arm, share in rows:
         if claim.id != last_claim:
-            if last_claim is not None:
-                y += 0.6
-            ax.text(-0.02, y - 0.45, f"{claim.id}. {claim.title} — {verdict}",
-                    transform=ax.get_yaxis_transform(), ha="right", va="center",
-                    fontsize=7.5, fontweight="bold")
+            ticks.append(y)
+            labels.append(f"{claim.id}. {claim.title}: {verdict.upper()}")
+            bold.append(True)
+            y += 1.0
             last_claim = claim.id
         left = 0.0
         for state in SHARES:
@@ -457,18 +457,24 @@ def plot_claims_overview(suite: ClaimSuite, result: ClaimsResult, path: Path) ->
                     edgecolor="white", linewidth=0.4)
             left += share[state]
         ticks.append(y)
-        labels.append(f"{contrast[:42]} · {arm}" if arm == "treatment" else "baseline")
+        name = contrast if len(contrast) <= 48 else contrast[:47] + "…"
+        labels.append(f"{name}: treatment" if arm == "treatment" else "baseline")
+        bold.append(False)
         y += 1.0
-    ax.set_yticks(ticks, labels, fontsize=6.5)
-    ax.yaxis.tick_right()
+    ax.set_yticks(ticks, labels, fontsize=7)
+    for label, is_bold in zip(ax.get_yticklabels(), bold, strict=True):
+        if is_bold:
+            label.set_fontweight("bold")
+    ax.tick_params(axis="y", length=0)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
+    ax.set_ylim(y - 0.4, -0.6)
     ax.set_xlabel(f"share of {suite.replicates:,} runs at the horizon ({suite.years} years)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=STATE_COLORS[s]) for s in SHARES]
     ax.legend(handles, SHARES, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0),
               frameon=False, fontsize=8)
-    fig.subplots_adjust(left=0.42, right=0.72, top=1 - 0.5 / fig.get_figheight(),
-                        bottom=0.6 / fig.get_figheight())
+    fig.subplots_adjust(left=0.5, right=0.97, top=1 - 0.45 / fig.get_figheight(),
+                        bottom=0.55 / fig.get_figheight())
     fig.savefig(path)
     plt.close(fig)
 

@@ -1,0 +1,140 @@
+"""Claims as paired experiments: file validation, paired effects, verdicts, report."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib import image
+
+from sim.claims import (_judge, load_claims, metrics, paired_effect, run_claims, verdict_of,
+                        write_claims_report)
+from sim.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SMALL = """
+[claims]
+name = "small"
+scenario = "mikta"
+years = 8
+replicates = 40
+seed = 3
+
+[[claim]]
+id = 1
+title = "Secretariat"
+statement = "A secretariat keeps the group active."
+  [[claim.contrast]]
+  name = "secretariat"
+  treatment = { "group.secretariat" = true }
+  expect = { zombie = "lower" }
+
+[[claim]]
+id = 2
+title = "Nothing changes"
+statement = "An identical treatment does nothing."
+  [[claim.contrast]]
+  name = "identical"
+  expect = { alive = "higher" }
+"""
+
+
+def test_the_claims_file_loads_every_claim():
+    suite = load_claims(ROOT / "experiments" / "claims.toml")
+    assert [c.id for c in suite.claims] == list(range(1, 10))
+    assert all(c.contrasts and c.statement for c in suite.claims)
+    african = suite.claims[7].contrasts[0]
+    assert len(african.treatment.members) == len(african.baseline.members) + 1
+
+
+@pytest.mark.parametrize("change, key", [
+    (('expect = { zombie = "lower" }', 'expect = { happiness = "lower" }'), "expect.happiness"),
+    (('expect = { zombie = "lower" }', 'expect = { zombie = "sideways" }'), "expect.zombie"),
+    (("years = 8", "years = 0"), "claims.years"),
+    (('"group.secretariat" = true', '"group.nothing" = true'), "group.nothing"),
+    (('name = "secretariat"', 'name = "secretariat"\n  colour = 1'), "contrast.colour"),
+])
+def test_bad_claims_files_name_the_key(tmp_path, change, key):
+    path = tmp_path / "claims.toml"
+    path.write_text(SMALL.replace(*change))
+    with pytest.raises(InputError) as info:
+        load_claims(path)
+    assert key in str(info.value) and str(path) in str(info.value)
+
+
+def test_a_bad_claims_file_exits_2(tmp_path):
+    path = tmp_path / "claims.toml"
+    path.write_text(SMALL.replace("replicates = 40", "replicates = 2"))
+    result = subprocess.run([sys.executable, "-m", "sim.cli", "claims", str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "claims.replicates" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_paired_effect_recovers_a_known_shift():
+    rng = np.random.default_rng(0)
+    baseline = pd.Series(rng.normal(10, 3, 2000))
+    treatment = baseline + 0.5 + rng.normal(0, 0.2, 2000)  # paired: shared noise
+    effect = paired_effect(baseline, treatment, "total_outputs", 0.95, seed=1)
+    assert effect["low"] < 0.5 < effect["high"] and effect["high"] - effect["low"] < 0.05
+    assert verdict_of(effect, "higher") == "holds" and verdict_of(effect, "lower") == "opposite"
+
+
+def test_paired_share_effect_counts_discordant_pairs():
+    baseline = pd.Series([1.0] * 60 + [0.0] * 40)
+    treatment = pd.Series([1.0] * 30 + [0.0] * 70)  # 30 pairs switch from 1 to 0
+    effect = paired_effect(baseline, treatment, "dead", 0.95, seed=1)
+    assert effect["effect"] == pytest.approx(-0.30)
+    assert effect["baseline"] == 0.6 and effect["treatment"] == 0.3
+    assert effect["p"] < 1e-6
+    assert verdict_of({"low": -0.1, "high": 0.1}, "lower") == "unclear"
+
+
+def test_metrics_from_summaries():
+    summary = pd.DataFrame({
+        "outcome": ["alive", "zombie", "dead"], "death_quarter": [np.nan, np.nan, 39.0],
+        "first_zombie_quarter": [np.nan, 20.0, 10.0], "zombie_quarters": [0, 12, 8],
+        "total_outputs": [100, 50, 20], "exits": [0, 1, 3], "rival_joins": [0, 1, 2]})
+    m = metrics(summary, horizon_quarters=120)
+    assert m["active_years"].tolist() == [30.0, 5.0, 2.5]
+    assert m["years_to_death"].tolist() == [30.0, 30.0, 10.0]
+    assert m["zombie_years"].tolist() == [0.0, 3.0, 2.0]
+    assert m[["alive", "zombie", "dead"]].to_numpy().tolist() == np.eye(3).tolist()
+
+
+def test_verdicts_follow_the_rule():
+    class C:  # a claim with two contrasts
+        id, title = 1, "t"
+        contrasts = [type("X", (), {"name": "a"}), type("X", (), {"name": "b"})]
+
+    def effects(verdicts):
+        return pd.DataFrame({"claim": 1, "contrast": ["a", "b"], "metric": "dead",
+                             "expected": "lower", "verdict": verdicts})
+
+    assert _judge(C, effects(["holds", "holds"]))["verdict"] == "reproduced"
+    judged = _judge(C, effects(["holds", "unclear"]))
+    assert judged["verdict"] == "depends on" and judged["condition"] == "a"
+    judged = _judge(C, effects(["unclear", "opposite"]))
+    assert judged["verdict"] == "not reproduced" and "dead in b" in judged["opposite"]
+
+
+def test_small_suite_is_deterministic_and_reports(tmp_path):
+    path = tmp_path / "claims.toml"
+    path.write_text(SMALL)
+    suite = load_claims(path)
+    a, b = run_claims(suite, workers=1), run_claims(suite, workers=2)
+    pd.testing.assert_frame_equal(a.effects, b.effects)
+    identical = a.effects[(a.effects["claim"] == 2)]
+    assert (identical["effect"] == 0).all()  # same seeds, same scenario: no difference at all
+    assert a.verdicts.set_index("claim").loc[2, "verdict"] == "not reproduced"
+    report = write_claims_report(suite, a, tmp_path / "out")
+    text = report.read_text()
+    assert "Claim 1: Secretariat" in text and "Claim 2: Nothing changes" in text
+    assert (tmp_path / "out" / "report.html").is_file()
+    for png in (tmp_path / "out" / "figures").glob("*.png"):
+        pixels = image.imread(png)
+        assert pixels.shape[0] > 200 and pixels.shape[1] > 400
+        assert (pixels[..., :3] < 0.9).any(axis=-1).mean() > 0.01  # not blank
