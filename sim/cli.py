@@ -25,6 +25,9 @@ app = typer.Typer(
 scenarios_app = typer.Typer(help="List the built-in scenarios, or show one resolved.",
                             invoke_without_command=True)
 app.add_typer(scenarios_app, name="scenarios")
+bench_app = typer.Typer(help="Measure the engines and experiments; prints ratios measured in one "
+                             "run.", invoke_without_command=True)
+app.add_typer(bench_app, name="bench")
 out = Console()
 err = Console(stderr=True)
 
@@ -254,6 +257,135 @@ def _run_many(s, seed: int, runs: int, engine: str, out_dir: Path | None,
         out.print(f"wrote {path}")
 
 
+# ------------------------------------------------------------------------------ bench
+
+
+@bench_app.callback()
+def bench_engines(
+    ctx: typer.Context,
+    scenario: Annotated[str, typer.Option(help="Built-in scenario or file.")] = "mikta",
+    years: Annotated[int, typer.Option(min=1, max=200)] = 30,
+    mesa_runs: Annotated[int, typer.Option(min=1, help="Runs of the Mesa engine and of "
+                                           "mesa.batch_run.")] = 40,
+    fast_runs: Annotated[int, typer.Option(min=1, help="Runs of the fast engine and of the "
+                                           "lower bound.")] = 4000,
+    repeats: Annotated[int, typer.Option(min=1, help="Repeats; the fastest counts.")] = 3,
+) -> None:
+    """Runs per second of the Mesa engine, the fast engine, mesa.batch_run and a numpy lower
+    bound, on the same work; and their ratios."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sim.bench import bench_engines as measure
+    from sim.bench import machine
+
+    out.print(f"engines on {scenario}, {years} years; {machine()}")
+    report = measure(scenario, years, mesa_runs=mesa_runs, fast_runs=fast_runs, repeats=repeats)
+    for line in report.lines():
+        out.print(line, highlight=False)
+
+
+@bench_app.command("sweep")
+def bench_sweep(
+    runs: Annotated[int, typer.Option(min=10, help="Mesa-engine runs of mikta.")] = 2000,
+    years: Annotated[int, typer.Option(min=1, max=200)] = 30,
+) -> None:
+    """minilat experiment against mesa.batch_run on the same Mesa-engine runs; 1 vs 2 workers."""
+    from sim.bench import bench_sweep as measure
+    from sim.bench import machine
+
+    out.print(f"{runs:,} Mesa-engine runs of mikta, {years} years; {machine()}")
+    for line in measure(runs, years):
+        out.print(line, highlight=False)
+
+
+@bench_app.command("memory")
+def bench_memory(
+    runs: Annotated[int, typer.Option(min=1000)] = 100_000,
+    engine: Annotated[str, typer.Option(help="fast or mesa.")] = "fast",
+    workers: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    """Peak memory of an experiment with many runs (summaries only), all processes together."""
+    from sim.bench import machine, peak_memory
+
+    out.print(machine())
+    for line in peak_memory(runs, engine, workers):
+        out.print(line, highlight=False)
+
+
+# ------------------------------------------------------------------------------ calibrate
+
+
+@app.command()
+def calibrate(
+    file: Annotated[Path, typer.Argument(help="Calibration TOML file (see experiments/).")],
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Results folder (default: results/<name>).")] = None,
+    draws: Annotated[int | None, typer.Option(min=10, help="Override the file's draws.")
+                     ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all "
+                                                "cores).")] = None,
+) -> None:
+    """Fit a scenario's free parameters to a record by approximate Bayesian computation."""
+    from sim.calibrate import calibrate as fit
+    from sim.calibrate import load_calibration, write_results
+
+    spec = load_calibration(file, draws=draws)
+    folder = out_dir or Path("results") / spec.name
+    with out.status(f"{spec.draws:,} draws of {spec.name} ..."):
+        result = fit(spec, workers=workers or os.cpu_count() or 1)
+    write_results(spec, result, folder)
+    accepted = int(result.draws["accepted"].sum())
+    out.print(f"{spec.draws:,} draws, {accepted} accepted (distance <= "
+              f"{result.tolerance:.2f}) in {result.seconds:.0f} s; results in {folder}")
+    table = Table("parameter", "prior", "accepted 5-95 %", "median", "calibrated",
+                  "identified")
+    for row in result.posterior.itertuples():
+        table.add_row(row.parameter, f"{row.prior_min:g} - {row.prior_max:g}",
+                      f"{row.q05:.3g} - {row.q95:.3g}", f"{row.median:.3g}",
+                      f"{row.calibrated:.3g}", "yes" if row.identified else "no")
+    out.print(table)
+    table = Table("year", "observed", "simulated median", "90 % interval")
+    for row in result.predictive.itertuples():
+        table.add_row(str(row.year), str(row.observed), f"{row.median:.1f}",
+                      f"{row.q05:.1f} - {row.q95:.1f}")
+    out.print(table)
+
+
+# ------------------------------------------------------------------------------ claims
+
+
+@app.command()
+def claims(
+    file: Annotated[Path, typer.Argument(help="Claims TOML file (experiments/claims.toml).")],
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Results folder (default: results/<name>).")] = None,
+    replicates: Annotated[int | None, typer.Option(min=10, help="Override the file's paired "
+                                                   "runs per arm.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all "
+                                                "cores).")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
+) -> None:
+    """Run the sources' claims as paired experiments and write their report."""
+    from sim.claims import load_claims, run_claims, write_claims_report
+
+    suite = load_claims(file, replicates=replicates)
+    folder = out_dir or Path("results") / suite.name
+
+    def progress(message: str) -> None:
+        if not quiet:
+            err.print(message, highlight=False)
+
+    result = run_claims(suite, workers=workers or os.cpu_count() or 1, progress=progress)
+    report = write_claims_report(suite, result, folder)
+    table = Table("claim", "title", "verdict")
+    for row in result.verdicts.itertuples():
+        table.add_row(str(row.claim), row.title, row.verdict + (f": {row.condition}"
+                                                               if row.condition else ""))
+    out.print(table)
+    out.print(f"{suite.replicates:,} paired runs per arm in {result.seconds:.0f} s; "
+              f"report: {report}", highlight=False)
+
+
 # ------------------------------------------------------------------------------ experiment
 
 
@@ -281,6 +413,8 @@ def experiment(
                                              "and member, partitioned by design point).")
                           ] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar; only the final lines.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.md and "
+                                            "report.html at the end.")] = False,
 ) -> None:
     """Run an experiment: every design point and replicate, in parallel, into Parquet."""
     from sim.runner import execute, outcome_table
@@ -305,6 +439,13 @@ def experiment(
     if not quiet:
         _print_shares(outcome_table(result.folder.read_runs(), spec.factor_keys),
                       spec.factor_keys)
+    if not no_report:
+        from sim.report import write_report
+
+        try:
+            out.print(f"report: {write_report(result.folder.path)}")
+        except UserError as exc:  # e.g. every run failed: say so below, not as a usage error
+            err.print(f"no report: {exc}", highlight=False, soft_wrap=True)
     if result.failed:
         err.print(f"[red]{result.failed} runs failed[/red]; their errors are in "
                   f"{result.folder.errors_path}")
@@ -374,6 +515,93 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+# ------------------------------------------------------------------------------ app
+
+
+@app.command("app")
+def serve_app(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or path to a scenario "
+                                            "TOML file the page opens with.")] = "mikta",
+    port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on. The default serves this "
+                                      "machine only; 0.0.0.0 serves every network "
+                                      "interface.")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(help="Seed the page opens with.", min=0,
+                                      max=2**63 - 1)] = 1,
+) -> None:
+    """Serve the teaching page (Mesa's SolaraViz) and print its address; Ctrl+C stops it."""
+    import signal
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    from sim.params import builtin_names, load_scenario
+
+    load_scenario(scenario)  # a bad name or file is reported here, not in the page
+    if scenario not in builtin_names():
+        scenario = str(Path(scenario).resolve())
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(f"--host {host} --port {port}: cannot serve there "
+                            f"({exc.strerror}). Choose another --port.") from None
+    env = {**os.environ, "MINILAT_APP_SCENARIO": scenario, "MINILAT_APP_SEED": str(seed)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "solara", "run", "sim.app:page", "--host", host, "--port",
+         str(port), "--production", "--no-open", "--log-level", "warning"], env=env)
+    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    address = f"http://{f'[{local}]' if ':' in local else local}:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(address, timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        if server.poll() is None:
+            shown = address if local == host else f"{address} (and on every interface)"
+            out.print(f"The teaching page is at {shown} — Ctrl+C stops it.")
+        code = server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait(timeout=10)
+        out.print("stopped")
+        return
+    if code not in (0, -signal.SIGTERM):
+        raise UserError(f"the page's server stopped with exit code {code}.")
+
+
+# ------------------------------------------------------------------------------ report
+
+
+@app.command()
+def report(
+    results_dir: Annotated[Path, typer.Argument(
+        metavar="RESULTS_DIR", help="Results folder of a finished experiment.")],
+    contrast: Annotated[list[str] | None, typer.Option(
+        metavar="A,B", help="Contrast design point B with point A (repeatable); replaces the "
+                            "pairs named by the experiment file's report table.")] = None,
+) -> None:
+    """Write report.md and report.html, with figures/, into an experiment's results folder."""
+    from sim.report import write_report
+
+    pairs = None
+    if contrast:
+        pairs = []
+        for text in contrast:
+            parts = text.replace(" ", "").split(",")
+            if len(parts) != 2 or not all(p.isdigit() for p in parts):
+                raise UserError(f"--contrast {text}: expected two design point ids, e.g. "
+                                "--contrast 0,1.")
+            pairs.append((int(parts[0]), int(parts[1])))
+    out.print(f"report: {write_report(results_dir, contrasts=pairs)}")
 
 
 # ------------------------------------------------------------------------------ entry point

@@ -134,3 +134,229 @@ def _mark_events(ax, scenario: Scenario, years, t_run: int) -> None:
         ax.axvline(years[q], color="#555555", lw=0.8, ls="--")
         ax.text(years[q], top, " " + label, rotation=90, va="top", ha="right", fontsize=7,
                 color="#555555")
+
+
+# ------------------------------------------------------------------------------ experiments
+
+SHARE_LABELS = {"alive": "alive", "zombie": "zombie", "dead": "dead"}
+OUTPUT_UNITS = {"death share": "share of runs", "years to death": "years",
+                "total outputs": "outputs per run"}
+
+
+def _finish(fig: plt.Figure, path: str | Path | None) -> plt.Figure:
+    if path is not None:
+        fig.savefig(path, dpi=150)
+        plt.close(fig)
+    return fig
+
+
+def plot_outcome_shares(points, labels: list[str], path: str | Path | None = None,
+                        title: str = "Outcome shares per design point") -> plt.Figure:
+    """Stacked bars dead / zombie / alive per point, with the Wilson 95 % intervals of the dead
+    and alive shares on their boundaries; many points are sorted by dead share, unlabelled."""
+    many = len(points) > 40
+    if many:
+        points = points.sort_values(["dead", "zombie"], ascending=False)
+    x = np.arange(len(points))
+    width = 0.7
+    fig, ax = plt.subplots(figsize=(min(12, 3.2 + 0.75 * len(points)) if not many else 11, 4.6),
+                           layout="constrained")
+    bottom = np.zeros(len(points))
+    for name in ("dead", "zombie", "alive"):
+        share = points[name].to_numpy(dtype=float)
+        if many:  # one filled step curve, not thousands of bars
+            ax.fill_between(x, bottom, bottom + share, step="mid", color=STATE_COLORS[name],
+                            label=name, linewidth=0)
+        else:
+            ax.bar(x, share, width, bottom=bottom, color=STATE_COLORS[name], label=name,
+                   linewidth=0)
+            for xi, b, s in zip(x, bottom, share, strict=True):
+                if s >= 0.06:
+                    ax.text(xi, b + s / 2, f"{s:.0%}", ha="center", va="center", fontsize=8,
+                            color="white" if name != "zombie" else "black")
+        bottom = bottom + share
+    if not many:
+        def spread(name: str) -> np.ndarray:  # below and above the share, never negative
+            share = points[name].to_numpy(dtype=float)
+            return np.maximum(0, [share - points[f"{name}_low"], points[f"{name}_high"] - share])
+
+        ax.errorbar(x + 0.22, points["dead"], yerr=spread("dead"), fmt="none",
+                    ecolor="#e41a1c", capsize=3, lw=1.2, label="dead share, 95 % interval")
+        ax.errorbar(x - 0.22, 1 - points["alive"], yerr=spread("alive")[::-1], fmt="none",
+                    ecolor="#377eb8", capsize=3, lw=1.2, label="alive share, 95 % interval")
+        ax.set_xticks(x, labels, rotation=30 if len(points) > 4 else 0,
+                      ha="right" if len(points) > 4 else "center", fontsize=8)
+        ax.set_xlabel("design point")
+    else:
+        ax.set_xticks([])
+        ax.set_xlabel(f"{len(points)} design points, sorted by dead share")
+    ax.set_ylim(0, 1)
+    ax.set_xlim(-0.6, len(points) - 0.4)
+    ax.set_ylabel("share of runs")
+    handles, names = ax.get_legend_handles_labels()
+    order = [names.index(n) for n in ("alive", "zombie", "dead")] + [
+        i for i, n in enumerate(names) if n not in STATE_COLORS]
+    ax.legend([handles[i] for i in order], [names[i] for i in order], loc="upper left",
+              bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=11)
+    return _finish(fig, path)
+
+
+def plot_trajectories(shares, activity, engagement, start_year: float,
+                      path: str | Path | None = None, title: str = "",
+                      zombie_line: float | None = None) -> plt.Figure:
+    """One design point over time: the share of runs alive / zombie / dead (stacked), and fan
+    charts (median, 50 % and 90 % bands) of outputs per quarter and of mean engagement.
+
+    `shares` is indexed by quarter with columns alive, zombie, dead; `activity` and `engagement`
+    by quarter with quantile columns 0.05, 0.25, 0.5, 0.75, 0.95.
+    """
+    fig, (ax_s, ax_a, ax_e) = plt.subplots(3, 1, figsize=(9, 7.5), sharex=True,
+                                           layout="constrained")
+    years = start_year + shares.index.to_numpy() / 4
+    ax_s.stackplot(years, *(shares[name].to_numpy() for name in ("dead", "zombie", "alive")),
+                   colors=[STATE_COLORS[n] for n in ("dead", "zombie", "alive")],
+                   labels=["dead", "zombie", "alive"], linewidth=0)
+    ax_s.set_ylim(0, 1)
+    ax_s.set_ylabel("share of runs")
+    handles, names = ax_s.get_legend_handles_labels()
+    ax_s.legend(handles[::-1], names[::-1], loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                fontsize=8, frameon=False)
+    for ax, bands, label, color in ((ax_a, activity, "outputs per quarter", "#333333"),
+                                    (ax_e, engagement, "mean engagement (0–1)", "#377eb8")):
+        t = start_year + bands.index.to_numpy() / 4
+        ax.fill_between(t, bands[0.05], bands[0.95], color=color, alpha=0.15, lw=0,
+                        label="90 % of runs")
+        ax.fill_between(t, bands[0.25], bands[0.75], color=color, alpha=0.35, lw=0,
+                        label="50 % of runs")
+        ax.plot(t, bands[0.5], color=color, lw=1.6, label="median")
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+    if zombie_line is not None:
+        ax_a.axhline(zombie_line, color=STATE_COLORS["zombie"], ls=":", lw=1.2,
+                     label="zombie line")
+    ax_e.set_ylim(0, 1)
+    for ax in (ax_a, ax_e):
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    ax_e.set_xlabel("year")
+    fig.suptitle(title, fontsize=11)
+    return _finish(fig, path)
+
+
+def plot_survival(curves, labels: dict, path: str | Path | None = None, title: str = "",
+                  ylabel: str = "share of runs without the event",
+                  horizon_years: float | None = None) -> plt.Figure:
+    """Kaplan–Meier curves (step) with their confidence bands, one colour per design point.
+
+    `curves` is long: point_id, time (years), survival, low, high.
+    """
+    fig, ax = plt.subplots(figsize=(9, 4.8), layout="constrained")
+    for i, (point_id, curve) in enumerate(curves.groupby("point_id", sort=True)):
+        color = PALETTE[i % len(PALETTE)]
+        columns = {c: curve[c].to_numpy(dtype=float) for c in ("time", "survival", "low",
+                                                                "high")}
+        if horizon_years is not None and columns["time"][-1] < horizon_years:
+            columns = {c: np.append(v, horizon_years if c == "time" else v[-1])
+                       for c, v in columns.items()}
+        ax.step(columns["time"], columns["survival"], where="post", color=color, lw=1.6,
+                label=labels.get(point_id, f"point {point_id}"))
+        ax.fill_between(columns["time"], columns["low"], columns["high"], step="post",
+                        color=color, alpha=0.15, lw=0)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(0, horizon_years)
+    ax.set_xlabel("years since the start")
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False,
+              title="shaded: 95 % band", title_fontsize=8)
+    ax.set_title(title, fontsize=11)
+    return _finish(fig, path)
+
+
+def plot_phase_diagram(points, x_key: str, y_key: str, path: str | Path | None = None,
+                       x_label: str | None = None, y_label: str | None = None,
+                       title: str = "") -> plt.Figure:
+    """Heatmaps of the dead share and the zombie share over a grid of two factors."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
+    xs = sorted(points[x_key].unique())
+    ys = sorted(points[y_key].unique())
+    for ax, name, cmap in ((axes[0], "dead", "Greys"), (axes[1], "zombie", "Oranges")):
+        grid = points.pivot_table(index=y_key, columns=x_key, values=name, aggfunc="mean")
+        grid = grid.reindex(index=ys, columns=xs)
+        image = ax.imshow(grid.to_numpy(dtype=float), origin="lower", cmap=cmap, vmin=0,
+                          vmax=1, aspect="auto")
+        for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):
+            if np.isfinite(value):
+                ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=8,
+                        color="white" if value > 0.55 else "black")
+        ax.set_xticks(range(len(xs)), [_tick(v) for v in xs], fontsize=8)
+        ax.set_yticks(range(len(ys)), [_tick(v) for v in ys], fontsize=8)
+        ax.set_xlabel(x_label or x_key)
+        ax.set_ylabel(y_label or y_key)
+        ax.set_title(f"{name} share", fontsize=10)
+        fig.colorbar(image, ax=ax, label=f"share of runs {name}", shrink=0.9)
+    fig.suptitle(title, fontsize=11)
+    return _finish(fig, path)
+
+
+def _tick(value) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    return f"{value:.3g}" if isinstance(value, float | np.floating) else str(value)
+
+
+def plot_sobol(indices, path: str | Path | None = None, title: str = "") -> plt.Figure:
+    """First-order and total Sobol indices per factor (bars with their intervals), one panel per
+    output; factors sorted by total index on the first output."""
+    outputs = list(dict.fromkeys(indices["output"]))
+    first = indices[indices["output"] == outputs[0]].sort_values("ST")
+    order = list(first["factor"])
+    fig, axes = plt.subplots(1, len(outputs), figsize=(4.2 * len(outputs) + 2.5,
+                                                        1.2 + 0.42 * len(order)),
+                             sharey=True, layout="constrained", squeeze=False)
+    y = np.arange(len(order))
+    for ax, output in zip(axes[0], outputs, strict=True):
+        part = indices[indices["output"] == output].set_index("factor").loc[order]
+        ax.barh(y + 0.2, part["ST"], 0.38, xerr=part["ST_conf"], color="#7570b3",
+                label="total (ST)", error_kw={"lw": 1, "capsize": 2})
+        ax.barh(y - 0.2, part["S1"], 0.38, xerr=part["S1_conf"], color="#1b9e77",
+                label="first order (S1)", error_kw={"lw": 1, "capsize": 2})
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_xlim(min(-0.05, float(np.nanmin(part["S1"] - part["S1_conf"])) - 0.02),
+                    max(1.0, float(np.nanmax(part["ST"] + part["ST_conf"])) + 0.02))
+        ax.set_title(output, fontsize=10)
+        ax.set_xlabel("Sobol index (share of variance)")
+    axes[0][0].set_yticks(y, order, fontsize=8)
+    axes[0][-1].legend(loc="lower right", fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    return _finish(fig, path)
+
+
+def plot_tornado(effects, path: str | Path | None = None, title: str = "") -> plt.Figure:
+    """One-at-a-time effects on the dead and zombie shares: per factor, bars from the base
+    point's share to the share at each level tried (labelled), widest effect on top."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 1.6 + 0.5 * effects["factor"].nunique()),
+                             layout="constrained", sharey=True)
+    spans = effects.groupby("factor")["dead_change"].agg(lambda c: c.max() - c.min())
+    order = list(spans.sort_values().index)
+    for ax, name in zip(axes, ("dead", "zombie"), strict=True):
+        base = float((effects[name] - effects[f"{name}_change"]).iloc[0])
+        for i, factor in enumerate(order):
+            part = effects[effects["factor"] == factor].sort_values("level")
+            height = 0.8 / len(part)
+            for j, (_, row) in enumerate(part.iterrows()):
+                y = i - 0.4 + height * (j + 0.5)
+                change = row[f"{name}_change"]
+                color = "#377eb8" if row["level"] < row["base"] else "#e41a1c"
+                ax.barh(y, change, left=base, color=color, alpha=0.85, height=0.9 * height)
+                ax.text(base + change, y, f" {_tick(row['level'])} ", va="center",
+                        ha="left" if change >= 0 else "right", fontsize=7)
+        ax.axvline(base, color="black", lw=1)
+        ax.set_yticks(range(len(order)), order, fontsize=8)
+        ax.set_xlabel(f"share of runs {name} (line: base point)")
+        ax.set_title(f"{name} share", fontsize=10)
+        ax.set_xlim(-0.12, 1.12)
+    axes[1].legend(handles=[Patch(color="#377eb8", alpha=0.8, label="below the base value"),
+                            Patch(color="#e41a1c", alpha=0.8, label="above the base value")],
+                   loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=11)
+    return _finish(fig, path)

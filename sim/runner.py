@@ -392,17 +392,7 @@ def _count_failed(folder: ResultsFolder) -> int:
 
 def outcome_table(runs: pd.DataFrame, factor_keys: list[str]) -> pd.DataFrame:
     """Per design point: runs and the share alive / zombie / dead with Wilson 95 % intervals."""
-    from sim.analysis import outcome_shares
+    from sim.analysis import shares_by_point
 
-    rows = []
-    ok = runs[~runs["failed"]]
-    for point_id, group in ok.groupby("point_id", sort=True):
-        shares = outcome_shares(group["outcome"]).set_index("outcome")
-        row = {"point_id": point_id, **{k: group[k].iloc[0] for k in factor_keys},
-               "runs": len(group)}
-        for name in rules.STATE_NAMES:
-            row[name] = shares.loc[name, "share"]
-            row[f"{name}_low"] = shares.loc[name, "low"]
-            row[f"{name}_high"] = shares.loc[name, "high"]
-        rows.append(row)
-    return pd.DataFrame(rows)
+    table = shares_by_point(runs[~runs["failed"]], factor_keys)
+    return table.drop(columns=[f"{name}_count" for name in rules.STATE_NAMES])

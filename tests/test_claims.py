@@ -9,8 +9,15 @@ import pandas as pd
 import pytest
 from matplotlib import image
 
-from sim.claims import (_judge, load_claims, metrics, paired_effect, run_claims, verdict_of,
-                        write_claims_report)
+from sim.claims import (
+    _judge,
+    load_claims,
+    metrics,
+    paired_effect,
+    run_claims,
+    verdict_of,
+    write_claims_report,
+)
 from sim.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,9 +113,10 @@ def test_metrics_from_summaries():
 
 
 def test_verdicts_follow_the_rule():
-    class C:  # a claim with two contrasts
-        id, title = 1, "t"
-        contrasts = [type("X", (), {"name": "a"}), type("X", (), {"name": "b"})]
+    from types import SimpleNamespace
+
+    C = SimpleNamespace(id=1, title="t", contrasts=[SimpleNamespace(name="a"),
+                                                   SimpleNamespace(name="b")])
 
     def effects(verdicts):
         return pd.DataFrame({"claim": 1, "contrast": ["a", "b"], "metric": "dead",

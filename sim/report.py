@@ -1,0 +1,850 @@
+"""The experiment report: report.md and report.html, with figures, from a results folder.
+
+Each section appears only where the experiment's design supports it; the report ends with the
+sections left out and why. An experiment file's optional `[report]` table may set:
+`contrast` (a pair of point ids, or a list of pairs, for the paired contrasts), `trajectories`
+(how many design points get trajectory figures, default 6) and `trajectory_runs` (runs per
+point regenerated for them, default 200).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import analysis
+from sim.errors import UserError
+from sim.storage import MANIFEST, RUNS, TIMESERIES, ResultsFolder, atomic_write_bytes
+
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
+FIGURES = "figures"
+REPORT_KEYS = ("contrast", "trajectories", "trajectory_runs")
+MAX_LISTED_POINTS = 24  # more points: pooled shares and a sorted figure instead of a table
+MAX_SURVIVAL_POINTS = 12
+MAX_DEFAULT_CONTRASTS = 8  # points up to which each is contrasted with point 0 by default
+
+
+# ------------------------------------------------------------------------------ document
+
+
+# A report is a list of sections of blocks, written once as Markdown and once as HTML. Text
+# blocks are plain strings in which `code` and **bold** are the only markup.
+
+
+@dataclass
+class Table:
+    frame: pd.DataFrame  # cells already formatted as text
+
+
+@dataclass
+class Figure:
+    file: str  # relative to the results folder
+    caption: str
+
+
+@dataclass
+class Code:
+    text: str
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list = field(default_factory=list)
+
+    def add(self, block) -> Section:
+        self.blocks.append(block)
+        return self
+
+
+@dataclass
+class Document:
+    title: str
+    sections: list[Section] = field(default_factory=list)
+    omitted: list[tuple[str, str]] = field(default_factory=list)  # (section, why)
+
+
+def to_markdown(doc: Document) -> str:
+    """The report as Markdown (report.md)."""
+    lines = [f"# {doc.title}", ""]
+    for section in doc.sections:
+        lines += [f"## {section.title}", ""]
+        for block in section.blocks:
+            if isinstance(block, str):
+                lines += [block, ""]
+            elif isinstance(block, Table):
+                lines += [_markdown_table(block.frame), ""]
+            elif isinstance(block, Figure):
+                lines += [f"![{block.caption}]({block.file})", "", f"*{block.caption}*", ""]
+            elif isinstance(block, Code):
+                lines += ["```", block.text, "```", ""]
+            elif isinstance(block, Bullets):
+                lines += [f"- {item}" for item in block.items] + [""]
+    if doc.omitted:
+        lines += ["## Not in this report", ""]
+        lines += [f"- **{name}**: {why}" for name, why in doc.omitted] + [""]
+    return "\n".join(lines)
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|")
+
+    rows = ["| " + " | ".join(cell(c) for c in frame.columns) + " |",
+            "|" + "|".join("---" for _ in frame.columns) + "|"]
+    rows += ["| " + " | ".join(cell(v) for v in row) + " |"
+             for row in frame.itertuples(index=False)]
+    return "\n".join(rows)
+
+
+_INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*")
+
+
+def _inline_html(text: str) -> str:
+    """Backticks and double asterisks of the Markdown text as <code> and <strong>."""
+    out, last = [], 0
+    for match in _INLINE.finditer(text):
+        out.append(html.escape(text[last:match.start()]))
+        code, strong = match.groups()
+        out.append(f"<code>{html.escape(code)}</code>" if code is not None
+                   else f"<strong>{html.escape(strong)}</strong>")
+        last = match.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 64rem;
+       margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem;
+     border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+table { border-collapse: collapse; margin: .8rem 0; font-size: .85rem; }
+th, td { border: 1px solid #ddd; padding: .25rem .5rem; text-align: right; }
+th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
+figure { margin: 1rem 0; } img { max-width: 100%; }
+figcaption { font-size: .85rem; color: #555; }
+pre { background: #f7f7f7; padding: .6rem; overflow-x: auto; font-size: .8rem; }
+code { background: #f3f3f3; padding: 0 .2rem; }
+"""
+
+
+def to_html(doc: Document) -> str:
+    """The report as one HTML page with its style inline (report.html); figures are linked."""
+    parts = ["<!DOCTYPE html>", "<html lang=\"en\">", "<head>", "<meta charset=\"utf-8\">",
+             f"<title>{html.escape(doc.title)}</title>", f"<style>{CSS}</style>", "</head>",
+             "<body>", f"<h1>{html.escape(doc.title)}</h1>"]
+    for section in doc.sections:
+        parts.append(f"<h2>{html.escape(section.title)}</h2>")
+        for block in section.blocks:
+            if isinstance(block, str):
+                parts.append(f"<p>{_inline_html(block)}</p>")
+            elif isinstance(block, Table):
+                head = "".join(f"<th>{html.escape(str(c))}</th>" for c in block.frame.columns)
+                body = "".join(
+                    "<tr>" + "".join(f"<td>{_inline_html(str(v))}</td>" for v in row) + "</tr>"
+                    for row in block.frame.itertuples(index=False))
+                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+                             "</table>")
+            elif isinstance(block, Figure):
+                parts.append(f"<figure><img src=\"{html.escape(block.file)}\" "
+                             f"alt=\"{html.escape(block.caption)}\"><figcaption>"
+                             f"{_inline_html(block.caption)}</figcaption></figure>")
+            elif isinstance(block, Code):
+                parts.append(f"<pre>{html.escape(block.text)}</pre>")
+            elif isinstance(block, Bullets):
+                parts.append("<ul>" + "".join(f"<li>{_inline_html(item)}</li>"
+                                              for item in block.items) + "</ul>")
+    if doc.omitted:
+        parts.append("<h2>Not in this report</h2><ul>")
+        parts += [f"<li><strong>{html.escape(name)}</strong>: {_inline_html(why)}</li>"
+                  for name, why in doc.omitted]
+        parts.append("</ul>")
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+@dataclass
+class Results:
+    """What the report reads: the manifest, the finished runs and what the design implies."""
+
+    folder: Path
+    manifest: dict
+    runs: pd.DataFrame  # runs that did not fail
+    failed: int
+
+    @property
+    def experiment(self) -> dict:
+        return self.manifest["experiment"]
+
+    @property
+    def factor_keys(self) -> list[str]:
+        return list(self.experiment["factors"])
+
+    @property
+    def varied(self) -> list[str]:
+        """Factors that take more than one value among the runs."""
+        return [k for k in self.factor_keys if self.runs[k].nunique() > 1]
+
+    @property
+    def horizon(self) -> int:
+        return int(self.experiment["years"]) * 4
+
+    @property
+    def points(self) -> int:
+        return int(self.runs["point_id"].nunique())
+
+
+def load_results(folder: str | Path) -> Results:
+    """Read a finished experiment's results folder; a user error says what is missing."""
+    path = Path(folder)
+    expected = ("a results folder written by `minilat experiment`, holding manifest.json and "
+                "runs.parquet")
+    if not path.is_dir():
+        raise UserError(f"{path}: no such folder. Expected {expected}.")
+    if not (path / MANIFEST).is_file() or not (path / RUNS).exists():
+        missing = " and ".join(name for name in (MANIFEST, RUNS) if not (path / name).exists())
+        raise UserError(f"{path} is not a results folder: it has no {missing}. Expected "
+                        f"{expected}.")
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path / MANIFEST}: cannot read the manifest ({exc}).") from None
+    if not isinstance(manifest, dict) or "experiment" not in manifest:
+        raise UserError(f"{path / MANIFEST} is not the manifest of an experiment (no "
+                        f"`experiment` entry). Expected {expected}.")
+    status = manifest.get("status")
+    if status != "finished":
+        source = manifest.get("experiment_file") or "FILE"
+        raise UserError(f"{path} holds an unfinished experiment (status: {status}). Finish it "
+                        f"with `minilat experiment {source} --resume --out {path}`; its report "
+                        "is written at the end.")
+    runs = ResultsFolder(path).read_runs()
+    failed = int(runs["failed"].sum())
+    runs = runs[~runs["failed"]].reset_index(drop=True)
+    if runs.empty:
+        raise UserError(f"{path}: every run failed; there is nothing to report. The errors are "
+                        f"in {path / 'errors.jsonl'}.")
+    return Results(path, manifest, runs, failed)
+
+
+# ------------------------------------------------------------------------------ the report
+
+
+def write_report(folder: str | Path, contrasts: Sequence[Sequence[int]] | None = None,
+                 trajectories: int | None = None, trajectory_runs: int | None = None,
+                 progress: Callable[[str], None] | None = None) -> Path:
+    """Write report.md, report.html and figures/ into a results folder; returns report.md's path.
+
+    `contrasts`, `trajectories` and `trajectory_runs` override the experiment's `[report]`
+    table. `progress(message)` is told which section is being made.
+    """
+    results = load_results(folder)
+    figures = results.folder / FIGURES
+    figures.mkdir(exist_ok=True)
+    settings = _settings(results.experiment.get("report") or {},
+                         contrast=[list(pair) for pair in contrasts] if contrasts else None,
+                         trajectories=trajectories, trajectory_runs=trajectory_runs)
+    title = f"Experiment report: {results.experiment['name']}"
+    doc = Document(title)
+    written: list[str] = []
+    steps = [("Provenance", _provenance), ("Outcome shares", _shares),
+             ("Trajectories", _trajectories), ("Survival", _survival),
+             ("Paired contrasts", _contrasts), ("Phase diagram", _phase_diagram),
+             ("Global sensitivity", _sensitivity), ("Regions that lead to zombies", _regions)]
+    for name, make in steps:
+        if progress:
+            progress(name)
+        outcome = make(results, settings, figures, written)
+        if isinstance(outcome, Section):
+            doc.sections.append(outcome)
+        else:
+            doc.omitted.append((name, outcome))
+    for stale in figures.glob("*.png"):  # figures of an earlier report that no longer apply
+        if stale.name not in written:
+            stale.unlink()
+    atomic_write_bytes(results.folder / REPORT_HTML, to_html(doc).encode())
+    atomic_write_bytes(results.folder / REPORT_MD, to_markdown(doc).encode())
+    return results.folder / REPORT_MD
+
+
+def _settings(table: dict, **overrides) -> dict:
+    """The [report] table with overrides applied; entries that cannot be used are listed under
+    `_ignored` (the report says so) instead of failing after the experiment has run."""
+    settings = {**table, **{k: v for k, v in overrides.items() if v is not None}}
+    ignored = [f"`{k}` (known: {', '.join(REPORT_KEYS)})" for k in settings
+               if k not in REPORT_KEYS]
+    for key in ("trajectories", "trajectory_runs"):
+        value = settings.get(key)
+        if key in settings and (isinstance(value, bool) or not isinstance(value, int)
+                                or value < 0):
+            ignored.append(f"`{key} = {value!r}` (a whole number, 0 or more)")
+            del settings[key]
+    return {k: v for k, v in settings.items() if k in REPORT_KEYS} | {"_ignored": ignored}
+
+
+def _save(fig_path: Path, written: list[str], draw: Callable[[Path], Any]) -> str:
+    """Draw a figure to a temporary file and move it into place; returns its relative path."""
+    tmp = fig_path.with_name(f".{fig_path.stem}.tmp.png")
+    draw(tmp)
+    tmp.replace(fig_path)
+    written.append(fig_path.name)
+    return f"{FIGURES}/{fig_path.name}"
+
+
+# ------------------------------------------------------------------------------ sections
+
+
+def _provenance(results: Results, settings: dict, figures: Path, written: list) -> Section:
+    m, e = results.manifest, results.experiment
+    section = Section("Provenance")
+    if e.get("description"):
+        section.add(e["description"])
+    counts = m.get("counts", {})
+    design = e["design"] + (f", {e['samples']} base samples" if e["design"] in ("lhs", "sobol")
+                            else "")
+    scenario = m.get("scenario", {})
+    rows = [
+        ("experiment file", f"`{m.get('experiment_file') or '?'}`"),
+        ("scenario", f"`{e['scenario']}` ({scenario.get('source', '?')})"),
+        ("design", design),
+        ("design points", str(counts.get("points", results.points))),
+        ("replicates per point", str(e["replicates"])),
+        ("runs", f"{counts.get('runs', '?')} ({results.failed} failed)"),
+        ("horizon", f"{e['years']} years ({results.horizon} quarters)"),
+        ("experiment seed", str(e["seed"])),
+        ("common random numbers", "yes: replicate r has the same seed at every point"
+         if e["common_random_numbers"] else "no"),
+        ("engine", f"{m.get('engine', e['engine'])} ({m.get('backend', '?')} backend, "
+                   f"workers: {m.get('workers', '?')})"),
+        ("project version", f"minilateral-sim {m.get('version', '?')}"),
+        ("experiment hash", f"`{str(m.get('hash', '?'))[:12]}`"),
+        ("started", str(m.get("started"))),
+        ("finished", str(m.get("finished"))),
+        ("resumed", ", ".join(m.get("resumed") or []) or "never"),
+        ("duration", _duration(m)),
+        ("command", f"`{' '.join(m.get('command') or [])}`"),
+    ]
+    if e.get("fixed"):
+        rows.insert(3, ("fixed", ", ".join(f"`{k}` = {_fmt(v)}" for k, v in e["fixed"].items())))
+    if settings["_ignored"]:
+        rows.append(("ignored in [report]", "; ".join(settings["_ignored"])))
+    section.add(Table(pd.DataFrame(rows, columns=["", "value"])))
+    factors = []
+    for key, spec in e["factors"].items():
+        if "values" in spec:
+            levels = ", ".join(_fmt(v) for v in spec["values"])
+        else:
+            levels = f"{_fmt(spec['min'])} to {_fmt(spec['max'])}" + (
+                f" in {spec['steps']} steps" if spec.get("steps") else "")
+        factors.append((f"`{key}`", levels))
+    section.add("Factors:")
+    section.add(Table(pd.DataFrame(factors, columns=["factor", "values"])))
+    section.add("Each run's seed is in `runs.parquet` (column `seed`); the seeds derive from the "
+                f"experiment seed as follows: {m.get('seeds', {}).get('derivation', '?')}.")
+    resolved = json.dumps(e, indent=2, default=str)
+    section.add("The experiment as resolved:")
+    section.add(Code(resolved))
+    return section
+
+
+def _duration(manifest: dict) -> str:
+    seconds = manifest.get("seconds")
+    if seconds is None:
+        return "?"
+    rate = manifest.get("runs_per_second")
+    text = f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    return text + (f" ({rate:,.0f} runs/s)" if rate else "")
+
+
+def _shares(results: Results, settings: dict, figures: Path, written: list) -> Section:
+    section = Section("Outcome shares")
+    table = analysis.shares_by_point(results.runs, results.factor_keys)
+    labels = _point_labels(results)
+    section.add("Share of runs that end alive, zombie or dead after "
+                f"{results.experiment['years']} years, with Wilson 95 % intervals.")
+    if len(table) <= MAX_LISTED_POINTS:
+        shown = pd.DataFrame({"point": table["point_id"]})
+        for key in results.factor_keys:
+            shown[f"`{key}`"] = table[key].map(_fmt)
+        shown["runs"] = table["runs"]
+        for name in ("alive", "zombie", "dead"):
+            shown[name] = [_share(row[name], row[f"{name}_low"], row[f"{name}_high"])
+                           for _, row in table.iterrows()]
+        section.add(Table(shown))
+    else:
+        pooled = analysis.outcome_shares(results.runs["outcome"])
+        section.add(f"{len(table):,} design points: the table pools all "
+                    f"{len(results.runs):,} runs; the shares per point are in `runs.parquet`.")
+        section.add(Table(pd.DataFrame({
+            "outcome": pooled["outcome"], "runs": pooled["count"],
+            "share": [_share(r.share, r.low, r.high) for r in pooled.itertuples()]})))
+        spread = table[["alive", "zombie", "dead"]].describe(percentiles=[0.05, 0.5, 0.95])
+        section.add("Across design points, the share of runs in each outcome ranges as follows:")
+        section.add(Table(pd.DataFrame({
+            "outcome": ["alive", "zombie", "dead"],
+            **{label: [f"{spread.loc[stat, n]:.0%}" for n in ("alive", "zombie", "dead")]
+               for label, stat in (("min", "min"), ("5 %", "5%"), ("median", "50%"),
+                                   ("95 %", "95%"), ("max", "max"))}})))
+    file = _save(figures / "outcome_shares.png", written, lambda p: _plots().plot_outcome_shares(
+        table, [labels[i] for i in table["point_id"]], p,
+        title=f"{results.experiment['name']}: outcome after {results.experiment['years']} "
+              "years"))
+    section.add(Figure(file, "Outcome shares per design point (dead at the bottom, alive on "
+                             "top); error bars: Wilson 95 % intervals of the dead share (red) "
+                             "and the alive share (blue)." if len(table) <= 40 else
+                       "Outcome shares of every design point, the points sorted by their dead "
+                       "share (dead at the bottom, alive on top)."))
+    return section
+
+
+def _trajectories(results: Results, settings: dict, figures: Path, written: list
+                  ) -> Section | str:
+    design = results.experiment["design"]
+    if design in ("lhs", "sobol"):
+        return (f"a {design} design samples points at random; trajectories of single points "
+                "say little (see global sensitivity).")
+    count = int(settings.get("trajectories", 6))
+    per_point = int(settings.get("trajectory_runs", 200))
+    if count < 1 or per_point < 1:
+        return "turned off in the experiment's [report] table."
+    point_ids = sorted(results.runs["point_id"].unique())[:count]
+    try:
+        scenario = _base_scenario(results)
+        series, source = _point_series(results, scenario, point_ids, per_point)
+    except (UserError, ValueError) as exc:  # e.g. results of an older version of the model
+        return f"the runs could not be regenerated from the manifest's scenario ({exc})."
+    section = Section("Trajectories")
+    which = ("each design point" if len(point_ids) == results.points
+             else f"the first {len(point_ids)} design points")
+    section.add(f"For {which}: the share of runs alive, zombie and "
+                "dead quarter by quarter, and fan charts (median, 50 % and 90 % of runs) of "
+                "joint outputs per quarter (0 once dead) and of the members' mean engagement "
+                f"(among groups not yet dead). {source}")
+    labels = _point_labels(results)
+    start_year = scenario.start_quarter / 4
+    for point_id in point_ids:
+        part = series[series["point_id"] == point_id]
+        full = analysis.complete_series(part, results.horizon)
+        shares = analysis.state_shares_by_quarter(full)
+        activity = analysis.quantile_bands(full, "outputs")
+        engagement = analysis.quantile_bands(full, "mean_engagement")
+        point_scenario = _point_scenario(results, scenario, point_id)
+        line = point_scenario.group.base_rate * point_scenario.group.zombie_threshold
+        runs = part["run_id"].nunique()
+        file = _save(figures / f"trajectories_point_{point_id:03d}.png", written,
+                     lambda p, s=shares, a=activity, g=engagement, pid=point_id, n=runs, z=line:
+                     _plots().plot_trajectories(s, a, g, start_year, p, zombie_line=z,
+                                                title=f"Point {pid}: {labels[pid]} ({n} runs)"))
+        section.add(Figure(file, f"Point {point_id} ({labels[point_id]}): state shares, "
+                                 "outputs per quarter and mean engagement by year. The dotted "
+                                 "line is the activity below which a group turns zombie (its "
+                                 "mean over the zombie window)."))
+    return section
+
+
+def _point_series(results: Results, scenario, point_ids: list[int], per_point: int
+                  ) -> tuple[pd.DataFrame, str]:
+    """Per-quarter state, outputs and mean engagement of up to `per_point` runs per point: read
+    from timeseries.parquet if it was written, else regenerated from the runs' seeds."""
+    chosen = (results.runs[results.runs["point_id"].isin(point_ids)]
+              .sort_values(["point_id", "replicate"]).groupby("point_id").head(per_point))
+    columns = ["run_id", "quarter", "state", "outputs", "mean_engagement"]
+    path = results.folder / TIMESERIES
+    if results.manifest.get("timeseries") and path.exists():
+        import pyarrow.dataset as ds
+
+        dataset = ds.dataset(path, format="parquet", partitioning="hive")
+        table = dataset.to_table(columns=[*columns, "point_id"],
+                                 filter=ds.field("run_id").isin(chosen["run_id"].tolist()))
+        frame = (table.to_pandas().drop_duplicates(["run_id", "quarter"])
+                 .sort_values(["run_id", "quarter"]))
+        frame["state"] = frame["state"].astype(object)
+        return frame, "Read from `timeseries.parquet`."
+    from sim.batch import run_batch
+    from sim.outcomes import to_records
+
+    parts, mismatched = [], 0
+    for point_id, runs in chosen.groupby("point_id", sort=True):
+        point_scenario = _point_scenario(results, scenario, point_id)
+        batch = run_batch(point_scenario, runs["seed"].tolist(), record_series=True)
+        again = [r["outcome"] for r in to_records(batch.summary, batch.seeds)]
+        mismatched += int(np.sum(np.array(again) != runs["outcome"].to_numpy()))
+        for run_id, trajectory in zip(runs["run_id"], batch.trajectories, strict=True):
+            t = trajectory.quarters_run
+            parts.append(pd.DataFrame({
+                "run_id": run_id, "point_id": point_id, "quarter": np.arange(t),
+                "state": np.asarray(analysis.STATE_NAMES, dtype=object)[trajectory.upto("state")],
+                "outputs": trajectory.upto("outputs"),
+                "mean_engagement": trajectory.upto("mean_engagement")}))
+    note = (f"The runs were regenerated from their seeds (fast engine, at most {per_point} per "
+            "point), since the experiment did not record time series")
+    note += ("; every regenerated run ends as recorded in `runs.parquet`." if not mismatched else
+             f"; {mismatched} of {len(chosen)} regenerated runs end differently from "
+             "`runs.parquet` (a different project version?).")
+    return pd.concat(parts, ignore_index=True), note
+
+
+def _survival(results: Results, settings: dict, figures: Path, written: list) -> Section | str:
+    design = results.experiment["design"]
+    if design in ("lhs", "sobol"):
+        return f"a {design} design has too few runs per point for survival curves."
+    if results.points > MAX_SURVIVAL_POINTS:
+        return (f"{results.points} design points are too many curves to compare (at most "
+                f"{MAX_SURVIVAL_POINTS}).")
+    section = Section("Survival")
+    section.add("Kaplan–Meier estimates of the time to death and to the first zombie quarter, "
+                "per design point, with 95 % bands (log(−log) Greenwood, lifelines). Runs still "
+                f"going at the horizon are censored at {results.experiment['years']} years; for "
+                "the first zombie quarter, runs that die before ever being zombies are censored "
+                "at their death.")
+    labels = _point_labels(results)
+    horizon_years = results.horizon / 4
+    medians = {}
+    for event, what, ylabel in (("death", "time to death", "share of groups not yet dead"),
+                                ("zombie", "time to the first zombie quarter",
+                                 "share of groups never yet zombie")):
+        curves, table = analysis.survival_by_point(results.runs, event, results.horizon)
+        medians[event] = table
+        file = _save(figures / f"survival_{event}.png", written,
+                     lambda p, c=curves, w=what, y=ylabel: _plots().plot_survival(
+                         c, labels, p, title=f"Kaplan–Meier: {w}", ylabel=y,
+                         horizon_years=horizon_years))
+        section.add(Figure(file, f"Kaplan–Meier estimate of the {what} per design point, "
+                                 "with 95 % bands."))
+    table = pd.DataFrame({"point": medians["death"]["point_id"],
+                          "design point": [labels[i] for i in medians["death"]["point_id"]],
+                          "runs": medians["death"]["runs"]})
+    for event, name in (("death", "deaths"), ("zombie", "became zombies")):
+        m = medians[event]
+        table[name] = m["events"].to_numpy()
+        table[f"median years to {'death' if event == 'death' else 'first zombie'} (95 % CI)"] = [
+            _median(r.median, r.low, r.high) for r in m.itertuples()]
+    section.add("Median survival (years; “not reached” when more than half the runs never "
+                "have the event within the horizon):")
+    section.add(Table(table))
+    if results.points < 2:
+        return section
+    pairs = [(0, b) for b in sorted(results.runs["point_id"].unique()) if b != 0]
+    if 0 not in set(results.runs["point_id"]):
+        pairs = []
+    tests = []
+    for event, name in (("death", "death"), ("zombie", "first zombie")):
+        if medians[event]["events"].sum() == 0:
+            section.add(f"No run has a {name} event: no log-rank test.")
+            continue
+        overall, tested = analysis.logrank_tests(results.runs, event, results.horizon, pairs)
+        section.add(f"Log-rank test that all points share one curve of time to {name}: "
+                    f"χ² = {overall['statistic']:.1f} on {overall['df']} df, "
+                    f"{_p_is(overall['p'])}.")
+        tests.append(tested.assign(event=name))
+    if pairs and tests:
+        both = pd.concat(tests, ignore_index=True)
+        section.add("Log-rank tests of each point against point 0 (not adjusted for multiple "
+                    "comparisons):")
+        section.add(Table(pd.DataFrame({
+            "time to": both["event"], "point": both["b"],
+            "design point": both["b"].map(labels), "against": both["a"],
+            "χ²": both["statistic"].map(lambda v: f"{v:.2f}"), "p": both["p"].map(_p)})))
+    return section
+
+
+def _contrasts(results: Results, settings: dict, figures: Path, written: list
+               ) -> Section | str:
+    if not results.experiment["common_random_numbers"]:
+        return ("runs are paired only under common random numbers "
+                "(`common_random_numbers = true`).")
+    if results.points < 2:
+        return "one design point: nothing to contrast."
+    point_ids = set(results.runs["point_id"].unique())
+    notes = []
+    requested = settings.get("contrast")
+    if requested is not None:
+        pairs, notes = _parse_pairs(requested, point_ids)
+    elif results.points <= MAX_DEFAULT_CONTRASTS:
+        pairs = [(0, b) for b in sorted(point_ids) if b != 0] if 0 in point_ids else []
+    else:
+        return (f"{results.points} design points: name the pairs to contrast in the experiment's "
+                "[report] table, e.g. `contrast = [[0, 1], [0, 2]]`.")
+    if not pairs:
+        return "no valid pair of design points to contrast" + (
+            f" ({'; '.join(notes)})" if notes else "") + "."
+    table = analysis.paired_contrasts(results.runs, pairs, "dead")
+    section = Section("Paired contrasts")
+    section.add("Under common random numbers replicate r meets the same shocks at every design "
+                "point, so runs are paired by replicate. The difference is point b's death share "
+                "minus point a's, in percentage points, with a paired asymptotic interval and a "
+                "paired bootstrap interval (2,000 resamples of pairs); McNemar's tests use the "
+                "discordant pairs (a dead and b not, or the reverse).")
+    section.add(Bullets([_contrast_sentence(results, row) for row in table.itertuples()]))
+    section.add(Table(pd.DataFrame({
+        "a": table["a"], "b": table["b"], "pairs": table["pairs"],
+        "dead a": table["share_a"].map(lambda v: f"{v:.1%}"),
+        "dead b": table["share_b"].map(lambda v: f"{v:.1%}"),
+        "b − a (points)": table["difference"].map(lambda v: f"{100 * v:+.1f}"),
+        "95 % CI, asymptotic": [f"{100 * lo:+.1f} to {100 * hi:+.1f}"
+                                for lo, hi in zip(table["low"], table["high"], strict=True)],
+        "95 % CI, bootstrap": [f"{100 * lo:+.1f} to {100 * hi:+.1f}" for lo, hi in
+                               zip(table["boot_low"], table["boot_high"], strict=True)],
+        "only a dead": table["only_a"], "only b dead": table["only_b"],
+        "McNemar exact p": table["mcnemar_exact_p"].map(_p),
+        "McNemar χ² p": table["mcnemar_chi2_p"].map(_p)})))
+    for note in notes:
+        section.add(f"Ignored: {note}.")
+    return section
+
+
+def _parse_pairs(requested: Any, point_ids: set) -> tuple[list[tuple[int, int]], list[str]]:
+    """`[a, b]` or `[[a, b], ...]` from the [report] table; bad entries become notes."""
+    def is_id(value: Any) -> bool:
+        return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+    if isinstance(requested, list | tuple) and len(requested) == 2 and all(map(is_id, requested)):
+        requested = [requested]
+    if not isinstance(requested, list | tuple):
+        return [], [f"`contrast = {requested!r}` is not a pair or a list of pairs of point ids"]
+    pairs, notes = [], []
+    for entry in requested:
+        if not (isinstance(entry, list | tuple) and len(entry) == 2 and all(map(is_id, entry))):
+            notes.append(f"contrast entry {entry!r} is not a pair of point ids")
+        elif entry[0] not in point_ids or entry[1] not in point_ids:
+            notes.append(f"contrast {list(entry)} names a point that has no runs")
+        elif entry[0] == entry[1]:
+            notes.append(f"contrast {list(entry)} compares a point with itself")
+        else:
+            pairs.append((int(entry[0]), int(entry[1])))
+    return pairs, notes
+
+
+def _contrast_sentence(results: Results, row) -> str:
+    a = results.runs[results.runs["point_id"] == row.a].iloc[0]
+    b = results.runs[results.runs["point_id"] == row.b].iloc[0]
+    moved = [k for k in results.factor_keys if a[k] != b[k]]
+    what = ", ".join(f"`{k}` = {_fmt(b[k])}" for k in moved) or "the same factors"
+    against = ", ".join(f"{_fmt(a[k])}" for k in moved)
+    points = 100 * row.difference
+    change = (f"lowers the death share by {-points:.1f} points" if points < 0 else
+              f"raises the death share by {points:.1f} points" if points > 0 else
+              "leaves the death share unchanged")
+    return (f"**Point {row.b} against point {row.a}**: {what} (instead of {against}) "
+            f"{change} ({row.share_a:.1%} → {row.share_b:.1%}; "
+            f"95 % CI {100 * row.boot_low:+.1f} to {100 * row.boot_high:+.1f} points, paired "
+            f"bootstrap; McNemar exact {_p_is(row.mcnemar_exact_p)}; {row.pairs} pairs).")
+
+
+def _phase_diagram(results: Results, settings: dict, figures: Path, written: list
+                   ) -> Section | str:
+    if results.experiment["design"] != "grid" or len(results.varied) != 2:
+        return ("needs a grid over exactly two varying factors (this experiment: "
+                f"{results.experiment['design']} design, {len(results.varied)} varying).")
+    x_key, y_key = results.varied[::-1] if results.runs[results.varied[0]].dtype == bool \
+        else results.varied
+    table = analysis.shares_by_point(results.runs, results.factor_keys)
+    section = Section("Phase diagram")
+    section.add(f"Share of runs dead and zombie after {results.experiment['years']} years over "
+                f"the grid of `{x_key}` and `{y_key}`.")
+    file = _save(figures / "phase_diagram.png", written, lambda p: _plots().plot_phase_diagram(
+        table, x_key, y_key, p, title=f"{results.experiment['name']}: outcome after "
+                                      f"{results.experiment['years']} years"))
+    section.add(Figure(file, f"Dead share (left) and zombie share (right) over `{x_key}` and "
+                             f"`{y_key}`."))
+    return section
+
+
+def _sensitivity(results: Results, settings: dict, figures: Path, written: list
+                 ) -> Section | str:
+    design = results.experiment["design"]
+    if design == "sobol":
+        return _sobol(results, figures, written)
+    if design == "oat":
+        return _oat(results, figures, written)
+    return f"Sobol indices need a sobol design, tornado charts an oat design (this: {design})."
+
+
+def _sobol(results: Results, figures: Path, written: list) -> Section | str:
+    e = results.experiment
+    keys = results.factor_keys
+    expected = int(e["samples"]) * (len(keys) + 2)
+    outputs = analysis.point_outputs(results.runs, results.horizon)
+    if len(outputs) != expected or outputs.index.max() != expected - 1:
+        return (f"the Sobol analysis needs every one of the {expected} design points, and "
+                f"{len(outputs)} have runs that did not fail.")
+    problem = {"num_vars": len(keys), "names": keys,
+               "bounds": [[e["factors"][k]["min"], e["factors"][k]["max"]] for k in keys]}
+    indices = analysis.sobol_indices(problem, outputs)
+    section = Section("Global sensitivity")
+    section.add(f"Sobol indices (SALib, Saltelli sampling of {e['samples']} base samples, "
+                f"{expected} design points × {e['replicates']} replicates) of three outputs "
+                "per design point, averaged over its replicates: the **death share**, the mean "
+                "**years to death** (runs not dead count at the horizon) and the mean **total "
+                "outputs**. S1 is the share of the output's variance due to a factor alone, ST "
+                "the share it takes part in, interactions included; intervals are 95 % "
+                "bootstrap intervals. What replicates leave of the noise in a point's mean adds "
+                "to every ST.")
+    for output in dict.fromkeys(indices["output"]):
+        part = indices[indices["output"] == output].sort_values("ST", ascending=False)
+        top = part.iloc[0]
+        section.add(f"**{output}** ({_plots().OUTPUT_UNITS[output]}): ranges "
+                    f"{outputs[output].min():.3g} to {outputs[output].max():.3g} across points; "
+                    f"most influential: `{top['factor']}` (ST = {top['ST']:.2f}, "
+                    f"S1 = {top['S1']:.2f}).")
+        section.add(Table(pd.DataFrame({
+            "factor": part["factor"].map(lambda k: f"`{k}`"),
+            "S1": [f"{s:.3f} ± {c:.3f}" for s, c in zip(part["S1"], part["S1_conf"],
+                                                       strict=True)],
+            "ST": [f"{s:.3f} ± {c:.3f}" for s, c in zip(part["ST"], part["ST_conf"],
+                                                       strict=True)]})))
+    file = _save(figures / "sobol.png", written, lambda p: _plots().plot_sobol(
+        indices, p, title=f"{e['name']}: Sobol indices ({expected} points × "
+                          f"{e['replicates']} replicates)"))
+    section.add(Figure(file, "First-order (S1) and total (ST) Sobol indices per factor, with "
+                             "95 % bootstrap intervals, for each output."))
+    return section
+
+
+def _oat(results: Results, figures: Path, written: list) -> Section | str:
+    table = analysis.shares_by_point(results.runs, results.factor_keys)
+    effects = analysis.oat_effects(table, results.factor_keys)
+    if effects.empty:
+        return "no design point moves a single factor away from the base point."
+    section = Section("Global sensitivity")
+    section.add("One factor at a time, from the base point (point 0): the dead and zombie "
+                "shares at each level tried, and their change from the base point.")
+    section.add(Table(pd.DataFrame({
+        "factor": effects["factor"].map(lambda k: f"`{k}`"),
+        "level": effects["level"].map(_fmt), "point": effects["point_id"],
+        "dead": effects["dead"].map(lambda v: f"{v:.1%}"),
+        "change in dead (points)": effects["dead_change"].map(lambda v: f"{100 * v:+.1f}"),
+        "zombie": effects["zombie"].map(lambda v: f"{v:.1%}"),
+        "change in zombie (points)": effects["zombie_change"].map(lambda v: f"{100 * v:+.1f}"),
+    })))
+    file = _save(figures / "tornado.png", written, lambda p: _plots().plot_tornado(
+        effects, p, title=f"{results.experiment['name']}: one factor at a time"))
+    section.add(Figure(file, "Tornado chart: the dead and zombie shares at each factor's "
+                             "levels, from the base point's (vertical line); widest on top."))
+    return section
+
+
+def _regions(results: Results, settings: dict, figures: Path, written: list) -> Section | str:
+    varied = results.varied
+    if not varied:
+        return "no factor varies."
+    not_alive = results.runs["outcome"] != "alive"
+    if not_alive.all() or not not_alive.any():
+        return f"every run ends {'zombie or dead' if not_alive.all() else 'alive'}."
+    leaves = analysis.zombie_regions(results.runs, varied)
+    section = Section("Regions that lead to zombies")
+    base = not_alive.mean()
+    section.add("A decision tree (scikit-learn, depth ≤ 3, leaves of at least 2 % of the runs) "
+                f"over the varying factors separates runs that end zombie or dead ({base:.1%} "
+                "of all runs) from those that end alive. Each rule below is a leaf where most "
+                "runs end zombie or dead. **Coverage**: the share of all zombie or dead runs "
+                "that fall under the rule; **density**: the share of the rule's runs that end "
+                "zombie or dead.")
+    predicted = leaves[leaves["predicted"]]
+    if predicted.empty:
+        section.add("No region has a majority of zombie or dead runs; the densest is:")
+        predicted = leaves.head(1)
+    section.add(Table(pd.DataFrame({
+        "rule": predicted["rule"].map(_code_rule),
+        "runs": predicted["runs"],
+        "share of runs": (predicted["runs"] / len(results.runs)).map(lambda v: f"{v:.1%}"),
+        "coverage": predicted["coverage"].map(lambda v: f"{v:.1%}"),
+        "density": predicted["density"].map(lambda v: f"{v:.1%}")})))
+    return section
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _plots():
+    from sim import plots
+
+    return plots
+
+
+def _base_scenario(results: Results):
+    from sim.params import resolve
+
+    scenario = results.manifest.get("scenario", {})
+    return resolve(scenario["resolved"], source=scenario.get("source", "<manifest>"))
+
+
+def _point_scenario(results: Results, base, point_id: int):
+    from sim.params import with_overrides
+
+    row = results.runs[results.runs["point_id"] == point_id].iloc[0]
+    return with_overrides(base, {k: _plain(row[k]) for k in results.factor_keys})
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _short_keys(keys: list[str]) -> dict[str, str]:
+    """`members.*.budget_trend` → `budget_trend`, `group.secretariat` → `secretariat`, unless
+    two keys would then look the same."""
+    short = {k: k.split(".", 1)[1].removeprefix("*.") if "." in k else k for k in keys}
+    return short if len(set(short.values())) == len(short) else {k: k for k in keys}
+
+
+def _point_labels(results: Results) -> dict[int, str]:
+    """Each point as the values of the factors that vary, e.g. `secretariat=true`."""
+    keys = results.varied or results.factor_keys
+    short = _short_keys(keys)
+    first = results.runs.groupby("point_id", sort=True)[keys].first()
+    return {int(point_id): ", ".join(f"{short[k]}={_fmt(row[k])}" for k in keys)
+            for point_id, row in first.iterrows()}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, float | np.floating):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _share(share: float, low: float, high: float) -> str:
+    return f"{share:.1%} ({low:.1%}–{high:.1%})"
+
+
+def _median(median: float, low: float, high: float) -> str:
+    def years(value: float) -> str:
+        return "not reached" if not np.isfinite(value) else f"{value:.2f}"
+
+    if not np.isfinite(median):
+        return "not reached"
+    return f"{years(median)} ({years(low)}–{years(high)})"
+
+
+def _p(p: float) -> str:
+    if not np.isfinite(p):
+        return "–"
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _p_is(p: float) -> str:
+    text = _p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def _code_rule(rule: str) -> str:
+    """Factor keys in a rule set as code."""
+    return re.sub(r"((?:group|world|members)\.[\w*]+(?:\.\w+)?)", r"`\1`", rule)
