@@ -566,7 +566,9 @@ def serve_app(
             except OSError:
                 time.sleep(0.3)
         if server.poll() is None:
-            shown = address if local == host else f"{address} (and on every interface)"
+            shown = address if local == host else (
+                f"{address} (served on every interface: from other machines, use this "
+                "machine's address)")
             out.print(f"The teaching page is at {shown} — Ctrl+C stops it.")
         code = server.wait()
     except KeyboardInterrupt:

@@ -1,0 +1,505 @@
+"""The teaching page: Mesa's SolaraViz over the model, with the levers a class argues about.
+
+`minilat app` serves it (`solara run sim.app:page`). The page shows each run's state as a
+banner, per-member engagement, joint outputs with the chair's terms shaded, and the event log.
+With "compare" on, a second model of the scenario as it stands, with the same seed (the same
+shocks), is stepped in lockstep beside the changed one, so the class sees what the change alone
+did.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+
+import mesa
+import numpy as np
+import PIL.Image
+import solara
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from sim import rules
+from sim.errors import InputError, UserError, format_value
+from sim.model import MinilateralModel
+from sim.narrative import event_log, headline
+from sim.params import (
+    Scenario,
+    builtin_names,
+    load_scenario,
+    parse_assignments,
+    spec_of,
+    with_overrides,
+)
+from sim.plots import STATE_COLORS, member_colors, member_names
+from sim.trajectory import Trajectory
+
+with warnings.catch_warnings():
+    # Solara's hook checker flags a hook in Mesa's own page code; not ours to fix.
+    warnings.filterwarnings("ignore", message=".*use_state.*found despite early return")
+    from mesa.visualization import SolaraViz, solara_viz
+# Served on http from 127.0.0.1, Solara warns on every page load that it cannot set a
+# cross-site cookie; the page needs none.
+warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
+
+SCENARIO_ENV = "MINILAT_APP_SCENARIO"  # the scenario the page opens with (`minilat app NAME`)
+SEED_ENV = "MINILAT_APP_SEED"
+MAX_SEED = 2**63 - 1
+MAX_YEARS = 60
+FIGURE_WIDTH, FIGURE_HEIGHT, FIGURE_DPI = 13.0, 5.0, 80  # inches; the runs share the width
+ROWS = {"Banner": 5, "Charts": 12, "EventLog": 10}  # grid rows of 30 px (+ 10 px margins)
+PAGE_CSS = """
+.minilat-charts img { max-width: 100%; max-height: 460px; object-fit: contain; }
+.minilat-log { max-height: 330px; overflow-y: auto; list-style: none; padding-left: 0;
+               margin: 4px 0; font-size: 0.9em; }
+.minilat-log .minilat-scenario, .minilat-log .minilat-world { color: #6a3d9a; }
+.minilat-log .minilat-group { font-weight: bold; }
+"""
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A control of the page: the dotted key it sets and the slider's range and step."""
+
+    key: str
+    label: str
+    low: float = 0
+    high: float = 1
+    step: float = 0.05
+
+
+LEVERS = {
+    "budget_trend": Lever("members.*.budget_trend", "Budget trend (log/yr)", -0.3, 0.3, 0.01),
+    "crisis_rate": Lever("members.*.crisis_rate", "Domestic crises a year", 0, 2, 0.05),
+    "rival_pull": Lever("world.rival_pull", "Rival bloc pull", 0, 5, 0.1),
+    "secretariat": Lever("group.secretariat", "Secretariat"),
+    "treaty": Lever("group.treaty", "Treaty"),
+    "agenda_breadth": Lever("group.agenda_breadth", "Agenda breadth", 1, 20, 1),
+    "chair_boost": Lever("group.chair_boost", "Chair boost"),
+    "standby": Lever("group.standby", "Standby floor", 0, 0.6),
+    "secretariat_floor": Lever("group.secretariat_floor", "Secretariat outputs", 0, 3, 0.1),
+}
+
+
+@dataclass
+class Run:
+    """One of the page's runs: what it shows as its name, its model, and its chart."""
+
+    label: str
+    model: MinilateralModel
+    chart: RunChart | None = None
+
+    @property
+    def trajectory(self) -> Trajectory:
+        return self.model.trajectory
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.model.scenario
+
+
+class TeachingModel(mesa.Model):
+    """The page's model: the scenario as the class changed it and, to compare, as it stands.
+
+    A lever left at None, or at its value in `neutral` (where the page's control opened), keeps
+    the scenario's own values; a lever moved sets its key for the whole group. `more` takes
+    further `--set` assignments, separated by ';'. Input the scenario's validation refuses
+    leaves the model with no runs and the message in `error`: the page shows it.
+    """
+
+    def __init__(
+        self,
+        scenario: str = "mikta",
+        seed: int | str = 0,
+        years: int | None = None,
+        budget_trend: float | None = None,
+        crisis_rate: float | None = None,
+        rival_pull: float | None = None,
+        secretariat: bool | None = None,
+        treaty: bool | None = None,
+        agenda_breadth: int | None = None,
+        chair_boost: float | None = None,
+        standby: float | None = None,
+        secretariat_floor: float | None = None,
+        more: str = "",
+        compare: bool = False,
+        neutral: dict[str, Any] | None = None,
+    ):
+        super().__init__(rng=0)  # the runs draw from their own tapes, never from this
+        levers = {"budget_trend": budget_trend, "crisis_rate": crisis_rate,
+                  "rival_pull": rival_pull, "secretariat": secretariat, "treaty": treaty,
+                  "agenda_breadth": agenda_breadth, "chair_boost": chair_boost,
+                  "standby": standby, "secretariat_floor": secretariat_floor}
+        neutral = neutral or {}
+        self.error = ""
+        self.runs: list[Run] = []
+        self.changes: dict[str, Any] = {}
+        try:
+            self.seed = parse_seed(seed)
+            horizon = None if years is None or years == neutral.get("years") else years
+            unchanged = load_scenario(scenario, years=horizon)
+            self.changes = {**lever_changes(levers, neutral), **parse_more(more)}
+            changed = with_overrides(unchanged, self.changes) if self.changes else unchanged
+        except UserError as exc:
+            self.error = str(exc)
+            self.running = False
+            return
+        self.runs.append(Run("with the changes" if compare else changed.title,
+                             MinilateralModel(changed, self.seed)))
+        if compare:
+            self.runs.append(Run("the scenario unchanged", MinilateralModel(unchanged, self.seed)))
+
+    def step(self) -> None:
+        """One quarter of every run still going."""
+        for run in self.runs:
+            if run.model.running:
+                run.model.step()
+        self.running = any(run.model.running for run in self.runs)
+
+
+def parse_seed(seed: int | str) -> int:
+    """The seed box's text as a seed, or an `InputError` saying what is allowed."""
+    allowed = f"a whole number from 0 to {MAX_SEED}."
+    text = str(seed).strip()
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError("seed box", "is not a whole number.", key="seed", value=text,
+                         allowed=allowed) from None
+    if not 0 <= value <= MAX_SEED:
+        raise InputError("seed box", "is out of range.", key="seed", value=value,
+                         allowed=allowed)
+    return value
+
+
+def lever_changes(levers: dict[str, Any], neutral: dict[str, Any]) -> dict[str, Any]:
+    """Dotted-key overrides of the levers that were moved.
+
+    A slider snaps a value that is not on its steps (a scenario's 0.408 on steps of 0.05) to
+    the nearest step, so any value within half a step of the neutral one counts as unmoved.
+    """
+    changes = {}
+    for name, value in levers.items():
+        lever = LEVERS[name]
+        if value is None:
+            continue
+        if isinstance(value, bool) or name not in neutral:
+            moved = value != neutral.get(name)
+        else:
+            moved = abs(value - neutral[name]) >= lever.step / 2
+        if moved:
+            changes[lever.key] = round(value, 6) if isinstance(value, float) else value
+    return changes
+
+
+def parse_more(text: str) -> dict[str, Any]:
+    """'KEY=VALUE; KEY=VALUE' as typed in the page's box, as overrides."""
+    items = [item.strip() for item in str(text or "").replace("\n", ";").split(";")]
+    return parse_assignments([item for item in items if item])
+
+
+def describe_changes(changes: dict[str, Any]) -> str:
+    """The changes in force, in the page's words."""
+    labels = {lever.key: lever.label for lever in LEVERS.values()}
+    return "; ".join(f"{labels.get(key, key)} = {format_value(value)}"
+                     for key, value in changes.items())
+
+
+def levers_in_force(s: Scenario) -> str:
+    """Every lever's value in a scenario; for member keys, the common value and exceptions."""
+    parts = []
+    for lever in LEVERS.values():
+        value = _value_in(s, lever.key)
+        text = format_value(value) if isinstance(value, bool) else f"{value:g}"
+        section, *_, name = lever.key.split(".")
+        if section == "members":
+            others = [f"{m.name or m.code} {getattr(m, name):g}" for m in s.members
+                      if getattr(m, name) != value]
+            text += f" ({', '.join(others)})" if others else ""
+        parts.append(f"{lever.label}: {text}")
+    return " · ".join(parts)
+
+
+# ------------------------------------------------------------------------------ the controls
+
+
+def opening_values(scenario: str | None = None, seed: int | str | None = None) -> dict[str, Any]:
+    """The values the page's controls open with: the opening scenario's own."""
+    name = scenario or os.environ.get(SCENARIO_ENV, "mikta")
+    s = load_scenario(name)
+    values: dict[str, Any] = {"scenario": name,
+                              "seed": str(seed if seed is not None
+                                          else os.environ.get(SEED_ENV, "1")),
+                              "years": s.years}
+    for lever_name, lever in LEVERS.items():
+        values[lever_name] = _value_in(s, lever.key)
+    values["more"] = ""
+    values["compare"] = False
+    values["neutral"] = {k: v for k, v in values.items() if k in LEVERS or k == "years"}
+    return values
+
+
+def _value_in(s: Scenario, key: str) -> Any:
+    """A key's value in a scenario; for a member key, the value most members have."""
+    section, *_, name = key.split(".")
+    if section == "members":
+        return Counter(s.member_values(name)).most_common(1)[0][0]
+    return getattr(getattr(s, section), name)
+
+
+def model_params(opening: dict[str, Any]) -> dict[str, Any]:
+    """SolaraViz's controls (in the order shown) and the fixed `neutral` values."""
+    choices = builtin_names()
+    if opening["scenario"] not in choices:
+        choices.append(opening["scenario"])
+    params: dict[str, Any] = {
+        "scenario": {"type": "Select", "value": opening["scenario"], "values": choices,
+                     "label": "Scenario"},
+        "seed": {"type": "InputText", "value": opening["seed"],
+                 "label": "Seed (the same seed, the same shocks)"},
+        "years": {"type": "SliderInt", "value": opening["years"], "min": 1, "max": MAX_YEARS,
+                  "step": 1, "label": "Years"},
+    }
+    for name, lever in LEVERS.items():
+        kind, _ = spec_of(lever.key)
+        if kind is bool:
+            params[name] = {"type": "Checkbox", "value": opening[name], "label": lever.label}
+        else:
+            params[name] = {"type": "SliderInt" if kind is int else "SliderFloat",
+                            "value": opening[name], "min": lever.low, "max": lever.high,
+                            "step": lever.step, "label": lever.label}
+    params["more"] = {"type": "InputText", "value": opening["more"],
+                      "label": "More changes: KEY=VALUE; KEY=VALUE"}
+    params["compare"] = {"type": "Checkbox", "value": opening["compare"],
+                         "label": "Compare with the unchanged scenario"}
+    params["neutral"] = opening["neutral"]
+    return params
+
+
+# ------------------------------------------------------------------------------ what it shows
+
+
+class RunChart:
+    """A run's chart: engagement, joint outputs with the chair's terms, the state strip.
+
+    Axes, ticks, labels and legend are drawn once into a background image; each step draws
+    only the record over it (Matplotlib's blitting), which keeps a step quick to show.
+    """
+
+    def __init__(self, run: Run, width: float):
+        s = run.scenario
+        self.run = run
+        self.colors = member_colors(s)
+        self.start = s.start_quarter / rules.QUARTERS_PER_YEAR
+        end = self.start + run.trajectory.quarters * rules.QUARTER
+        self.fig = Figure(figsize=(width, FIGURE_HEIGHT), dpi=FIGURE_DPI)
+        self.canvas = FigureCanvasAgg(self.fig)
+        legend_rows = 1 if width > 9 else 2
+        self.ax_e, self.ax_a, self.ax_s = self.fig.subplots(3, 1, sharex=True, gridspec_kw={
+            "height_ratios": [3, 2.2, 0.35], "left": 0.75 / width, "right": 1 - 0.15 / width,
+            "top": 1 - (0.35 + 0.2 * legend_rows) / FIGURE_HEIGHT,
+            "bottom": 0.35 / FIGURE_HEIGHT, "hspace": 0.3})
+        n = len(s.members)
+        self.ax_e.set_ylim(-0.06 - 0.03 * n, 1.02)
+        self.ax_e.set_yticks([0, 0.5, 1])
+        self.ax_e.set_ylabel("engagement")
+        handles = [Line2D([], [], color=c, lw=1.8, label=name)
+                   for name, c in zip(member_names(s), self.colors, strict=True)]
+        handles += [Line2D([], [], color="grey", ls="", marker="s", ms=3,
+                           label="domestic crisis"),
+                    Line2D([], [], color="grey", ls="", marker="D", ms=5, mec="black",
+                           label=f"joins {s.world.rival_name}"),
+                    Line2D([], [], color="grey", ls="", marker="X", ms=7, mec="black",
+                           label="leaves the group")]
+        columns = -(-len(handles) // legend_rows)
+        self.ax_e.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1),
+                         ncol=columns, fontsize=8, frameon=False, handlelength=1.2,
+                         columnspacing=0.8, borderaxespad=0.1)
+        self.fig.text(0.1 / width, 1 - 0.05 / FIGURE_HEIGHT, run.label, fontsize=10,
+                      fontweight="bold", va="top")
+        self.ax_a.axhline(s.group.base_rate * s.group.zombie_threshold,
+                          color=STATE_COLORS["zombie"], ls=":", lw=1.2)
+        self.ax_a.set_ylabel("joint outputs")
+        self.ax_a.set_title("shaded: the chair's term (grey hatched: vacant); dotted: the "
+                            "zombie line", fontsize=8, loc="left")
+        self.ax_s.set_ylim(0, 1)
+        self.ax_s.set_yticks([])
+        self.ax_s.set_ylabel("state", rotation=0, ha="right", va="center")
+        self.ax_s.set_xlim(self.start - 0.25, end)
+        self.ax_s.set_xticks(np.arange(np.ceil(self.start / 5) * 5, end, 5))
+        inches_a_year = (width - 0.9) / (end - self.start + 0.25)
+        self.bar_width = 0.2 * inches_a_year * 72  # points: bars 0.2 years wide
+        self.background = None
+        self.top = 0.0  # of the outputs axis, as drawn in the background
+        self.shown: tuple[int, bytes] | None = None  # (quarters, PNG) last made
+
+    def png(self) -> bytes:
+        """The chart of the run's record up to its last quarter, as PNG."""
+        trajectory = self.run.trajectory
+        if self.shown and self.shown[0] == trajectory.quarters_run:
+            return self.shown[1]
+        record = {name: trajectory.upto(name) for name in ("engagement", "status", "crisis",
+                                                          "outputs", "chair", "state",
+                                                          "in_rival")}
+        top = max(2 * self.run.scenario.group.base_rate,
+                  float(record["outputs"].max(initial=0)) + 1)
+        if self.background is None or top != self.top:
+            self.ax_a.set_ylim(0, top)
+            self.ax_a.set_yticks(np.linspace(0, top, 3).round())
+            self.canvas.draw()
+            self.background, self.top = self.canvas.copy_from_bbox(self.fig.bbox), top
+        else:
+            self.canvas.restore_region(self.background)
+        for artist in self.record_artists(record):
+            artist.axes.draw_artist(artist)
+            artist.remove()
+        image = BytesIO()
+        PIL.Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(
+            image, format="png", compress_level=1)
+        self.shown = (trajectory.quarters_run, image.getvalue())
+        return self.shown[1]
+
+    def record_artists(self, record: dict[str, np.ndarray]) -> list:
+        """The record drawn on the axes (animated: left out of the background)."""
+        years = self.start + np.arange(len(record["outputs"])) * rules.QUARTER
+        drawn = []
+        spans = _spans(record["chair"])
+        for chair in sorted({chair for _, _, chair in spans}):
+            vacant = chair == rules.VACANT
+            drawn.append(self.ax_a.broken_barh(
+                [(years[a] - 0.125, (b - a + 1) * rules.QUARTER) for a, b, c in spans
+                 if c == chair], (0, self.top), facecolor="#bbbbbb" if vacant
+                else self.colors[chair], alpha=0.2, lw=0, hatch="///" if vacant else None))
+        drawn.append(self.ax_a.vlines(years, 0, record["outputs"], color="#333333",
+                                      lw=self.bar_width))
+        for state, name in enumerate(rules.STATE_NAMES):
+            drawn.append(self.ax_s.broken_barh(
+                [(years[a] - 0.125, (b - a + 1) * rules.QUARTER)
+                 for a, b, v in _spans(record["state"]) if v == state], (0, 1),
+                color=STATE_COLORS[name], lw=0))
+        for i, color in enumerate(self.colors):
+            active = record["status"][:, i] == rules.ACTIVE
+            drawn += self.ax_e.plot(years, np.where(active, record["engagement"][:, i], np.nan),
+                                    color=color, lw=1.8)
+            crisis = record["crisis"][:, i] & active
+            drawn += self.ax_e.plot(years[crisis], np.full(crisis.sum(), -0.04 - 0.03 * i),
+                                    ls="", marker="s", ms=2.5, color=color)
+            engagement = record["engagement"][:, i]
+            was_in = np.r_[self.run.trajectory.rival_at_start[i], record["in_rival"][:-1, i]]
+            joins = record["in_rival"][:, i] & ~was_in
+            drawn += self.ax_e.plot(years[joins], engagement[joins], ls="", marker="D", ms=5,
+                                    color=color, mec="black")
+            status = record["status"][:, i]
+            leaves = np.flatnonzero((status == rules.EXITED)
+                                    & (np.r_[rules.PENDING, status[:-1]] == rules.ACTIVE))
+            drawn += self.ax_e.plot(years[leaves], engagement[np.maximum(leaves - 1, 0)],
+                                    ls="", marker="X", ms=8, color=color, mec="black")
+        for artist in drawn:
+            artist.set_animated(True)
+        return drawn
+
+
+def _spans(values: np.ndarray) -> list[tuple[int, int, int]]:
+    """Runs of equal values: (first index, last index, value)."""
+    spans: list[tuple[int, int, int]] = []
+    for t, value in enumerate(values):
+        if spans and spans[-1][2] == value:
+            spans[-1] = (spans[-1][0], t, spans[-1][2])
+        else:
+            spans.append((t, t, int(value)))
+    return spans
+
+
+def Banner(model: TeachingModel):
+    """Each run's state, ALIVE / ZOMBIE since … / DEAD in … of cause …, and the changes."""
+    if model.error:
+        return solara.Error(f"Not run: {model.error} Change the input and press Reset.",
+                            classes=["minilat-error"])
+    with solara.Column(gap="4px") as column:
+        solara.Style(PAGE_CSS)
+        with solara.Row(gap="10px"):
+            for run in model.runs:
+                line = headline(run.trajectory, run.scenario)
+                style = {"background": STATE_COLORS[line.state], "color": "white",
+                         "padding": "6px 14px", "border-radius": "6px", "flex": "1 1 0"}
+                with solara.Div(classes=["minilat-banner"], style=style):
+                    if len(model.runs) > 1:
+                        solara.Text(run.label, style={"font-size": "0.85em", "display": "block"})
+                    solara.Text(line.title, style={"font-size": "1.4em", "font-weight": "bold",
+                                                   "display": "block"})
+                    solara.Text(line.detail, style={"display": "block"})
+        name = model.runs[0].scenario.name
+        changes = describe_changes(model.changes)
+        solara.Text(f"Changes from {name}: {changes}." if changes
+                    else f"No changes: {name} as it stands."
+                    + (" Both runs are the same until a lever is moved."
+                       if len(model.runs) > 1 else ""),
+                    classes=["minilat-changes"], style={"font-weight": "bold"})
+        solara.Text(f"In force (seed {model.seed}): {levers_in_force(model.runs[0].scenario)}",
+                    style={"font-size": "0.85em"})
+    return column
+
+
+def Charts(model: TeachingModel):
+    """Engagement and joint outputs of each run, side by side."""
+    if model.error:
+        return solara.Text("")
+    with solara.Row(gap="8px", classes=["minilat-charts"]) as row:
+        for run in model.runs:
+            if run.chart is None:
+                run.chart = RunChart(run, FIGURE_WIDTH / len(model.runs))
+            solara.Image(run.chart.png())
+    return row
+
+
+def EventLog(model: TeachingModel):
+    """The event log of each run, newest first."""
+    if model.error:
+        return solara.Text("")
+    with solara.Row(gap="16px", style={"align-items": "start"}) as row:
+        for run in model.runs:
+            entries = event_log(run.trajectory, run.scenario)
+            items = "".join(
+                f'<li class="minilat-event minilat-{e.kind}" title="{html.escape(e.note)}">'
+                f"<b>{e.date}</b> — {html.escape(e.text)}</li>" for e in reversed(entries))
+            heading = (f"Event log, {run.label} ({len(entries)} events, newest first)"
+                       if len(model.runs) > 1 else f"Event log ({len(entries)} events, "
+                       "newest first)")
+            with solara.Column(gap="0px", style={"flex": "1 1 0", "min-width": "0"}):
+                solara.Text(heading, style={"font-weight": "bold"})
+                solara.HTML(tag="ul", unsafe_innerHTML=items, classes=["minilat-log"])
+    return row
+
+
+def full_width_layout(num_components: int) -> list[dict[str, Any]]:
+    """One full-width row per component, in order: banners, charts, event log."""
+    heights = list(ROWS.values()) + [10] * max(0, num_components - len(ROWS))
+    layout, y = [], 0
+    for i in range(num_components):
+        layout.append({"i": i, "w": 12, "h": heights[i], "moved": False, "x": 0, "y": y})
+        y += heights[i]
+    return layout
+
+
+# Mesa lays the components out two to a row; a banner, wide charts and the log read better in
+# full-width rows. (Mesa 3.3 looks the function up when the page first renders.)
+solara_viz.make_initial_grid_layout = full_width_layout
+
+
+@solara.component
+def Page():
+    """The page; each browser session gets a model of its own."""
+    opening = solara.use_memo(opening_values, [])
+    model = solara.use_memo(lambda: TeachingModel(**opening), [])
+    return SolaraViz(model, components=[Banner, Charts, EventLog],
+                     model_params=model_params(opening),
+                     name="Minilateral groups: alive, zombie or dead")
+
+
+page = Page()

@@ -1,0 +1,173 @@
+"""A run told in words: the dated event log and the group's state as a headline.
+
+Read from the run's record (`Trajectory`) and its scenario only, so the log of a run is the same
+whether it was stepped in the teaching page or run in one go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim import rules
+from sim.params import Scenario
+from sim.trajectory import Trajectory
+
+CAUSE_TEXT = {
+    "members": "too few members (fewer than {min_members} active)",
+    "vacancy": "leadership vacuum ({vacancy_limit} vacant chair terms in a row)",
+}
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One line of the event log."""
+
+    quarter: int
+    date: str  # e.g. '2017 Q4'
+    text: str  # e.g. 'Australia: budget ×0.5'
+    kind: str  # scenario, world, chair, member, rival or group
+    note: str = ""  # the scenario's source or reason, for scenario events
+
+    def __str__(self) -> str:
+        return f"{self.date} — {self.text}"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The group's state after the last simulated quarter, for a banner."""
+
+    state: str  # alive, zombie, dead; 'alive' before the first quarter
+    title: str  # ALIVE / ZOMBIE since 2019 Q3 / DEAD in 2024 Q1 of cause: ...
+    detail: str  # the quarter, vitality, chair and members active
+
+
+def quarter_date(scenario: Scenario, quarter: int) -> str:
+    """Quarter index as a date for people: '2017 Q4'."""
+    return scenario.quarter_label(quarter).replace("Q", " Q")
+
+
+def event_log(trajectory: Trajectory, scenario: Scenario) -> list[LogEntry]:
+    """Every event of the quarters simulated so far, oldest first.
+
+    Within a quarter: the scenario's dated events, the world (rival rounds, global crises), the
+    chair, members (crises, ministers, invitations, joins, exits), then the group's state.
+    """
+    s = {name: trajectory.upto(name) for name in trajectory.series}
+    names = [m.name or m.code for m in scenario.members]
+    rival = scenario.world.rival_name
+    dated = _dated_events(scenario)
+    entries: list[LogEntry] = []
+    for t in range(trajectory.quarters_run):
+        date = quarter_date(scenario, t)
+
+        def add(text: str, kind: str, note: str = "", t=t, date=date) -> None:
+            entries.append(LogEntry(t, date, text, kind, note))
+
+        status = s["status"][t]
+        before = s["status"][t - 1] if t else np.full_like(status, rules.PENDING)
+        forced = set()
+        for i, kind, text, note in dated.get(t, []):
+            if status[i] == rules.ACTIVE:
+                add(f"{names[i]}: {text}", "scenario", note)
+                if kind == "crisis":
+                    forced.add(i)
+        if s["rival_round"][t]:
+            add(f"{rival} expansion round", "world")
+        if s["global_crisis"][t] and not (t and s["global_crisis"][t - 1]):
+            add("global crisis begins", "world")
+        if s["new_term"][t]:
+            chair = s["chair"][t]
+            if chair == rules.VACANT:
+                row = s["vacant_in_a_row"][t]
+                add("chair term vacant: no member takes the chair"
+                    + (f" ({row} in a row)" if row > 1 else ""), "chair")
+            else:
+                add(f"{names[chair]} takes the chair", "chair")
+        for i, name in enumerate(names):
+            if status[i] == rules.ACTIVE and before[i] == rules.PENDING and t > 0:
+                add(f"{name} joins the group", "member")
+            if status[i] == rules.EXITED and before[i] == rules.ACTIVE:
+                add(f"{name} leaves the group", "member")
+            if status[i] != rules.ACTIVE:
+                continue
+            crisis_began = s["crisis"][t, i] and not (t and s["crisis"][t - 1, i])
+            if crisis_began and i not in forced:
+                add(f"{name}: domestic crisis", "member")
+            if s["new_minister"][t, i]:
+                add(f"{name}: new foreign minister (enthusiasm {s['enthusiasm'][t, i]:.2f})",
+                    "member")
+            if s["invited"][t, i]:
+                add(f"{rival} invites {name}", "rival")
+            was_in = s["in_rival"][t - 1, i] if t else trajectory.rival_at_start[i]
+            if s["in_rival"][t, i] and not was_in:
+                add(f"{name} joins {rival}", "rival")
+        state = s["state"][t]
+        previous = s["state"][t - 1] if t else rules.ALIVE
+        if state != previous:
+            if state == rules.DEAD:
+                add(f"the group dies of {_cause(trajectory, scenario)}", "group")
+            elif state == rules.ZOMBIE:
+                add("the group becomes a zombie", "group")
+            else:
+                add("the group revives", "group")
+    return entries
+
+
+def headline(trajectory: Trajectory, scenario: Scenario) -> Headline:
+    """ALIVE, ZOMBIE since when, or DEAD when and why, after the last simulated quarter."""
+    t = trajectory.quarters_run
+    if t == 0:
+        return Headline("alive", "ALIVE", f"{quarter_date(scenario, 0)} · not started yet")
+    last = t - 1
+    state = int(trajectory.state[last])
+    date = quarter_date(scenario, last)
+    if state == rules.ZOMBIE:
+        since = last
+        while since > 0 and trajectory.state[since - 1] == rules.ZOMBIE:
+            since -= 1
+        title = f"ZOMBIE since {quarter_date(scenario, since)}"
+    elif state == rules.DEAD:
+        title = f"DEAD in {date} of cause: {_cause(trajectory, scenario)}"
+    else:
+        title = "ALIVE"
+    vitality = trajectory.vitality[last]
+    chair = int(trajectory.chair[last])
+    detail = " · ".join([
+        date,
+        "vitality: window not yet full" if np.isnan(vitality) else f"vitality {vitality:.2f}",
+        "chair vacant" if chair == rules.VACANT
+        else f"chair {scenario.members[chair].name or scenario.members[chair].code}",
+        f"{int(trajectory.active_members[last])} members active",
+    ])
+    return Headline(rules.STATE_NAMES[state], title, detail)
+
+
+def _cause(trajectory: Trajectory, scenario: Scenario) -> str:
+    name = rules.CAUSE_NAMES[trajectory.death_cause]
+    g = scenario.group
+    return CAUSE_TEXT[name].format(min_members=g.min_members, vacancy_limit=g.vacancy_limit)
+
+
+def _dated_events(scenario: Scenario) -> dict[int, list[tuple[int, str, str, str]]]:
+    """Member events of the scenario by quarter: (member index, kind, text, note).
+
+    Invitations, expansion rounds and global crises are left to the record, which has them
+    whether dated or drawn.
+    """
+    by_quarter: dict[int, list[tuple[int, str, str, str]]] = {}
+    for event in scenario.events:
+        if event.kind == "budget":
+            text = f"budget ×{event.factor:g}"
+        elif event.kind == "attention":
+            span = f" for {event.years:g} years" if event.years else ""
+            text = f"attention ×{event.factor:g}{span}"
+        elif event.kind == "crisis":
+            text = f"domestic crisis ({event.years:g} years)"
+        else:
+            continue
+        i = scenario.codes.index(event.member)
+        by_quarter.setdefault(scenario.quarter_index(event.date), []).append(
+            (i, event.kind, text, event.note))
+    return by_quarter
