@@ -345,7 +345,7 @@ def peak_memory(runs: int = 100_000, engine: str = "fast", workers: int = 2,
         folder = Path(tmp)
         path = _experiment_file(folder, runs, engine, years)
         command = [sys.executable, "-m", "sim.cli", "experiment", str(path), "--out",
-                   str(folder / "out"), "--workers", str(workers), "--quiet"]
+                   str(folder / "out"), "--workers", str(workers), "--quiet", "--no-report"]
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         peak = 0

@@ -42,6 +42,8 @@ CALIBRATION_KEYS = {
     "accept": "share of draws accepted (the tolerance is the distance at this quantile)",
     "seed": "seed of the draws and of their runs",
     "predictive_runs": "runs per accepted draw for the posterior predictive intervals",
+    "long_run": "scenarios whose outcome at their own horizon is reported over the accepted draws",
+    "long_run_runs": "runs per accepted draw for the long-run outcome shares",
 }
 TARGET_KEYS = {
     "statements": "CSV of joint statements with a `date` column (relative to this file)",
@@ -71,6 +73,8 @@ class Calibration:
     chair_order: tuple[str, ...]
     alive_at_end: bool
     source: str
+    long_run: tuple[Scenario, ...] = ()
+    long_run_runs: int = 5
 
 
 def load_calibration(path: str | Path, draws: int | None = None) -> Calibration:
@@ -181,9 +185,25 @@ def load_calibration(path: str | Path, draws: int | None = None) -> Calibration:
         if not prior.is_range or prior.kind is bool:
             raise error(("priors", prior.key), "needs a numeric range.",
                         allowed="{ min = ..., max = ... }.")
+    long_refs = head.get("long_run", [])
+    if not isinstance(long_refs, list) or not all(isinstance(r, str) for r in long_refs):
+        raise error(("calibration", "long_run"), "is not a list of scenarios.", long_refs,
+                    'e.g. ["mikta", "mikta-formal"].')
+    long_run = []
+    for ref in long_refs:
+        local = path.parent / ref
+        try:
+            long_run.append(load_scenario(local if local.is_file() else ref))
+        except InputError:
+            raise
+        except Exception as exc:
+            raise error(("calibration", "long_run"), "names no scenario.", ref, str(exc)
+                        ) from None
+    long_run_runs = get(head, "calibration", "long_run_runs", int, 5, lambda v: v >= 1,
+                        "a whole number, at least 1.")
     return Calibration(name, get(head, "calibration", "description", str, ""), base, draws,
                        accept, seed, predictive, priors, observed, year_quarters, last_quarter,
-                       tuple(order), alive, source)
+                       tuple(order), alive, source, tuple(long_run), long_run_runs)
 
 
 def prior_draws(calibration: Calibration) -> pd.DataFrame:
@@ -246,6 +266,7 @@ class CalibrationResult:
     predictive: pd.DataFrame  # per year: observed, simulated median and intervals
     calibrated: dict[str, Any]  # the accepted draw closest to the record on average
     calibrated_fit: pd.DataFrame  # per year, as `predictive`, for the calibrated values alone
+    long_run: pd.DataFrame  # per scenario and parameter source: outcome shares at its horizon
     tolerance: float
     seconds: float
 
@@ -277,9 +298,61 @@ def calibrate(calibration: Calibration, workers: int = 2) -> CalibrationResult:
     seeds = [run_seed(calibration.seed, 2 * 10**9 + k, 2, common=False) for k in range(runs)]
     point = pd.concat(_map(_tasks(calibration, pd.DataFrame([calibrated] * runs), seeds),
                            workers), ignore_index=True)
+    long_run = long_run_outcomes(calibration, accepted, calibrated, workers)
     return CalibrationResult(draws, posterior, predictive, calibrated,
-                             _yearly_intervals(calibration, point), tolerance,
+                             _yearly_intervals(calibration, point), long_run, tolerance,
                              time.perf_counter() - start)
+
+
+def long_run_outcomes(calibration: Calibration, accepted: pd.DataFrame,
+                      calibrated: dict[str, Any], workers: int) -> pd.DataFrame:
+    """Outcome shares of each long-run scenario at its horizon, with the calibrated values and
+    over all accepted draws: what the record says, and does not say, about the group's fate."""
+    from sim.analysis import outcome_shares
+
+    keys = [p.key for p in calibration.priors]
+    rows = []
+    for scenario in calibration.long_run:
+        n = calibration.long_run_runs
+        draws = accepted[keys].to_dict("records")
+        sets = {"calibrated values": [calibrated] * (len(draws) * n),
+                "accepted draws": [d for d in draws for _ in range(n)]}
+        for label, values in sets.items():
+            scenarios = [with_overrides(scenario, v) for v in values]
+            seeds = long_run_seeds(calibration, len(scenarios))
+            summaries = _map_summaries(scenarios, seeds, workers)
+            shares = outcome_shares(summaries["outcome"]).set_index("outcome")
+            row = {"scenario": scenario.name, "parameters": label, "runs": len(scenarios),
+                   "years": scenario.years}
+            for name in rules.STATE_NAMES:
+                row[name] = shares.loc[name, "share"]
+                row[f"{name}_low"] = shares.loc[name, "low"]
+                row[f"{name}_high"] = shares.loc[name, "high"]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def long_run_seeds(calibration: Calibration, runs: int) -> list[int]:
+    """Distinct seeds for the long-run runs, the same for the calibrated values and the draws."""
+    return [run_seed(calibration.seed, 0, 3 * 10**9 + k, common=True) for k in range(runs)]
+
+
+def _run_summaries(task: tuple[list[Scenario], list[int]]) -> pd.DataFrame:
+    from sim.batch import run_batch
+    from sim.outcomes import to_records
+
+    scenarios, seeds = task
+    result = run_batch(scenarios, seeds)
+    return pd.DataFrame(to_records(result.summary, result.seeds))
+
+
+def _map_summaries(scenarios: list[Scenario], seeds: list[int], workers: int) -> pd.DataFrame:
+    chunk = 1000
+    tasks = [(scenarios[i: i + chunk], seeds[i: i + chunk]) for i in range(0, len(seeds), chunk)]
+    if workers <= 1 or len(tasks) == 1:
+        return pd.concat([_run_summaries(t) for t in tasks], ignore_index=True)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        return pd.concat(list(pool.map(_run_summaries, tasks)), ignore_index=True)
 
 
 def _yearly_intervals(calibration: Calibration, simulated: pd.DataFrame) -> pd.DataFrame:
@@ -343,6 +416,7 @@ def write_results(calibration: Calibration, result: CalibrationResult, folder: P
                        result.predictive.to_csv(index=False).encode())
     atomic_write_bytes(folder / "calibrated_fit.csv",
                        result.calibrated_fit.to_csv(index=False).encode())
+    atomic_write_bytes(folder / "long_run.csv", result.long_run.to_csv(index=False).encode())
     summary = {
         "name": calibration.name, "source": calibration.source, "draws": calibration.draws,
         "accepted": int(result.draws["accepted"].sum()), "accept_share": calibration.accept,
@@ -354,6 +428,7 @@ def write_results(calibration: Calibration, result: CalibrationResult, folder: P
         "calibrated_chair_pattern": result.calibrated_fit.attrs.get("chair_pattern"),
         "calibrated_alive_at_end": result.calibrated_fit.attrs.get("alive_at_end"),
         "calibrated": {k: float(v) for k, v in result.calibrated.items()},
+        "long_run": result.long_run.to_dict("records"),
         "seconds": round(result.seconds, 1),
     }
     atomic_write_bytes(folder / "calibration.json", json.dumps(summary, indent=2).encode())

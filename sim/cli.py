@@ -349,6 +349,14 @@ def calibrate(
         table.add_row(str(row.year), str(row.observed), f"{row.median:.1f}",
                       f"{row.q05:.1f} - {row.q95:.1f}")
     out.print(table)
+    if len(result.long_run):
+        table = Table("scenario", "parameters", "runs", "alive", "zombie", "dead",
+                      title="The long run (95 % Wilson intervals)", title_justify="left")
+        for row in result.long_run.to_dict("records"):
+            table.add_row(row["scenario"], row["parameters"], f"{row['runs']:,}", *(
+                f"{row[n]:.1%} ({row[n + '_low']:.1%} - {row[n + '_high']:.1%})"
+                for n in ("alive", "zombie", "dead")))
+        out.print(table)
 
 
 # ------------------------------------------------------------------------------ claims

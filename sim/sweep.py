@@ -425,7 +425,7 @@ def chunk_bounds(total_runs: int, chunk_size: int) -> list[tuple[int, int]]:
 def automatic_chunk_size(engine: str, total_runs: int, workers: int) -> int:
     """Enough chunks to keep every worker busy and the progress bar moving, not so many that
     writing them costs more than the runs."""
-    cap = 4000 if engine == "fast" else 100
+    cap = 2000 if engine == "fast" else 100
     floor = 200 if engine == "fast" else 5
     wanted = math.ceil(total_runs / max(1, workers * 8))
     return int(min(cap, max(floor, wanted)))

@@ -103,3 +103,19 @@ def test_abc_recovers_a_known_base_rate(tmp_path):
     assert 3.0 < row["median"] < 5.0
     assert row["q05"] > 1.5 and row["q95"] < 7.0  # narrower than the prior 1 - 8
     assert row["identified"]
+
+
+def test_long_run_runs_use_distinct_seeds_and_report_both_parameter_sources(tmp_path):
+    from sim.calibrate import long_run_seeds
+
+    text = BASE.replace("DRAWS", "60").replace("ACCEPT", "0.1").replace(
+        "predictive_runs = 3", 'predictive_runs = 2\nlong_run = ["mikta"]\nlong_run_runs = 4')
+    calibration = load_calibration(write(tmp_path, text))
+    seeds = long_run_seeds(calibration, 500)
+    assert len(set(seeds)) == 500
+    result = calibrate(calibration, workers=1)
+    table = result.long_run.set_index("parameters")
+    assert list(table.index) == ["calibrated values", "accepted draws"]
+    assert (table["runs"] == 6 * 4).all() and (table["years"] == 30).all()
+    shares = table[["alive", "zombie", "dead"]].sum(axis=1)
+    np.testing.assert_allclose(shares, 1.0)
