@@ -16,7 +16,7 @@ install: $(STAMP)  ## create .venv and install the project with its test tools
 
 demo: install  ## run an experiment and the claims; print shares, verdicts and report paths
 	$(BIN)/minilat run mikta --seed 1 --out results/demo
-	$(BIN)/minilat experiment experiments/budget-vs-secretariat.toml --force --quiet
+	$(BIN)/minilat experiment experiments/budget-vs-secretariat.toml --force
 	$(BIN)/minilat claims experiments/claims.toml --quiet
 
 test: install  ## run the test suite on all cores
