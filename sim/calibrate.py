@@ -337,22 +337,15 @@ def long_run_seeds(calibration: Calibration, runs: int) -> list[int]:
     return [run_seed(calibration.seed, 0, 3 * 10**9 + k, common=True) for k in range(runs)]
 
 
-def _run_summaries(task: tuple[list[Scenario], list[int]]) -> pd.DataFrame:
-    from sim.batch import run_batch
-    from sim.outcomes import to_records
-
-    scenarios, seeds = task
-    result = run_batch(scenarios, seeds)
-    return pd.DataFrame(to_records(result.summary, result.seeds))
-
-
 def _map_summaries(scenarios: list[Scenario], seeds: list[int], workers: int) -> pd.DataFrame:
+    from sim.batch import summaries_of
+
     chunk = 1000
     tasks = [(scenarios[i: i + chunk], seeds[i: i + chunk]) for i in range(0, len(seeds), chunk)]
     if workers <= 1 or len(tasks) == 1:
-        return pd.concat([_run_summaries(t) for t in tasks], ignore_index=True)
+        return pd.concat([summaries_of(t) for t in tasks], ignore_index=True)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        return pd.concat(list(pool.map(_run_summaries, tasks)), ignore_index=True)
+        return pd.concat(list(pool.map(summaries_of, tasks)), ignore_index=True)
 
 
 def _yearly_intervals(calibration: Calibration, simulated: pd.DataFrame) -> pd.DataFrame:

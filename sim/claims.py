@@ -198,24 +198,17 @@ def run_arms(scenarios: list[Scenario], seeds: list[int], workers: int) -> list[
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
+    from sim.batch import summaries_of
+
     parts = max(1, workers)
     tasks = [(scenario, seeds[i::parts]) for scenario in scenarios for i in range(parts)]
     if workers <= 1:
-        frames = [_summaries(task) for task in tasks]
+        frames = [summaries_of(task) for task in tasks]
     else:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            frames = list(pool.map(_summaries, tasks))
+            frames = list(pool.map(summaries_of, tasks))
     return [pd.concat(frames[k * parts:(k + 1) * parts]).set_index("seed").loc[seeds]
             .reset_index() for k in range(len(scenarios))]
-
-
-def _summaries(task: tuple[Scenario, list[int]]) -> pd.DataFrame:
-    from sim.batch import run_batch
-    from sim.outcomes import to_records
-
-    scenario, seeds = task
-    result = run_batch(scenario, seeds)
-    return pd.DataFrame(to_records(result.summary, result.seeds))
 
 
 def paired_effect(baseline: pd.Series, treatment: pd.Series, metric: str, confidence: float,
