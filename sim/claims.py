@@ -337,17 +337,29 @@ def _fmt_level(metric: str, value: float) -> str:
     return f"{100 * value:.1f} %" if metric in SHARES else f"{value:.2f}"
 
 
-def sentence(claim: Claim, verdict: dict) -> str:
-    """The claim's verdict in one sentence."""
-    text = {"reproduced": "Reproduced: every predicted effect shows in every contrast.",
-            "not reproduced": "Not reproduced: no predicted effect shows in any contrast.",
-            "depends on": f"Depends on the condition: reproduced with {verdict['condition']}, "
-                          "not in the other contrasts.",
-            "partly reproduced": f"Partly reproduced: only {verdict['condition']}."}[
-        verdict["verdict"]]
-    if verdict["opposite"]:
-        text += f" Opposite to the claim: {verdict['opposite']}."
-    return text
+LABELS = {"alive": "share alive", "zombie": "zombie share", "dead": "death share",
+          "active_years": "active years", "years_to_death": "years to death",
+          "zombie_years": "zombie years", "total_outputs": "outputs", "exits": "exits",
+          "rival_joins": "joins of the rival bloc"}
+SIDES = {"holds": "as predicted", "unclear": "no clear effect on", "opposite": "opposite for"}
+
+
+def sentence(claim: Claim, verdict: dict, effects: pd.DataFrame) -> str:
+    """The claim's verdict in one sentence, naming what holds in which contrast."""
+    head = {"reproduced": "Reproduced", "not reproduced": "Not reproduced",
+            "depends on": "Depends on the condition", "partly reproduced": "Partly reproduced"
+            }[verdict["verdict"]]
+    rows = effects[(effects["claim"] == claim.id) & (effects["expected"] != "")]
+    parts = []
+    for contrast in claim.contrasts:
+        mine = rows[rows["contrast"] == contrast.name]
+        said = []
+        for side, words in SIDES.items():
+            names = [LABELS[m] for m in mine.loc[mine["verdict"] == side, "metric"]]
+            if names:
+                said.append(f"{words} {' and '.join(names)}")
+        parts.append(f"{contrast.name}: {', '.join(said)}")
+    return f"{head} — " + "; ".join(parts) + "."
 
 
 def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path) -> Path:
@@ -372,7 +384,8 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path) -
     head.add(Figure("figures/claims.png", "Outcome shares of each contrast's baseline (upper "
                     "bar) and treatment (lower bar); the verdict of each claim on the left."))
     summary = result.verdicts.assign(sentence=[
-        sentence(c, v) for c, v in zip(suite.claims, result.verdicts.to_dict("records"),
+        sentence(c, v, result.effects) for c, v in zip(suite.claims,
+                                                       result.verdicts.to_dict("records"),
                                        strict=True)])
     head.add(Table(summary[["claim", "title", "verdict", "sentence"]].astype(str)))
     doc.sections.append(head)
@@ -394,7 +407,7 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path) -
                            "minus baseline) with 95 % intervals, by contrast."))
         if claim.reference:
             section.add(_reference_text(claim, result))
-        section.add(f"**{sentence(claim, verdict)}**")
+        section.add(f"**{sentence(claim, verdict, result.effects)}**")
         doc.sections.append(section)
     atomic_write_bytes(folder / "report.html", to_html(doc).encode())
     atomic_write_bytes(folder / "report.md", to_markdown(doc).encode())
