@@ -275,13 +275,10 @@ def bench_engines(scenario_name: str = "mikta", years: int = 30, mesa_runs: int 
     members = len(scenario.members)
     # The fast engine and its lower bound alternate, so a change of load on the machine
     # touches both alike; each keeps its fastest repeat.
-    fast = bound = None
-    for _ in range(repeats):
-        fast = _fastest(fast, _best_of(1, lambda: fast_engine(scenario, fast_seeds),
-                                       "fast engine"))
-        bound = _fastest(bound, _best_of(
-            1, lambda: numpy_lower_bound(fast_runs, mean_quarters, members),
-            "numpy lower bound (arithmetic only)"))
+    fast, bound = _interleaved(repeats, [
+        ("fast engine", lambda: fast_engine(scenario, fast_seeds)),
+        ("numpy lower bound (arithmetic only)",
+         lambda: numpy_lower_bound(fast_runs, mean_quarters, members))])
     measures = [_best_of(repeats, lambda: mesa_engine(scenario, mesa_seeds), "Mesa engine"), fast]
     if with_batch_run:
         measures.append(_best_of(repeats, lambda: mesa_batch_run(scenario, mesa_seeds),
@@ -289,8 +286,15 @@ def bench_engines(scenario_name: str = "mikta", years: int = 30, mesa_runs: int 
     return EngineReport(measures, bound, mean_quarters)
 
 
-def _fastest(a: Measure | None, b: Measure) -> Measure:
-    return b if a is None or b.seconds < a.seconds else a
+def _interleaved(repeats: int, works: list[tuple[str, Callable[[], int]]]) -> list[Measure]:
+    """The fastest repeat of each work, the works taking turns in every repeat."""
+    best: list[Measure | None] = [None] * len(works)
+    for _ in range(repeats):
+        for i, (label, work) in enumerate(works):
+            measure = _best_of(1, work, label)
+            if best[i] is None or measure.seconds < best[i].seconds:
+                best[i] = measure
+    return best
 
 
 # ------------------------------------------------------------------------------ experiments

@@ -18,9 +18,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -239,10 +237,15 @@ def _simulate(task: tuple[Calibration, list[dict], list[int]]) -> pd.DataFrame:
 
 
 def _map(tasks: list, workers: int) -> list[pd.DataFrame]:
-    if workers <= 1 or len(tasks) == 1:
-        return [_simulate(task) for task in tasks]
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        return list(pool.map(_simulate, tasks))
+    from sim.runner import pool_map
+
+    return pool_map(_simulate, tasks, workers)
+
+
+def _patterns(simulated: pd.DataFrame, calibration: Calibration) -> pd.Series:
+    """Whether each run keeps the required patterns: the chair order, and alive if asked."""
+    return simulated["chair_pattern"] & (simulated["alive_at_end"]
+                                         | (not calibration.alive_at_end))
 
 
 def _tasks(calibration: Calibration, params: pd.DataFrame, seeds: list[int],
@@ -279,14 +282,10 @@ def calibrate(calibration: Calibration, workers: int = 2) -> CalibrationResult:
     simulated = pd.concat(_map(_tasks(calibration, params, seeds), workers), ignore_index=True)
     draws = pd.concat([params, simulated], axis=1)
     d = distance(simulated, calibration.observed)
-    patterns = simulated["chair_pattern"].to_numpy() & (
-        simulated["alive_at_end"].to_numpy() | (not calibration.alive_at_end))
-    draws["distance"] = np.where(patterns, d, np.inf)
+    draws["distance"] = np.where(_patterns(simulated, calibration), d, np.inf)
     keep = max(1, round(calibration.accept * len(draws)))
     tolerance = float(np.sort(draws["distance"].to_numpy())[keep - 1])
-    draws["accepted"] = draws["distance"] <= tolerance
-    if not np.isfinite(tolerance):
-        draws["accepted"] &= np.isfinite(draws["distance"])
+    draws["accepted"] = np.isfinite(draws["distance"]) & (draws["distance"] <= tolerance)
     accepted = draws[draws["accepted"]]
     predictive, per_draw = predictive_check(calibration, accepted, workers)
     best = per_draw.index[0]
@@ -308,44 +307,34 @@ def long_run_outcomes(calibration: Calibration, accepted: pd.DataFrame,
                       calibrated: dict[str, Any], workers: int) -> pd.DataFrame:
     """Outcome shares of each long-run scenario at its horizon, with the calibrated values and
     over all accepted draws: what the record says, and does not say, about the group's fate."""
-    from sim.analysis import outcome_shares
+    from sim.analysis import shares_by_point
+    from sim.batch import summaries_of
+    from sim.runner import pool_map
 
-    keys = [p.key for p in calibration.priors]
+    draws = accepted[[p.key for p in calibration.priors]].to_dict("records")
+    n = calibration.long_run_runs
+    sources = {"calibrated values": [calibrated] * (len(draws) * n),
+               "accepted draws": [d for d in draws for _ in range(n)]}
+    seeds = long_run_seeds(calibration, len(draws) * n)
+    chunk = 1000
     rows = []
     for scenario in calibration.long_run:
-        n = calibration.long_run_runs
-        draws = accepted[keys].to_dict("records")
-        sets = {"calibrated values": [calibrated] * (len(draws) * n),
-                "accepted draws": [d for d in draws for _ in range(n)]}
-        for label, values in sets.items():
+        for label, values in sources.items():
             scenarios = [with_overrides(scenario, v) for v in values]
-            seeds = long_run_seeds(calibration, len(scenarios))
-            summaries = _map_summaries(scenarios, seeds, workers)
-            shares = outcome_shares(summaries["outcome"]).set_index("outcome")
-            row = {"scenario": scenario.name, "parameters": label, "runs": len(scenarios),
-                   "years": scenario.years}
-            for name in rules.STATE_NAMES:
-                row[name] = shares.loc[name, "share"]
-                row[f"{name}_low"] = shares.loc[name, "low"]
-                row[f"{name}_high"] = shares.loc[name, "high"]
-            rows.append(row)
+            tasks = [(scenarios[i: i + chunk], seeds[i: i + chunk])
+                     for i in range(0, len(seeds), chunk)]
+            summaries = pd.concat(pool_map(summaries_of, tasks, workers), ignore_index=True)
+            shares = shares_by_point(summaries.assign(point_id=0), []).iloc[0]
+            rows.append({"scenario": scenario.name, "parameters": label,
+                         "runs": len(scenarios), "years": scenario.years,
+                         **{f"{name}{suffix}": shares[f"{name}{suffix}"]
+                            for name in rules.STATE_NAMES for suffix in ("", "_low", "_high")}})
     return pd.DataFrame(rows)
 
 
 def long_run_seeds(calibration: Calibration, runs: int) -> list[int]:
     """Distinct seeds for the long-run runs, the same for the calibrated values and the draws."""
     return [run_seed(calibration.seed, 0, 3 * 10**9 + k, common=True) for k in range(runs)]
-
-
-def _map_summaries(scenarios: list[Scenario], seeds: list[int], workers: int) -> pd.DataFrame:
-    from sim.batch import summaries_of
-
-    chunk = 1000
-    tasks = [(scenarios[i: i + chunk], seeds[i: i + chunk]) for i in range(0, len(seeds), chunk)]
-    if workers <= 1 or len(tasks) == 1:
-        return pd.concat([summaries_of(t) for t in tasks], ignore_index=True)
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        return pd.concat(list(pool.map(summaries_of, tasks)), ignore_index=True)
 
 
 def _yearly_intervals(calibration: Calibration, simulated: pd.DataFrame) -> pd.DataFrame:
@@ -389,8 +378,7 @@ def predictive_check(calibration: Calibration, accepted: pd.DataFrame, workers: 
     simulated = pd.concat(_map(_tasks(calibration, params, seeds), workers), ignore_index=True)
     simulated["draw"] = draw_of_run
     simulated["distance"] = distance(simulated, calibration.observed)
-    simulated["patterns"] = simulated["chair_pattern"] & (
-        simulated["alive_at_end"] | (not calibration.alive_at_end))
+    simulated["patterns"] = _patterns(simulated, calibration)
     per_draw = simulated.groupby("draw").agg(expected_distance=("distance", "mean"),
                                              patterns=("patterns", "mean"))
     per_draw["score"] = per_draw["expected_distance"].where(per_draw["patterns"] >= 0.8, np.inf)

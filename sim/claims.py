@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.params import Scenario, find_line, load_scenario, read_toml, with_overrides
+from sim.params import (
+    Scenario,
+    find_line,
+    load_scenario,
+    read_toml,
+    scenario_as_dict,
+    with_overrides,
+)
 from sim.sweep import _flatten, _suggest, run_seed
 
 SHARES = ("alive", "zombie", "dead")
@@ -195,18 +202,12 @@ def metrics(summary: pd.DataFrame, horizon_quarters: int) -> pd.DataFrame:
 
 def run_arms(scenarios: list[Scenario], seeds: list[int], workers: int) -> list[pd.DataFrame]:
     """Summaries of each scenario on every seed (fast engine), over one pool of workers."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     from sim.batch import summaries_of
+    from sim.runner import pool_map
 
     parts = max(1, workers)
     tasks = [(scenario, seeds[i::parts]) for scenario in scenarios for i in range(parts)]
-    if workers <= 1:
-        frames = [summaries_of(task) for task in tasks]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            frames = list(pool.map(summaries_of, tasks))
+    frames = pool_map(summaries_of, tasks, workers)
     return [pd.concat(frames[k * parts:(k + 1) * parts]).set_index("seed").loc[seeds]
             .reset_index() for k in range(len(scenarios))]
 
@@ -258,14 +259,15 @@ def run_claims(suite: ClaimSuite, workers: int = 1, progress=None) -> ClaimsResu
     start = time.perf_counter()
     seeds = [run_seed(suite.seed, 0, r, common=True) for r in range(suite.replicates)]
     effects, shares = [], []
-    keys, unique = {}, []
+    index, unique, seen = {}, [], {}  # arm scenario (by id) -> position among unique ones
     for claim in suite.claims:
         for contrast in claim.contrasts:
             for scenario in (contrast.baseline, contrast.treatment):
-                key = json.dumps(_describe(scenario), sort_keys=True, default=str)
-                if key not in keys:
-                    keys[key] = len(unique)
+                key = json.dumps(scenario_as_dict(scenario), sort_keys=True, default=str)
+                if key not in seen:
+                    seen[key] = len(unique)
                     unique.append(scenario)
+                index[id(scenario)] = seen[key]
     if progress:
         progress(f"{len(unique)} scenarios x {len(seeds):,} runs")
     summaries = run_arms(unique, seeds, workers)
@@ -273,7 +275,7 @@ def run_claims(suite: ClaimSuite, workers: int = 1, progress=None) -> ClaimsResu
                 for frame, scenario in zip(summaries, unique, strict=True)]
 
     def of(scenario: Scenario) -> pd.DataFrame:
-        return measured[keys[json.dumps(_describe(scenario), sort_keys=True, default=str)]]
+        return measured[index[id(scenario)]]
 
     for claim in suite.claims:
         for k, contrast in enumerate(claim.contrasts):
@@ -293,12 +295,6 @@ def run_claims(suite: ClaimSuite, workers: int = 1, progress=None) -> ClaimsResu
     effects = pd.DataFrame(effects)
     verdicts = pd.DataFrame([_judge(claim, effects) for claim in suite.claims])
     return ClaimsResult(effects, pd.DataFrame(shares), verdicts, time.perf_counter() - start)
-
-
-def _describe(scenario: Scenario) -> dict:
-    from sim.params import scenario_as_dict
-
-    return scenario_as_dict(scenario)
 
 
 def _judge(claim: Claim, effects: pd.DataFrame) -> dict:

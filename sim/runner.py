@@ -8,6 +8,7 @@ raises is recorded (`errors.jsonl`, its row marked failed) and the experiment go
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import signal
 import sys
@@ -388,6 +389,17 @@ def _count_failed(folder: ResultsFolder) -> int:
 
     table = ds.dataset(folder.runs_dir, format="parquet").to_table(columns=["failed"])
     return int(np.sum(table.column("failed").to_numpy(zero_copy_only=False)))
+
+
+def pool_map(function: Callable, tasks: list, workers: int) -> list:
+    """`function` over `tasks` in order: in this process for one worker or one task, else on a
+    pool of spawned worker processes (the start method `import mesa` sets)."""
+    if workers <= 1 or len(tasks) <= 1:
+        return [function(task) for task in tasks]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(function, tasks))
 
 
 def outcome_table(runs: pd.DataFrame, factor_keys: list[str]) -> pd.DataFrame:
