@@ -10,8 +10,8 @@ import platform
 import statistics
 import time
 
-from sim.model import MinilateralModel
-from sim.params import load_scenario
+from sim.model.mesa_engine import MinilateralModel
+from sim.model.params import load_scenario
 
 
 def main() -> None:

@@ -25,11 +25,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sim import rules
 from sim.errors import InputError, UserError, format_value
-from sim.model import MinilateralModel
-from sim.narrative import event_log, headline
-from sim.params import (
+from sim.model import rules
+from sim.model.mesa_engine import MinilateralModel
+from sim.model.params import (
     Scenario,
     builtin_names,
     load_scenario,
@@ -37,8 +36,9 @@ from sim.params import (
     spec_of,
     with_overrides,
 )
-from sim.plots import STATE_COLORS, member_colors, member_names
-from sim.trajectory import Trajectory
+from sim.model.trajectory import Trajectory
+from sim.reporting.figures import STATE_COLORS, member_colors, member_names
+from sim.reporting.narrative import event_log, headline
 
 with warnings.catch_warnings():
     # Solara's hook checker flags a hook in Mesa's own page code; not ours to fix.

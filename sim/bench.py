@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy import special
 
-from sim.params import load_scenario
+from sim.model.params import load_scenario
 
 
 @dataclass
@@ -54,7 +54,7 @@ def machine() -> str:
 
 
 def mesa_engine(scenario, seeds) -> int:
-    from sim.model import MinilateralModel
+    from sim.model.mesa_engine import MinilateralModel
 
     for seed in seeds:
         MinilateralModel(scenario, int(seed)).run()
@@ -62,7 +62,7 @@ def mesa_engine(scenario, seeds) -> int:
 
 
 def fast_engine(scenario, seeds) -> int:
-    from sim.batch import run_batch
+    from sim.model.fast_engine import run_batch
 
     run_batch(scenario, seeds)
     return len(seeds)
@@ -72,7 +72,7 @@ def mesa_batch_run(scenario, seeds, processes: int = 1) -> int:
     """mesa.batch_run over the same seeds, collecting only final results."""
     import mesa
 
-    from sim.model import MinilateralModel
+    from sim.model.mesa_engine import MinilateralModel
 
     mesa.batch_run(MinilateralModel, parameters={"scenario": scenario, "seed": list(seeds),
                                                  "collect_data": True},
@@ -266,7 +266,7 @@ def bench_engines(scenario_name: str = "mikta", years: int = 30, mesa_runs: int 
     mesa_seeds = fast_seeds[:mesa_runs]
     fast_engine(scenario, fast_seeds[:100])  # warm-up
     mesa_engine(scenario, mesa_seeds[:2])
-    from sim.batch import run_batch
+    from sim.model.fast_engine import run_batch
 
     result = run_batch(scenario, fast_seeds)
     quarters = int(np.sum(np.where(result.summary["death_quarter"] >= 0,
@@ -311,8 +311,8 @@ def _experiment_file(folder: Path, runs: int, engine: str, years: int) -> Path:
 
 def bench_sweep(runs: int = 2000, years: int = 30, repeats: int = 1) -> list[str]:
     """Mesa-engine experiment vs mesa.batch_run on the same runs; 1 vs 2 workers."""
-    from sim.runner import execute, run_table
-    from sim.sweep import load_experiment
+    from sim.experiments.design import load_experiment
+    from sim.experiments.execution import execute, run_table
 
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -384,7 +384,7 @@ def _tree_rss(pid: int) -> int:
 
 def median_run_time(scenario_name: str = "mikta", years: int = 30, runs: int = 20) -> float:
     """Median seconds of one Mesa-engine run."""
-    from sim.model import MinilateralModel
+    from sim.model.mesa_engine import MinilateralModel
 
     scenario = load_scenario(scenario_name, years=years)
     MinilateralModel(scenario, 10_000).run()

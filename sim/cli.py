@@ -71,7 +71,7 @@ def scenarios_list(ctx: typer.Context) -> None:
     """List the built-in scenarios."""
     if ctx.invoked_subcommand is not None:
         return
-    from sim.params import builtin_names, load_scenario
+    from sim.model.params import builtin_names, load_scenario
 
     table = Table(title="Built-in scenarios", title_justify="left")
     for column in ("name", "members", "start", "years", "title"):
@@ -92,7 +92,7 @@ def scenarios_show(
                                        "with units and ranges.")] = False,
 ) -> None:
     """Print a scenario fully resolved (every default filled in) as TOML, with units."""
-    from sim.params import all_keys, load_scenario, scenario_to_toml, spec_of
+    from sim.model.params import all_keys, load_scenario, scenario_to_toml, spec_of
 
     s = load_scenario(scenario, set_ or None)
     if keys:
@@ -133,7 +133,7 @@ def run(
                                         "results).")] = "mesa",
 ) -> None:
     """Run one simulation (or several seeds) and print a compact summary."""
-    from sim.params import load_scenario
+    from sim.model.params import load_scenario
 
     if engine not in ("mesa", "fast"):
         raise UserError(f"--engine {engine}: unknown engine. Allowed: mesa, fast.")
@@ -143,7 +143,7 @@ def run(
         _run_many(s, seed, runs, engine, out_dir, overrides)
         return
     trajectory = _simulate_one(s, seed, engine)
-    from sim.outcomes import summarize
+    from sim.model.outcomes import summarize
 
     summary = summarize(trajectory)
     _print_summary(s, summary)
@@ -155,10 +155,10 @@ def run(
 
 def _simulate_one(s, seed: int, engine: str):
     if engine == "fast":
-        from sim.batch import run_batch
+        from sim.model.fast_engine import run_batch
 
         return run_batch(s, [seed], record_series=True).trajectories[0]
-    from sim.model import MinilateralModel
+    from sim.model.mesa_engine import MinilateralModel
 
     return MinilateralModel(s, seed).run()
 
@@ -190,8 +190,8 @@ def _print_summary(s, summary: dict) -> None:
 
 def _write_run(out_dir: Path, s, trajectory, summary: dict, overrides: list[str],
                engine: str) -> list[Path]:
-    from sim.plots import plot_run
-    from sim.storage import atomic_write_bytes, atomic_write_parquet
+    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet
+    from sim.reporting.figures import plot_run
 
     out_dir.mkdir(parents=True, exist_ok=True)
     record = {**summary, "scenario": s.name, "source": s.source, "years": s.years,
@@ -212,19 +212,19 @@ def _run_many(s, seed: int, runs: int, engine: str, out_dir: Path | None,
               overrides: list[str]) -> None:
     import numpy as np
 
-    from sim.analysis import outcome_shares
-    from sim.outcomes import summarize, to_records
+    from sim.inference.statistics import outcome_shares
+    from sim.model.outcomes import summarize, to_records
 
     seeds = list(range(seed, seed + runs))
     if engine == "fast":
-        from sim.batch import run_batch
+        from sim.model.fast_engine import run_batch
 
         result = run_batch(s, seeds)
         rows = to_records(result.summary, result.seeds)
     else:
         from rich.progress import Progress
 
-        from sim.model import MinilateralModel
+        from sim.model.mesa_engine import MinilateralModel
 
         rows = []
         with Progress(console=err, transient=True) as progress:
@@ -249,7 +249,7 @@ def _run_many(s, seed: int, runs: int, engine: str, out_dir: Path | None,
         out.print(f"median death quarter {np.median(dead['death_quarter']):.0f}; causes: "
                   + ", ".join(f"{k} {v}" for k, v in dead["death_cause"].value_counts().items()))
     if out_dir is not None:
-        from sim.storage import atomic_write_parquet
+        from sim.experiments.storage import atomic_write_parquet
 
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "runs.parquet"
@@ -326,8 +326,8 @@ def calibrate(
                                                 "cores).")] = None,
 ) -> None:
     """Fit a scenario's free parameters to a record by approximate Bayesian computation."""
-    from sim.calibrate import calibrate as fit
-    from sim.calibrate import load_calibration, write_results
+    from sim.inference.calibration import calibrate as fit
+    from sim.inference.calibration import load_calibration, write_results
 
     spec = load_calibration(file, draws=draws)
     folder = out_dir or Path("results") / spec.name
@@ -374,7 +374,7 @@ def claims(
     quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
 ) -> None:
     """Run the sources' claims as paired experiments and write their report."""
-    from sim.claims import load_claims, run_claims, write_claims_report
+    from sim.inference.claims import load_claims, run_claims, write_claims_report
 
     suite = load_claims(file, replicates=replicates)
     folder = out_dir or Path("results") / suite.name
@@ -425,8 +425,9 @@ def experiment(
                                             "report.html at the end.")] = False,
 ) -> None:
     """Run an experiment: every design point and replicate, in parallel, into Parquet."""
-    from sim.runner import execute, outcome_table
-    from sim.sweep import load_experiment
+    from sim.experiments.design import load_experiment
+    from sim.experiments.execution import execute
+    from sim.inference.statistics import outcome_table
 
     spec = load_experiment(file, replicates=replicates, engine=engine)
     folder = out_dir or Path("results") / spec.name
@@ -448,7 +449,7 @@ def experiment(
         _print_shares(outcome_table(result.folder.read_runs(), spec.factor_keys),
                       spec.factor_keys)
     if not no_report:
-        from sim.report import write_report
+        from sim.reporting.report import write_report
 
         try:
             out.print(f"report: {write_report(result.folder.path)}")
@@ -546,7 +547,7 @@ def serve_app(
     import time
     import urllib.request
 
-    from sim.params import builtin_names, load_scenario
+    from sim.model.params import builtin_names, load_scenario
 
     load_scenario(scenario)  # a bad name or file is reported here, not in the page
     if scenario not in builtin_names():
@@ -600,7 +601,7 @@ def report(
                             "pairs named by the experiment file's report table.")] = None,
 ) -> None:
     """Write report.md and report.html, with figures/, into an experiment's results folder."""
-    from sim.report import write_report
+    from sim.reporting.report import write_report
 
     pairs = None
     if contrast:

@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim import rules
-from sim.outcomes import classify_series
-from sim.params import GroupParams, MemberParams, Scenario, Spec, WorldParams
-from sim.trajectory import Trajectory
+from sim.model import rules
+from sim.model.outcomes import classify_series
+from sim.model.params import GroupParams, MemberParams, Scenario, Spec, WorldParams
+from sim.model.trajectory import Trajectory
 
 # Keys not worth randomizing (strings, or ranges that only make runs pathologically slow).
 SKIP = {"chair_order", "rival_name", "code", "name", "color", "joins", "first_election",

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from sim import app
-from sim.model import MinilateralModel
-from sim.params import builtin_names, load_scenario, spec_of
+from sim.model.mesa_engine import MinilateralModel
+from sim.model.params import builtin_names, load_scenario, spec_of
 
 
 def cli(*args):
@@ -134,7 +134,7 @@ DEMONSTRATIONS = [
 
 @pytest.mark.parametrize(("seed", "levers", "changed", "unchanged"), DEMONSTRATIONS)
 def test_the_teaching_demonstrations_show_what_the_guide_says(seed, levers, changed, unchanged):
-    from sim.narrative import headline
+    from sim.reporting.narrative import headline
 
     model = step_to_the_end(app.TeachingModel("mikta", seed=seed, compare=True, **levers))
     titles = [headline(run.trajectory, run.scenario).title for run in model.runs]

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibrate import _simulate, calibrate, distance, load_calibration
 from sim.errors import InputError
+from sim.inference.calibration import _simulate, calibrate, distance, load_calibration
 
 ROOT = Path(__file__).resolve().parents[1]
 MIKTA = ROOT / "experiments" / "mikta-calibration.toml"
@@ -106,7 +106,7 @@ def test_abc_recovers_a_known_base_rate(tmp_path):
 
 
 def test_long_run_runs_use_distinct_seeds_and_report_both_parameter_sources(tmp_path):
-    from sim.calibrate import long_run_seeds
+    from sim.inference.calibration import long_run_seeds
 
     text = BASE.replace("DRAWS", "60").replace("ACCEPT", "0.1").replace(
         "predictive_runs = 3", 'predictive_runs = 2\nlong_run = ["mikta"]\nlong_run_runs = 4')

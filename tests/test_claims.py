@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from matplotlib import image
 
-from sim.claims import (
+from sim.errors import InputError
+from sim.inference.claims import (
     _judge,
     load_claims,
     metrics,
@@ -18,7 +19,6 @@ from sim.claims import (
     verdict_of,
     write_claims_report,
 )
-from sim.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 

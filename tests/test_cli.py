@@ -8,8 +8,8 @@ import tomllib
 import pandas as pd
 import pytest
 
-from sim.outcomes import SUMMARY_KEYS
-from sim.params import load_scenario
+from sim.model.outcomes import SUMMARY_KEYS
+from sim.model.params import load_scenario
 
 
 def cli(*args, cwd=None):

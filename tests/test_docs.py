@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.params import EVENT_KINDS, Event, GroupParams, MemberParams, WorldParams
-from sim.rules import STATE_NAMES
+from sim.model.params import EVENT_KINDS, Event, GroupParams, MemberParams, WorldParams
+from sim.model.rules import STATE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 

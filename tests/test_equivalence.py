@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from scipy.stats import qmc
 
-from sim.batch import run_batch
-from sim.model import run
-from sim.outcomes import summarize, to_records
-from sim.params import GroupParams, MemberParams, WorldParams, load_scenario
+from sim.model.fast_engine import run_batch
+from sim.model.mesa_engine import run
+from sim.model.outcomes import summarize, to_records
+from sim.model.params import GroupParams, MemberParams, WorldParams, load_scenario
 from tests.conftest import CAPS, SKIP, check_invariants, random_overrides
 
 TOLERANCE = 1e-9

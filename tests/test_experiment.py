@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from sim import runner
 from sim.cli import app
 from sim.errors import UserError
-from sim.runner import execute
-from sim.sweep import load_experiment
+from sim.experiments import execution as runner
+from sim.experiments.design import load_experiment
+from sim.experiments.execution import execute
 
 EXPERIMENT = """\
 [experiment]

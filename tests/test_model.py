@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import rules
-from sim.model import MinilateralModel, run
-from sim.outcomes import summarize
-from sim.params import load_scenario
+from sim.model import rules
+from sim.model.mesa_engine import MinilateralModel, run
+from sim.model.outcomes import summarize
+from sim.model.params import load_scenario
 from tests.conftest import check_invariants, random_overrides
 
 

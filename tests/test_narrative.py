@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import random_overrides
 
-from sim import rules
-from sim.model import MinilateralModel
-from sim.narrative import event_log, headline, quarter_date
+from sim.model import rules
+from sim.model.mesa_engine import MinilateralModel
+from sim.reporting.narrative import event_log, headline, quarter_date
 
 
 def run(seed=1, overrides=None, scenario="mikta"):

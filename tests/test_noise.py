@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim import noise
+from sim.model import tape as noise
 
 
 def all_bytes(tape) -> bytes:

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from sim import rules
-from sim.outcomes import SUMMARY_KEYS, classify_series, summarize
-from sim.params import GroupParams
-from sim.trajectory import Trajectory
+from sim.model import rules
+from sim.model.outcomes import SUMMARY_KEYS, classify_series, summarize
+from sim.model.params import GroupParams
+from sim.model.trajectory import Trajectory
 
 GROUP = GroupParams(base_rate=2.0, zombie_threshold=0.3, zombie_window=4, chair_term=4,
                     min_members=3, vacancy_limit=2)

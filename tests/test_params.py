@@ -5,7 +5,7 @@ import tomllib
 import pytest
 
 from sim.errors import InputError, UserError
-from sim.params import (
+from sim.model.params import (
     builtin_names,
     find_line,
     load_scenario,

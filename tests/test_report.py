@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import analysis, plots
 from sim.errors import UserError
-from sim.report import load_results, write_report
-from sim.runner import execute
-from sim.sweep import load_experiment
+from sim.experiments.design import load_experiment
+from sim.experiments.execution import execute
+from sim.inference import statistics as analysis
+from sim.reporting import figures as plots
+from sim.reporting.report import load_results, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import rules
+from sim.model import rules
 
 unit = st.floats(0, 1)
 positive = st.floats(0.01, 10)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sim.errors import InputError
-from sim.sweep import (
+from sim.experiments.design import (
     chunk_bounds,
     design_points,
     experiment_hash,

@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch
 
-from sim import rules
-from sim.params import Scenario
-from sim.trajectory import Trajectory
+from sim.model import rules
+from sim.model.params import Scenario
+from sim.model.trajectory import Trajectory
 
 STATE_COLORS = {"alive": "#4daf4a", "zombie": "#ff7f00", "dead": "#222222"}
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
@@ -99,7 +99,7 @@ def plot_run(trajectory: Trajectory, scenario: Scenario, path: str | Path | None
     ax_s.set_xlabel("year")
     ax_s.set_xlim(start - 0.25, start + trajectory.quarters * rules.QUARTER)
 
-    from sim.outcomes import summarize
+    from sim.model.outcomes import summarize
 
     summary = summarize(trajectory)
     text = summary["outcome"].upper()

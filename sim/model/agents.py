@@ -1,7 +1,7 @@
 """The member foreign ministry: one Mesa agent per member of the group.
 
 Each method is one step of the ODD's process overview and calls the mechanism it names in
-`sim.rules`. An agent reads only its own state, the run's tape and calendar, and the model's
+`sim.model.rules`. An agent reads only its own state, the run's tape and calendar, and the model's
 `view` of the group as it stood before members acted this quarter, so the order in which agents
 are activated never changes the result.
 """
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import rules
-from sim.params import MemberParams
+from sim.model import rules
+from sim.model.params import MemberParams
 
 if TYPE_CHECKING:
-    from sim.model import MinilateralModel
+    from sim.model.mesa_engine import MinilateralModel
 
 
 class MemberMinistry(mesa.Agent):

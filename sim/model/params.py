@@ -318,12 +318,12 @@ def format_quarter(absolute: int) -> str:
 
 def builtin_names() -> list[str]:
     """Names of the scenarios shipped inside the package."""
-    folder = resources.files("sim.scenarios")
+    folder = resources.files("sim.model.scenarios")
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
 def builtin_path(name: str) -> Path:
-    return Path(str(resources.files("sim.scenarios") / f"{name}.toml"))
+    return Path(str(resources.files("sim.model.scenarios") / f"{name}.toml"))
 
 
 def locate(name_or_path: str | Path) -> Path:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, UserError
-from sim.params import (
+from sim.model.params import (
     Scenario,
     _suggest,
     expand_key,

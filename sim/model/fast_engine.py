@@ -1,9 +1,9 @@
 """The fast engine: many runs advanced in lockstep on (runs, members) arrays.
 
-It applies the same `sim.rules` functions as the Mesa engine, in the same order, to arrays with
-a leading run axis, fed from the same random tapes; its results equal the Mesa engine's run for
-run (tests/test_equivalence.py). Runs in one batch may differ in every numeric parameter, but must
-share the members and the dated events of their scenario.
+It applies the same `sim.model.rules` functions as the Mesa engine, in the same order, to
+arrays with a leading run axis, fed from the same random tapes; its results equal the Mesa
+engine's run for run (tests/test_equivalence.py). Runs in one batch may differ in every
+numeric parameter, but must share the members and the dated events of their scenario.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import rules
-from sim.calendar import DatedEvents, compile_calendar, dated_events
-from sim.noise import Shocks, draw_tapes
-from sim.outcomes import summary_arrays
-from sim.params import GroupParams, MemberParams, Scenario, WorldParams
-from sim.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
+from sim.model import rules
+from sim.model.calendar import DatedEvents, compile_calendar, dated_events
+from sim.model.outcomes import summary_arrays
+from sim.model.params import GroupParams, MemberParams, Scenario, WorldParams
+from sim.model.tape import Shocks, draw_tapes
+from sim.model.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
 
 
 @dataclass(frozen=True)
@@ -304,7 +304,7 @@ def summaries_of(task: tuple[Scenario | Sequence[Scenario], Sequence[int]]):
     for a process pool."""
     import pandas as pd
 
-    from sim.outcomes import to_records
+    from sim.model.outcomes import to_records
 
     scenarios, seeds = task
     result = run_batch(scenarios if isinstance(scenarios, Scenario) else list(scenarios), seeds)

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.params import (
+from sim.experiments.design import _flatten, _suggest, run_seed
+from sim.model.params import (
     Scenario,
     find_line,
     load_scenario,
@@ -28,7 +29,6 @@ from sim.params import (
     scenario_as_dict,
     with_overrides,
 )
-from sim.sweep import _flatten, _suggest, run_seed
 
 SHARES = ("alive", "zombie", "dead")
 METRICS = {
@@ -202,8 +202,8 @@ def metrics(summary: pd.DataFrame, horizon_quarters: int) -> pd.DataFrame:
 
 def run_arms(scenarios: list[Scenario], seeds: list[int], workers: int) -> list[pd.DataFrame]:
     """Summaries of each scenario on every seed (fast engine), over one pool of workers."""
-    from sim.batch import summaries_of
-    from sim.runner import pool_map
+    from sim.experiments.execution import pool_map
+    from sim.model.fast_engine import summaries_of
 
     parts = max(1, workers)
     tasks = [(scenario, seeds[i::parts]) for scenario in scenarios for i in range(parts)]
@@ -217,7 +217,7 @@ def paired_effect(baseline: pd.Series, treatment: pd.Series, metric: str, confid
     """Treatment minus baseline over paired runs, with its interval and p-value."""
     from scipy import stats
 
-    from sim.analysis import paired_contrast
+    from sim.inference.statistics import paired_contrast
 
     if metric in SHARES:
         runs = pd.DataFrame({
@@ -360,8 +360,8 @@ def sentence(claim: Claim, verdict: dict, effects: pd.DataFrame) -> str:
 
 def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path) -> Path:
     """claims.csv, effects.parquet, report.md, report.html and figures/ into `folder`."""
-    from sim.report import Bullets, Document, Figure, Section, Table, to_html, to_markdown
-    from sim.storage import atomic_write_bytes, atomic_write_parquet
+    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet
+    from sim.reporting.report import Bullets, Document, Figure, Section, Table, to_html, to_markdown
 
     folder.mkdir(parents=True, exist_ok=True)
     figures = folder / "figures"
@@ -432,7 +432,7 @@ def plot_claims_overview(suite: ClaimSuite, result: ClaimsResult, path: Path) ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim.plots import STATE_COLORS
+    from sim.reporting.figures import STATE_COLORS
 
     rows = []
     for claim, verdict in zip(suite.claims, result.verdicts.to_dict("records"), strict=True):

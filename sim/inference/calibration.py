@@ -26,10 +26,17 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from sim import rules
 from sim.errors import InputError
-from sim.params import Scenario, find_line, load_scenario, parse_quarter, read_toml, with_overrides
-from sim.sweep import Factor, _factor, _suggest, run_seed
+from sim.experiments.design import Factor, _factor, _suggest, run_seed
+from sim.model import rules
+from sim.model.params import (
+    Scenario,
+    find_line,
+    load_scenario,
+    parse_quarter,
+    read_toml,
+    with_overrides,
+)
 
 SECTIONS = ("calibration", "targets", "priors")
 CALIBRATION_KEYS = {
@@ -214,7 +221,7 @@ def prior_draws(calibration: Calibration) -> pd.DataFrame:
 
 def _simulate(task: tuple[Calibration, list[dict], list[int]]) -> pd.DataFrame:
     """Yearly outputs and patterns of one run per parameter set."""
-    from sim.batch import run_batch
+    from sim.model.fast_engine import run_batch
 
     calibration, parameter_sets, seeds = task
     scenarios = [with_overrides(calibration.base, values) for values in parameter_sets]
@@ -237,7 +244,7 @@ def _simulate(task: tuple[Calibration, list[dict], list[int]]) -> pd.DataFrame:
 
 
 def _map(tasks: list, workers: int) -> list[pd.DataFrame]:
-    from sim.runner import pool_map
+    from sim.experiments.execution import pool_map
 
     return pool_map(_simulate, tasks, workers)
 
@@ -307,9 +314,9 @@ def long_run_outcomes(calibration: Calibration, accepted: pd.DataFrame,
                       calibrated: dict[str, Any], workers: int) -> pd.DataFrame:
     """Outcome shares of each long-run scenario at its horizon, with the calibrated values and
     over all accepted draws: what the record says, and does not say, about the group's fate."""
-    from sim.analysis import shares_by_point
-    from sim.batch import summaries_of
-    from sim.runner import pool_map
+    from sim.experiments.execution import pool_map
+    from sim.inference.statistics import shares_by_point
+    from sim.model.fast_engine import summaries_of
 
     draws = accepted[[p.key for p in calibration.priors]].to_dict("records")
     n = calibration.long_run_runs
@@ -388,7 +395,7 @@ def predictive_check(calibration: Calibration, accepted: pd.DataFrame, workers: 
 
 def write_results(calibration: Calibration, result: CalibrationResult, folder: Path) -> Path:
     """draws.parquet, posterior.csv, predictive.csv, calibration.json and two figures."""
-    from sim.storage import atomic_write_bytes, atomic_write_parquet
+    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet
 
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(folder / "draws.parquet", result.draws)

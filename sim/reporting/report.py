@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import analysis
 from sim.errors import UserError
-from sim.storage import MANIFEST, RUNS, TIMESERIES, ResultsFolder, atomic_write_bytes
+from sim.experiments.storage import MANIFEST, RUNS, TIMESERIES, ResultsFolder, atomic_write_bytes
+from sim.inference import statistics
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -375,7 +375,7 @@ def _duration(manifest: dict) -> str:
 
 def _shares(results: Results, settings: dict, figures: Path, written: list) -> Section:
     section = Section("Outcome shares")
-    table = analysis.shares_by_point(results.runs, results.factor_keys)
+    table = statistics.shares_by_point(results.runs, results.factor_keys)
     labels = _point_labels(results)
     section.add("Share of runs that end alive, zombie or dead after "
                 f"{results.experiment['years']} years, with Wilson 95 % intervals.")
@@ -389,7 +389,7 @@ def _shares(results: Results, settings: dict, figures: Path, written: list) -> S
                            for _, row in table.iterrows()]
         section.add(Table(shown))
     else:
-        pooled = analysis.outcome_shares(results.runs["outcome"])
+        pooled = statistics.outcome_shares(results.runs["outcome"])
         section.add(f"{len(table):,} design points: the table pools all "
                     f"{len(results.runs):,} runs; the shares per point are in `runs.parquet`.")
         section.add(Table(pd.DataFrame({
@@ -441,10 +441,10 @@ def _trajectories(results: Results, settings: dict, figures: Path, written: list
     start_year = scenario.start_quarter / 4
     for point_id in point_ids:
         part = series[series["point_id"] == point_id]
-        full = analysis.complete_series(part, results.horizon)
-        shares = analysis.state_shares_by_quarter(full)
-        activity = analysis.quantile_bands(full, "outputs")
-        engagement = analysis.quantile_bands(full, "mean_engagement")
+        full = statistics.complete_series(part, results.horizon)
+        shares = statistics.state_shares_by_quarter(full)
+        activity = statistics.quantile_bands(full, "outputs")
+        engagement = statistics.quantile_bands(full, "mean_engagement")
         point_scenario = _point_scenario(results, scenario, point_id)
         line = point_scenario.group.base_rate * point_scenario.group.zombie_threshold
         runs = part["run_id"].nunique()
@@ -477,8 +477,8 @@ def _point_series(results: Results, scenario, point_ids: list[int], per_point: i
                  .sort_values(["run_id", "quarter"]))
         frame["state"] = frame["state"].astype(object)
         return frame, "Read from `timeseries.parquet`."
-    from sim.batch import run_batch
-    from sim.outcomes import to_records
+    from sim.model.fast_engine import run_batch
+    from sim.model.outcomes import to_records
 
     parts, mismatched = [], 0
     for point_id, runs in chosen.groupby("point_id", sort=True):
@@ -490,7 +490,7 @@ def _point_series(results: Results, scenario, point_ids: list[int], per_point: i
             t = trajectory.quarters_run
             parts.append(pd.DataFrame({
                 "run_id": run_id, "point_id": point_id, "quarter": np.arange(t),
-                "state": np.asarray(analysis.STATE_NAMES, dtype=object)[trajectory.upto("state")],
+                "state": np.asarray(statistics.STATE_NAMES, dtype=object)[trajectory.upto("state")],
                 "outputs": trajectory.upto("outputs"),
                 "mean_engagement": trajectory.upto("mean_engagement")}))
     note = (f"The runs were regenerated from their seeds (fast engine, at most {per_point} per "
@@ -520,7 +520,7 @@ def _survival(results: Results, settings: dict, figures: Path, written: list) ->
     for event, what, ylabel in (("death", "time to death", "share of groups not yet dead"),
                                 ("zombie", "time to the first zombie quarter",
                                  "share of groups never yet zombie")):
-        curves, table = analysis.survival_by_point(results.runs, event, results.horizon)
+        curves, table = statistics.survival_by_point(results.runs, event, results.horizon)
         medians[event] = table
         file = _save(figures / f"survival_{event}.png", written,
                      lambda p, c=curves, w=what, y=ylabel: _plots().plot_survival(
@@ -549,7 +549,7 @@ def _survival(results: Results, settings: dict, figures: Path, written: list) ->
         if medians[event]["events"].sum() == 0:
             section.add(f"No run has a {name} event: no log-rank test.")
             continue
-        overall, tested = analysis.logrank_tests(results.runs, event, results.horizon, pairs)
+        overall, tested = statistics.logrank_tests(results.runs, event, results.horizon, pairs)
         section.add(f"Log-rank test that all points share one curve of time to {name}: "
                     f"χ² = {overall['statistic']:.1f} on {overall['df']} df, "
                     f"{_p_is(overall['p'])}.")
@@ -585,7 +585,7 @@ def _contrasts(results: Results, settings: dict, figures: Path, written: list
     if not pairs:
         return "no valid pair of design points to contrast" + (
             f" ({'; '.join(notes)})" if notes else "") + "."
-    table = analysis.paired_contrasts(results.runs, pairs, "dead")
+    table = statistics.paired_contrasts(results.runs, pairs, "dead")
     section = Section("Paired contrasts")
     section.add("Under common random numbers replicate r meets the same shocks at every design "
                 "point, so runs are paired by replicate. The difference is point b's death share "
@@ -655,7 +655,7 @@ def _phase_diagram(results: Results, settings: dict, figures: Path, written: lis
                 f"{results.experiment['design']} design, {len(results.varied)} varying).")
     x_key, y_key = results.varied[::-1] if results.runs[results.varied[0]].dtype == bool \
         else results.varied
-    table = analysis.shares_by_point(results.runs, results.factor_keys)
+    table = statistics.shares_by_point(results.runs, results.factor_keys)
     section = Section("Phase diagram")
     section.add(f"Share of runs dead and zombie after {results.experiment['years']} years over "
                 f"the grid of `{x_key}` and `{y_key}`.")
@@ -681,13 +681,13 @@ def _sobol(results: Results, figures: Path, written: list) -> Section | str:
     e = results.experiment
     keys = results.factor_keys
     expected = int(e["samples"]) * (len(keys) + 2)
-    outputs = analysis.point_outputs(results.runs, results.horizon)
+    outputs = statistics.point_outputs(results.runs, results.horizon)
     if len(outputs) != expected or outputs.index.max() != expected - 1:
         return (f"the Sobol analysis needs every one of the {expected} design points, and "
                 f"{len(outputs)} have runs that did not fail.")
     problem = {"num_vars": len(keys), "names": keys,
                "bounds": [[e["factors"][k]["min"], e["factors"][k]["max"]] for k in keys]}
-    indices = analysis.sobol_indices(problem, outputs)
+    indices = statistics.sobol_indices(problem, outputs)
     section = Section("Global sensitivity")
     section.add(f"Sobol indices (SALib, Saltelli sampling of {e['samples']} base samples, "
                 f"{expected} design points × {e['replicates']} replicates) of three outputs "
@@ -719,8 +719,8 @@ def _sobol(results: Results, figures: Path, written: list) -> Section | str:
 
 
 def _oat(results: Results, figures: Path, written: list) -> Section | str:
-    table = analysis.shares_by_point(results.runs, results.factor_keys)
-    effects = analysis.oat_effects(table, results.factor_keys)
+    table = statistics.shares_by_point(results.runs, results.factor_keys)
+    effects = statistics.oat_effects(table, results.factor_keys)
     if effects.empty:
         return "no design point moves a single factor away from the base point."
     section = Section("Global sensitivity")
@@ -748,7 +748,7 @@ def _regions(results: Results, settings: dict, figures: Path, written: list) -> 
     not_alive = results.runs["outcome"] != "alive"
     if not_alive.all() or not not_alive.any():
         return f"every run ends {'zombie or dead' if not_alive.all() else 'alive'}."
-    leaves = analysis.zombie_regions(results.runs, varied)
+    leaves = statistics.zombie_regions(results.runs, varied)
     section = Section("Regions that lead to zombies")
     base = not_alive.mean()
     section.add("A decision tree (scikit-learn, depth ≤ 3, leaves of at least 2 % of the runs) "
@@ -774,20 +774,20 @@ def _regions(results: Results, settings: dict, figures: Path, written: list) -> 
 
 
 def _plots():
-    from sim import plots
+    from sim.reporting import figures
 
-    return plots
+    return figures
 
 
 def _base_scenario(results: Results):
-    from sim.params import resolve
+    from sim.model.params import resolve
 
     scenario = results.manifest.get("scenario", {})
     return resolve(scenario["resolved"], source=scenario.get("source", "<manifest>"))
 
 
 def _point_scenario(results: Results, base, point_id: int):
-    from sim.params import with_overrides
+    from sim.model.params import with_overrides
 
     row = results.runs[results.runs["point_id"] == point_id].iloc[0]
     return with_overrides(base, {k: _plain(row[k]) for k in results.factor_keys})

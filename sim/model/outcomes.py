@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from sim import rules
-from sim.params import GroupParams
-from sim.trajectory import Trajectory
+from sim.model import rules
+from sim.model.params import GroupParams
+from sim.model.trajectory import Trajectory
 
 SUMMARY_KEYS = ("outcome", "death_quarter", "death_cause", "first_zombie_quarter",
                 "zombie_quarters", "revivals", "exits", "vacancies", "total_outputs",

@@ -22,11 +22,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim import rules
 from sim.errors import UserError
-from sim.outcomes import SUMMARY_KEYS, summarize, to_records
-from sim.storage import ResultsFolder
-from sim.sweep import (
+from sim.experiments.design import (
     Experiment,
     automatic_chunk_size,
     chunk_bounds,
@@ -34,6 +31,8 @@ from sim.sweep import (
     run_table,
     scenario_for,
 )
+from sim.experiments.storage import ResultsFolder
+from sim.model.outcomes import SUMMARY_KEYS, summarize, to_records
 
 BACKENDS = ("local", "dask")
 SUMMARY_TYPES = {
@@ -110,7 +109,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     if experiment.engine == "fast" and prepared:
         _fast(prepared, runs, records, trajectories, task.timeseries, fail)
     else:
-        from sim.model import MinilateralModel
+        from sim.model.mesa_engine import MinilateralModel
 
         for i, s in prepared:
             try:
@@ -125,7 +124,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
 
 
 def _fast(prepared, runs, records, trajectories, timeseries: bool, fail: Callable) -> None:
-    from sim.batch import run_batch
+    from sim.model.fast_engine import run_batch
 
     seeds = [int(runs.iloc[i].seed) for i, _ in prepared]
     try:
@@ -378,7 +377,7 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
 
 
 def _scenario_record(experiment: Experiment) -> dict:
-    from sim.params import scenario_as_dict
+    from sim.model.params import scenario_as_dict
 
     return {"reference": experiment.scenario_ref, "source": experiment.base.source,
             "resolved": scenario_as_dict(experiment.base)}
@@ -400,11 +399,3 @@ def pool_map(function: Callable, tasks: list, workers: int) -> list:
 
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         return list(pool.map(function, tasks))
-
-
-def outcome_table(runs: pd.DataFrame, factor_keys: list[str]) -> pd.DataFrame:
-    """Per design point: runs and the share alive / zombie / dead with Wilson 95 % intervals."""
-    from sim.analysis import shares_by_point
-
-    table = shares_by_point(runs[~runs["failed"]], factor_keys)
-    return table.drop(columns=[f"{name}_count" for name in rules.STATE_NAMES])

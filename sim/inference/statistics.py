@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.rules import STATE_NAMES
+from sim.model.rules import STATE_NAMES
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95
@@ -55,6 +55,13 @@ def shares_by_point(runs: pd.DataFrame, factor_keys: list[str], confidence: floa
 
 
 # ------------------------------------------------------------------------------ trajectories
+
+
+def outcome_table(runs: pd.DataFrame, factor_keys: list[str]) -> pd.DataFrame:
+    """Per design point of an experiment: runs and the share alive / zombie / dead with Wilson
+    95 % intervals; failed runs left out."""
+    table = shares_by_point(runs[~runs["failed"]], factor_keys)
+    return table.drop(columns=[f"{name}_count" for name in STATE_NAMES])
 
 
 def complete_series(series: pd.DataFrame, horizon: int,

@@ -14,12 +14,12 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import rules
-from sim.agents import MemberMinistry
-from sim.calendar import Calendar, calendar_for
-from sim.noise import Shocks, draw_tape
-from sim.params import Scenario, load_scenario, with_overrides
-from sim.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
+from sim.model import rules
+from sim.model.agents import MemberMinistry
+from sim.model.calendar import Calendar, calendar_for
+from sim.model.params import Scenario, load_scenario, with_overrides
+from sim.model.tape import Shocks, draw_tape
+from sim.model.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
 
 MODEL_REPORTERS = ("quarter", "outputs", "visibility", "mean_engagement", "vitality",
                    "state_name", "chair_code", "active_members")

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import rules
-from sim.params import Scenario
-from sim.trajectory import Trajectory
+from sim.model import rules
+from sim.model.params import Scenario
+from sim.model.trajectory import Trajectory
 
 CAUSE_TEXT = {
     "members": "too few members (fewer than {min_members} active)",

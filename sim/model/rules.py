@@ -6,8 +6,8 @@ shape without the member axis: a scalar for one run, `(R,)` for a batch. Member-
 group-level inputs that broadcast against their member inputs (a scalar, or `x[..., None]`).
 
 No function here does I/O, keeps state or draws random numbers: random inputs are uniforms from
-the run's tape (`sim.noise`), passed in. Both engines (`sim.model` and `sim.batch`) call these and
-only these, so each mechanism lives in exactly one place.
+the run's tape (`sim.model.tape`), passed in. Both engines (`sim.model.mesa_engine` and
+`sim.model.fast_engine`) call these and only these, so each mechanism lives in exactly one place.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from sim import noise
+from sim.model import tape
 
 QUARTER = 0.25  # years per step
 QUARTERS_PER_YEAR = 4
@@ -59,13 +59,13 @@ def available_budget(log_budget, dues, floor):
 
 def crisis_length(u, mean_years):
     """Length in quarters of a crisis that would start now: exponential, whole, at least one."""
-    return noise.exponential_quarters(u, mean_years * QUARTERS_PER_YEAR)
+    return tape.exponential_quarters(u, mean_years * QUARTERS_PER_YEAR)
 
 
 def crisis_onset_probability(rate, hazard_factor):
     """Probability that a crisis starts in a quarter: rate crises a year, times the hazard factor
     of a global crisis (1 outside one)."""
-    return noise.hazard_probability(rate * hazard_factor, QUARTER)
+    return tape.hazard_probability(rate * hazard_factor, QUARTER)
 
 
 def crisis_step(quarters_left, u_onset, length, onset_probability, forced_quarters):
@@ -76,7 +76,7 @@ def crisis_step(quarters_left, u_onset, length, onset_probability, forced_quarte
     of that length.
     """
     continuing = quarters_left > 0
-    onset = ~continuing & noise.happens(u_onset, onset_probability)
+    onset = ~continuing & tape.happens(u_onset, onset_probability)
     left = np.where(continuing, quarters_left - 1, np.where(onset, length - 1, 0))
     left = np.maximum(left, forced_quarters - 1)
     return continuing | onset | (forced_quarters > 0), left
@@ -94,7 +94,7 @@ def new_government(quarter, first_change, interval_quarters):
 
 def minister_enthusiasm(u, mean, spread):
     """Enthusiasm of a new foreign minister: uniform on mean ± spread, within [0, 1]."""
-    return np.clip(noise.uniform_between(u, mean - spread, mean + spread), 0.0, 1.0)
+    return np.clip(tape.uniform_between(u, mean - spread, mean + spread), 0.0, 1.0)
 
 
 def effective_enthusiasm(enthusiasm, personalization):
@@ -270,7 +270,7 @@ def activity_rate(base_rate, focus, effort, mean_engaged, reference_drive, secre
 
 def joint_outputs(u, rate):
     """Joint outputs (statements, meetings, initiatives) this quarter: Poisson(rate)."""
-    return noise.poisson(u, rate)
+    return tape.poisson(u, rate)
 
 
 def visibility_step(visibility, outputs, smoothing):
@@ -286,19 +286,19 @@ def rival_round_quarters(u, rate, scheduled):
     """(T, ...) mask of the rival bloc's expansion rounds: the dated ones and random ones."""
     u = np.asarray(u)
     scheduled = np.asarray(scheduled).reshape((-1,) + (1,) * (u.ndim - 1))
-    return scheduled | noise.happens(u, noise.hazard_probability(rate, QUARTER))
+    return scheduled | tape.happens(u, tape.hazard_probability(rate, QUARTER))
 
 
 def rival_invitations(round_now, scheduled_invite, pull, affinity, active, in_rival, u):
     """Members invited to join the rival bloc this quarter."""
     probability = np.minimum(1.0, pull * affinity)
-    invited = scheduled_invite | (round_now & noise.happens(u, probability))
+    invited = scheduled_invite | (round_now & tape.happens(u, probability))
     return invited & (pull > 0) & active & ~in_rival
 
 
 def rival_joins(invited, affinity, engagement, u):
     """Invited members who accept: the more likely, the closer to the bloc and the less engaged."""
-    return invited & noise.happens(u, affinity * (1.0 - engagement))
+    return invited & tape.happens(u, affinity * (1.0 - engagement))
 
 
 def outside_option(in_rival, pull, value):
@@ -343,12 +343,12 @@ def global_crisis_quarters(u, rate, years, scheduled):
     """(T, ...) mask of quarters under a global crisis: dated ones, and random ones of `years`."""
     u = np.asarray(u)
     scheduled = np.asarray(scheduled, dtype=bool)
-    onset_probability = noise.hazard_probability(np.asarray(rate), QUARTER)
+    onset_probability = tape.hazard_probability(np.asarray(rate), QUARTER)
     length = np.maximum(1, np.rint(np.asarray(years) * QUARTERS_PER_YEAR)).astype(np.int64)
     flags = np.zeros(u.shape, dtype=bool)
     left = np.zeros(u.shape[1:], dtype=np.int64)
     for t in range(u.shape[0]):
-        onset = (left == 0) & ~scheduled[t] & noise.happens(u[t], onset_probability)
+        onset = (left == 0) & ~scheduled[t] & tape.happens(u[t], onset_probability)
         left = np.where(onset, length, left)
         flags[t] = scheduled[t] | (left > 0)
         left = np.maximum(left - 1, 0)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import rules
-from sim.noise import Tape
-from sim.params import QUARTERS_PER_YEAR, Scenario
+from sim.model import rules
+from sim.model.params import QUARTERS_PER_YEAR, Scenario
+from sim.model.tape import Tape
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim import rules
-from sim.params import Scenario
+from sim.model import rules
+from sim.model.params import Scenario
 
 GROUP_SERIES = {  # name: (dtype, fill value before the run reaches the quarter)
     "chair": (np.int64, rules.VACANT),

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from sim.params import MAX_MEMBERS
+from sim.model.params import MAX_MEMBERS
 
 GROUP_STREAMS = (
     "activity",  # M8: number of joint outputs in the quarter

@@ -1,0 +1,1 @@
+"""Inference: statistics, calibration and the sources' claims."""

@@ -1,0 +1,1 @@
+"""Reporting: figures, experiment reports and the narrative of a run."""
