@@ -41,12 +41,9 @@ SetOption = Annotated[
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from sim.experiments.storage import project_version
 
-    try:
-        return version("minilateral-sim")
-    except PackageNotFoundError:
-        return "unknown"
+    return project_version()
 
 
 def _version_callback(value: bool) -> None:
@@ -190,13 +187,12 @@ def _print_summary(s, summary: dict) -> None:
 
 def _write_run(out_dir: Path, s, trajectory, summary: dict, overrides: list[str],
                engine: str) -> list[Path]:
-    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet
+    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
     from sim.reporting.figures import plot_run
 
     out_dir.mkdir(parents=True, exist_ok=True)
     record = {**summary, "scenario": s.name, "source": s.source, "years": s.years,
-              "start": s.start, "overrides": overrides, "engine": engine,
-              "version": _version()}
+              "start": s.start, "overrides": overrides, "engine": engine, **provenance()}
     summary_path = out_dir / "summary.json"
     atomic_write_bytes(summary_path, (json.dumps(record, indent=2) + "\n").encode())
     series_path = out_dir / "timeseries.parquet"

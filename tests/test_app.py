@@ -41,7 +41,7 @@ def test_the_page_and_minilat_run_give_the_same_trajectory(tmp_path):
 def test_both_runs_see_the_same_shocks():
     model = app.TeachingModel("mikta", seed=5, secretariat=True, compare=True)
     changed, unchanged = model.runs
-    assert (changed.model.shocks.crisis_onset == unchanged.model.shocks.crisis_onset).all()
+    assert (changed.model.inputs["crisis_onset"] == unchanged.model.inputs["crisis_onset"]).all()
     for _ in range(8):
         model.step()
     assert changed.trajectory.quarters_run == unchanged.trajectory.quarters_run == 8

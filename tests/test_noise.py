@@ -136,3 +136,53 @@ def test_vectorized_seeding_equals_numpys_pcg64(seeds):
     for seed, (state, inc) in zip(seeds, noise.pcg64_states(seeds), strict=True):
         expected = np.random.PCG64(seed).state["state"]
         assert (state, inc) == (expected["state"], expected["inc"])
+
+
+# ------------------------------------------------------------------ an append-only, versioned tape
+
+VERSION_1 = ("activity", "rival_round", "global_crisis", "budget", "crisis_onset",
+             "crisis_length", "enthusiasm", "rival_invite", "rival_join")
+
+
+def test_version_1_streams_keep_their_places():
+    first = [s.name for s in noise.STREAMS if not s.key]
+    assert tuple(first) == VERSION_1
+    assert VERSION_1[:3] == noise.GROUP_STREAMS and VERSION_1[3:] == noise.MEMBER_STREAMS
+    keys = [s.key for s in noise.STREAMS if s.key]
+    assert len(keys) == len(set(keys)) and all(k > 0 for k in keys)
+    assert 1 + len(keys) == noise.TAPE_VERSION
+
+
+def test_vectorized_seeding_with_a_spawn_key_matches_numpy():
+    seeds = [0, 1, 2**32 - 1, 2**32, 2**40 + 7, 2**63 - 1]
+    for key in [(1,), (2,), (2**32 - 1,)]:
+        for seed, (state, inc) in zip(seeds, noise.pcg64_states(seeds, key), strict=True):
+            reference = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)).state
+            assert (state, inc) == (reference["state"]["state"], reference["state"]["inc"])
+
+
+@pytest.mark.parametrize("scope", ["member", "group"])
+def test_a_new_stream_changes_no_existing_draw(monkeypatch, scope):
+    seeds = [3, 2**40 + 1, 77]
+    before_one, before_many = noise.draw_tape(3, 60, 5), noise.draw_tapes(seeds, 60, 5)
+    added = noise.Stream("test_stream", scope, "a stream added in a test", key=9)
+    monkeypatch.setattr(noise, "STREAMS", (*noise.STREAMS, added))
+    after_one, after_many = noise.draw_tape(3, 60, 5), noise.draw_tapes(seeds, 60, 5)
+    for before, after in ((before_one, after_one), (before_many, after_many)):
+        for name in VERSION_1[:3]:
+            np.testing.assert_array_equal(before.group[name], after.group[name])
+        for name in VERSION_1[3:]:
+            np.testing.assert_array_equal(before.members[name], after.members[name])
+        np.testing.assert_array_equal(before.election_phase, after.election_phase)
+    streams = after_many.group if scope == "group" else after_many.members
+    new = streams["test_stream"]
+    assert new.shape == ((60, 3) if scope == "group" else (60, 3, 5))
+    # It is its own generator's: member slot i reads block i of MAX_QUARTERS values.
+    own = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seeds[1], spawn_key=(9,))))
+    first_slot = own.random(60)
+    np.testing.assert_array_equal(new[:, 1] if scope == "group" else new[:, 1, 0], first_slot)
+    if scope == "member":
+        own.bit_generator.advance(noise.MAX_QUARTERS - 60)
+        np.testing.assert_array_equal(new[:, 1, 1], own.random(60))
+    single = (after_one.group if scope == "group" else after_one.members)["test_stream"]
+    np.testing.assert_array_equal(single, new[:, 0])

@@ -33,6 +33,7 @@ from sim.experiments.design import (
 )
 from sim.experiments.storage import ResultsFolder
 from sim.model.outcomes import SUMMARY_KEYS, summarize, to_records
+from sim.model.tape import TAPE_VERSION
 
 BACKENDS = ("local", "dask")
 SUMMARY_TYPES = {
@@ -326,7 +327,8 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
     schema = runs_schema(runs)
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     manifest = {
-        "project": "minilateral-sim", "version": version, "hash": digest,
+        "project": "minilateral-sim", "version": version, "tape_version": TAPE_VERSION,
+        "hash": digest,
         "status": "running", "started": (previous or {}).get("started", started),
         "resumed": [*(previous or {}).get("resumed", []), started] if previous else [],
         "finished": None, "backend": backend, "scheduler": scheduler, "workers": workers,

@@ -28,6 +28,24 @@ TIMESERIES = "timeseries.parquet"
 ERRORS = "errors.jsonl"
 
 
+def project_version() -> str:
+    """The installed version of minilateral-sim ("unknown" when run from a bare checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("minilateral-sim")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def provenance() -> dict[str, Any]:
+    """What every results file records of the code that made it: versions of the project and
+    of the random tape."""
+    from sim.model.tape import TAPE_VERSION
+
+    return {"version": project_version(), "tape_version": TAPE_VERSION}
+
+
 def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 

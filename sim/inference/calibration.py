@@ -395,7 +395,7 @@ def predictive_check(calibration: Calibration, accepted: pd.DataFrame, workers: 
 
 def write_results(calibration: Calibration, result: CalibrationResult, folder: Path) -> Path:
     """draws.parquet, posterior.csv, predictive.csv, calibration.json and two figures."""
-    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet
+    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
 
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(folder / "draws.parquet", result.draws)
@@ -417,7 +417,7 @@ def write_results(calibration: Calibration, result: CalibrationResult, folder: P
         "calibrated_alive_at_end": result.calibrated_fit.attrs.get("alive_at_end"),
         "calibrated": {k: float(v) for k, v in result.calibrated.items()},
         "long_run": result.long_run.to_dict("records"),
-        "seconds": round(result.seconds, 1),
+        "seconds": round(result.seconds, 1), **provenance(),
     }
     atomic_write_bytes(folder / "calibration.json", json.dumps(summary, indent=2).encode())
     _plot_fit(result.predictive, result.calibrated_fit, folder / "fit.png")

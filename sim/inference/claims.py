@@ -360,7 +360,7 @@ def sentence(claim: Claim, verdict: dict, effects: pd.DataFrame) -> str:
 
 def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path) -> Path:
     """claims.csv, effects.parquet, report.md, report.html and figures/ into `folder`."""
-    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet
+    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
     from sim.reporting.report import Bullets, Document, Figure, Section, Table, to_html, to_markdown
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -408,7 +408,7 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path) -
     atomic_write_bytes(folder / "report.html", to_html(doc).encode())
     atomic_write_bytes(folder / "report.md", to_markdown(doc).encode())
     summary_json = {"name": suite.name, "replicates": suite.replicates, "years": suite.years,
-                    "seconds": round(result.seconds, 1),
+                    "seconds": round(result.seconds, 1), **provenance(),
                     "verdicts": result.verdicts.to_dict("records")}
     atomic_write_bytes(folder / "claims.json", json.dumps(summary_json, indent=2).encode())
     return folder / "report.md"

@@ -1,42 +1,89 @@
-"""The Mesa model of a minilateral group: members, the rotating chair, activity, outcomes.
+"""The Mesa engine: a minilateral group of member foreign ministries, quarter by quarter.
 
 This is the reference engine: readable and inspectable quarter by quarter, used for single runs
-and the teaching page. One step is one quarter. Members decide simultaneously: the model first
-takes a `GroupView` of the group as it stood, then every member acts on that view.
+and the teaching page. One step is one quarter: the phases of `sim.model.phases.PHASES` in
+order, a member phase by every agent (`MemberMinistry`), a group phase by the model. Members
+decide simultaneously: each member phase reads the group as it stood when the phase began.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import mesa
 import numpy as np
 
-from sim.model import rules
-from sim.model.agents import MemberMinistry
+from sim.model import phases, rules
+from sim.model.agents import MEMBER_NAMES, MemberMinistry, as_scalar
 from sim.model.calendar import Calendar, calendar_for
-from sim.model.params import Scenario, load_scenario, with_overrides
+from sim.model.params import (
+    GroupParams,
+    MemberParams,
+    Scenario,
+    WorldParams,
+    load_scenario,
+    numeric_fields,
+    with_overrides,
+)
 from sim.model.tape import Shocks, draw_tape
-from sim.model.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
+from sim.model.trajectory import Trajectory
 
 MODEL_REPORTERS = ("quarter", "outputs", "visibility", "mean_engagement", "vitality",
                    "state_name", "chair_code", "active_members")
 AGENT_REPORTERS = ("code", "engagement", "budget", "enthusiasm", "crisis", "in_rival")
+GROUP_NAMES = frozenset(v.name for v in phases.GROUP_STATE)
 
 
-@dataclass(frozen=True)
-class GroupView:
-    """The group as members see it when they decide, in one quarter."""
+class GroupState:
+    """The state as a group phase sees it: the group's variables, and the members' as (N,)
+    arrays in member order."""
 
-    active: np.ndarray  # (N,) members active this quarter
-    n_active: int
-    partners: np.ndarray  # (N,) reach-weighted engagement of each member's partners
-    visibility: float  # as it stood at the end of last quarter
-    chair: int  # index of the chair, or rules.VACANT
-    chair_effort: float
-    global_crisis: bool
+    __slots__ = ("_model",)
+
+    def __init__(self, model: MinilateralModel):
+        object.__setattr__(self, "_model", model)
+
+    def __getattr__(self, name: str):
+        if name in MEMBER_NAMES:
+            return np.array([getattr(m, name) for m in self._model.member_list],
+                            dtype=phases.VARIABLES[name].dtype)
+        return getattr(self._model, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        members = self._model.member_list
+        if name in MEMBER_NAMES:
+            for member, one in zip(members, np.broadcast_to(value, (len(members),)),
+                                   strict=True):
+                setattr(member, name, as_scalar(name, one))
+        elif name in GROUP_NAMES:
+            setattr(self._model, name, as_scalar(name, value))
+        else:
+            raise AttributeError(f"{name!r} is not a state variable")
+
+
+class QuarterInputs:
+    """This quarter's exogenous inputs: for the group, or for one member."""
+
+    __slots__ = ("_inputs", "_member", "_quarter")
+
+    def __init__(self, inputs: Mapping[str, np.ndarray], quarter: int, member: int | None):
+        self._inputs, self._quarter, self._member = inputs, quarter, member
+
+    def __getattr__(self, name: str):
+        value = self._inputs[name][self._quarter]
+        if self._member is not None and phases.INPUTS[name] == phases.MEMBER:
+            return value[..., self._member]
+        return value
+
+
+def scenario_parameters(scenario: Scenario, calendar: Calendar):
+    """`phases.run_parameters` of one run: group values as scalars, member values as (N,)."""
+    group = {name: getattr(scenario.group, name) for name in numeric_fields(GroupParams)}
+    group.update({name: getattr(scenario.world, name) for name in numeric_fields(WorldParams)})
+    member = {name: np.array(scenario.member_values(name))
+              for name in numeric_fields(MemberParams)}
+    return phases.run_parameters(group, member, calendar.dated.joins_at, scenario.chair_rotation)
 
 
 class MinilateralModel(mesa.Model):
@@ -71,31 +118,22 @@ class MinilateralModel(mesa.Model):
         self.seed = seed
         self.horizon = scenario.quarters
         tape = draw_tape(seed, self.horizon, len(scenario.members))
-        self.shocks = Shocks.from_tape(tape)
         self.calendar: Calendar = calendar_for(scenario, tape)
-        self.member_list = [MemberMinistry(self, i, p) for i, p in enumerate(scenario.members)]
+        self.run_params = scenario_parameters(scenario, self.calendar)
+        self.inputs = phases.exogenous_inputs(Shocks.from_tape(tape), self.calendar,
+                                              self.run_params)
+        for variable in phases.GROUP_STATE:
+            setattr(self, variable.name,
+                    as_scalar(variable.name, variable.initial_value(self.run_params)))
+        self.member_list = [
+            MemberMinistry(self, i, p, phases.member_parameters(self.run_params, i))
+            for i, p in enumerate(scenario.members)]
         self.members = self.agents_by_type[MemberMinistry]
-        self.rotation = np.array(scenario.chair_rotation)
-        self.focus = rules.focus_factor(scenario.group.agenda_breadth,
-                                        scenario.group.reference_breadth,
-                                        scenario.group.focus_elasticity)
         rival_at_start = np.array([m.in_rival for m in self.member_list])
         self.trajectory = Trajectory(seed, self.horizon, len(self.member_list), rival_at_start)
-        # Group state
         self.quarter = -1
-        self.chair = rules.VACANT
-        self.chair_pointer = 0
-        self.new_term = False
-        self.vacant_in_a_row = 0
-        self.chair_effort = 0.0
-        self.outputs = 0
-        self.activity_rate = 0.0
-        self.visibility = scenario.group.founding_visibility * scenario.group.base_rate
-        self.mean_engagement = 0.0
-        self.vitality = np.nan
-        self.state = rules.ALIVE
         self.death_cause = rules.NO_CAUSE
-        self.view: GroupView | None = None
+        self._group = GroupState(self)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: name for name in MODEL_REPORTERS},
             agent_reporters={name: name for name in AGENT_REPORTERS},
@@ -104,15 +142,13 @@ class MinilateralModel(mesa.Model):
     # ------------------------------------------------------------------ the quarter
 
     def step(self) -> None:
-        """One quarter."""
+        """One quarter: every phase in order; a member phase by every agent."""
         self.quarter = self.steps - 1
-        self.members.shuffle_do("face_circumstances")
-        self.members.shuffle_do("consider_rival_bloc")
-        self.view = self.view_of_the_group()
-        self.members.shuffle_do("choose_engagement")
-        self.produce_outputs()
-        self.members.shuffle_do("consider_exit")
-        self.assess_outcome()
+        for phase in phases.PHASES:
+            if phase.scope == phases.MEMBER:
+                self.members.shuffle_do(phase.name)
+            else:
+                getattr(self, phase.name)()
         self.record()
         if self.datacollector is not None:
             self.datacollector.collect(self)
@@ -123,79 +159,48 @@ class MinilateralModel(mesa.Model):
             self.step()
         return self.trajectory
 
-    def view_of_the_group(self) -> GroupView:
+    def inputs_now(self, member: int | None = None) -> QuarterInputs:
+        return QuarterInputs(self.inputs, self.quarter, member)
+
+    def _act(self, name: str) -> None:
+        phases.PHASE[name].apply(self._group, self.run_params, self.inputs_now())
+
+    def view_of_the_group(self) -> None:
         """M7 (the chair, at the start of a term) and what members see of each other."""
-        g, t = self.scenario.group, self.quarter
-        engagement = np.array([m.engagement for m in self.member_list])
-        active = np.array([m.active for m in self.member_list])
-        budget = np.array([m.budget for m in self.member_list])
-        reach = np.array([m.params.reach for m in self.member_list])
-        willingness = rules.chair_willingness(engagement, budget, g.chair_cost)
-        self.new_term = bool(rules.is_term_start(t, g.chair_term))
-        if self.new_term:
-            chair, self.chair_pointer, vacant = rules.choose_chair(
-                self.chair_pointer, willingness, active, self.rotation, g.chair_threshold,
-                g.secretariat)
-            self.chair = int(chair)
-            self.vacant_in_a_row = int(rules.vacancies_in_a_row(self.vacant_in_a_row, True,
-                                                                vacant))
-        self.chair_effort = float(rules.chair_effort(self.chair, willingness, active,
-                                                     g.secretariat, g.secretariat_support))
-        return GroupView(
-            active=active,
-            n_active=int(active.sum()),
-            partners=rules.partners_engagement(engagement, reach, active),
-            visibility=self.visibility,
-            chair=self.chair,
-            chair_effort=self.chair_effort,
-            global_crisis=bool(self.calendar.global_crisis[t]),
-        )
+        self._act("view_of_the_group")
 
     def produce_outputs(self) -> None:
         """M8: joint outputs this quarter, driven by the chair and the members' engagement."""
-        g = self.scenario.group
-        engagement = np.array([m.engagement for m in self.member_list])
-        self.mean_engagement = float(rules.mean_engagement(engagement, self.view.active))
-        self.activity_rate = float(rules.activity_rate(
-            g.base_rate, self.focus, self.chair_effort, self.mean_engagement, g.reference_drive,
-            g.secretariat, g.secretariat_floor))
-        self.outputs = int(rules.joint_outputs(self.shocks.activity[self.quarter],
-                                               self.activity_rate))
-        self.visibility = float(rules.visibility_step(self.visibility, self.outputs,
-                                                      g.visibility_smoothing))
+        self._act("produce_outputs")
 
     def assess_outcome(self) -> None:
         """Alive, zombie or dead (absorbing: the run stops)."""
-        g, t = self.scenario.group, self.quarter
-        dead, cause = rules.death(self.active_members, g.min_members, self.vacant_in_a_row,
-                                  g.vacancy_limit)
-        first = max(0, t - g.zombie_window + 1)
-        in_window = int(self.trajectory.outputs[first:t].sum()) + self.outputs
-        window_full = t + 1 >= g.zombie_window
-        self.vitality = (float(rules.vitality(in_window, g.zombie_window, g.base_rate))
-                         if window_full else np.nan)
-        self.state = int(rules.group_state(dead, self.vitality, window_full,
-                                           g.zombie_threshold))
-        if dead:
-            self.death_cause = int(cause)
+        self._act("assess_outcome")
+        if self.dead:
+            self.death_cause = self.cause
             self.running = False
-        elif t + 1 >= self.horizon:
+        elif self.quarter + 1 >= self.horizon:
             self.running = False
 
     def record(self) -> None:
-        t, record = self.quarter, self.trajectory
-        for name in GROUP_SERIES:
-            record.series[name][t] = getattr(self, name)
-        for name in MEMBER_SERIES:
-            record.series[name][t] = [getattr(m, name) for m in self.member_list]
+        t, record, now = self.quarter, self.trajectory, self.inputs_now()
+        for variable in phases.RECORDED_GROUP:
+            record.series[variable.name][t] = (getattr(now, variable.name)
+                                               if variable.source == "input"
+                                               else getattr(self, variable.name))
+        for variable in phases.RECORDED_MEMBER:
+            record.series[variable.name][t] = (getattr(now, variable.name)
+                                               if variable.source == "input"
+                                               else [getattr(m, variable.name)
+                                                     for m in self.member_list])
         record.quarters_run = t + 1
         record.death_cause = self.death_cause
 
     # ------------------------------------------------------------------ reporters
 
     @property
-    def active_members(self) -> int:
-        return sum(m.active for m in self.member_list)
+    def outputs_history(self) -> np.ndarray:
+        return self.trajectory.series["outputs"]
 
     @property
     def global_crisis(self) -> bool:
@@ -204,6 +209,10 @@ class MinilateralModel(mesa.Model):
     @property
     def rival_round(self) -> bool:
         return bool(self.calendar.rival_round[max(self.quarter, 0)])
+
+    @property
+    def new_term(self) -> bool:
+        return bool(self.inputs["new_term"][max(self.quarter, 0)])
 
     @property
     def state_name(self) -> str:

@@ -637,6 +637,11 @@ def find_line(text: str, path: tuple[str, ...]) -> int | None:
     return header_line
 
 
+def numeric_fields(cls: type) -> list[str]:
+    """Names of a parameter table's numeric and true/false fields, by their declared types."""
+    return [f.name for f in dataclasses.fields(cls) if _field_type(f) in (bool, int, float)]
+
+
 def _field_type(f: dataclasses.Field) -> type:
     hint = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
     if hint.startswith("tuple"):

@@ -29,9 +29,24 @@ CAUSE_NAMES = (None, "members", "vacancy")
 VACANT = -1  # chair index of a vacant term
 
 
-def _on_member_axis(group_value):
-    """A group-level value shaped to broadcast against member-level arrays."""
-    return np.expand_dims(np.asarray(group_value), -1)
+def on_member_axis(group_value):
+    """A group-level value shaped to broadcast against member-level arrays: a scalar as it is,
+    a batch's (R,) as (R, 1)."""
+    return group_value if np.ndim(group_value) == 0 else np.expand_dims(group_value, -1)
+
+
+def is_active(status):
+    return status == ACTIVE
+
+
+def count_members(flags):
+    """How many members a flag holds for: over the member axis, in member order."""
+    return over_members(np.asarray(flags, dtype=np.int64))
+
+
+def joins_now(status, joins_at, quarter):
+    """Members whose dated entry into the group is this quarter."""
+    return (status == PENDING) & (joins_at == quarter)
 
 
 # ---------------------------------------------------------------- M1 budgets (000, "Domestic
@@ -49,6 +64,11 @@ def budget_step(log_budget, path_before, path_now, reversion, volatility, shock)
     return path_now + keep * (log_budget - path_before) + volatility * np.sqrt(QUARTER) * shock
 
 
+def secretariat_dues(dues, secretariat):
+    """Yearly dues a member pays for a secretariat (none without one; M11)."""
+    return dues * secretariat
+
+
 def available_budget(log_budget, dues, floor):
     """Budget left for the group after secretariat dues, never below the floor."""
     return np.maximum(np.exp(log_budget) - dues, floor)
@@ -60,6 +80,11 @@ def available_budget(log_budget, dues, floor):
 def crisis_length(u, mean_years):
     """Length in quarters of a crisis that would start now: exponential, whole, at least one."""
     return tape.exponential_quarters(u, mean_years * QUARTERS_PER_YEAR)
+
+
+def crisis_hazard(global_crisis, hazard_factor):
+    """Multiplier of the crisis hazard: `hazard_factor` during a global crisis, else 1 (M12)."""
+    return np.where(global_crisis, hazard_factor, 1.0)
 
 
 def crisis_onset_probability(rate, hazard_factor):
@@ -145,6 +170,16 @@ def crisis_coordination_value(global_crisis, chair_effort, value):
     return value * chair_effort * global_crisis
 
 
+def membership_value(network, visibility, diversification, crisis_coordination):
+    """What the group is worth to a member: the sum of its parts, added in this order."""
+    return network + visibility + diversification + crisis_coordination
+
+
+def net_value(value, cost, outside):
+    """Value of membership less its cost and the outside option (M6)."""
+    return value - cost - outside
+
+
 # ---------------------------------------------------------------- M5 participation cost, and
 # M12 focus and size
 
@@ -219,7 +254,7 @@ def choose_chair(pointer, willingness, active, rotation, threshold, secretariat)
     candidates = rotation[positions]
     shape = np.broadcast_shapes(np.shape(willingness), np.shape(active))
     candidates = np.broadcast_to(candidates, (*shape[:-1], k))
-    ready = np.broadcast_to(active & (willingness >= _on_member_axis(threshold)), shape)
+    ready = np.broadcast_to(active & (willingness >= on_member_axis(threshold)), shape)
     eligible = np.take_along_axis(ready, candidates, axis=-1)
     present = np.take_along_axis(np.broadcast_to(active, shape), candidates, axis=-1)
     accepted = eligible.any(axis=-1)
@@ -229,6 +264,11 @@ def choose_chair(pointer, willingness, active, rotation, threshold, secretariat)
                      np.take_along_axis(candidates, offset[..., None], axis=-1)[..., 0], VACANT)
     next_pointer = (pointer + np.where(accepted | held, offset + 1, 1)) % k
     return chair, next_pointer, chair == VACANT
+
+
+def is_chair(chair, n_members: int):
+    """For each member, whether it holds the chair."""
+    return np.expand_dims(chair, -1) == np.arange(n_members)
 
 
 def chair_effort(chair, willingness, active, secretariat, support):
@@ -365,6 +405,25 @@ def death(n_active, min_members, vacant_in_a_row, vacancy_limit):
     lapsed = vacant_in_a_row >= vacancy_limit
     cause = np.where(few, CAUSE_MEMBERS, np.where(lapsed, CAUSE_VACANCY, NO_CAUSE))
     return few | lapsed, cause
+
+
+def leaving_window(outputs_history, quarter, window):
+    """Outputs of the quarter that leaves the vitality window now (0 while it fills)."""
+    dropped = quarter - np.asarray(window)
+    index = np.maximum(dropped, 0)
+    leaving = np.take_along_axis(np.asarray(outputs_history), np.expand_dims(index, -1),
+                                 axis=-1)[..., 0]
+    return np.where(dropped >= 0, leaving, 0)
+
+
+def outputs_in_window(previous, outputs, leaving):
+    """Outputs over the vitality window: this quarter's in, the oldest out."""
+    return previous + outputs - leaving
+
+
+def window_full(quarter, window):
+    """Whether `window` quarters have passed, so vitality can be measured."""
+    return quarter + 1 >= window
 
 
 def vitality(outputs_in_window, quarters_in_window, base_rate):

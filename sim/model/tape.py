@@ -1,11 +1,18 @@
 """The random tape: all randomness of a run, drawn up front from its seed.
 
-A run's tape holds uniforms in [0, 1) from numpy's default generator for the seed (PCG64 seeded
-through SeedSequence), laid out at fixed offsets of that generator's stream:
+A run's tape holds uniforms in [0, 1) from numpy's PCG64 for the seed, stream by stream, each
+declared once in `STREAMS`. Version 1 of the tape is one generator, `PCG64(SeedSequence(seed))`,
+laid out at fixed offsets of its stream:
 
     group block     MAX_QUARTERS rows x GROUP_STREAMS        (row t = quarter t)
     election block  MAX_MEMBERS values                        (one per member slot)
     member block i  MAX_QUARTERS rows x MEMBER_STREAMS, for each member slot i
+
+A stream added later (a `Stream` with `key` k > 0) comes from a generator of its own,
+`PCG64(SeedSequence(seed, spawn_key=(k,)))`: MAX_QUARTERS values for a group stream, one block of
+MAX_QUARTERS per member slot for a member stream. So the tape is append-only: adding a stream
+changes no existing draw, and `TAPE_VERSION` (recorded in every manifest and run summary) counts
+the streams' generations.
 
 Member i always reads block i, and quarter t always reads row t, so the shocks member i meets in
 quarter t depend only on the seed: not on the horizon, not on the number of members, not on any
@@ -27,19 +34,38 @@ from scipy import special
 
 from sim.model.params import MAX_MEMBERS
 
-GROUP_STREAMS = (
-    "activity",  # M8: number of joint outputs in the quarter
-    "rival_round",  # M9: does an undated expansion round of the rival bloc happen?
-    "global_crisis",  # M12: does an undated global crisis start?
+
+@dataclass(frozen=True)
+class Stream:
+    """A stream of uniforms on the tape: one value per quarter (and per member slot)."""
+
+    name: str
+    scope: str  # "group" or "member"
+    meaning: str
+    key: int = 0  # 0: in the version-1 generator; k > 0: its own, SeedSequence(seed, (k,))
+
+
+STREAMS: tuple[Stream, ...] = (  # append only; never reorder or rekey
+    Stream("activity", "group", "M8: number of joint outputs in the quarter"),
+    Stream("rival_round", "group", "M9: does an undated expansion round of the rival bloc happen?"),
+    Stream("global_crisis", "group", "M12: does an undated global crisis start?"),
+    Stream("budget", "member", "M1: normal shock of the log budget"),
+    Stream("crisis_onset", "member", "M2: does a domestic-priority shock start?"),
+    Stream("crisis_length", "member", "M2: how long it lasts"),
+    Stream("enthusiasm", "member", "M3: a new minister's enthusiasm"),
+    Stream("rival_invite", "member", "M9: invited at an expansion round?"),
+    Stream("rival_join", "member", "M9: accepts the invitation?"),
 )
-MEMBER_STREAMS = (
-    "budget",  # M1: normal shock of the log budget
-    "crisis_onset",  # M2: does a domestic-priority shock start?
-    "crisis_length",  # M2: how long it lasts
-    "enthusiasm",  # M3: a new minister's enthusiasm
-    "rival_invite",  # M9: invited at an expansion round?
-    "rival_join",  # M9: accepts the invitation?
-)
+GROUP_STREAMS = tuple(s.name for s in STREAMS if s.scope == "group" and not s.key)
+MEMBER_STREAMS = tuple(s.name for s in STREAMS if s.scope == "member" and not s.key)
+
+
+def extension_streams() -> tuple[Stream, ...]:
+    """Streams with generators of their own (added after version 1), in key order."""
+    return tuple(sorted((s for s in STREAMS if s.key), key=lambda s: s.key))
+
+
+TAPE_VERSION = 1 + len(extension_streams())
 MAX_QUARTERS = 800  # 200 years, the longest horizon a scenario or experiment accepts
 GROUP_BLOCK = MAX_QUARTERS * len(GROUP_STREAMS)
 MEMBER_BLOCK = MAX_QUARTERS * len(MEMBER_STREAMS)
@@ -86,8 +112,9 @@ _PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
 _M128 = (1 << 128) - 1
 
 
-def pcg64_states(seeds) -> list[tuple[int, int]]:
-    """(state, inc) of `np.random.PCG64(seed)` for each seed in [0, 2**63), for all at once.
+def pcg64_states(seeds, spawn_key: tuple[int, ...] = ()) -> list[tuple[int, int]]:
+    """(state, inc) of `np.random.PCG64(SeedSequence(seed, spawn_key=spawn_key))` for each seed
+    in [0, 2**63), for all at once; spawn-key words below 2**32.
 
     The same arithmetic as numpy's SeedSequence (entropy pool of four words, hashmix) and PCG64
     seeding, on arrays: constructing one generator per run costs more than a run of the fast
@@ -117,6 +144,11 @@ def pcg64_states(seeds) -> list[tuple[int, int]]:
         for dst in range(4):
             if src != dst:
                 pool[dst] = mix(pool[dst], hashmix(pool[src]))
+    # With a spawn key, numpy pads the seed's words to the pool size and appends the key's.
+    for word in spawn_key:
+        word = np.full_like(low, word)
+        for dst in range(4):
+            pool[dst] = mix(pool[dst], hashmix(word))
     words, h = [], _INIT_B
     for i in range(8):
         value = pool[i % 4] ^ np.uint32(h)
@@ -187,7 +219,29 @@ def draw_tapes(seeds, quarters: int, n_members: int, single: bool = False) -> Ta
         for j, name in enumerate(MEMBER_STREAMS):
             members[name][at] = (member_rows[0, :, :, j].T if single
                                  else member_rows[:count, :, :, j].transpose(2, 0, 1))
+    for stream in extension_streams():
+        into = group if stream.scope == "group" else members
+        into[stream.name] = _own_generator_stream(stream, seeds, quarters, n_members, single)
     return Tape(group, members, phase)
+
+
+def _own_generator_stream(stream: Stream, seeds: list[int], quarters: int, n_members: int,
+                          single: bool) -> np.ndarray:
+    """A stream added after version 1, from its own generator: (T, [R,] [N])."""
+    slots = n_members if stream.scope == "member" else 1
+    values = np.empty((len(seeds), slots, quarters))
+    bits = np.random.PCG64()
+    generator = np.random.Generator(bits)
+    state = {"bit_generator": "PCG64", "state": {}, "has_uint32": 0, "uinteger": 0}
+    for r, (start, inc) in enumerate(pcg64_states(seeds, (stream.key,))):
+        state["state"] = {"state": start, "inc": inc}
+        bits.state = state
+        for i in range(slots):
+            generator.random(out=values[r, i])
+            if i + 1 < slots:
+                bits.advance(MAX_QUARTERS - quarters)
+    stacked = values[:, 0, :].T if stream.scope == "group" else values.transpose(2, 0, 1)
+    return np.ascontiguousarray(stacked[:, 0] if single else stacked)
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,36 +7,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.model import rules
+from sim.model import phases, rules
 from sim.model.params import Scenario
 
-GROUP_SERIES = {  # name: (dtype, fill value before the run reaches the quarter)
-    "chair": (np.int64, rules.VACANT),
-    "new_term": (bool, False),
-    "vacant_in_a_row": (np.int64, 0),
-    "chair_effort": (float, np.nan),
-    "outputs": (np.int64, 0),
-    "activity_rate": (float, np.nan),
-    "visibility": (float, np.nan),
-    "mean_engagement": (float, np.nan),
-    "active_members": (np.int64, 0),
-    "vitality": (float, np.nan),
-    "state": (np.int8, rules.ALIVE),
-    "global_crisis": (bool, False),
-    "rival_round": (bool, False),
-}
-MEMBER_SERIES = {
-    "budget": (float, np.nan),
-    "enthusiasm": (float, np.nan),
-    "attention": (float, np.nan),
-    "engagement": (float, np.nan),
-    "net_value": (float, np.nan),
-    "crisis": (bool, False),
-    "status": (np.int8, rules.PENDING),
-    "in_rival": (bool, False),
-    "invited": (bool, False),
-    "new_minister": (bool, False),
-}
+GROUP_SERIES = {v.name: (v.dtype, v.fill) for v in phases.RECORDED_GROUP}  # name: dtype, fill
+MEMBER_SERIES = {v.name: (v.dtype, v.fill) for v in phases.RECORDED_MEMBER}
 STATUS_NAMES = ("pending", "active", "exited")
 
 

@@ -1,0 +1,359 @@
+"""The quarter as a table of phases, and the one state schema both engines keep.
+
+A quarter is the phases of `PHASES`, in order. Each phase is a function `(s, p, x)` of the state
+`s`, the parameters `p` and this quarter's exogenous inputs `x`; it reads and writes variables of
+the state by name and calls only `sim.model.rules`. The engines differ only in what the three
+arguments hold:
+
+- the Mesa engine (`sim.model.mesa_engine`) calls a member phase once per agent, with that
+  member's own scalars and the group's as they stand, and a group phase once, with the members'
+  values as `(N,)` arrays;
+- the fast engine (`sim.model.fast_engine`) calls every phase once per quarter for a whole batch,
+  with member values `(R, N)` and group values `(R,)` (on the member axis, `(R, 1)`, inside a
+  member phase).
+
+A phase marked `active_only` acts on active members only: the Mesa engine skips the others, the
+fast engine keeps their previous values of what the phase writes.
+
+The state variables (`STATE`: name, scope, dtype, the value before the first quarter, the fill
+value of a series before the run reaches a quarter, and whether it is recorded) are declared here
+once; both engines build their initial state and their recorded series from them, and
+`sim.model.trajectory` the columns of a run's record. Exogenous inputs (`INPUTS`) are computed
+before the run for every quarter at once by `exogenous_inputs`, the same way for both engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from sim.model import rules
+from sim.model.params import GroupParams, MemberParams, WorldParams, numeric_fields
+
+MEMBER, GROUP = "member", "group"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A state variable (or a recorded exogenous input) of a run."""
+
+    name: str
+    scope: str  # MEMBER: one value per member; GROUP: one per run
+    dtype: type
+    initial: Any  # before the first quarter: a value, or a function of the parameters
+    fill: Any  # in a recorded series, at quarters the run did not reach
+    recorded: bool
+    meaning: str
+    source: str = "state"  # "input": recorded from this quarter's exogenous input of the name
+
+    def initial_value(self, p) -> Any:
+        return self.initial(p) if callable(self.initial) else self.initial
+
+
+def _var(name, scope, dtype, initial, fill, recorded, meaning, source="state") -> Variable:
+    return Variable(name, scope, dtype, initial, fill, recorded, meaning, source)
+
+
+NAN = float("nan")
+STATE: tuple[Variable, ...] = (
+    # Group, recorded (the order of a run's group series)
+    _var("chair", GROUP, np.int64, rules.VACANT, rules.VACANT, True,
+         "member index of the chair; -1 in a vacant term (M7)"),
+    _var("new_term", GROUP, bool, False, False, True, "a chair term starts (M7)", "input"),
+    _var("vacant_in_a_row", GROUP, np.int64, 0, 0, True, "consecutive vacant chair terms (M7)"),
+    _var("chair_effort", GROUP, float, 0.0, NAN, True, "the chair's effort this quarter (M7)"),
+    _var("outputs", GROUP, np.int64, 0, 0, True, "joint outputs this quarter (M8)"),
+    _var("activity_rate", GROUP, float, 0.0, NAN, True, "expected joint outputs (M8)"),
+    _var("visibility", GROUP, float, lambda p: p.founding_visibility * p.base_rate, NAN, True,
+         "smoothed outputs (M8)"),
+    _var("mean_engagement", GROUP, float, 0.0, NAN, True, "mean engagement of active members"),
+    _var("active_members", GROUP, np.int64, 0, 0, True, "active members after exits"),
+    _var("vitality", GROUP, float, NAN, NAN, True,
+         "outputs over the window relative to the base rate; NaN until the window is full"),
+    _var("state", GROUP, np.int8, rules.ALIVE, rules.ALIVE, True, "alive, zombie or dead"),
+    _var("global_crisis", GROUP, bool, False, False, True, "a global crisis is on (M12)",
+         "input"),
+    _var("rival_round", GROUP, bool, False, False, True,
+         "an expansion round of the rival bloc (M9)", "input"),
+    # Group, not recorded
+    _var("chair_pointer", GROUP, np.int64, 0, 0, False,
+         "position in the rotation whose turn comes next (M7)"),
+    _var("n_active", GROUP, np.int64, 0, 0, False, "active members when members decide"),
+    _var("in_window", GROUP, np.int64, 0, 0, False, "outputs over the vitality window"),
+    _var("dead", GROUP, bool, False, False, False, "the group died this quarter"),
+    _var("cause", GROUP, np.int64, rules.NO_CAUSE, rules.NO_CAUSE, False,
+         "cause of death this quarter"),
+    # Member, recorded (the order of a run's member series)
+    _var("budget", MEMBER, float, 1.0, NAN, True,
+         "budget available for the group, share of the founding one (M1)"),
+    _var("enthusiasm", MEMBER, float, lambda p: p.founding_enthusiasm, NAN, True,
+         "enthusiasm of the foreign minister (M3)"),
+    _var("attention", MEMBER, float, 1.0, NAN, True, "share of attention for the group (M6)"),
+    _var("engagement", MEMBER, float, 0.0, NAN, True, "share of attention given (M6)"),
+    _var("net_value", MEMBER, float, 0.0, NAN, True, "value minus cost and outside option"),
+    _var("crisis", MEMBER, bool, False, False, True, "a domestic-priority shock is on (M2)"),
+    _var("status", MEMBER, np.int8, rules.PENDING, rules.PENDING, True,
+         "pending, active or exited"),
+    _var("in_rival", MEMBER, bool, lambda p: p.in_rival, False, True,
+         "also a member of the rival bloc (M9)"),
+    _var("invited", MEMBER, bool, False, False, True, "invited to the rival bloc (M9)"),
+    _var("new_minister", MEMBER, bool, False, False, True, "a new government takes office (M3)",
+         "input"),
+    # Member, not recorded
+    _var("log_budget", MEMBER, float, lambda p: rules.budget_path(p.budget_trend, -1, 0.0),
+         NAN, False, "log of the budget before dues (M1)"),
+    _var("budget_path", MEMBER, float, lambda p: rules.budget_path(p.budget_trend, -1, 0.0),
+         NAN, False, "log budget the trend and dated events point to (M1)"),
+    _var("crisis_left", MEMBER, np.int64, 0, 0, False, "crisis quarters left after this one"),
+    _var("partners", MEMBER, float, 0.0, NAN, False, "engagement of the partners (M4)"),
+    _var("is_chair", MEMBER, bool, False, False, False, "holds the chair (M6)"),
+    _var("value", MEMBER, float, 0.0, NAN, False, "value of membership (M4)"),
+    _var("cost", MEMBER, float, 0.0, NAN, False, "cost of taking part (M5)"),
+    _var("outside", MEMBER, float, 0.0, NAN, False, "value of the outside option (M9)"),
+    _var("disengaged", MEMBER, np.int64, 0, 0, False, "quarters below the exit threshold (M10)"),
+)
+VARIABLES = {v.name: v for v in STATE}
+MEMBER_STATE = tuple(v for v in STATE if v.scope == MEMBER and v.source == "state")
+GROUP_STATE = tuple(v for v in STATE if v.scope == GROUP and v.source == "state")
+RECORDED_GROUP = tuple(v for v in STATE if v.recorded and v.scope == GROUP)
+RECORDED_MEMBER = tuple(v for v in STATE if v.recorded and v.scope == MEMBER)
+
+# Exogenous inputs of a quarter: name -> scope. Arrays over every quarter, time on the first axis.
+INPUTS = {
+    "quarter": GROUP,
+    "new_term": GROUP,  # M7
+    "activity": GROUP,  # M8: uniform of the Poisson draw
+    "rival_round": GROUP,  # M9
+    "global_crisis": GROUP,  # M12
+    "budget_shock": MEMBER,  # M1: standard normal
+    "budget_shift": MEMBER,  # M1: dated budget events, log
+    "crisis_onset": MEMBER,  # M2: uniform
+    "crisis_length": MEMBER,  # M2: quarters, if a crisis starts now
+    "forced_crisis": MEMBER,  # M2: a dated crisis of this many quarters starts
+    "new_minister": MEMBER,  # M3: a change of government
+    "minister_enthusiasm": MEMBER,  # M3: a new minister's enthusiasm, if one takes office
+    "attention_factor": MEMBER,  # M6: dated attention events
+    "invitation": MEMBER,  # M9: a dated invitation to the rival bloc
+    "rival_invite": MEMBER,  # M9: uniform
+    "rival_join": MEMBER,  # M9: uniform
+}
+
+
+def exogenous_inputs(shocks, calendar, p) -> dict[str, np.ndarray]:
+    """Every quarter's exogenous inputs, from the tape's shocks, the calendar and parameters.
+
+    Elementwise in time, so computing them all before the run equals computing them quarter by
+    quarter. Shapes: group (T,) or (T, R); member (T, N) or (T, R, N).
+    """
+    dated = calendar.dated
+    quarters = calendar.rival_round.shape[0]
+    chair_term = np.asarray(p.chair_term)
+    quarter = np.arange(quarters)
+    return {
+        "quarter": quarter,
+        "new_term": rules.is_term_start(quarter.reshape((-1,) + (1,) * chair_term.ndim),
+                                        chair_term),
+        "activity": shocks.activity,
+        "rival_round": calendar.rival_round,
+        "global_crisis": calendar.global_crisis,
+        "budget_shock": shocks.budget,
+        "budget_shift": dated.budget_shift,
+        "crisis_onset": shocks.crisis_onset,
+        "crisis_length": rules.crisis_length(shocks.crisis_length, p.crisis_years),
+        "forced_crisis": dated.forced_crisis,
+        "new_minister": calendar.new_government,
+        "minister_enthusiasm": rules.minister_enthusiasm(shocks.enthusiasm, p.enthusiasm_mean,
+                                                         p.enthusiasm_spread),
+        "attention_factor": dated.attention_factor,
+        "invitation": dated.invitation,
+        "rival_invite": shocks.rival_invite,
+        "rival_join": shocks.rival_join,
+    }
+
+
+def derived_parameters(p) -> dict[str, Any]:
+    """Parameters computed once per run from the declared ones."""
+    return {
+        "focus": rules.focus_factor(p.agenda_breadth, p.reference_breadth, p.focus_elasticity),
+        "dues": rules.secretariat_dues(p.secretariat_dues, p.secretariat),
+        "leaving_cost": rules.member_exit_cost(p.exit_cost, rules.on_member_axis(p.treaty),
+                                               rules.on_member_axis(p.treaty_exit_cost)),
+    }
+
+
+DERIVED_SCOPES = {"focus": GROUP, "dues": GROUP, "leaving_cost": MEMBER}
+
+
+def run_parameters(group: Mapping[str, Any], member: Mapping[str, Any], joins_at,
+                   rotation) -> SimpleNamespace:
+    """The parameters as phases read them: group and world values, member values on the last
+    axis, the quarter each member joins, the chair rotation and the derived parameters."""
+    p = SimpleNamespace(**group, **member, joins_at=np.asarray(joins_at),
+                        rotation=np.asarray(rotation))
+    vars(p).update(derived_parameters(p))
+    return p
+
+
+def member_parameters(p: SimpleNamespace, index: int) -> SimpleNamespace:
+    """One member's view of `run_parameters`: its own values, and the group's."""
+    return SimpleNamespace(**{name: value[..., index] if name in MEMBER_PARAMETERS else value
+                              for name, value in vars(p).items()})
+
+
+MEMBER_PARAMETERS = frozenset(
+    {*numeric_fields(MemberParams), "joins_at",
+     *(name for name, scope in DERIVED_SCOPES.items() if scope == MEMBER)})
+GROUP_PARAMETERS = frozenset(
+    {*numeric_fields(GroupParams), *numeric_fields(WorldParams),
+     *(name for name, scope in DERIVED_SCOPES.items() if scope == GROUP)})
+GROUP_NAMES = frozenset(  # every name that holds one value per run, in state, inputs or parameters
+    {v.name for v in STATE if v.scope == GROUP}
+    | {name for name, scope in INPUTS.items() if scope == GROUP} | GROUP_PARAMETERS)
+
+
+# ------------------------------------------------------------------------------ the phases
+
+
+def face_circumstances(s, p, x) -> None:
+    """Join if due; then the budget (M1), a domestic crisis (M2) and a new minister (M3)."""
+    joining = rules.joins_now(s.status, p.joins_at, x.quarter)
+    if np.any(joining):
+        s.status = np.where(joining, rules.ACTIVE, s.status)
+        s.engagement = np.where(joining, p.initial_engagement, s.engagement)
+    path_now = rules.budget_path(p.budget_trend, x.quarter, x.budget_shift)
+    s.log_budget = rules.budget_step(s.log_budget, s.budget_path, path_now, p.budget_reversion,
+                                     p.budget_volatility, x.budget_shock)
+    s.budget_path = path_now
+    s.budget = rules.available_budget(s.log_budget, p.dues, p.budget_floor)
+    onset = rules.crisis_onset_probability(
+        p.crisis_rate, rules.crisis_hazard(x.global_crisis, p.crisis_hazard_factor))
+    s.crisis, s.crisis_left = rules.crisis_step(s.crisis_left, x.crisis_onset, x.crisis_length,
+                                                onset, x.forced_crisis)
+    s.enthusiasm = np.where(x.new_minister, x.minister_enthusiasm, s.enthusiasm)
+
+
+def consider_rival_bloc(s, p, x) -> None:
+    """M9: an invitation to the rival bloc, and whether to accept it."""
+    s.invited = rules.rival_invitations(x.rival_round, x.invitation, p.rival_pull,
+                                        p.rival_affinity, rules.is_active(s.status), s.in_rival,
+                                        x.rival_invite)
+    if np.any(s.invited):
+        s.in_rival = s.in_rival | rules.rival_joins(s.invited, p.rival_affinity, s.engagement,
+                                                    x.rival_join)
+
+
+def view_of_the_group(s, p, x) -> None:
+    """M7 (the chair, at the start of a term) and what members see of each other."""
+    active = rules.is_active(s.status)
+    willingness = rules.chair_willingness(s.engagement, s.budget,
+                                          rules.on_member_axis(p.chair_cost))
+    if np.any(x.new_term):
+        chosen, pointer, vacant = rules.choose_chair(s.chair_pointer, willingness, active,
+                                                     p.rotation, p.chair_threshold,
+                                                     p.secretariat)
+        s.chair = np.where(x.new_term, chosen, s.chair)
+        s.chair_pointer = np.where(x.new_term, pointer, s.chair_pointer)
+        s.vacant_in_a_row = rules.vacancies_in_a_row(s.vacant_in_a_row, x.new_term, vacant)
+    s.chair_effort = rules.chair_effort(s.chair, willingness, active, p.secretariat,
+                                        p.secretariat_support)
+    s.n_active = rules.count_members(active)
+    s.partners = rules.partners_engagement(s.engagement, p.reach, active)
+    s.is_chair = rules.is_chair(s.chair, p.rotation.shape[0])
+
+
+def choose_engagement(s, p, x) -> None:
+    """M4–M6: weigh value against cost and move engagement toward the target."""
+    s.value = rules.membership_value(
+        rules.network_value(s.partners, p.capacity_need, p.network_weight, p.network_partners),
+        rules.visibility_value(s.visibility, p.base_rate, p.regional_fit, p.visibility_weight),
+        rules.diversification_value(p.regional_fit, p.diversification_value),
+        rules.crisis_coordination_value(x.global_crisis, s.chair_effort,
+                                        p.crisis_coordination_value))
+    s.cost = rules.participation_cost(
+        p.participation_cost, p.cost_burden, p.agenda_breadth, p.reference_breadth, s.n_active,
+        p.network_partners, p.coordination_elasticity, p.secretariat, p.secretariat_saving,
+        s.budget)
+    s.outside = rules.outside_option(s.in_rival, p.rival_pull, p.rival_outside_value)
+    s.net_value = rules.net_value(s.value, s.cost, s.outside)
+    s.attention = rules.attention(s.crisis, p.crisis_depth, s.in_rival, p.rival_split,
+                                  x.attention_factor)
+    target = rules.engagement_target(
+        s.attention, rules.effective_enthusiasm(s.enthusiasm, p.personalization), p.standby,
+        p.value_sensitivity, s.net_value, p.chair_boost, s.is_chair)
+    s.engagement = rules.engagement_step(s.engagement, target, p.adjust_rate)
+
+
+def produce_outputs(s, p, x) -> None:
+    """M8: joint outputs this quarter, driven by the chair and the members' engagement."""
+    s.mean_engagement = rules.mean_engagement(s.engagement, rules.is_active(s.status))
+    s.activity_rate = rules.activity_rate(p.base_rate, p.focus, s.chair_effort,
+                                          s.mean_engagement, p.reference_drive, p.secretariat,
+                                          p.secretariat_floor)
+    s.outputs = rules.joint_outputs(x.activity, s.activity_rate)
+    s.visibility = rules.visibility_step(s.visibility, s.outputs, p.visibility_smoothing)
+
+
+def consider_exit(s, p, x) -> None:
+    """M10: leave after long disengagement if staying is worth less than leaving costs."""
+    active = rules.is_active(s.status)
+    s.disengaged = rules.disengaged_quarters(s.disengaged, s.engagement, p.exit_threshold,
+                                             active)
+    stay = rules.staying_value(s.value, s.cost, s.engagement, s.outside)
+    leaving = rules.exits(active, s.disengaged, p.exit_patience, stay, p.leaving_cost)
+    if np.any(leaving):
+        s.status = np.where(leaving, rules.EXITED, s.status)
+        s.engagement = np.where(leaving, 0.0, s.engagement)
+
+
+def assess_outcome(s, p, x) -> None:
+    """Alive, zombie or dead (after Gray 2018); death is absorbing."""
+    s.active_members = rules.count_members(rules.is_active(s.status))
+    s.dead, s.cause = rules.death(s.active_members, p.min_members, s.vacant_in_a_row,
+                                  p.vacancy_limit)
+    s.in_window = rules.outputs_in_window(
+        s.in_window, s.outputs, rules.leaving_window(s.outputs_history, x.quarter,
+                                                     p.zombie_window))
+    full = rules.window_full(x.quarter, p.zombie_window)
+    s.vitality = np.where(full, rules.vitality(s.in_window, p.zombie_window, p.base_rate), NAN)
+    s.state = rules.group_state(s.dead, s.vitality, full, p.zombie_threshold)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One step of the quarter: its scope, whether inactive members sit it out, what it writes
+    and the mechanisms it applies."""
+
+    name: str
+    scope: str
+    active_only: bool
+    writes: tuple[str, ...]
+    mechanisms: tuple[str, ...]
+    apply: Callable[[Any, Any, Any], None]
+
+
+PHASES: tuple[Phase, ...] = (
+    Phase("face_circumstances", MEMBER, False,
+          ("status", "engagement", "log_budget", "budget_path", "budget", "crisis",
+           "crisis_left", "enthusiasm"), ("M1", "M2", "M3"), face_circumstances),
+    Phase("consider_rival_bloc", MEMBER, False, ("invited", "in_rival"), ("M9",),
+          consider_rival_bloc),
+    Phase("view_of_the_group", GROUP, False,
+          ("chair", "chair_pointer", "vacant_in_a_row", "chair_effort",
+           "n_active", "partners", "is_chair"), ("M7", "M4"), view_of_the_group),
+    Phase("choose_engagement", MEMBER, True,
+          ("value", "cost", "outside", "net_value", "attention", "engagement"),
+          ("M4", "M5", "M6", "M12"), choose_engagement),
+    Phase("produce_outputs", GROUP, False,
+          ("mean_engagement", "activity_rate", "outputs", "visibility"), ("M8",),
+          produce_outputs),
+    Phase("consider_exit", MEMBER, True, ("disengaged", "status", "engagement"), ("M10",),
+          consider_exit),
+    Phase("assess_outcome", GROUP, False,
+          ("active_members", "dead", "cause", "in_window", "vitality", "state"), (),
+          assess_outcome),
+)
+PHASE = {phase.name: phase for phase in PHASES}
