@@ -29,6 +29,7 @@ from sim.errors import InputError, UserError, format_value
 from sim.model import rules
 from sim.model.mesa_engine import MinilateralModel
 from sim.model.params import (
+    Key,
     Scenario,
     builtin_names,
     load_scenario,
@@ -247,10 +248,7 @@ def opening_values(scenario: str | None = None, seed: int | str | None = None) -
 
 def _value_in(s: Scenario, key: str) -> Any:
     """A key's value in a scenario; for a member key, the value most members have."""
-    section, *_, name = key.split(".")
-    if section == "members":
-        return Counter(s.member_values(name)).most_common(1)[0][0]
-    return getattr(getattr(s, section), name)
+    return Counter(Key.parse(key).values_in(s)).most_common(1)[0][0]
 
 
 def model_params(opening: dict[str, Any]) -> dict[str, Any]:

@@ -219,3 +219,53 @@ def test_override_errors_name_the_option():
 def test_lenient_booleans_on_the_command_line():
     assert load_scenario("mikta", ["group.treaty=yes"]).group.treaty is True
     assert load_scenario("mikta", ["group.treaty=0"]).group.treaty is False
+
+
+# ------------------------------------------------------------------ keys parsed once
+
+
+def test_a_key_is_parsed_into_section_member_field_and_spec():
+    from sim.model.params import Key
+
+    key = Key.parse("members.*.budget_trend")
+    assert (key.section, key.member, key.field, key.kind) == ("members", "*", "budget_trend",
+                                                              float)
+    assert key.spec.unit == "log units per year"
+    assert Key.parse("years").section == "scenario"
+    s = load_scenario("mikta")
+    assert Key.parse("members.KOR.budget_trend").values_in(s) == [s.members[2].budget_trend]
+    assert len(Key.parse("members.*.reach").values_in(s)) == 5
+    with pytest.raises(InputError, match="not a parameter key"):
+        Key.parse("group.no_such_key")
+    with pytest.raises(InputError, match="names no member"):
+        Key.parse("members.XXX.reach").paths(s.codes)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_changing_a_scenario_checks_only_what_changed_with_the_same_result(seed):
+    """The quick path of with_overrides gives what resolving the whole scenario again gives."""
+    from sim.model.params import resolve, scenario_as_dict, with_overrides
+
+    from tests.conftest import random_overrides
+
+    base = load_scenario(["mikta", "ibsa", "generic-5"][seed % 3])
+    overrides = random_overrides(seed)
+    quick = with_overrides(base, overrides, years=7 + seed)
+    full = resolve(scenario_as_dict(base), source=base.source, overrides=overrides,
+                   years=7 + seed)
+    assert quick == full
+
+
+@pytest.mark.parametrize(("key", "value"), [("group.chair_threshold", 2.0),
+                                            ("members.*.reach", -1), ("group.treaty", "maybe"),
+                                            ("group.min_members", 9),
+                                            ("members.MEX.joins", "2010Q1")])
+def test_a_changed_value_is_refused_as_a_full_check_would(key, value):
+    from sim.model.params import resolve, scenario_as_dict, with_overrides
+
+    base = load_scenario("mikta")
+    with pytest.raises(InputError) as quick:
+        with_overrides(base, {key: value})
+    with pytest.raises(InputError) as full:
+        resolve(scenario_as_dict(base), source=base.source, overrides={key: value})
+    assert str(quick.value) == str(full.value)

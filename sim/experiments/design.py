@@ -23,14 +23,13 @@ import pandas as pd
 
 from sim.errors import InputError, UserError
 from sim.model.params import (
+    Key,
     Scenario,
     _suggest,
-    expand_key,
     find_line,
     load_scenario,
     read_toml,
     scenario_as_dict,
-    spec_of,
     with_overrides,
 )
 
@@ -256,12 +255,12 @@ def _factor(key: str, spec: Any, base: Scenario, source: str, text: str,
                           line=line)
 
     try:
-        expand_key(scenario_as_dict(base), key, source)
-        kind, _ = spec_of(key)
-    except (InputError, KeyError) as exc:
-        allowed = exc.allowed if isinstance(exc, InputError) else None
-        raise error("is not a parameter key.", allowed=allowed or "a dotted --set key: "
+        parsed = Key.parse(key, source)
+        parsed.paths(base.codes, source)
+    except InputError as exc:
+        raise error("is not a parameter key.", allowed=exc.allowed or "a dotted --set key: "
                     "`minilat scenarios show NAME --keys` lists them.") from None
+    kind = parsed.kind
     if key in ("years", "start") or kind not in (bool, int, float):
         raise error("cannot be varied.", allowed="numeric or true/false parameters; the "
                     "horizon is the experiment's `years`.")
@@ -346,7 +345,8 @@ def design_points(experiment: Experiment) -> pd.DataFrame:
     if experiment.design == "grid":
         rows = list(itertools.product(*(f.levels() for f in factors)))
     elif experiment.design == "oat":
-        base = [_base_value(experiment.base, f) for f in factors]
+        # the base scenario's value of each factor (for members.*, the first member's)
+        base = [Key.parse(f.key).values_in(experiment.base)[0] for f in factors]
         rows = [tuple(base)]
         for i, f in enumerate(factors):
             for level in f.levels(OAT_DEFAULT_STEPS):
@@ -368,16 +368,6 @@ def design_points(experiment: Experiment) -> pd.DataFrame:
         frame[f.key] = frame[f.key].astype({bool: "bool", int: "int64", float: "float64"}[f.kind])
     frame.insert(0, "point_id", np.arange(len(frame), dtype=np.int64))
     return frame
-
-
-def _base_value(scenario: Scenario, factor: Factor):
-    """The base scenario's value of a factor (for members.*: the first member's)."""
-    parts = factor.key.split(".")
-    if parts[0] in ("group", "world"):
-        return getattr(getattr(scenario, parts[0]), parts[1])
-    codes = scenario.codes
-    member = scenario.members[0 if parts[1] == "*" else codes.index(parts[1])]
-    return getattr(member, parts[2])
 
 
 def salib_problem(experiment: Experiment) -> dict:

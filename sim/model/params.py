@@ -289,7 +289,6 @@ SCENARIO_KEYS = {
     "start": (str, Spec("first simulated quarter, e.g. '2014Q1'")),
     "years": (int, Spec("default horizon", "years", 1, 200)),
 }
-SECTIONS = {"group": GroupParams, "world": WorldParams}
 
 
 # --------------------------------------------------------------------------------------------
@@ -408,9 +407,46 @@ def with_overrides(
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
     years: int | None = None,
 ) -> Scenario:
-    """A copy of a resolved scenario with dotted-key overrides and horizon, validated again."""
-    return resolve(scenario_as_dict(scenario), source=scenario.source, overrides=overrides,
-                   years=years)
+    """A copy of a resolved scenario with dotted-key overrides and horizon.
+
+    Only what changes is checked again: each overridden value against its key's type and range,
+    then the rules that tie fields together. A key of the [scenario] table other than `years`
+    (the start, say) moves every date, so it resolves the whole scenario again.
+    """
+    if not overrides and years is None:
+        return scenario
+    values = dict(overrides) if isinstance(overrides, Mapping) else parse_assignments(
+        overrides or [])
+    keys = [(Key.parse(key, f"--set {key}={_as_text(value)}"), value)
+            for key, value in values.items()]
+    if any((key.section == "scenario" and key.field != "years") or key.field == "code"
+           for key, _ in keys):
+        return resolve(scenario_as_dict(scenario), source=scenario.source, overrides=values,
+                       years=years)
+    origin = _Origin(scenario.source, "")
+    if years is not None:
+        keys.append((Key.parse("years"), years))
+    changes: dict[tuple[str, ...], tuple[Key, Any]] = {}  # a later key wins, as in a file
+    for key, value in keys:
+        label = "--years" if key.text == "years" and years is not None else \
+            f"--set {key.text}={_as_text(value)}"
+        for path in key.paths(scenario.codes, label):
+            origin.overridden[".".join(path)] = label
+            changes[path] = (key, value)
+    checked: dict[str, dict[str, Any]] = {}
+    for path, (key, value) in changes.items():
+        table = path[1] if key.section == "members" else key.section
+        checked.setdefault(table, {})[key.field] = _check_value(
+            key.kind, key.spec, value, path, origin, lenient_bool=True)
+    changed = dataclasses.replace(
+        scenario,
+        years=checked.get("scenario", {}).get("years", scenario.years),
+        group=dataclasses.replace(scenario.group, **checked.get("group", {})),
+        world=dataclasses.replace(scenario.world, **checked.get("world", {})),
+        members=tuple(dataclasses.replace(m, **checked[m.code]) if m.code in checked else m
+                      for m in scenario.members))
+    _check_consistency(changed, origin)
+    return changed
 
 
 def scenario_as_dict(s: Scenario) -> dict[str, Any]:
@@ -514,37 +550,75 @@ def _as_text(value: Any) -> str:
     return format_value(value) if not isinstance(value, str) else value
 
 
-def expand_key(raw: Mapping[str, Any], key: str, label: str = "--set") -> list[tuple[str, ...]]:
-    """Dotted key to concrete key paths: 'members.*.x' becomes one path per member."""
-    parts = tuple(key.split("."))
-    section = parts[0]
-    if section in ("years", "start"):
-        return [("scenario", section)]
-    if section == "scenario" and len(parts) == 2 and parts[1] in SCENARIO_KEYS:
-        return [parts]
-    if section in SECTIONS and len(parts) == 2:
-        _check_field_name(SECTIONS[section], parts[1], key, label)
-        return [parts]
-    if section == "members" and len(parts) == 3:
-        _check_field_name(MemberParams, parts[2], key, label)
-        codes = list(raw.get("members", {}))
-        if parts[1] == "*":
-            return [("members", code, parts[2]) for code in codes]
-        if parts[1] not in codes:
-            raise InputError(label, "names no member of the scenario.", key=key,
+SECTION_CLASSES = {"group": GroupParams, "world": WorldParams, "members": MemberParams}
+KEY_FORMS = ("group.<key>, world.<key>, members.<CODE>.<key>, members.*.<key>, years; "
+             "`minilat scenarios show NAME` lists them all.")
+
+
+@dataclass(frozen=True)
+class Key:
+    """A dotted parameter key, parsed once: its section, member (a code, `*` or none), field,
+    declared type and `Spec`."""
+
+    text: str
+    section: str  # "scenario", "group", "world" or "members"
+    member: str | None
+    field: str
+    kind: type
+    spec: Spec
+
+    @classmethod
+    def parse(cls, text: str, label: str = "--set") -> Key:
+        """The key `text` as typed; an `InputError` naming `label` if no parameter has it."""
+        parts = tuple(text.split("."))
+        section = parts[0]
+        if section in ("years", "start") and len(parts) == 1:
+            return cls(text, "scenario", None, section, *SCENARIO_KEYS[section])
+        if section == "scenario" and len(parts) == 2 and parts[1] in SCENARIO_KEYS:
+            return cls(text, "scenario", None, parts[1], *SCENARIO_KEYS[parts[1]])
+        if section in ("group", "world") and len(parts) == 2:
+            return cls(text, section, None, parts[1],
+                       *_declared(SECTION_CLASSES[section], parts[1], text, label))
+        if section == "members" and len(parts) == 3:
+            return cls(text, section, parts[1], parts[2],
+                       *_declared(MemberParams, parts[2], text, label))
+        raise InputError(label, "is not a parameter key.", key=text, allowed=KEY_FORMS)
+
+    def paths(self, codes: Iterable[str], label: str = "--set") -> list[tuple[str, ...]]:
+        """Concrete key paths in a scenario with these member codes: `members.*.x` gives one
+        per member."""
+        if self.section != "members":
+            return [(self.section, self.field)]
+        codes = list(codes)
+        if self.member == "*":
+            return [("members", code, self.field) for code in codes]
+        if self.member not in codes:
+            raise InputError(label, "names no member of the scenario.", key=self.text,
                              allowed=f"members.<CODE>.<key> with CODE one of {', '.join(codes)}, "
                              "or members.*.<key> for every member.")
-        return [parts]
-    raise InputError(label, "is not a parameter key.", key=key,
-                     allowed="group.<key>, world.<key>, members.<CODE>.<key>, members.*.<key>, "
-                     "years; `minilat scenarios show NAME` lists them all.")
+        return [("members", self.member, self.field)]
+
+    def values_in(self, scenario: Scenario) -> list[Any]:
+        """The scenario's values of the key: one, or one per member for `members.*`."""
+        if self.section == "scenario":
+            return [getattr(scenario, self.field)]
+        if self.section in ("group", "world"):
+            return [getattr(getattr(scenario, self.section), self.field)]
+        return [getattr(scenario.members[scenario.codes.index(code)], self.field)
+                for _, code, _ in self.paths(scenario.codes)]
 
 
-def _check_field_name(cls: type, name: str, key: str, label: str) -> None:
-    names = [f.name for f in dataclasses.fields(cls)]
-    if name not in names:
+def _declared(cls: type, name: str, key: str, label: str) -> tuple[type, Spec]:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if name not in fields:
         raise InputError(label, "is not a parameter key.", key=key,
-                         allowed=_suggest(name, names, key.rsplit(".", 1)[0]))
+                         allowed=_suggest(name, list(fields), key.rsplit(".", 1)[0]))
+    return _field_type(fields[name]), fields[name].metadata["spec"]
+
+
+def expand_key(raw: Mapping[str, Any], key: str, label: str = "--set") -> list[tuple[str, ...]]:
+    """Dotted key to concrete key paths of a raw scenario: 'members.*.x' gives one per member."""
+    return Key.parse(key, label).paths(raw.get("members", {}), label)
 
 
 def _suggest(name: str, names: list[str], prefix: str) -> str:
@@ -565,15 +639,12 @@ def all_keys(scenario: Scenario) -> list[str]:
 
 
 def spec_of(key: str) -> tuple[type, Spec]:
-    """Type and `Spec` of a dotted key such as 'members.*.budget_trend'."""
-    parts = key.split(".")
-    if parts[0] in ("years", "start"):
-        return SCENARIO_KEYS[parts[0]]
-    cls = {"group": GroupParams, "world": WorldParams, "members": MemberParams}.get(parts[0])
-    if cls is None or parts[-1] not in {f.name for f in dataclasses.fields(cls)}:
-        raise KeyError(key)
-    f = {f.name: f for f in dataclasses.fields(cls)}[parts[-1]]
-    return _field_type(f), f.metadata["spec"]
+    """Type and `Spec` of a dotted key such as 'members.*.budget_trend' (KeyError if none)."""
+    try:
+        parsed = Key.parse(key)
+    except InputError:
+        raise KeyError(key) from None
+    return parsed.kind, parsed.spec
 
 
 # --------------------------------------------------------------------------------------------
