@@ -1,7 +1,8 @@
 """The teaching page: Mesa's SolaraViz over the model, with the levers a class argues about.
 
-`minilat app` serves it (`solara run sim.app:page`). The page shows each run's state as a
-banner, per-member engagement, joint outputs with the chair's terms shaded, and the event log.
+`minilat app` serves it (`serve`: `solara run sim.app:Page`). The page shows each run's state
+as a banner, per-member engagement, joint outputs with the chair's terms shaded, and the event
+log.
 With "compare" on, a second model of the scenario as it stands, with the same seed (the same
 shocks), is stepped in lockstep beside the changed one, so the class sees what the change alone
 did.
@@ -13,6 +14,7 @@ import html
 import os
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -46,8 +48,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*use_state.*found despite early return")
     from mesa.visualization import SolaraViz, solara_viz
 # Served on http from 127.0.0.1, Solara warns on every page load that it cannot set a
-# cross-site cookie; the page needs none.
-warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
+# cross-site cookie; the page needs none. `serve` silences it in the server's process only.
+QUIET_SERVER = "ignore:Cookies with samesite=none require https"
 
 SCENARIO_ENV = "MINILAT_APP_SCENARIO"  # the scenario the page opens with (`minilat app NAME`)
 SEED_ENV = "MINILAT_APP_SEED"
@@ -485,14 +487,13 @@ def full_width_layout(num_components: int) -> list[dict[str, Any]]:
     return layout
 
 
-# Mesa lays the components out two to a row; a banner, wide charts and the log read better in
-# full-width rows. (Mesa 3.3 looks the function up when the page first renders.)
-solara_viz.make_initial_grid_layout = full_width_layout
-
-
 @solara.component
 def Page():
     """The page; each browser session gets a model of its own."""
+    # Mesa lays the components out two to a row; a banner, wide charts and the log read better
+    # in full-width rows. Mesa 3.3 looks the function up when the page first renders, so it is
+    # set here, in the page's server, never by importing this module.
+    solara_viz.make_initial_grid_layout = full_width_layout
     opening = solara.use_memo(opening_values, [])
     model = solara.use_memo(lambda: TeachingModel(**opening), [])
     return SolaraViz(model, components=[Banner, Charts, EventLog],
@@ -500,4 +501,55 @@ def Page():
                      name="Minilateral groups: alive, zombie or dead")
 
 
-page = Page()
+
+def serve(scenario: str = "mikta", *, host: str = "127.0.0.1", port: int = 8765, seed: int = 1,
+          announce: Callable[[str], None] = print) -> None:
+    """Serve the page with Solara until Ctrl+C or SIGTERM; `announce` its address once up."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    load_scenario(scenario)  # a bad name or file is reported here, not in the page
+    if scenario not in builtin_names():
+        scenario = str(Path(scenario).resolve())
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(f"--host {host} --port {port}: cannot serve there "
+                            f"({exc.strerror}). Choose another --port.") from None
+    env = {**os.environ, SCENARIO_ENV: scenario, SEED_ENV: str(seed),
+           "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
+                                                     QUIET_SERVER]))}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "solara", "run", "sim.app:Page", "--host", host, "--port",
+         str(port), "--production", "--no-open", "--log-level", "warning"], env=env)
+    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    address = f"http://{f'[{local}]' if ':' in local else local}:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(address, timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        if server.poll() is None:
+            shown = address if local == host else (
+                f"{address} (served on every interface: from other machines, use this "
+                "machine's address)")
+            announce(f"The teaching page is at {shown} — Ctrl+C stops it.")
+        code = server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait(timeout=10)
+        announce("stopped")
+        return
+    if code not in (0, -signal.SIGTERM):
+        raise UserError(f"the page's server stopped with exit code {code}.")

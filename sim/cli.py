@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -131,33 +130,23 @@ def run(
 ) -> None:
     """Run one simulation (or several seeds) and print a compact summary."""
     from sim.model.params import load_scenario
+    from sim.model.simulation import ENGINES, simulate
 
-    if engine not in ("mesa", "fast"):
+    if engine not in ENGINES:
         raise UserError(f"--engine {engine}: unknown engine. Allowed: mesa, fast.")
     s = load_scenario(scenario, set_ or None, years)
     overrides = list(set_ or [])
     if runs > 1:
-        _run_many(s, seed, runs, engine, out_dir, overrides)
+        _run_many(s, seed, runs, engine, out_dir)
         return
-    trajectory = _simulate_one(s, seed, engine)
-    from sim.model.outcomes import summarize
-
-    summary = summarize(trajectory)
-    _print_summary(s, summary)
+    one = simulate(s, [seed], engine=engine, record=True)
+    _print_summary(s, one.summaries[0])
     if out_dir is not None:
-        written = _write_run(out_dir, s, trajectory, summary, overrides, engine)
-        for path in written:
+        from sim.reporting.single_run import write_run
+
+        for path in write_run(out_dir, s, one.trajectories[0], one.summaries[0], overrides,
+                              engine):
             out.print(f"wrote {path}")
-
-
-def _simulate_one(s, seed: int, engine: str):
-    if engine == "fast":
-        from sim.model.fast_engine import run_batch
-
-        return run_batch(s, [seed], record_series=True).trajectories[0]
-    from sim.model.mesa_engine import MinilateralModel
-
-    return MinilateralModel(s, seed).run()
 
 
 def _print_summary(s, summary: dict) -> None:
@@ -185,51 +174,19 @@ def _print_summary(s, summary: dict) -> None:
     out.print(table)
 
 
-def _write_run(out_dir: Path, s, trajectory, summary: dict, overrides: list[str],
-               engine: str) -> list[Path]:
-    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
-    from sim.reporting.figures import plot_run
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    record = {**summary, "scenario": s.name, "source": s.source, "years": s.years,
-              "start": s.start, "overrides": overrides, "engine": engine, **provenance()}
-    summary_path = out_dir / "summary.json"
-    atomic_write_bytes(summary_path, (json.dumps(record, indent=2) + "\n").encode())
-    series_path = out_dir / "timeseries.parquet"
-    atomic_write_parquet(series_path, trajectory.to_frame(s))
-    figure_path = out_dir / "run.png"
-    tmp = figure_path.with_name(f".{figure_path.name}.{os.getpid()}.tmp.png")
-    plot_run(trajectory, s, tmp)
-    tmp.replace(figure_path)
-    return [summary_path, series_path, figure_path]
-
-
-def _run_many(s, seed: int, runs: int, engine: str, out_dir: Path | None,
-              overrides: list[str]) -> None:
+def _run_many(s, seed: int, runs: int, engine: str, out_dir: Path | None) -> None:
     import numpy as np
+    import pandas as pd
+    from rich.progress import Progress
 
     from sim.inference.statistics import outcome_shares
-    from sim.model.outcomes import summarize, to_records
+    from sim.model.simulation import simulate
 
     seeds = list(range(seed, seed + runs))
-    if engine == "fast":
-        from sim.model.fast_engine import run_batch
-
-        result = run_batch(s, seeds)
-        rows = to_records(result.summary, result.seeds)
-    else:
-        from rich.progress import Progress
-
-        from sim.model.mesa_engine import MinilateralModel
-
-        rows = []
-        with Progress(console=err, transient=True) as progress:
-            task = progress.add_task(f"{runs} runs of {s.name}", total=runs)
-            for one in seeds:
-                rows.append(summarize(MinilateralModel(s, one).run()))
-                progress.advance(task)
-    import pandas as pd
-
+    with Progress(console=err, transient=True, disable=engine == "fast") as progress:
+        task = progress.add_task(f"{runs} runs of {s.name}", total=runs)
+        rows = simulate(s, seeds, engine=engine,
+                        progress=lambda done: progress.update(task, completed=done)).summaries
     frame = pd.DataFrame(rows)
     shares = outcome_shares(frame["outcome"])
     table = Table(title=f"{s.title}: {runs} runs (seeds {seeds[0]}–{seeds[-1]}), {s.years} "
@@ -245,12 +202,9 @@ def _run_many(s, seed: int, runs: int, engine: str, out_dir: Path | None,
         out.print(f"median death quarter {np.median(dead['death_quarter']):.0f}; causes: "
                   + ", ".join(f"{k} {v}" for k, v in dead["death_cause"].value_counts().items()))
     if out_dir is not None:
-        from sim.experiments.storage import atomic_write_parquet
+        from sim.reporting.single_run import write_runs
 
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / "runs.parquet"
-        atomic_write_parquet(path, frame)
-        out.print(f"wrote {path}")
+        out.print(f"wrote {write_runs(out_dir, frame)}")
 
 
 # ------------------------------------------------------------------------------ bench
@@ -323,7 +277,8 @@ def calibrate(
 ) -> None:
     """Fit a scenario's free parameters to a record by approximate Bayesian computation."""
     from sim.inference.calibration import calibrate as fit
-    from sim.inference.calibration import load_calibration, write_results
+    from sim.inference.calibration import load_calibration
+    from sim.reporting.calibration_report import write_results
 
     spec = load_calibration(file, draws=draws)
     folder = out_dir or Path("results") / spec.name
@@ -370,7 +325,8 @@ def claims(
     quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
 ) -> None:
     """Run the sources' claims as paired experiments and write their report."""
-    from sim.inference.claims import load_claims, run_claims, write_claims_report
+    from sim.inference.claims import load_claims, run_claims
+    from sim.reporting.claims_report import write_claims_report
 
     suite = load_claims(file, replicates=replicates)
     folder = out_dir or Path("results") / suite.name
@@ -537,52 +493,9 @@ def serve_app(
                                       max=2**63 - 1)] = 1,
 ) -> None:
     """Serve the teaching page (Mesa's SolaraViz) and print its address; Ctrl+C stops it."""
-    import signal
-    import socket
-    import subprocess
-    import time
-    import urllib.request
+    from sim.app import serve
 
-    from sim.model.params import builtin_names, load_scenario
-
-    load_scenario(scenario)  # a bad name or file is reported here, not in the page
-    if scenario not in builtin_names():
-        scenario = str(Path(scenario).resolve())
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise UserError(f"--host {host} --port {port}: cannot serve there "
-                            f"({exc.strerror}). Choose another --port.") from None
-    env = {**os.environ, "MINILAT_APP_SCENARIO": scenario, "MINILAT_APP_SEED": str(seed)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "solara", "run", "sim.app:page", "--host", host, "--port",
-         str(port), "--production", "--no-open", "--log-level", "warning"], env=env)
-    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
-    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    address = f"http://{f'[{local}]' if ':' in local else local}:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while server.poll() is None and time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(address, timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.3)
-        if server.poll() is None:
-            shown = address if local == host else (
-                f"{address} (served on every interface: from other machines, use this "
-                "machine's address)")
-            out.print(f"The teaching page is at {shown} — Ctrl+C stops it.")
-        code = server.wait()
-    except KeyboardInterrupt:
-        server.terminate()
-        server.wait(timeout=10)
-        out.print("stopped")
-        return
-    if code not in (0, -signal.SIGTERM):
-        raise UserError(f"the page's server stopped with exit code {code}.")
+    serve(scenario, host=host, port=port, seed=seed, announce=out.print)
 
 
 # ------------------------------------------------------------------------------ report

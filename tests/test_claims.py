@@ -17,8 +17,8 @@ from sim.inference.claims import (
     paired_effect,
     run_claims,
     verdict_of,
-    write_claims_report,
 )
+from sim.reporting.claims_report import write_claims_report
 
 ROOT = Path(__file__).resolve().parents[1]
 

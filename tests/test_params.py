@@ -245,7 +245,6 @@ def test_a_key_is_parsed_into_section_member_field_and_spec():
 def test_changing_a_scenario_checks_only_what_changed_with_the_same_result(seed):
     """The quick path of with_overrides gives what resolving the whole scenario again gives."""
     from sim.model.params import resolve, scenario_as_dict, with_overrides
-
     from tests.conftest import random_overrides
 
     base = load_scenario(["mikta", "ibsa", "generic-5"][seed % 3])

@@ -8,7 +8,6 @@ raises is recorded (`errors.jsonl`, its row marked failed) and the experiment go
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
 import signal
 import sys
@@ -16,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,7 +31,8 @@ from sim.experiments.design import (
     scenario_for,
 )
 from sim.experiments.storage import ResultsFolder
-from sim.model.outcomes import SUMMARY_KEYS, summarize, to_records
+from sim.model.outcomes import SUMMARY_KEYS
+from sim.model.simulation import simulate
 from sim.model.tape import TAPE_VERSION
 
 BACKENDS = ("local", "dask")
@@ -107,43 +107,32 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
             prepared.append((i, scenario(i)))
         except Exception as exc:  # a design point the model refuses: record it, go on
             fail(i, exc)
-    if experiment.engine == "fast" and prepared:
-        _fast(prepared, runs, records, trajectories, task.timeseries, fail)
-    else:
-        from sim.model.mesa_engine import MinilateralModel
-
-        for i, s in prepared:
-            try:
-                trajectory = MinilateralModel(s, int(runs.iloc[i].seed)).run()
-                records[i] = summarize(trajectory)
-                trajectories[i] = trajectory if task.timeseries else None
-            except Exception as exc:
-                fail(i, exc)
+    if prepared:
+        _simulate(prepared, runs, records, trajectories, experiment.engine, task.timeseries,
+                  fail)
     return ChunkResult(task.index, _runs_frame(runs, records),
                        _series_frame(runs, trajectories, scenarios) if task.timeseries
                        else None, errors, time.perf_counter() - start)
 
 
-def _fast(prepared, runs, records, trajectories, timeseries: bool, fail: Callable) -> None:
-    from sim.model.fast_engine import run_batch
-
+def _simulate(prepared, runs, records, trajectories, engine: str, record: bool,
+              fail: Callable) -> None:
+    """All prepared runs in one call; if it raises, one by one, to record the culprit."""
     seeds = [int(runs.iloc[i].seed) for i, _ in prepared]
     try:
-        result = run_batch([s for _, s in prepared], seeds, record_series=timeseries)
-    except Exception:  # find the culprit: run one by one
-        for i, s in prepared:
+        done = simulate([s for _, s in prepared], seeds, engine=engine, record=record)
+    except Exception:
+        for (i, s), seed in zip(prepared, seeds, strict=True):
             try:
-                one = run_batch([s], [int(runs.iloc[i].seed)], record_series=timeseries)
-                records[i] = to_records(one.summary, one.seeds)[0]
-                trajectories[i] = one.trajectories[0] if timeseries else None
+                one = simulate(s, [seed], engine=engine, record=record)
+                records[i] = one.summaries[0]
+                trajectories[i] = one.trajectories[0] if record else None
             except Exception as exc:
                 fail(i, exc)
         return
-    for (i, _), record in zip(prepared, to_records(result.summary, result.seeds), strict=True):
-        records[i] = record
-    if timeseries:
-        for (i, _), trajectory in zip(prepared, result.trajectories, strict=True):
-            trajectories[i] = trajectory
+    for k, (i, _) in enumerate(prepared):
+        records[i] = done.summaries[k]
+        trajectories[i] = done.trajectories[k] if record else None
 
 
 def _runs_frame(runs: pd.DataFrame, records: list[dict | None]) -> pd.DataFrame:
@@ -181,6 +170,38 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+class Evaluator(Protocol):
+    """Where tasks run: `map_unordered(function, tasks)` yields `function(task)` for each task
+    as it finishes, on `workers` workers; `close` stops them. `function` and tasks must pickle.
+    Experiments, calibration and claims all run their simulations through one."""
+
+    name: str
+    workers: int
+
+    def map_unordered(self, function: Callable, tasks: list) -> Iterator: ...
+
+    def close(self, cancel: bool = False) -> None: ...
+
+
+def check_execution(backend: str, workers: int | None, scheduler: str | None) -> int:
+    """Refuse an unknown backend or a bad worker count; the number of workers to use."""
+    if backend not in BACKENDS:
+        raise UserError(f"--backend {backend}: unknown backend. Allowed: local, dask.")
+    if scheduler and backend != "dask":
+        raise UserError("--scheduler needs --backend dask.")
+    workers = workers or os.cpu_count() or 1
+    if workers < 1:
+        raise UserError(f"--workers {workers}: needs at least one worker.")
+    return workers
+
+
+def evaluator(backend: str = "local", workers: int | None = None,
+              scheduler: str | None = None) -> Evaluator:
+    """An evaluator on this machine's processes or on a Dask cluster."""
+    workers = check_execution(backend, workers, scheduler)
+    return DaskBackend(workers, scheduler) if backend == "dask" else LocalBackend(workers)
+
+
 class LocalBackend:
     """In this process for one worker; a pool of processes for more."""
 
@@ -197,22 +218,22 @@ class LocalBackend:
                                             mp_context=multiprocessing.get_context("spawn"),
                                             initializer=_ignore_interrupts)
 
-    def map_unordered(self, tasks: list[ChunkTask]) -> Iterator[ChunkResult]:
+    def map_unordered(self, function: Callable, tasks: list) -> Iterator:
         if self.pool is None:
             for task in tasks:
-                yield run_chunk(task)
+                yield function(task)
             return
         from concurrent.futures import FIRST_COMPLETED, wait
 
         pending = iter(tasks)
         running = set()
         for task in _take(pending, 2 * self.workers):
-            running.add(self.pool.submit(run_chunk, task))
+            running.add(self.pool.submit(function, task))
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 for task in _take(pending, 1):
-                    running.add(self.pool.submit(run_chunk, task))
+                    running.add(self.pool.submit(function, task))
                 yield future.result()
 
     def close(self, cancel: bool = False) -> None:
@@ -250,16 +271,16 @@ class DaskBackend:
             self.client = Client(self.cluster)
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
 
-    def map_unordered(self, tasks: list[ChunkTask]) -> Iterator[ChunkResult]:
+    def map_unordered(self, function: Callable, tasks: list) -> Iterator:
         from dask.distributed import as_completed
 
         pending = iter(tasks)
-        first = [self.client.submit(run_chunk, task, pure=False)
+        first = [self.client.submit(function, task, pure=False)
                  for task in _take(pending, 2 * self.workers)]
         flow = as_completed(first)
         for future in flow:
             for task in _take(pending, 1):
-                flow.add(self.client.submit(run_chunk, task, pure=False))
+                flow.add(self.client.submit(function, task, pure=False))
             result = future.result()
             future.release()
             yield result
@@ -305,13 +326,7 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
 
     `progress(done, total)` is called after each chunk (and once at the start).
     """
-    if backend not in BACKENDS:
-        raise UserError(f"--backend {backend}: unknown backend. Allowed: local, dask.")
-    if scheduler and backend != "dask":
-        raise UserError("--scheduler needs --backend dask.")
-    workers = workers or os.cpu_count() or 1
-    if workers < 1:
-        raise UserError(f"--workers {workers}: needs at least one worker.")
+    workers = check_execution(backend, workers, scheduler)
     folder = ResultsFolder(out)
     digest = experiment_hash(experiment, timeseries, version)
     previous = folder.prepare(digest, resume=resume, force=force)
@@ -354,9 +369,9 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
     interrupted = False
     if progress:
         progress(done_before, total)
-    engine = DaskBackend(workers, scheduler) if backend == "dask" else LocalBackend(workers)
+    engine = evaluator(backend, workers, scheduler)
     try:
-        for result in engine.map_unordered(tasks):
+        for result in engine.map_unordered(run_chunk, tasks):
             folder.write_chunk(result.index, result.runs, schema, result.timeseries,
                                result.errors)
             computed += len(result.runs)
@@ -392,12 +407,22 @@ def _count_failed(folder: ResultsFolder) -> int:
     return int(np.sum(table.column("failed").to_numpy(zero_copy_only=False)))
 
 
-def pool_map(function: Callable, tasks: list, workers: int) -> list:
-    """`function` over `tasks` in order: in this process for one worker or one task, else on a
-    pool of spawned worker processes (the start method `import mesa` sets)."""
-    if workers <= 1 or len(tasks) <= 1:
-        return [function(task) for task in tasks]
-    from concurrent.futures import ProcessPoolExecutor
+class _Indexed:
+    """`function` of an (index, task) pair, keeping the index: for results in task order."""
 
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(function, tasks))
+    def __init__(self, function: Callable):
+        self.function = function
+
+    def __call__(self, item: tuple[int, Any]) -> tuple[int, Any]:
+        return item[0], self.function(item[1])
+
+
+def pool_map(function: Callable, tasks: list, workers: int) -> list:
+    """`function` over `tasks`, results in task order, on the local evaluator (in this process
+    for one worker or one task)."""
+    engine = LocalBackend(max(1, min(workers, len(tasks))))
+    try:
+        results = dict(engine.map_unordered(_Indexed(function), list(enumerate(tasks))))
+    finally:
+        engine.close()
+    return [results[k] for k in range(len(tasks))]

@@ -15,7 +15,6 @@ with the outputs of the quarters it covers (the last one in proportion to its da
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -221,11 +220,11 @@ def prior_draws(calibration: Calibration) -> pd.DataFrame:
 
 def _simulate(task: tuple[Calibration, list[dict], list[int]]) -> pd.DataFrame:
     """Yearly outputs and patterns of one run per parameter set."""
-    from sim.model.fast_engine import run_batch
+    from sim.model.simulation import simulate
 
     calibration, parameter_sets, seeds = task
     scenarios = [with_overrides(calibration.base, values) for values in parameter_sets]
-    result = run_batch(scenarios, seeds, record_series=True)
+    result = simulate(scenarios, seeds, record=True)
     rotation = [calibration.base.codes.index(c) for c in calibration.chair_order]
     rows = []
     for trajectory in result.trajectories:
@@ -316,7 +315,7 @@ def long_run_outcomes(calibration: Calibration, accepted: pd.DataFrame,
     over all accepted draws: what the record says, and does not say, about the group's fate."""
     from sim.experiments.execution import pool_map
     from sim.inference.statistics import shares_by_point
-    from sim.model.fast_engine import summaries_of
+    from sim.model.simulation import summaries
 
     draws = accepted[[p.key for p in calibration.priors]].to_dict("records")
     n = calibration.long_run_runs
@@ -330,8 +329,8 @@ def long_run_outcomes(calibration: Calibration, accepted: pd.DataFrame,
             scenarios = [with_overrides(scenario, v) for v in values]
             tasks = [(scenarios[i: i + chunk], seeds[i: i + chunk])
                      for i in range(0, len(seeds), chunk)]
-            summaries = pd.concat(pool_map(summaries_of, tasks, workers), ignore_index=True)
-            shares = shares_by_point(summaries.assign(point_id=0), []).iloc[0]
+            runs = pd.concat(pool_map(summaries, tasks, workers), ignore_index=True)
+            shares = shares_by_point(runs.assign(point_id=0), []).iloc[0]
             rows.append({"scenario": scenario.name, "parameters": label,
                          "runs": len(scenarios), "years": scenario.years,
                          **{f"{name}{suffix}": shares[f"{name}{suffix}"]
@@ -391,88 +390,3 @@ def predictive_check(calibration: Calibration, accepted: pd.DataFrame, workers: 
     per_draw["score"] = per_draw["expected_distance"].where(per_draw["patterns"] >= 0.8, np.inf)
     per_draw = per_draw.sort_values(["score", "expected_distance"])
     return _yearly_intervals(calibration, simulated), per_draw
-
-
-def write_results(calibration: Calibration, result: CalibrationResult, folder: Path) -> Path:
-    """draws.parquet, posterior.csv, predictive.csv, calibration.json and two figures."""
-    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
-
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_parquet(folder / "draws.parquet", result.draws)
-    atomic_write_bytes(folder / "posterior.csv", result.posterior.to_csv(index=False).encode())
-    atomic_write_bytes(folder / "predictive.csv",
-                       result.predictive.to_csv(index=False).encode())
-    atomic_write_bytes(folder / "calibrated_fit.csv",
-                       result.calibrated_fit.to_csv(index=False).encode())
-    atomic_write_bytes(folder / "long_run.csv", result.long_run.to_csv(index=False).encode())
-    summary = {
-        "name": calibration.name, "source": calibration.source, "draws": calibration.draws,
-        "accepted": int(result.draws["accepted"].sum()), "accept_share": calibration.accept,
-        "tolerance": result.tolerance, "seed": calibration.seed,
-        "draws_with_patterns": int(np.isfinite(result.draws["distance"]).sum()),
-        "observed": {str(k): int(v) for k, v in calibration.observed.items()},
-        "predictive_chair_pattern": result.predictive.attrs.get("chair_pattern"),
-        "predictive_alive_at_end": result.predictive.attrs.get("alive_at_end"),
-        "calibrated_chair_pattern": result.calibrated_fit.attrs.get("chair_pattern"),
-        "calibrated_alive_at_end": result.calibrated_fit.attrs.get("alive_at_end"),
-        "calibrated": {k: float(v) for k, v in result.calibrated.items()},
-        "long_run": result.long_run.to_dict("records"),
-        "seconds": round(result.seconds, 1), **provenance(),
-    }
-    atomic_write_bytes(folder / "calibration.json", json.dumps(summary, indent=2).encode())
-    _plot_fit(result.predictive, result.calibrated_fit, folder / "fit.png")
-    _plot_posterior(calibration, result.draws, folder / "posterior.png")
-    return folder
-
-
-def _plot_fit(predictive: pd.DataFrame, calibrated: pd.DataFrame, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=150, sharey=True)
-    titles = ("All accepted parameter sets", "Calibrated values")
-    for ax, frame, title in zip(axes, (predictive, calibrated), titles, strict=True):
-        years = frame["year"]
-        ax.fill_between(years, frame["q05"], frame["q95"], color="#9ecae1",
-                        label="simulated, 90 % interval")
-        ax.fill_between(years, frame["q25"], frame["q75"], color="#4292c6",
-                        label="simulated, 50 % interval")
-        ax.plot(years, frame["median"], color="#08306b", label="simulated median")
-        ax.plot(years, frame["observed"], "o", color="#e6550d", label="observed (Table 1)")
-        ax.set_xlabel("year (2018: 1 January to 15 May)")
-        ax.set_xticks(list(years))
-        ax.set_title(title)
-    axes[0].set_ylabel("joint statements (outputs) per year")
-    axes[0].legend(frameon=False, fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def _plot_posterior(calibration: Calibration, draws: pd.DataFrame, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(calibration.priors)
-    cols = min(3, n)
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), dpi=150,
-                             squeeze=False)
-    accepted = draws[draws["accepted"]]
-    for ax, prior in zip(axes.flat, calibration.priors, strict=False):
-        bins = np.linspace(prior.low, prior.high, 21)
-        ax.hist(draws[prior.key], bins=bins, density=True, color="#d9d9d9", label="prior")
-        ax.hist(accepted[prior.key], bins=bins, density=True, color="#3182bd", alpha=0.8,
-                label="accepted")
-        ax.set_title(prior.key, fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    axes.flat[0].legend(frameon=False, fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)

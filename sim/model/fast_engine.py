@@ -211,15 +211,3 @@ def _simulate(template: Scenario, p: StackedParams, dated: DatedEvents, seeds: n
             for r in range(runs)
         ]
     return BatchResult(seeds=seeds, summary=summary, trajectories=trajectories)
-
-
-def summaries_of(task: tuple[Scenario | Sequence[Scenario], Sequence[int]]):
-    """The run summaries of (scenarios, seeds) on the fast engine, one row per run: a task
-    for a process pool."""
-    import pandas as pd
-
-    from sim.model.outcomes import to_records
-
-    scenarios, seeds = task
-    result = run_batch(scenarios if isinstance(scenarios, Scenario) else list(scenarios), seeds)
-    return pd.DataFrame(to_records(result.summary, result.seeds))

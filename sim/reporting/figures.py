@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sim.model import rules
@@ -18,6 +16,13 @@ from sim.model.trajectory import Trajectory
 STATE_COLORS = {"alive": "#4daf4a", "zombie": "#ff7f00", "dead": "#222222"}
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
            "#666666", "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6"]
+
+
+def subplots(*args, figsize=None, dpi=None, layout=None, **kwargs):
+    """`pyplot.subplots` without pyplot: a figure of its own, drawn by Agg when saved, that
+    leaves matplotlib's backend and pyplot's figures alone."""
+    fig = Figure(figsize=figsize, dpi=dpi, layout=layout)
+    return fig, fig.subplots(*args, **kwargs)
 
 
 def member_colors(scenario: Scenario) -> list[str]:
@@ -30,7 +35,7 @@ def member_names(scenario: Scenario) -> list[str]:
 
 
 def plot_run(trajectory: Trajectory, scenario: Scenario, path: str | Path | None = None,
-             title: str | None = None) -> plt.Figure:
+             title: str | None = None) -> Figure:
     """Engagement per member, activity with the chair's terms shaded, the state band, events."""
     t_run = trajectory.quarters_run
     start = scenario.start_quarter / rules.QUARTERS_PER_YEAR
@@ -38,7 +43,7 @@ def plot_run(trajectory: Trajectory, scenario: Scenario, path: str | Path | None
     colors = member_colors(scenario)
     names = member_names(scenario)
     s = {name: trajectory.upto(name) for name in trajectory.series}
-    fig, (ax_e, ax_a, ax_s) = plt.subplots(
+    fig, (ax_e, ax_a, ax_s) = subplots(
         3, 1, figsize=(12, 7.2), sharex=True, gridspec_kw={"height_ratios": [3, 2.2, 0.45]},
         layout="constrained")
 
@@ -62,9 +67,9 @@ def plot_run(trajectory: Trajectory, scenario: Scenario, path: str | Path | None
     ax_e.set_ylim(-0.04 - 0.025 * len(names) - 0.02, 1.02)
     ax_e.set_ylabel("engagement (0–1)")
     handles, labels = ax_e.get_legend_handles_labels()
-    handles += [plt.Line2D([], [], marker="X", ls="", color="grey", mec="black", ms=9),
-                plt.Line2D([], [], marker="D", ls="", color="grey", mec="black", ms=7),
-                plt.Line2D([], [], marker="s", ls="", color="grey", ms=4)]
+    handles += [Line2D([], [], marker="X", ls="", color="grey", mec="black", ms=9),
+                Line2D([], [], marker="D", ls="", color="grey", mec="black", ms=7),
+                Line2D([], [], marker="s", ls="", color="grey", ms=4)]
     labels += ["leaves the group", f"joins {scenario.world.rival_name}", "domestic crisis"]
     ax_e.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
                 frameon=False)
@@ -109,7 +114,6 @@ def plot_run(trajectory: Trajectory, scenario: Scenario, path: str | Path | None
     fig.suptitle(title or f"{scenario.title} — seed {trajectory.seed}: {text}", fontsize=11)
     if path is not None:
         fig.savefig(path, dpi=150)
-        plt.close(fig)
     return fig
 
 
@@ -143,15 +147,14 @@ OUTPUT_UNITS = {"death share": "share of runs", "years to death": "years",
                 "total outputs": "outputs per run"}
 
 
-def _finish(fig: plt.Figure, path: str | Path | None) -> plt.Figure:
+def _finish(fig: Figure, path: str | Path | None) -> Figure:
     if path is not None:
         fig.savefig(path, dpi=150)
-        plt.close(fig)
     return fig
 
 
 def plot_outcome_shares(points, labels: list[str], path: str | Path | None = None,
-                        title: str = "Outcome shares per design point") -> plt.Figure:
+                        title: str = "Outcome shares per design point") -> Figure:
     """Stacked bars dead / zombie / alive per point, with the Wilson 95 % intervals of the dead
     and alive shares on their boundaries; many points are sorted by dead share, unlabelled."""
     many = len(points) > 40
@@ -159,7 +162,7 @@ def plot_outcome_shares(points, labels: list[str], path: str | Path | None = Non
         points = points.sort_values(["dead", "zombie"], ascending=False)
     x = np.arange(len(points))
     width = 0.7
-    fig, ax = plt.subplots(figsize=(min(12, 3.2 + 0.75 * len(points)) if not many else 11, 4.6),
+    fig, ax = subplots(figsize=(min(12, 3.2 + 0.75 * len(points)) if not many else 11, 4.6),
                            layout="constrained")
     bottom = np.zeros(len(points))
     for name in ("dead", "zombie", "alive"):
@@ -204,14 +207,14 @@ def plot_outcome_shares(points, labels: list[str], path: str | Path | None = Non
 
 def plot_trajectories(shares, activity, engagement, start_year: float,
                       path: str | Path | None = None, title: str = "",
-                      zombie_line: float | None = None) -> plt.Figure:
+                      zombie_line: float | None = None) -> Figure:
     """One design point over time: the share of runs alive / zombie / dead (stacked), and fan
     charts (median, 50 % and 90 % bands) of outputs per quarter and of mean engagement.
 
     `shares` is indexed by quarter with columns alive, zombie, dead; `activity` and `engagement`
     by quarter with quantile columns 0.05, 0.25, 0.5, 0.75, 0.95.
     """
-    fig, (ax_s, ax_a, ax_e) = plt.subplots(3, 1, figsize=(9, 7.5), sharex=True,
+    fig, (ax_s, ax_a, ax_e) = subplots(3, 1, figsize=(9, 7.5), sharex=True,
                                            layout="constrained")
     years = start_year + shares.index.to_numpy() / 4
     ax_s.stackplot(years, *(shares[name].to_numpy() for name in ("dead", "zombie", "alive")),
@@ -245,12 +248,12 @@ def plot_trajectories(shares, activity, engagement, start_year: float,
 
 def plot_survival(curves, labels: dict, path: str | Path | None = None, title: str = "",
                   ylabel: str = "share of runs without the event",
-                  horizon_years: float | None = None) -> plt.Figure:
+                  horizon_years: float | None = None) -> Figure:
     """Kaplan–Meier curves (step) with their confidence bands, one colour per design point.
 
     `curves` is long: point_id, time (years), survival, low, high.
     """
-    fig, ax = plt.subplots(figsize=(9, 4.8), layout="constrained")
+    fig, ax = subplots(figsize=(9, 4.8), layout="constrained")
     for i, (point_id, curve) in enumerate(curves.groupby("point_id", sort=True)):
         color = PALETTE[i % len(PALETTE)]
         columns = {c: curve[c].to_numpy(dtype=float) for c in ("time", "survival", "low",
@@ -274,9 +277,9 @@ def plot_survival(curves, labels: dict, path: str | Path | None = None, title: s
 
 def plot_phase_diagram(points, x_key: str, y_key: str, path: str | Path | None = None,
                        x_label: str | None = None, y_label: str | None = None,
-                       title: str = "") -> plt.Figure:
+                       title: str = "") -> Figure:
     """Heatmaps of the dead share and the zombie share over a grid of two factors."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
+    fig, axes = subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     xs = sorted(points[x_key].unique())
     ys = sorted(points[y_key].unique())
     for ax, name, cmap in ((axes[0], "dead", "Greys"), (axes[1], "zombie", "Oranges")):
@@ -304,13 +307,13 @@ def _tick(value) -> str:
     return f"{value:.3g}" if isinstance(value, float | np.floating) else str(value)
 
 
-def plot_sobol(indices, path: str | Path | None = None, title: str = "") -> plt.Figure:
+def plot_sobol(indices, path: str | Path | None = None, title: str = "") -> Figure:
     """First-order and total Sobol indices per factor (bars with their intervals), one panel per
     output; factors sorted by total index on the first output."""
     outputs = list(dict.fromkeys(indices["output"]))
     first = indices[indices["output"] == outputs[0]].sort_values("ST")
     order = list(first["factor"])
-    fig, axes = plt.subplots(1, len(outputs), figsize=(4.2 * len(outputs) + 2.5,
+    fig, axes = subplots(1, len(outputs), figsize=(4.2 * len(outputs) + 2.5,
                                                         1.2 + 0.42 * len(order)),
                              sharey=True, layout="constrained", squeeze=False)
     y = np.arange(len(order))
@@ -331,10 +334,10 @@ def plot_sobol(indices, path: str | Path | None = None, title: str = "") -> plt.
     return _finish(fig, path)
 
 
-def plot_tornado(effects, path: str | Path | None = None, title: str = "") -> plt.Figure:
+def plot_tornado(effects, path: str | Path | None = None, title: str = "") -> Figure:
     """One-at-a-time effects on the dead and zombie shares: per factor, bars from the base
     point's share to the share at each level tried (labelled), widest effect on top."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 1.6 + 0.5 * effects["factor"].nunique()),
+    fig, axes = subplots(1, 2, figsize=(12, 1.6 + 0.5 * effects["factor"].nunique()),
                              layout="constrained", sharey=True)
     spans = effects.groupby("factor")["dead_change"].agg(lambda c: c.max() - c.min())
     order = list(spans.sort_values().index)

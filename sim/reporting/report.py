@@ -477,14 +477,13 @@ def _point_series(results: Results, scenario, point_ids: list[int], per_point: i
                  .sort_values(["run_id", "quarter"]))
         frame["state"] = frame["state"].astype(object)
         return frame, "Read from `timeseries.parquet`."
-    from sim.model.fast_engine import run_batch
-    from sim.model.outcomes import to_records
+    from sim.model.simulation import simulate
 
     parts, mismatched = [], 0
     for point_id, runs in chosen.groupby("point_id", sort=True):
         point_scenario = _point_scenario(results, scenario, point_id)
-        batch = run_batch(point_scenario, runs["seed"].tolist(), record_series=True)
-        again = [r["outcome"] for r in to_records(batch.summary, batch.seeds)]
+        batch = simulate(point_scenario, runs["seed"].tolist(), record=True)
+        again = [r["outcome"] for r in batch.summaries]
         mismatched += int(np.sum(np.array(again) != runs["outcome"].to_numpy()))
         for run_id, trajectory in zip(runs["run_id"], batch.trajectories, strict=True):
             t = trajectory.quarters_run

@@ -1,0 +1,69 @@
+"""One way to simulate: scenarios and seeds in, run summaries (and records) out, on either engine.
+
+Experiments, calibration, claims, the command line and a notebook all run simulations through
+`simulate`; `summaries` is the same as a task for a pool of worker processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sim.model.fast_engine import run_batch
+from sim.model.mesa_engine import MinilateralModel
+from sim.model.outcomes import summarize, to_records
+from sim.model.params import Scenario
+from sim.model.trajectory import Trajectory
+
+ENGINES = ("fast", "mesa")
+
+
+@dataclass
+class Runs:
+    """What a simulation gives: one summary per run (the keys of `SUMMARY_KEYS`), in the order
+    of the seeds, and each run's quarter-by-quarter record when asked for."""
+
+    summaries: list[dict]
+    trajectories: list[Trajectory] | None = None
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.summaries)
+
+
+def simulate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], *,
+             engine: str = "fast", record: bool = False,
+             progress: Callable[[int], None] | None = None) -> Runs:
+    """Run one scenario per seed (or one scenario for every seed) on an engine.
+
+    The fast engine runs them as one batch (they must share members, start, dated events and
+    horizon); the Mesa engine one by one, calling `progress(done)` after each run.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    seeds = [int(seed) for seed in seeds]
+    if isinstance(scenarios, Scenario):
+        scenarios = [scenarios] * len(seeds)
+    if len(scenarios) != len(seeds):
+        raise ValueError("one scenario per seed, or a single scenario")
+    if engine == "fast":
+        result = run_batch(list(scenarios), seeds, record_series=record)
+        return Runs(to_records(result.summary, result.seeds), result.trajectories)
+    summaries, trajectories = [], []
+    for done, (scenario, seed) in enumerate(zip(scenarios, seeds, strict=True), start=1):
+        trajectory = MinilateralModel(scenario, seed).run()
+        summaries.append(summarize(trajectory))
+        if record:
+            trajectories.append(trajectory)
+        if progress is not None:
+            progress(done)
+    return Runs(summaries, trajectories if record else None)
+
+
+def summaries(task: tuple[Scenario | Sequence[Scenario], Sequence[int]]) -> pd.DataFrame:
+    """The run summaries of (scenarios, seeds) on the fast engine, one row per run: a task for
+    a pool of worker processes."""
+    scenarios, seeds = task
+    return simulate(scenarios if isinstance(scenarios, Scenario) else list(scenarios),
+                    seeds).frame()

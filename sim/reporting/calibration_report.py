@@ -1,0 +1,88 @@
+"""A calibration's results folder: its tables, calibration.json and two figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.inference.calibration import Calibration, CalibrationResult
+
+
+def write_results(calibration: Calibration, result: CalibrationResult, folder: Path) -> Path:
+    """draws.parquet, posterior.csv, predictive.csv, calibration.json and two figures."""
+    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
+
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(folder / "draws.parquet", result.draws)
+    atomic_write_bytes(folder / "posterior.csv", result.posterior.to_csv(index=False).encode())
+    atomic_write_bytes(folder / "predictive.csv",
+                       result.predictive.to_csv(index=False).encode())
+    atomic_write_bytes(folder / "calibrated_fit.csv",
+                       result.calibrated_fit.to_csv(index=False).encode())
+    atomic_write_bytes(folder / "long_run.csv", result.long_run.to_csv(index=False).encode())
+    summary = {
+        "name": calibration.name, "source": calibration.source, "draws": calibration.draws,
+        "accepted": int(result.draws["accepted"].sum()), "accept_share": calibration.accept,
+        "tolerance": result.tolerance, "seed": calibration.seed,
+        "draws_with_patterns": int(np.isfinite(result.draws["distance"]).sum()),
+        "observed": {str(k): int(v) for k, v in calibration.observed.items()},
+        "predictive_chair_pattern": result.predictive.attrs.get("chair_pattern"),
+        "predictive_alive_at_end": result.predictive.attrs.get("alive_at_end"),
+        "calibrated_chair_pattern": result.calibrated_fit.attrs.get("chair_pattern"),
+        "calibrated_alive_at_end": result.calibrated_fit.attrs.get("alive_at_end"),
+        "calibrated": {k: float(v) for k, v in result.calibrated.items()},
+        "long_run": result.long_run.to_dict("records"),
+        "seconds": round(result.seconds, 1), **provenance(),
+    }
+    atomic_write_bytes(folder / "calibration.json", json.dumps(summary, indent=2).encode())
+    _plot_fit(result.predictive, result.calibrated_fit, folder / "fit.png")
+    _plot_posterior(calibration, result.draws, folder / "posterior.png")
+    return folder
+
+
+def _plot_fit(predictive: pd.DataFrame, calibrated: pd.DataFrame, path: Path) -> None:
+    from sim.reporting.figures import subplots
+
+    fig, axes = subplots(1, 2, figsize=(10, 3.8), dpi=150, sharey=True)
+    titles = ("All accepted parameter sets", "Calibrated values")
+    for ax, frame, title in zip(axes, (predictive, calibrated), titles, strict=True):
+        years = frame["year"]
+        ax.fill_between(years, frame["q05"], frame["q95"], color="#9ecae1",
+                        label="simulated, 90 % interval")
+        ax.fill_between(years, frame["q25"], frame["q75"], color="#4292c6",
+                        label="simulated, 50 % interval")
+        ax.plot(years, frame["median"], color="#08306b", label="simulated median")
+        ax.plot(years, frame["observed"], "o", color="#e6550d", label="observed (Table 1)")
+        ax.set_xlabel("year (2018: 1 January to 15 May)")
+        ax.set_xticks(list(years))
+        ax.set_title(title)
+    axes[0].set_ylabel("joint statements (outputs) per year")
+    axes[0].legend(frameon=False, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def _plot_posterior(calibration: Calibration, draws: pd.DataFrame, path: Path) -> None:
+    from sim.reporting.figures import subplots
+
+    n = len(calibration.priors)
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), dpi=150,
+                             squeeze=False)
+    accepted = draws[draws["accepted"]]
+    for ax, prior in zip(axes.flat, calibration.priors, strict=False):
+        bins = np.linspace(prior.low, prior.high, 21)
+        ax.hist(draws[prior.key], bins=bins, density=True, color="#d9d9d9", label="prior")
+        ax.hist(accepted[prior.key], bins=bins, density=True, color="#3182bd", alpha=0.8,
+                label="accepted")
+        ax.set_title(prior.key, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    axes.flat[0].legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)

@@ -1,0 +1,200 @@
+"""The claims' report: report.md and report.html with a figure per claim, and claims.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.patches import Rectangle
+
+from sim.inference.claims import (
+    METRICS,
+    SHARES,
+    VERDICT_COLORS,
+    Claim,
+    ClaimsResult,
+    ClaimSuite,
+)
+
+
+def _fmt_effect(row) -> str:
+    if row.metric in SHARES:
+        return (f"{100 * row.effect:+.1f} points ({100 * row.low:+.1f} to {100 * row.high:+.1f})")
+    return f"{row.effect:+.2f} ({row.low:+.2f} to {row.high:+.2f})"
+
+
+def _fmt_level(metric: str, value: float) -> str:
+    return f"{100 * value:.1f} %" if metric in SHARES else f"{value:.2f}"
+
+
+LABELS = {"alive": "share alive", "zombie": "zombie share", "dead": "death share",
+          "active_years": "active years", "years_to_death": "years to death",
+          "zombie_years": "zombie years", "total_outputs": "outputs", "exits": "exits",
+          "rival_joins": "joins of the rival bloc"}
+SIDES = {"holds": "as predicted", "unclear": "no clear effect on", "opposite": "opposite for"}
+
+
+def sentence(claim: Claim, verdict: dict, effects: pd.DataFrame) -> str:
+    """The claim's verdict in one sentence, naming what holds in which contrast."""
+    head = {"reproduced": "Reproduced", "not reproduced": "Not reproduced",
+            "depends on": "Depends on the condition", "partly reproduced": "Partly reproduced"
+            }[verdict["verdict"]]
+    rows = effects[(effects["claim"] == claim.id) & (effects["expected"] != "")]
+    parts = []
+    for contrast in claim.contrasts:
+        mine = rows[rows["contrast"] == contrast.name]
+        said = []
+        for side, words in SIDES.items():
+            names = [LABELS[m] for m in mine.loc[mine["verdict"] == side, "metric"]]
+            if names:
+                said.append(f"{words} {' and '.join(names)}")
+        parts.append(f"{contrast.name}: {', '.join(said)}")
+    return f"{head} — " + "; ".join(parts) + "."
+
+
+def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path) -> Path:
+    """claims.csv, effects.parquet, report.md, report.html and figures/ into `folder`."""
+    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
+    from sim.reporting.report import Bullets, Document, Figure, Section, Table, to_html, to_markdown
+
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = folder / "figures"
+    figures.mkdir(exist_ok=True)
+    atomic_write_parquet(folder / "effects.parquet", result.effects)
+    atomic_write_bytes(folder / "claims.csv", result.verdicts.to_csv(index=False).encode())
+    atomic_write_bytes(folder / "shares.csv", result.shares.to_csv(index=False).encode())
+    plot_claims_overview(suite, result, figures / "claims.png")
+    doc = Document(f"Claims report: {suite.name}")
+    head = Section("Provenance")
+    head.add(suite.description)
+    head.add(Bullets([f"claims file: `{suite.source}`", f"{suite.replicates:,} paired runs per "
+                      f"arm (common random numbers), {suite.years} years, seed {suite.seed}, "
+                      f"{int(100 * suite.confidence)} % intervals",
+                      f"wall time {result.seconds:.0f} s (fast engine)"]))
+    head.add(Figure("figures/claims.png", "Outcome shares of each contrast's baseline (upper "
+                    "bar) and treatment (lower bar); the verdict of each claim on the left."))
+    summary = result.verdicts.assign(sentence=[
+        sentence(c, v, result.effects) for c, v in zip(suite.claims,
+                                                       result.verdicts.to_dict("records"),
+                                       strict=True)])
+    head.add(Table(summary[["claim", "title", "verdict", "sentence"]].astype(str)))
+    doc.sections.append(head)
+    for claim, verdict in zip(suite.claims, result.verdicts.to_dict("records"), strict=True):
+        section = Section(f"Claim {claim.id}: {claim.title}")
+        section.add(f"*{claim.statement}* ({claim.source})")
+        rows = result.effects[(result.effects["claim"] == claim.id)
+                              & (result.effects["expected"] != "")]
+        table = pd.DataFrame([{
+            "contrast": r.contrast, "metric": r.metric, "predicted": r.expected,
+            "baseline": _fmt_level(r.metric, r.baseline),
+            "treatment": _fmt_level(r.metric, r.treatment),
+            "effect (95 % CI)": _fmt_effect(r), "p": f"{r.p:.2g}", "verdict": r.verdict}
+            for r in rows.itertuples()])
+        section.add(Table(table))
+        name = f"claim-{claim.id}.png"
+        plot_claim(claim, result, figures / name)
+        section.add(Figure(f"figures/{name}", f"Claim {claim.id}: predicted effects (treatment "
+                           "minus baseline) with 95 % intervals, by contrast."))
+        if claim.reference:
+            section.add(_reference_text(claim, result))
+        section.add(f"**{sentence(claim, verdict, result.effects)}**")
+        doc.sections.append(section)
+    atomic_write_bytes(folder / "report.html", to_html(doc).encode())
+    atomic_write_bytes(folder / "report.md", to_markdown(doc).encode())
+    summary_json = {"name": suite.name, "replicates": suite.replicates, "years": suite.years,
+                    "seconds": round(result.seconds, 1), **provenance(),
+                    "verdicts": result.verdicts.to_dict("records")}
+    atomic_write_bytes(folder / "claims.json", json.dumps(summary_json, indent=2).encode())
+    return folder / "report.md"
+
+
+def _reference_text(claim: Claim, result: ClaimsResult) -> str:
+    ref = claim.reference
+    arm = result.shares[(result.shares["claim"] == claim.id)
+                        & (result.shares["contrast"] == claim.contrasts[0].name)
+                        & (result.shares["arm"] == "treatment")].iloc[0]
+    parts = [f"{name} {100 * arm[name]:.0f} % (reference {100 * ref[name]:.0f} %)"
+             for name in SHARES if name in ref]
+    return (f"How far the treatment of '{claim.contrasts[0].name}' approaches the reference "
+            f"({ref.get('source', '')}): " + ", ".join(parts) + ".")
+
+
+def plot_claims_overview(suite: ClaimSuite, result: ClaimsResult, path: Path) -> None:
+    """Stacked outcome shares of both arms of every contrast, grouped by claim."""
+    from sim.reporting.figures import STATE_COLORS, subplots
+
+    rows = []
+    for claim, verdict in zip(suite.claims, result.verdicts.to_dict("records"), strict=True):
+        for contrast in claim.contrasts:
+            for arm in ("baseline", "treatment"):
+                share = result.shares[(result.shares["claim"] == claim.id)
+                                      & (result.shares["contrast"] == contrast.name)
+                                      & (result.shares["arm"] == arm)].iloc[0]
+                rows.append((claim, verdict["verdict"], contrast.name, arm, share))
+    headers = len(suite.claims)
+    fig, ax = subplots(figsize=(10, 0.22 * (len(rows) + headers) + 1.4), dpi=150)
+    y = 0.0
+    ticks, labels, bold, last_claim = [], [], [], None
+    for claim, verdict, contrast, arm, share in rows:
+        if claim.id != last_claim:
+            ticks.append(y)
+            labels.append(f"{claim.id}. {claim.title}: {verdict.upper()}")
+            bold.append(True)
+            y += 1.0
+            last_claim = claim.id
+        left = 0.0
+        for state in SHARES:
+            ax.barh(y, share[state], left=left, color=STATE_COLORS[state], height=0.8,
+                    edgecolor="white", linewidth=0.4)
+            left += share[state]
+        ticks.append(y)
+        name = contrast if len(contrast) <= 48 else contrast[:47] + "…"
+        labels.append(f"{name}: treatment" if arm == "treatment" else "baseline")
+        bold.append(False)
+        y += 1.0
+    ax.set_yticks(ticks, labels, fontsize=7)
+    for label, is_bold in zip(ax.get_yticklabels(), bold, strict=True):
+        if is_bold:
+            label.set_fontweight("bold")
+    ax.tick_params(axis="y", length=0)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(y - 0.4, -0.6)
+    ax.set_xlabel(f"share of {suite.replicates:,} runs at the horizon ({suite.years} years)")
+    handles = [Rectangle((0, 0), 1, 1, color=STATE_COLORS[s]) for s in SHARES]
+    ax.legend(handles, SHARES, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              frameon=False, fontsize=8)
+    fig.subplots_adjust(left=0.5, right=0.97, top=1 - 0.45 / fig.get_figheight(),
+                        bottom=0.55 / fig.get_figheight())
+    fig.savefig(path)
+
+
+def plot_claim(claim: Claim, result: ClaimsResult, path: Path) -> None:
+    """Predicted effects of one claim with their intervals, one panel per metric."""
+    from sim.reporting.figures import subplots
+
+    rows = result.effects[(result.effects["claim"] == claim.id)
+                          & (result.effects["expected"] != "")]
+    metrics_used = list(dict.fromkeys(rows["metric"]))
+    fig, axes = subplots(1, len(metrics_used), figsize=(3.4 * len(metrics_used),
+                                                            0.5 * len(claim.contrasts) + 1.6),
+                             dpi=150, squeeze=False)
+    for ax, metric in zip(axes[0], metrics_used, strict=True):
+        part = rows[rows["metric"] == metric]
+        scale = 100 if metric in SHARES else 1
+        for i, r in enumerate(part.itertuples()):
+            color = VERDICT_COLORS[r.verdict]
+            ax.errorbar(scale * r.effect, i, xerr=[[scale * (r.effect - r.low)],
+                                                   [scale * (r.high - r.effect)]],
+                        fmt="o", color=color, capsize=3)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_yticks(range(len(part)), [c[:30] for c in part["contrast"]], fontsize=7)
+        ax.invert_yaxis()
+        unit = "percentage points" if metric in SHARES else METRICS[metric].split(" (")[0]
+        ax.set_xlabel(f"{metric}: treatment − baseline\n({unit}; predicted "
+                      f"{part['expected'].iloc[0]})", fontsize=7)
+        ax.tick_params(axis="x", labelsize=7)
+    fig.suptitle(f"Claim {claim.id}: {claim.title}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
