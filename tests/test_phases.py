@@ -6,7 +6,6 @@ import mesa
 import numpy as np
 
 from sim.model import phases
-from sim.model.agents import MemberMinistry
 from sim.model.fast_engine import run_batch
 from sim.model.mesa_engine import MinilateralModel
 from sim.model.params import load_scenario
@@ -20,12 +19,6 @@ def test_the_quarter_is_the_seven_phases_in_order():
     assert [phase.name for phase in phases.PHASES] == PHASE_NAMES
     assert [phase.scope for phase in phases.PHASES] == [
         "member", "member", "group", "member", "group", "member", "group"]
-
-
-def test_every_phase_has_its_method_in_the_mesa_engine():
-    for phase in phases.PHASES:
-        owner = MemberMinistry if phase.scope == phases.MEMBER else MinilateralModel
-        assert callable(getattr(owner, phase.name, None)), phase.name
 
 
 def test_phases_write_only_declared_state():

@@ -1,8 +1,8 @@
 """The member foreign ministry: one Mesa agent per member of the group.
 
-Each method is one member phase of `sim.model.phases.PHASES` and applies it to this member
-alone: the agent's attributes are its member state variables, read and written by the phase
-through `MemberState`. An agent reads only its own state, the group's as it stood when the
+`act(phase)` applies a member phase of `sim.model.phases.PHASES` to this member alone: the
+agent's attributes are its member state variables, read and written by the phase through
+`MemberState`. An agent reads only its own state, the group's as it stood when the
 phase began and the run's inputs, so the order in which agents are activated never changes the
 result.
 """
@@ -69,24 +69,9 @@ class MemberMinistry(mesa.Agent):
     def active(self) -> bool:
         return self.status == rules.ACTIVE
 
-    def _act(self, name: str) -> None:
-        phase = phases.PHASE[name]
+    def act(self, phase: phases.Phase) -> None:
+        """Apply a member phase of the quarter to this member (not at all if the phase is for
+        active members and this one is not)."""
         if phase.active_only and not self.active:
             return
         phase.apply(self._state, self.run_params, self.model.inputs_now(self.index))
-
-    def face_circumstances(self) -> None:
-        """Join if due; then budget (M1), domestic crisis (M2) and a new minister (M3)."""
-        self._act("face_circumstances")
-
-    def consider_rival_bloc(self) -> None:
-        """M9: an invitation to the rival bloc, and whether to accept it."""
-        self._act("consider_rival_bloc")
-
-    def choose_engagement(self) -> None:
-        """M4–M6: weigh value against cost and move engagement toward the target."""
-        self._act("choose_engagement")
-
-    def consider_exit(self) -> None:
-        """M10: leave after long disengagement if staying is worth less than leaving costs."""
-        self._act("consider_exit")

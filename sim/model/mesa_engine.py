@@ -2,7 +2,8 @@
 
 This is the reference engine: readable and inspectable quarter by quarter, used for single runs
 and the teaching page. One step is one quarter: the phases of `sim.model.phases.PHASES` in
-order, a member phase by every agent (`MemberMinistry`), a group phase by the model. Members
+order, a member phase acted by every agent (`MemberMinistry.act`), a group phase by the model
+(`MinilateralModel.act`). Members
 decide simultaneously: each member phase reads the group as it stood when the phase began.
 """
 
@@ -146,9 +147,14 @@ class MinilateralModel(mesa.Model):
         self.quarter = self.steps - 1
         for phase in phases.PHASES:
             if phase.scope == phases.MEMBER:
-                self.members.shuffle_do(phase.name)
+                self.members.shuffle_do("act", phase)  # every member, in random order
             else:
-                getattr(self, phase.name)()
+                self.act(phase)
+        if self.dead:  # death is absorbing: the run stops
+            self.death_cause = self.cause
+            self.running = False
+        elif self.quarter + 1 >= self.horizon:
+            self.running = False
         self.record()
         if self.datacollector is not None:
             self.datacollector.collect(self)
@@ -162,25 +168,9 @@ class MinilateralModel(mesa.Model):
     def inputs_now(self, member: int | None = None) -> QuarterInputs:
         return QuarterInputs(self.inputs, self.quarter, member)
 
-    def _act(self, name: str) -> None:
-        phases.PHASE[name].apply(self._group, self.run_params, self.inputs_now())
-
-    def view_of_the_group(self) -> None:
-        """M7 (the chair, at the start of a term) and what members see of each other."""
-        self._act("view_of_the_group")
-
-    def produce_outputs(self) -> None:
-        """M8: joint outputs this quarter, driven by the chair and the members' engagement."""
-        self._act("produce_outputs")
-
-    def assess_outcome(self) -> None:
-        """Alive, zombie or dead (absorbing: the run stops)."""
-        self._act("assess_outcome")
-        if self.dead:
-            self.death_cause = self.cause
-            self.running = False
-        elif self.quarter + 1 >= self.horizon:
-            self.running = False
+    def act(self, phase: phases.Phase) -> None:
+        """Apply a group phase of the quarter."""
+        phase.apply(self._group, self.run_params, self.inputs_now())
 
     def record(self) -> None:
         t, record, now = self.quarter, self.trajectory, self.inputs_now()
