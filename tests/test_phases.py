@@ -52,9 +52,9 @@ def _counting(monkeypatch):
     calls = {name: 0 for name in PHASE_NAMES}
 
     def wrap(phase):
-        def apply(s, p, x):
+        def apply(*state_parameters_inputs):
             calls[phase.name] += 1
-            phase.apply(s, p, x)
+            phase.apply(*state_parameters_inputs)
         return dataclasses.replace(phase, apply=apply)
 
     table = tuple(wrap(phase) for phase in phases.PHASES)
@@ -84,9 +84,9 @@ def test_a_phase_changed_in_the_table_changes_both_engines(monkeypatch):
     before_fast = run_batch(scenario, [2], record_series=True).trajectories[0]
     original = phases.PHASE["produce_outputs"]
 
-    def silent(s, p, x):
-        original.apply(s, p, x)
-        s.outputs = np.zeros_like(np.asarray(s.outputs))
+    def silent(m, g, p, x):
+        original.apply(m, g, p, x)
+        g.outputs = np.zeros_like(np.asarray(g.outputs))
 
     changed = dataclasses.replace(original, apply=silent)
     table = tuple(changed if phase.name == "produce_outputs" else phase

@@ -94,7 +94,7 @@ class _OnMemberAxis:
 
     def __getattr__(self, name: str):
         value = getattr(self._namespace, name)
-        return value[:, None] if name in phases.GROUP_NAMES and np.ndim(value) == 1 else value
+        return value[:, None] if name in phases.GROUP_NAMES else value
 
     def __setattr__(self, name: str, value) -> None:
         setattr(self._namespace, name, value)
@@ -137,10 +137,18 @@ def _simulate(template: Scenario, p: StackedParams, dated: DatedEvents, seeds: n
     inputs = phases.exogenous_inputs(Shocks.from_tape(tape), calendar, params)
     del tape
     s = initial_state(params, runs, n, quarters)
-    on_members = (_OnMemberAxis(s), _OnMemberAxis(params))
+    # Member phases read values of the group on the member axis, (R, 1): the parameters and
+    # the inputs are laid out so once, the state as it is read.
+    params_on_members = SimpleNamespace(**{
+        name: value[:, None] if name in phases.GROUP_NAMES and np.ndim(value) == 1 else value
+        for name, value in vars(params).items()})
     x = _Quarter(inputs)
-    x_on_members = _OnMemberAxis(x)
+    x_on_members = _Quarter({
+        name: value[..., None] if phases.INPUTS[name] == phases.GROUP and np.ndim(value) == 2
+        else value for name, value in inputs.items()})
+    on_members = (s, _OnMemberAxis(s), params_on_members, x_on_members)
     dtypes = {v.name: np.dtype(v.dtype) for v in phases.STATE}
+    declared = [[(name, dtypes[name]) for name in phase.writes] for phase in phases.PHASES]
     rival_at_start = s.in_rival.copy()
     running = np.ones(runs, dtype=bool)
     quarters_run = np.full(runs, quarters, dtype=np.int64)
@@ -160,21 +168,21 @@ def _simulate(template: Scenario, p: StackedParams, dated: DatedEvents, seeds: n
 
     with np.errstate(all="ignore"):  # runs that have died keep computing, unrecorded
         for t in range(quarters):
-            x.quarter_index = t
-            for phase in phases.PHASES:
+            x.quarter_index = x_on_members.quarter_index = t
+            for phase, written in zip(phases.PHASES, declared, strict=True):
                 if phase.scope == phases.GROUP:
-                    phase.apply(s, params, x)
+                    phase.apply(s, s, params, x)
                 elif phase.active_only:
-                    active = rules.is_active(s.status)
+                    active = s.active
                     before = [getattr(s, name) for name in phase.writes]
-                    phase.apply(*on_members, x_on_members)
+                    phase.apply(*on_members)
                     for name, old in zip(phase.writes, before, strict=True):
                         setattr(s, name, np.where(active, getattr(s, name), old))
                 else:
-                    phase.apply(*on_members, x_on_members)
-                for name in phase.writes:
-                    if getattr(s, name).dtype != dtypes[name]:
-                        setattr(s, name, getattr(s, name).astype(dtypes[name]))
+                    phase.apply(*on_members)
+                for name, dtype in written:  # each variable keeps its declared dtype
+                    if (value := getattr(s, name)).dtype != dtype:
+                        setattr(s, name, value.astype(dtype))
 
             # Record (only runs still going; a run's death quarter is its last)
             s.outputs_history[:, t] = s.outputs

@@ -37,25 +37,29 @@ GROUP_NAMES = frozenset(v.name for v in phases.GROUP_STATE)
 
 
 class GroupState:
-    """The state as a group phase sees it: the group's variables, and the members' as (N,)
-    arrays in member order."""
+    """The state as one group phase sees it: the group's variables, and the members' as (N,)
+    arrays in member order (gathered from the agents once per phase)."""
 
-    __slots__ = ("_model",)
+    __slots__ = ("_members", "_model")
 
     def __init__(self, model: MinilateralModel):
         object.__setattr__(self, "_model", model)
+        object.__setattr__(self, "_members", {})
 
     def __getattr__(self, name: str):
         if name in MEMBER_NAMES:
-            return np.array([getattr(m, name) for m in self._model.member_list],
-                            dtype=phases.VARIABLES[name].dtype)
+            if name not in self._members:
+                self._members[name] = np.array(
+                    [getattr(m, name) for m in self._model.member_list],
+                    dtype=phases.VARIABLES[name].dtype)
+            return self._members[name]
         return getattr(self._model, name)
 
     def __setattr__(self, name: str, value) -> None:
-        members = self._model.member_list
         if name in MEMBER_NAMES:
-            for member, one in zip(members, np.broadcast_to(value, (len(members),)),
-                                   strict=True):
+            values = np.broadcast_to(value, (len(self._model.member_list),))
+            self._members[name] = values
+            for member, one in zip(self._model.member_list, values.tolist(), strict=True):
                 setattr(member, name, as_scalar(name, one))
         elif name in GROUP_NAMES:
             setattr(self._model, name, as_scalar(name, value))
@@ -64,18 +68,15 @@ class GroupState:
 
 
 class QuarterInputs:
-    """This quarter's exogenous inputs: for the group, or for one member."""
+    """The exogenous inputs of the model's current quarter: the group's, or one member's."""
 
-    __slots__ = ("_inputs", "_member", "_quarter")
+    __slots__ = ("_columns", "_model")
 
-    def __init__(self, inputs: Mapping[str, np.ndarray], quarter: int, member: int | None):
-        self._inputs, self._quarter, self._member = inputs, quarter, member
+    def __init__(self, columns: Mapping[str, np.ndarray], model: MinilateralModel):
+        self._columns, self._model = columns, model  # input name -> values over quarters
 
     def __getattr__(self, name: str):
-        value = self._inputs[name][self._quarter]
-        if self._member is not None and phases.INPUTS[name] == phases.MEMBER:
-            return value[..., self._member]
-        return value
+        return self._columns[name][self._model.quarter]
 
 
 def scenario_parameters(scenario: Scenario, calendar: Calendar):
@@ -134,7 +135,7 @@ class MinilateralModel(mesa.Model):
         self.trajectory = Trajectory(seed, self.horizon, len(self.member_list), rival_at_start)
         self.quarter = -1
         self.death_cause = rules.NO_CAUSE
-        self._group = GroupState(self)
+        self._group_inputs = QuarterInputs(self.inputs, self)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: name for name in MODEL_REPORTERS},
             agent_reporters={name: name for name in AGENT_REPORTERS},
@@ -165,15 +166,18 @@ class MinilateralModel(mesa.Model):
             self.step()
         return self.trajectory
 
-    def inputs_now(self, member: int | None = None) -> QuarterInputs:
-        return QuarterInputs(self.inputs, self.quarter, member)
+    def member_inputs(self, index: int) -> QuarterInputs:
+        """The inputs as member `index` reads them: its own column of member inputs."""
+        return QuarterInputs({name: values[:, index] if phases.INPUTS[name] == phases.MEMBER
+                              else values for name, values in self.inputs.items()}, self)
 
     def act(self, phase: phases.Phase) -> None:
         """Apply a group phase of the quarter."""
-        phase.apply(self._group, self.run_params, self.inputs_now())
+        state = GroupState(self)
+        phase.apply(state, state, self.run_params, self._group_inputs)
 
     def record(self) -> None:
-        t, record, now = self.quarter, self.trajectory, self.inputs_now()
+        t, record, now = self.quarter, self.trajectory, self._group_inputs
         for variable in phases.RECORDED_GROUP:
             record.series[variable.name][t] = (getattr(now, variable.name)
                                                if variable.source == "input"

@@ -1,13 +1,13 @@
 """The quarter as a table of phases, and the one state schema both engines keep.
 
-A quarter is the phases of `PHASES`, in order. Each phase is a function `(s, p, x)` of the state
-`s`, the parameters `p` and this quarter's exogenous inputs `x`; it reads and writes variables of
-the state by name and calls only `sim.model.rules`. The engines differ only in what the three
-arguments hold:
+A quarter is the phases of `PHASES`, in order. Each phase is a function `(m, g, p, x)` of the
+members' state `m`, the group's state `g`, the parameters `p` and this quarter's exogenous inputs
+`x`; it reads and writes state variables by name and calls only `sim.model.rules`. The engines
+differ only in what the four arguments hold:
 
-- the Mesa engine (`sim.model.mesa_engine`) calls a member phase once per agent, with that
-  member's own scalars and the group's as they stand, and a group phase once, with the members'
-  values as `(N,)` arrays;
+- the Mesa engine (`sim.model.mesa_engine`) calls a member phase once per agent, with the agent
+  itself as `m`, the model as `g` and that member's own parameters and inputs, and a group phase
+  once, with the members' values as `(N,)` arrays;
 - the fast engine (`sim.model.fast_engine`) calls every phase once per quarter for a whole batch,
   with member values `(R, N)` and group values `(R,)` (on the member axis, `(R, 1)`, inside a
   member phase).
@@ -98,6 +98,7 @@ STATE: tuple[Variable, ...] = (
     _var("crisis", MEMBER, bool, False, False, True, "a domestic-priority shock is on (M2)"),
     _var("status", MEMBER, np.int8, rules.PENDING, rules.PENDING, True,
          "pending, active or exited"),
+    _var("active", MEMBER, bool, False, False, False, "status is active (kept with it)"),
     _var("in_rival", MEMBER, bool, lambda p: p.in_rival, False, True,
          "also a member of the rival bloc (M9)"),
     _var("invited", MEMBER, bool, False, False, True, "invited to the rival bloc (M9)"),
@@ -182,10 +183,14 @@ def derived_parameters(p) -> dict[str, Any]:
         "dues": rules.secretariat_dues(p.secretariat_dues, p.secretariat),
         "leaving_cost": rules.member_exit_cost(p.exit_cost, rules.on_member_axis(p.treaty),
                                                rules.on_member_axis(p.treaty_exit_cost)),
+        "crisis_onset_calm": rules.crisis_onset_probability(p.crisis_rate, 1.0),
+        "crisis_onset_global": rules.crisis_onset_probability(
+            p.crisis_rate, rules.on_member_axis(p.crisis_hazard_factor)),
     }
 
 
-DERIVED_SCOPES = {"focus": GROUP, "dues": GROUP, "leaving_cost": MEMBER}
+DERIVED_SCOPES = {"focus": GROUP, "dues": GROUP, "leaving_cost": MEMBER,
+                  "crisis_onset_calm": MEMBER, "crisis_onset_global": MEMBER}
 
 
 def run_parameters(group: Mapping[str, Any], member: Mapping[str, Any], joins_at,
@@ -199,9 +204,14 @@ def run_parameters(group: Mapping[str, Any], member: Mapping[str, Any], joins_at
 
 
 def member_parameters(p: SimpleNamespace, index: int) -> SimpleNamespace:
-    """One member's view of `run_parameters`: its own values, and the group's."""
-    return SimpleNamespace(**{name: value[..., index] if name in MEMBER_PARAMETERS else value
-                              for name, value in vars(p).items()})
+    """One member's view of `run_parameters` in one run: its own values, and the group's, as
+    plain Python scalars (quicker than numpy's for one agent's arithmetic)."""
+    def own(name: str, value):
+        value = np.asarray(value)[..., index] if name in MEMBER_PARAMETERS else value
+        return value.item() if isinstance(value, np.generic | np.ndarray) and np.ndim(
+            value) == 0 else value
+
+    return SimpleNamespace(**{name: own(name, value) for name, value in vars(p).items()})
 
 
 MEMBER_PARAMETERS = frozenset(
@@ -218,108 +228,109 @@ GROUP_NAMES = frozenset(  # every name that holds one value per run, in state, i
 # ------------------------------------------------------------------------------ the phases
 
 
-def face_circumstances(s, p, x) -> None:
+def face_circumstances(m, g, p, x) -> None:
     """Join if due; then the budget (M1), a domestic crisis (M2) and a new minister (M3)."""
-    joining = rules.joins_now(s.status, p.joins_at, x.quarter)
-    if np.any(joining):
-        s.status = np.where(joining, rules.ACTIVE, s.status)
-        s.engagement = np.where(joining, p.initial_engagement, s.engagement)
+    joining = rules.joins_now(m.status, p.joins_at, x.quarter)
+    if rules.anywhere(joining):
+        m.status = rules.where(joining, rules.ACTIVE, m.status)
+        m.active = rules.is_active(m.status)
+        m.engagement = rules.where(joining, p.initial_engagement, m.engagement)
     path_now = rules.budget_path(p.budget_trend, x.quarter, x.budget_shift)
-    s.log_budget = rules.budget_step(s.log_budget, s.budget_path, path_now, p.budget_reversion,
+    m.log_budget = rules.budget_step(m.log_budget, m.budget_path, path_now, p.budget_reversion,
                                      p.budget_volatility, x.budget_shock)
-    s.budget_path = path_now
-    s.budget = rules.available_budget(s.log_budget, p.dues, p.budget_floor)
-    onset = rules.crisis_onset_probability(
-        p.crisis_rate, rules.crisis_hazard(x.global_crisis, p.crisis_hazard_factor))
-    s.crisis, s.crisis_left = rules.crisis_step(s.crisis_left, x.crisis_onset, x.crisis_length,
+    m.budget_path = path_now
+    m.budget = rules.available_budget(m.log_budget, p.dues, p.budget_floor)
+    onset = rules.where(x.global_crisis, p.crisis_onset_global, p.crisis_onset_calm)
+    m.crisis, m.crisis_left = rules.crisis_step(m.crisis_left, x.crisis_onset, x.crisis_length,
                                                 onset, x.forced_crisis)
-    s.enthusiasm = np.where(x.new_minister, x.minister_enthusiasm, s.enthusiasm)
+    m.enthusiasm = rules.where(x.new_minister, x.minister_enthusiasm, m.enthusiasm)
 
 
-def consider_rival_bloc(s, p, x) -> None:
+def consider_rival_bloc(m, g, p, x) -> None:
     """M9: an invitation to the rival bloc, and whether to accept it."""
-    s.invited = rules.rival_invitations(x.rival_round, x.invitation, p.rival_pull,
-                                        p.rival_affinity, rules.is_active(s.status), s.in_rival,
+    m.invited = rules.rival_invitations(x.rival_round, x.invitation, p.rival_pull,
+                                        p.rival_affinity, m.active, m.in_rival,
                                         x.rival_invite)
-    if np.any(s.invited):
-        s.in_rival = s.in_rival | rules.rival_joins(s.invited, p.rival_affinity, s.engagement,
+    if rules.anywhere(m.invited):
+        m.in_rival = m.in_rival | rules.rival_joins(m.invited, p.rival_affinity, m.engagement,
                                                     x.rival_join)
 
 
-def view_of_the_group(s, p, x) -> None:
+def view_of_the_group(m, g, p, x) -> None:
     """M7 (the chair, at the start of a term) and what members see of each other."""
-    active = rules.is_active(s.status)
-    willingness = rules.chair_willingness(s.engagement, s.budget,
+    active = m.active
+    willingness = rules.chair_willingness(m.engagement, m.budget,
                                           rules.on_member_axis(p.chair_cost))
-    if np.any(x.new_term):
-        chosen, pointer, vacant = rules.choose_chair(s.chair_pointer, willingness, active,
+    if rules.anywhere(x.new_term):
+        chosen, pointer, vacant = rules.choose_chair(g.chair_pointer, willingness, active,
                                                      p.rotation, p.chair_threshold,
                                                      p.secretariat)
-        s.chair = np.where(x.new_term, chosen, s.chair)
-        s.chair_pointer = np.where(x.new_term, pointer, s.chair_pointer)
-        s.vacant_in_a_row = rules.vacancies_in_a_row(s.vacant_in_a_row, x.new_term, vacant)
-    s.chair_effort = rules.chair_effort(s.chair, willingness, active, p.secretariat,
+        g.chair = rules.where(x.new_term, chosen, g.chair)
+        g.chair_pointer = rules.where(x.new_term, pointer, g.chair_pointer)
+        g.vacant_in_a_row = rules.vacancies_in_a_row(g.vacant_in_a_row, x.new_term, vacant)
+    g.chair_effort = rules.chair_effort(g.chair, willingness, active, p.secretariat,
                                         p.secretariat_support)
-    s.n_active = rules.count_members(active)
-    s.partners = rules.partners_engagement(s.engagement, p.reach, active)
-    s.is_chair = rules.is_chair(s.chair, p.rotation.shape[0])
+    g.n_active = rules.count_members(active)
+    m.partners = rules.partners_engagement(m.engagement, p.reach, active)
+    m.is_chair = rules.is_chair(g.chair, p.rotation.shape[0])
 
 
-def choose_engagement(s, p, x) -> None:
+def choose_engagement(m, g, p, x) -> None:
     """M4–M6: weigh value against cost and move engagement toward the target."""
-    s.value = rules.membership_value(
-        rules.network_value(s.partners, p.capacity_need, p.network_weight, p.network_partners),
-        rules.visibility_value(s.visibility, p.base_rate, p.regional_fit, p.visibility_weight),
+    m.value = rules.membership_value(
+        rules.network_value(m.partners, p.capacity_need, p.network_weight, p.network_partners),
+        rules.visibility_value(g.visibility, p.base_rate, p.regional_fit, p.visibility_weight),
         rules.diversification_value(p.regional_fit, p.diversification_value),
-        rules.crisis_coordination_value(x.global_crisis, s.chair_effort,
+        rules.crisis_coordination_value(x.global_crisis, g.chair_effort,
                                         p.crisis_coordination_value))
-    s.cost = rules.participation_cost(
-        p.participation_cost, p.cost_burden, p.agenda_breadth, p.reference_breadth, s.n_active,
+    m.cost = rules.participation_cost(
+        p.participation_cost, p.cost_burden, p.agenda_breadth, p.reference_breadth, g.n_active,
         p.network_partners, p.coordination_elasticity, p.secretariat, p.secretariat_saving,
-        s.budget)
-    s.outside = rules.outside_option(s.in_rival, p.rival_pull, p.rival_outside_value)
-    s.net_value = rules.net_value(s.value, s.cost, s.outside)
-    s.attention = rules.attention(s.crisis, p.crisis_depth, s.in_rival, p.rival_split,
+        m.budget)
+    m.outside = rules.outside_option(m.in_rival, p.rival_pull, p.rival_outside_value)
+    m.net_value = rules.net_value(m.value, m.cost, m.outside)
+    m.attention = rules.attention(m.crisis, p.crisis_depth, m.in_rival, p.rival_split,
                                   x.attention_factor)
     target = rules.engagement_target(
-        s.attention, rules.effective_enthusiasm(s.enthusiasm, p.personalization), p.standby,
-        p.value_sensitivity, s.net_value, p.chair_boost, s.is_chair)
-    s.engagement = rules.engagement_step(s.engagement, target, p.adjust_rate)
+        m.attention, rules.effective_enthusiasm(m.enthusiasm, p.personalization), p.standby,
+        p.value_sensitivity, m.net_value, p.chair_boost, m.is_chair)
+    m.engagement = rules.engagement_step(m.engagement, target, p.adjust_rate)
 
 
-def produce_outputs(s, p, x) -> None:
+def produce_outputs(m, g, p, x) -> None:
     """M8: joint outputs this quarter, driven by the chair and the members' engagement."""
-    s.mean_engagement = rules.mean_engagement(s.engagement, rules.is_active(s.status))
-    s.activity_rate = rules.activity_rate(p.base_rate, p.focus, s.chair_effort,
-                                          s.mean_engagement, p.reference_drive, p.secretariat,
+    g.mean_engagement = rules.mean_engagement(m.engagement, m.active)
+    g.activity_rate = rules.activity_rate(p.base_rate, p.focus, g.chair_effort,
+                                          g.mean_engagement, p.reference_drive, p.secretariat,
                                           p.secretariat_floor)
-    s.outputs = rules.joint_outputs(x.activity, s.activity_rate)
-    s.visibility = rules.visibility_step(s.visibility, s.outputs, p.visibility_smoothing)
+    g.outputs = rules.joint_outputs(x.activity, g.activity_rate)
+    g.visibility = rules.visibility_step(g.visibility, g.outputs, p.visibility_smoothing)
 
 
-def consider_exit(s, p, x) -> None:
+def consider_exit(m, g, p, x) -> None:
     """M10: leave after long disengagement if staying is worth less than leaving costs."""
-    active = rules.is_active(s.status)
-    s.disengaged = rules.disengaged_quarters(s.disengaged, s.engagement, p.exit_threshold,
+    active = m.active
+    m.disengaged = rules.disengaged_quarters(m.disengaged, m.engagement, p.exit_threshold,
                                              active)
-    stay = rules.staying_value(s.value, s.cost, s.engagement, s.outside)
-    leaving = rules.exits(active, s.disengaged, p.exit_patience, stay, p.leaving_cost)
-    if np.any(leaving):
-        s.status = np.where(leaving, rules.EXITED, s.status)
-        s.engagement = np.where(leaving, 0.0, s.engagement)
+    stay = rules.staying_value(m.value, m.cost, m.engagement, m.outside)
+    leaving = rules.exits(active, m.disengaged, p.exit_patience, stay, p.leaving_cost)
+    if rules.anywhere(leaving):
+        m.status = rules.where(leaving, rules.EXITED, m.status)
+        m.active = rules.is_active(m.status)
+        m.engagement = rules.where(leaving, 0.0, m.engagement)
 
 
-def assess_outcome(s, p, x) -> None:
+def assess_outcome(m, g, p, x) -> None:
     """Alive, zombie or dead (after Gray 2018); death is absorbing."""
-    s.active_members = rules.count_members(rules.is_active(s.status))
-    s.dead, s.cause = rules.death(s.active_members, p.min_members, s.vacant_in_a_row,
+    g.active_members = rules.count_members(m.active)
+    g.dead, g.cause = rules.death(g.active_members, p.min_members, g.vacant_in_a_row,
                                   p.vacancy_limit)
-    s.in_window = rules.outputs_in_window(
-        s.in_window, s.outputs, rules.leaving_window(s.outputs_history, x.quarter,
+    g.in_window = rules.outputs_in_window(
+        g.in_window, g.outputs, rules.leaving_window(g.outputs_history, x.quarter,
                                                      p.zombie_window))
     full = rules.window_full(x.quarter, p.zombie_window)
-    s.vitality = np.where(full, rules.vitality(s.in_window, p.zombie_window, p.base_rate), NAN)
-    s.state = rules.group_state(s.dead, s.vitality, full, p.zombie_threshold)
+    g.vitality = rules.where(full, rules.vitality(g.in_window, p.zombie_window, p.base_rate), NAN)
+    g.state = rules.group_state(g.dead, g.vitality, full, p.zombie_threshold)
 
 
 @dataclass(frozen=True)
@@ -332,12 +343,12 @@ class Phase:
     active_only: bool
     writes: tuple[str, ...]
     mechanisms: tuple[str, ...]
-    apply: Callable[[Any, Any, Any], None]
+    apply: Callable[[Any, Any, Any, Any], None]
 
 
 PHASES: tuple[Phase, ...] = (
     Phase("face_circumstances", MEMBER, False,
-          ("status", "engagement", "log_budget", "budget_path", "budget", "crisis",
+          ("status", "active", "engagement", "log_budget", "budget_path", "budget", "crisis",
            "crisis_left", "enthusiasm"), ("M1", "M2", "M3"), face_circumstances),
     Phase("consider_rival_bloc", MEMBER, False, ("invited", "in_rival"), ("M9",),
           consider_rival_bloc),
@@ -350,7 +361,10 @@ PHASES: tuple[Phase, ...] = (
     Phase("produce_outputs", GROUP, False,
           ("mean_engagement", "activity_rate", "outputs", "visibility"), ("M8",),
           produce_outputs),
-    Phase("consider_exit", MEMBER, True, ("disengaged", "status", "engagement"), ("M10",),
+    # The exit rule applies to active members by itself (`exits` and `disengaged_quarters` take
+    # `active`), so every member takes part: an inactive one stays as it is.
+    Phase("consider_exit", MEMBER, False, ("disengaged", "status", "active", "engagement"),
+          ("M10",),
           consider_exit),
     Phase("assess_outcome", GROUP, False,
           ("active_members", "dead", "cause", "in_window", "vitality", "state"), (),

@@ -35,13 +35,38 @@ def on_member_axis(group_value):
     return group_value if np.ndim(group_value) == 0 else np.expand_dims(group_value, -1)
 
 
+def where(condition, then, otherwise):
+    """`np.where`, and quick for one member's scalars (the Mesa engine's agents)."""
+    if isinstance(condition, np.ndarray) or isinstance(then, np.ndarray) or isinstance(
+            otherwise, np.ndarray):
+        return np.where(condition, then, otherwise)
+    return then if condition else otherwise
+
+
+def anywhere(flags) -> bool:
+    """Whether any flag is set: of a batch's array, or one member's scalar."""
+    return bool(flags.any()) if isinstance(flags, np.ndarray) else bool(flags)
+
+
+def pick(values, index):
+    """Entry `index` of the last axis of each run: `values[index]` for one run, `values[r,
+    index[r]]` for a batch."""
+    values, index = np.asarray(values), np.asarray(index)
+    if values.ndim == 1:
+        return values[index]
+    return values[np.arange(values.shape[0]), index]
+
+
 def is_active(status):
     return status == ACTIVE
 
 
 def count_members(flags):
-    """How many members a flag holds for: over the member axis, in member order."""
-    return over_members(np.asarray(flags, dtype=np.int64))
+    """How many members a flag holds for (over the member axis)."""
+    flags = np.asarray(flags)
+    if flags.ndim == 1:  # one run
+        return int(np.count_nonzero(flags))
+    return over_members(flags.astype(np.int64))
 
 
 def joins_now(status, joins_at, quarter):
@@ -82,14 +107,9 @@ def crisis_length(u, mean_years):
     return tape.exponential_quarters(u, mean_years * QUARTERS_PER_YEAR)
 
 
-def crisis_hazard(global_crisis, hazard_factor):
-    """Multiplier of the crisis hazard: `hazard_factor` during a global crisis, else 1 (M12)."""
-    return np.where(global_crisis, hazard_factor, 1.0)
-
-
 def crisis_onset_probability(rate, hazard_factor):
     """Probability that a crisis starts in a quarter: rate crises a year, times the hazard factor
-    of a global crisis (1 outside one)."""
+    of a global crisis (1 outside one; M12)."""
     return tape.hazard_probability(rate * hazard_factor, QUARTER)
 
 
@@ -277,9 +297,9 @@ def chair_effort(chair, willingness, active, secretariat, support):
     A vacant chair, or a chair that has left, puts in none.
     """
     chair = np.asarray(chair)
-    index = np.maximum(chair, 0)[..., None]
-    own = np.take_along_axis(np.broadcast_to(willingness, np.shape(active)), index, -1)[..., 0]
-    present = np.take_along_axis(np.asarray(active), index, -1)[..., 0] & (chair != VACANT)
+    index = np.maximum(chair, 0)
+    own = pick(np.broadcast_to(willingness, np.shape(active)), index)
+    present = pick(active, index) & (chair != VACANT)
     return np.where(present, np.maximum(own, support * np.asarray(secretariat)), 0.0)
 
 
@@ -410,10 +430,9 @@ def death(n_active, min_members, vacant_in_a_row, vacancy_limit):
 def leaving_window(outputs_history, quarter, window):
     """Outputs of the quarter that leaves the vitality window now (0 while it fills)."""
     dropped = quarter - np.asarray(window)
-    index = np.maximum(dropped, 0)
-    leaving = np.take_along_axis(np.asarray(outputs_history), np.expand_dims(index, -1),
-                                 axis=-1)[..., 0]
-    return np.where(dropped >= 0, leaving, 0)
+    if dropped.ndim == 0:  # one run
+        return outputs_history[dropped] if dropped >= 0 else 0
+    return np.where(dropped >= 0, pick(outputs_history, np.maximum(dropped, 0)), 0)
 
 
 def outputs_in_window(previous, outputs, leaving):
