@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sim.errors import UserError
 
@@ -27,8 +28,10 @@ app.add_typer(scenarios_app, name="scenarios")
 bench_app = typer.Typer(help="Measure the engines and experiments; prints ratios measured in one "
                              "run.", invoke_without_command=True)
 app.add_typer(bench_app, name="bench")
-out = Console()
-err = Console(stderr=True)
+# User text (names, paths, values) is never read as markup: `[/bold]` in a scenario name is shown
+# as written. Styles are given as rich Text.
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
 
 SetOption = Annotated[
     list[str] | None,
@@ -76,8 +79,7 @@ def scenarios_list(ctx: typer.Context) -> None:
         s = load_scenario(name)
         table.add_row(name, " ".join(s.codes), s.start, str(s.years), s.title)
     out.print(table)
-    out.print("Show one with [bold]minilat scenarios show NAME[/bold]; run one with "
-              "[bold]minilat run NAME[/bold].")
+    out.print("Show one with `minilat scenarios show NAME`; run one with `minilat run NAME`.")
 
 
 @scenarios_app.command("show")
@@ -127,6 +129,8 @@ def run(
                                       min=1)] = 1,
     engine: Annotated[str, typer.Option(help="mesa (the reference) or fast (vectorized, same "
                                         "results).")] = "mesa",
+    force: Annotated[bool, typer.Option(help="Delete what the --out folder holds first.")
+                     ] = False,
 ) -> None:
     """Run one simulation (or several seeds) and print a compact summary."""
     from sim.model.params import load_scenario
@@ -134,8 +138,12 @@ def run(
 
     if engine not in ENGINES:
         raise UserError(f"--engine {engine}: unknown engine. Allowed: mesa, fast.")
+    from sim.experiments.storage import fresh_folder
+
     s = load_scenario(scenario, set_ or None, years)
     overrides = list(set_ or [])
+    if out_dir is not None:
+        out_dir = fresh_folder(out_dir, force, "run")
     if runs > 1:
         _run_many(s, seed, runs, engine, out_dir)
         return
@@ -160,7 +168,7 @@ def _print_summary(s, summary: dict) -> None:
     def when(q):
         return "never" if q is None else f"{s.quarter_label(q)} (quarter {q})"
 
-    table.add_row("final state", f"[{color}]{state.upper()}[/{color}]")
+    table.add_row("final state", Text(state.upper(), style=color))
     if summary["death_quarter"] is not None:
         table.add_row("death", f"{when(summary['death_quarter'])}, cause: "
                       f"{summary['death_cause']}")
@@ -177,6 +185,7 @@ def _print_summary(s, summary: dict) -> None:
 def _run_many(s, seed: int, runs: int, engine: str, out_dir: Path | None) -> None:
     import numpy as np
     import pandas as pd
+    from rich.markup import escape
     from rich.progress import Progress
 
     from sim.inference.statistics import outcome_shares
@@ -184,7 +193,7 @@ def _run_many(s, seed: int, runs: int, engine: str, out_dir: Path | None) -> Non
 
     seeds = list(range(seed, seed + runs))
     with Progress(console=err, transient=True, disable=engine == "fast") as progress:
-        task = progress.add_task(f"{runs} runs of {s.name}", total=runs)
+        task = progress.add_task(escape(f"{runs} runs of {s.name}"), total=runs)
         rows = simulate(s, seeds, engine=engine,
                         progress=lambda done: progress.update(task, completed=done)).summaries
     frame = pd.DataFrame(rows)
@@ -274,14 +283,17 @@ def calibrate(
                      ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all "
                                                 "cores).")] = None,
+    force: Annotated[bool, typer.Option(help="Delete an earlier calibration in the folder "
+                                        "first.")] = False,
 ) -> None:
     """Fit a scenario's free parameters to a record by approximate Bayesian computation."""
+    from sim.experiments.storage import fresh_folder
     from sim.inference.calibration import calibrate as fit
     from sim.inference.calibration import load_calibration
     from sim.reporting.calibration_report import write_results
 
     spec = load_calibration(file, draws=draws)
-    folder = out_dir or Path("results") / spec.name
+    folder = fresh_folder(out_dir or Path("results") / spec.name, force, "calibration")
     with out.status(f"{spec.draws:,} draws of {spec.name} ..."):
         result = fit(spec, workers=workers or os.cpu_count() or 1)
     write_results(spec, result, folder)
@@ -323,13 +335,16 @@ def claims(
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all "
                                                 "cores).")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
+    force: Annotated[bool, typer.Option(help="Delete earlier claims results in the folder "
+                                        "first.")] = False,
 ) -> None:
     """Run the sources' claims as paired experiments and write their report."""
+    from sim.experiments.storage import fresh_folder
     from sim.inference.claims import load_claims, run_claims
     from sim.reporting.claims_report import write_claims_report
 
     suite = load_claims(file, replicates=replicates)
-    folder = out_dir or Path("results") / suite.name
+    folder = fresh_folder(out_dir or Path("results") / suite.name, force, "claims")
 
     def progress(message: str) -> None:
         if not quiet:
@@ -408,8 +423,8 @@ def experiment(
         except UserError as exc:  # e.g. every run failed: say so below, not as a usage error
             err.print(f"no report: {exc}", highlight=False, soft_wrap=True)
     if result.failed:
-        err.print(f"[red]{result.failed} runs failed[/red]; their errors are in "
-                  f"{result.folder.errors_path}")
+        err.print(Text.assemble((f"{result.failed} runs failed", "red"),
+                                f"; their errors are in {result.folder.errors_path}"))
         raise typer.Exit(1)
 
 
@@ -427,7 +442,8 @@ class _ProgressBar:
         )
 
         self.disabled = disabled
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+        self.progress = Progress(TextColumn("{task.description}", style="bold", markup=False),
+                                 BarColumn(),
                                  MofNCompleteColumn(), TextColumn("runs"),
                                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
                                  TextColumn("left"), TimeRemainingColumn(), console=err,
@@ -532,7 +548,8 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        err.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False,
+                  soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -209,6 +209,7 @@ def load_experiment(path: str | Path, replicates: int | None = None,
                     allowed='e.g. "group.secretariat" = [false, true] or '
                     '"members.*.budget_trend" = { min = -0.06, max = 0.0 }.')
     factors = tuple(_factor(key, spec, base, source, text) for key, spec in factors_raw.items())
+    _one_meaning_per_key(factors, fixed, base, source, text)
     _check_design(design, factors, samples, source, text)
     report = raw.get("report", {})
     experiment = Experiment(
@@ -267,10 +268,17 @@ def _factor(key: str, spec: Any, base: Scenario, source: str, text: str,
     if isinstance(spec, list):
         if not spec:
             raise error("is an empty list.", spec, "one value or more.")
-        values = tuple(spec)
-        for value in values:
-            _check_point(base, key, value, error)
-        return Factor(key, kind, values=tuple(_canonical(kind, v) for v in values))
+        values = []
+        for value in spec:
+            try:
+                values.append(parsed.check(value, source))
+            except InputError as exc:
+                raise error(exc.problem, value, exc.allowed) from None
+            _check_point(base, key, values[-1], error)
+        if len(set(values)) < len(values):
+            raise error("lists a value twice.", spec, "each value once: every design point "
+                        "is run once per replicate.")
+        return Factor(key, kind, values=tuple(values))
     if isinstance(spec, Mapping):
         unknown = set(spec) - {"min", "max", "steps"}
         if unknown:
@@ -291,13 +299,33 @@ def _factor(key: str, spec: Any, base: Scenario, source: str, text: str,
             raise error("has bad steps.", steps, "a whole number of levels, at least 1.")
         for bound in (low, high):
             _check_point(base, key, bound, error)
+        whole = math.floor(high) - math.ceil(low) + 1
+        if kind is int and steps is not None and steps > whole:
+            raise error(f"has {steps} steps, more than the {whole} whole numbers from {low:g} "
+                        f"to {high:g}: design points would repeat.", dict(spec),
+                        f"at most {whole} steps, or list the values.")
         return Factor(key, kind, low=float(low), high=float(high), steps=steps)
     raise error("is neither a list of values nor a range.", spec,
                 "[v1, v2, ...] or { min = ..., max = ..., steps = ... }.")
 
 
-def _canonical(kind: type, value: Any) -> Any:
-    return float(value) if kind is float else value
+def _one_meaning_per_key(factors: tuple[Factor, ...], fixed: dict[str, Any], base: Scenario,
+                         source: str, text: str) -> None:
+    """Refuse a parameter set in two places (`members.*.x` and `members.MEX.x`, or fixed and
+    varied): which would win is nowhere written down."""
+    seen: dict[tuple[str, ...], tuple[str, str]] = {}
+    for section, keys in (("fixed", list(fixed)), ("factors", [f.key for f in factors])):
+        for key in keys:
+            for path in Key.parse(key, source).paths(base.codes, source):
+                if path in seen:
+                    first = seen[path]
+                    raise InputError(source, f"sets {'.'.join(path)}, which "
+                                     f"[{first[0]}] `{first[1]}` sets too.",
+                                     key=f"{section}.{key}",
+                                     allowed="each parameter in one place: one key, in "
+                                     "[fixed] or in [factors].",
+                                     line=find_line(text, (section, key)))
+                seen[path] = (section, key)
 
 
 def _check_point(base: Scenario, key: str, value: Any, error) -> None:

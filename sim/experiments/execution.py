@@ -7,10 +7,12 @@ raises is recorded (`errors.jsonl`, its row marked failed) and the experiment go
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -30,7 +32,7 @@ from sim.experiments.design import (
     run_table,
     scenario_for,
 )
-from sim.experiments.storage import ResultsFolder
+from sim.experiments.storage import ResultsFolder, environment
 from sim.model.outcomes import SUMMARY_KEYS
 from sim.model.simulation import simulate
 from sim.model.tape import TAPE_VERSION
@@ -165,9 +167,21 @@ def _series_frame(runs: pd.DataFrame, trajectories: list, scenarios: dict) -> pd
 # ------------------------------------------------------------------------------ backends
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the driver, which stops cleanly."""
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _start_worker() -> None:
+    """A worker leaves Ctrl-C to the driver, which stops cleanly, and ends when the driver is
+    gone however it ended (a `kill -9` included): nothing is left running."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="minilat-parent-watch", daemon=True).start()
 
 
 class Evaluator(Protocol):
@@ -216,7 +230,7 @@ class LocalBackend:
 
             self.pool = ProcessPoolExecutor(max_workers=workers,
                                             mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_ignore_interrupts)
+                                            initializer=_start_worker)
 
     def map_unordered(self, function: Callable, tasks: list) -> Iterator:
         if self.pool is None:
@@ -316,6 +330,7 @@ class Outcome:
     seconds: float
     workers: int
     backend: str
+    damaged: list[str] = dataclasses.field(default_factory=list)  # chunks found damaged, redone
 
 
 def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | None = None,
@@ -333,9 +348,13 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
     runs = run_table(experiment)
     total = len(runs)
     chunk_size = (previous or {}).get("chunks", {}).get("size") or experiment.chunk_size or \
-        automatic_chunk_size(experiment.engine, total, workers)
+        folder.chunk_size_on_disk(total) or automatic_chunk_size(experiment.engine, total,
+                                                                 workers)
     bounds = chunk_bounds(total, chunk_size)
-    done = folder.done_chunks(bounds) if previous else set()
+    recorded = dict((previous or {}).get("chunks", {}).get("files") or {})
+    done, damaged = folder.done_chunks(bounds, recorded, runs) if previous else (set(), [])
+    recorded = {name: entry for name, entry in recorded.items()
+                if name in {folder.chunk_name(k) for k in done}}
     done_before = sum(stop - start for k, (start, stop) in enumerate(bounds) if k in done)
     if previous:
         folder.keep_errors_of(r for k in done for r in range(*bounds[k]))
@@ -343,7 +362,7 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     manifest = {
         "project": "minilateral-sim", "version": version, "tape_version": TAPE_VERSION,
-        "hash": digest,
+        "environment": environment(), "hash": digest,
         "status": "running", "started": (previous or {}).get("started", started),
         "resumed": [*(previous or {}).get("resumed", []), started] if previous else [],
         "finished": None, "backend": backend, "scheduler": scheduler, "workers": workers,
@@ -359,7 +378,8 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
                   "per_run": "column `seed` of runs.parquet"},
         "counts": {"runs": total, "points": int(runs["point_id"].nunique()),
                    "replicates": experiment.replicates, "done": done_before, "failed": None},
-        "chunks": {"size": chunk_size, "count": len(bounds)},
+        "chunks": {"size": chunk_size, "count": len(bounds), "files": recorded},
+        "recomputed_damaged": damaged,
     }
     folder.write_manifest(manifest)
     tasks = [ChunkTask(k, experiment, runs.iloc[start:stop].reset_index(drop=True), timeseries)
@@ -370,17 +390,21 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
     if progress:
         progress(done_before, total)
     engine = evaluator(backend, workers, scheduler)
+    stop_on_sigterm = _interrupt_on_sigterm()
     try:
         for result in engine.map_unordered(run_chunk, tasks):
-            folder.write_chunk(result.index, result.runs, schema, result.timeseries,
-                               result.errors)
+            recorded[folder.chunk_name(result.index)] = folder.write_chunk(
+                result.index, result.runs, schema, result.timeseries, result.errors)
             computed += len(result.runs)
+            manifest["counts"]["done"] = done_before + computed
+            folder.write_manifest(manifest)  # the chunk is done: its checksum is on record
             if progress:
                 progress(done_before + computed, total)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         engine.close(cancel=interrupted)
+        stop_on_sigterm()
     seconds = time.perf_counter() - clock
     failed = _count_failed(folder) if not interrupted else None
     manifest["status"] = "interrupted" if interrupted else "finished"
@@ -390,7 +414,20 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
     manifest["runs_per_second"] = round(computed / seconds, 2) if seconds > 0 else None
     folder.write_manifest(manifest)
     return Outcome(folder, total, done_before, computed, failed or 0, interrupted, seconds,
-                   engine.workers, backend)
+                   engine.workers, backend, damaged)
+
+
+def _interrupt_on_sigterm() -> Callable[[], None]:
+    """Until the returned function is called, SIGTERM stops an experiment as Ctrl-C does: the
+    workers stop, the manifest says so and the run can be resumed."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _scenario_record(experiment: Experiment) -> dict:

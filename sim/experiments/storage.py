@@ -38,12 +38,55 @@ def project_version() -> str:
         return "unknown"
 
 
+def environment() -> dict[str, Any]:
+    """Versions of Python and of the libraries results depend on, and the git commit of the
+    project's checkout when there is one."""
+    import platform
+    import subprocess
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions: dict[str, Any] = {"python": platform.python_version(),
+                                "minilateral-sim": project_version()}
+    for package in ("numpy", "pandas", "pyarrow", "mesa", "scipy"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parent, timeout=5)
+        versions["git_commit"] = done.stdout.strip() if done.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        versions["git_commit"] = None
+    return versions
+
+
 def provenance() -> dict[str, Any]:
     """What every results file records of the code that made it: versions of the project and
     of the random tape."""
     from sim.model.tape import TAPE_VERSION
 
     return {"version": project_version(), "tape_version": TAPE_VERSION}
+
+
+def fresh_folder(path: str | Path, force: bool, what: str) -> Path:
+    """A folder to write new results into: refused if it already holds something, unless
+    `force`, which deletes what it holds first."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path}: is a file, not a folder. Choose another --out.")
+    if path.is_dir() and any(path.iterdir()):
+        if not force:
+            raise UserError(f"{path} already holds results. Use --force to delete them and "
+                            f"write the {what} again, or --out for another folder.")
+        shutil.rmtree(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create the folder ({exc.strerror}).") from None
+    if not os.access(path, os.W_OK):
+        raise UserError(f"{path}: the folder cannot be written. Choose another --out.")
+    return path
 
 
 def _temporary(path: Path) -> Path:
@@ -95,6 +138,16 @@ class ResultsFolder:
     def has_results(self) -> bool:
         return self.manifest_path.exists() or self.runs_dir.exists()
 
+    def chunk_size_on_disk(self, total: int) -> int | None:
+        """The chunk size the runs files on disk were written with (for a lost manifest)."""
+        first = self.runs_dir / self.chunk_name(0)
+        try:
+            rows = pq.ParquetFile(first).metadata.num_rows
+        except (OSError, pa.ArrowException):
+            return None
+        return rows if rows < total or len(list(self.runs_dir.glob("part-*.parquet"))) == 1 \
+            else None
+
     def read_manifest(self) -> dict[str, Any]:
         try:
             return json.loads(self.manifest_path.read_text())
@@ -107,18 +160,25 @@ class ResultsFolder:
         if resume and force:
             raise UserError("--resume and --force exclude each other: resume keeps the runs "
                             "already done, force deletes them.")
+        if self.path.exists() and not self.path.is_dir():
+            raise UserError(f"{self.path}: is a file, not a folder. Choose another --out.")
         if not self.has_results():
-            self.path.mkdir(parents=True, exist_ok=True)
+            self._make()
             return None
         if force:
             self.clear()
-            self.path.mkdir(parents=True, exist_ok=True)
+            self._make()
             return None
         if not resume:
             raise UserError(f"{self.path} already holds results. Use --resume to continue "
                             "them, --force to delete them and start again, or --out for "
                             "another folder.")
-        manifest = self.read_manifest()
+        try:
+            manifest = self.read_manifest()
+        except UserError:
+            # A lost or unreadable manifest is rebuilt from the experiment: runs files are kept
+            # where they hold exactly the runs (ids and seeds) this experiment gives them.
+            return {"hash": experiment_hash, "rebuilt": True, "chunks": {}}
         if manifest.get("hash") != experiment_hash:
             raise UserError(f"{self.path} holds results of a different experiment (its hash "
                             f"{manifest.get('hash', '?')[:12]} differs from "
@@ -126,6 +186,14 @@ class ResultsFolder:
                             "--timeseries or version changed). Use --force to start again, "
                             "or --out for another folder.")
         return manifest
+
+    def _make(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"{self.path}: cannot create the folder ({exc.strerror}).") from None
+        if not os.access(self.path, os.W_OK):
+            raise UserError(f"{self.path}: the folder cannot be written. Choose another --out.")
 
     def clear(self) -> None:
         for path in (self.runs_dir, self.timeseries_dir):
@@ -142,27 +210,47 @@ class ResultsFolder:
     def chunk_name(self, index: int) -> str:
         return f"part-{index:06d}.parquet"
 
-    def done_chunks(self, bounds: list[tuple[int, int]]) -> set[int]:
-        """Chunks whose runs file is complete; incomplete or foreign files are removed."""
+    def done_chunks(self, bounds: list[tuple[int, int]],
+                    recorded: dict[str, dict[str, Any]] | None = None,
+                    expected: pd.DataFrame | None = None) -> tuple[set[int], list]:
+        """Chunks whose files are whole, and the names of damaged ones.
+
+        A chunk is done when its runs file holds exactly its runs and, where the manifest
+        recorded checksums (`recorded`), every file of it still has its checksum; without a
+        record (a manifest rebuilt) the file must read whole, with the run ids and seeds of
+        `expected` (the experiment's run table). Anything else is removed, to be recomputed: a
+        chunk's runs are a pure function of their seeds.
+        """
         done: set[int] = set()
+        damaged: list[str] = []
         if not self.runs_dir.exists():
-            return done
-        expected = {self.chunk_name(k): k for k in range(len(bounds))}
+            return done, damaged
+        recorded = recorded or {}
+        names = {self.chunk_name(k): k for k in range(len(bounds))}
         for path in self.runs_dir.iterdir():
-            index = expected.get(path.name)
+            index = names.get(path.name)
             if index is None:
                 path.unlink()  # temporary or stray file of an interrupted write
                 continue
             start, stop = bounds[index]
-            try:
-                run_ids = pq.read_table(path, columns=["run_id"]).column("run_id").to_pylist()
-            except (OSError, pa.ArrowException):
-                run_ids = None
-            if run_ids == list(range(start, stop)):
+            entry = recorded.get(path.name)
+            if entry is not None:
+                whole = not self.damaged_chunks({path.name: entry})
+            else:
+                try:
+                    table = pq.read_table(path)
+                    run_ids = table.column("run_id").to_pylist()
+                    seeds = table.column("seed").to_pylist()
+                except (OSError, KeyError, pa.ArrowException):
+                    run_ids = seeds = None
+                whole = run_ids == list(range(start, stop)) and (
+                    expected is None or seeds == expected["seed"].iloc[start:stop].tolist())
+            if whole:
                 done.add(index)
             else:
+                damaged.append(path.name)
                 path.unlink()
-        return done
+        return done, damaged
 
     def keep_errors_of(self, run_ids: Iterable[int]) -> None:
         """Drop error lines of runs that are to be redone (their chunk was not finished)."""
@@ -174,14 +262,22 @@ class ResultsFolder:
         atomic_write_bytes(self.errors_path, "".join(f"{line}\n" for line in lines).encode())
 
     def write_chunk(self, index: int, runs: pd.DataFrame, schema: pa.Schema,
-                    timeseries: pd.DataFrame | None, errors: list[dict[str, Any]]) -> None:
-        """Time series and error lines first, the runs file last: it marks the chunk done."""
+                    timeseries: pd.DataFrame | None, errors: list[dict[str, Any]]
+                    ) -> dict[str, Any]:
+        """Time series and error lines first, the runs file last: it marks the chunk done.
+
+        Returns what the manifest records of the chunk: its runs file's row count and SHA-256,
+        and those of its time-series files.
+        """
         name = self.chunk_name(index)
+        record: dict[str, Any] = {"timeseries": {}}
         if timeseries is not None:
             for point_id, part in timeseries.groupby("point_id", sort=True):
                 folder = self.timeseries_dir / f"point_id={point_id}"
                 folder.mkdir(parents=True, exist_ok=True)
                 atomic_write_parquet(folder / name, part.drop(columns="point_id"))
+                record["timeseries"][f"point_id={point_id}"] = {
+                    "rows": len(part), "sha256": file_digest(folder / name)}
         if errors:
             with open(self.errors_path, "a") as handle:
                 for record in errors:
@@ -190,10 +286,33 @@ class ResultsFolder:
                 os.fsync(handle.fileno())
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_parquet(self.runs_dir / name, runs, schema=schema)
+        record.update(rows=len(runs), sha256=file_digest(self.runs_dir / name))
+        return record
 
+    def damaged_chunks(self, recorded: dict[str, dict[str, Any]]) -> list[str]:
+        """Files of finished chunks that no longer hold what the manifest recorded of them
+        (missing, truncated, changed): their paths relative to the folder."""
+        damaged = []
+        for name, chunk in recorded.items():
+            files = [(Path(RUNS) / name, chunk)]
+            files += [(Path(TIMESERIES) / part / name, entry)
+                      for part, entry in chunk.get("timeseries", {}).items()]
+            for relative, entry in files:
+                path = self.path / relative
+                if not path.is_file() or file_digest(path) != entry.get("sha256"):
+                    damaged.append(str(relative))
+        return damaged
     def read_runs(self) -> pd.DataFrame:
         """All runs, sorted by run_id."""
         return pd.read_parquet(self.runs_dir).sort_values("run_id").reset_index(drop=True)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, in hex."""
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _run_id(line: str) -> int | None:

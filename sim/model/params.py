@@ -373,8 +373,9 @@ def load_scenario(
 ) -> Scenario:
     """Load, override and validate a scenario by built-in name or file path.
 
-    `overrides` maps dotted keys to values, or is a list of 'KEY=VALUE' strings as typed after
-    `--set` (values parsed as TOML, else taken as strings).
+    `overrides` maps dotted keys to typed values, or is a list of 'KEY=VALUE' strings as typed
+    after `--set` (values parsed as TOML, else taken as strings; only there do 'yes', 'on' and
+    '1' count as true).
     """
     path = locate(name_or_path)
     raw, text = read_toml(path)
@@ -396,6 +397,7 @@ def resolve(
     origin = _Origin(source, text)
     if overrides:
         origin.overridden = apply_overrides(raw, overrides)
+        origin.typed_on_a_command_line = not isinstance(overrides, Mapping)
     if years is not None:
         raw.setdefault("scenario", {})["years"] = years
         origin.overridden["scenario.years"] = "--years"
@@ -417,6 +419,7 @@ def with_overrides(
         return scenario
     values = dict(overrides) if isinstance(overrides, Mapping) else parse_assignments(
         overrides or [])
+    typed = not isinstance(overrides, Mapping)  # KEY=VALUE text: 'yes' counts as true
     keys = [(Key.parse(key, f"--set {key}={_as_text(value)}"), value)
             for key, value in values.items()]
     if any((key.section == "scenario" and key.field != "years") or key.field == "code"
@@ -437,7 +440,7 @@ def with_overrides(
     for path, (key, value) in changes.items():
         table = path[1] if key.section == "members" else key.section
         checked.setdefault(table, {})[key.field] = _check_value(
-            key.kind, key.spec, value, path, origin, lenient_bool=True)
+            key.kind, key.spec, value, path, origin, lenient_bool=typed)
     changed = dataclasses.replace(
         scenario,
         years=checked.get("scenario", {}).get("years", scenario.years),
@@ -598,6 +601,12 @@ class Key:
                              "or members.*.<key> for every member.")
         return [("members", self.member, self.field)]
 
+    def check(self, value: Any, source: str = "--set") -> Any:
+        """`value` in the key's declared type, within its range: a true/false key takes only a
+        TOML boolean. An `InputError` naming `source` otherwise."""
+        return _check_value(self.kind, self.spec, value, tuple(self.text.split(".")),
+                            _Origin(source, ""), lenient_bool=False)
+
     def values_in(self, scenario: Scenario) -> list[Any]:
         """The scenario's values of the key: one, or one per member for `members.*`."""
         if self.section == "scenario":
@@ -659,6 +668,7 @@ class _Origin:
     source: str
     text: str
     overridden: dict[str, str] = field(default_factory=dict)
+    typed_on_a_command_line: bool = False  # 'yes', 'on', '1' then count as true
 
     def error(self, path: tuple[str, ...], problem: str, value: Any = None,
               allowed: str | None = None, show_value: bool = True) -> InputError:
@@ -776,7 +786,7 @@ def _build(cls: type, data: Any, path: tuple[str, ...], origin: _Origin,
             raise origin.error(where, "is not a known key.", value,
                                _suggest(key, list(fields), ".".join(path)), show_value=False)
         f = fields[key]
-        lenient = ".".join(where) in origin.overridden
+        lenient = ".".join(where) in origin.overridden and origin.typed_on_a_command_line
         values[key] = _check_value(_field_type(f), f.metadata["spec"], value, where, origin,
                                    lenient)
     return cls(**values)

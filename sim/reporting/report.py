@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.errors import UserError
 from sim.experiments.storage import MANIFEST, RUNS, TIMESERIES, ResultsFolder, atomic_write_bytes
@@ -235,7 +236,21 @@ def load_results(folder: str | Path) -> Results:
         raise UserError(f"{path} holds an unfinished experiment (status: {status}). Finish it "
                         f"with `minilat experiment {source} --resume --out {path}`; its report "
                         "is written at the end.")
-    runs = ResultsFolder(path).read_runs()
+    folder = ResultsFolder(path)
+    source = manifest.get("experiment_file") or "FILE"
+    remedy = (f"`minilat experiment {source} --resume --out {path}` recomputes them from their "
+              "seeds; the other runs are kept")
+    damaged = folder.damaged_chunks(manifest.get("chunks", {}).get("files") or {})
+    if damaged:
+        shown = ", ".join(damaged[:5]) + (f" and {len(damaged) - 5} more" if len(damaged) > 5
+                                          else "")
+        raise UserError(f"{path}: {len(damaged)} file{'s' if len(damaged) != 1 else ''} of "
+                        f"finished chunks changed or went missing since they were written "
+                        f"(their checksums differ from the manifest's): {shown}. {remedy}.")
+    try:
+        runs = folder.read_runs()
+    except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
+        raise UserError(f"{path / RUNS}: cannot be read ({exc}). {remedy}.") from None
     failed = int(runs["failed"].sum())
     runs = runs[~runs["failed"]].reset_index(drop=True)
     if runs.empty:

@@ -1,0 +1,225 @@
+"""Regression tests for input hardening: typed values, integrity of results, workers that die
+with their parent, plain-text messages and folders that are never overwritten silently."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+
+from sim.experiments.design import load_experiment
+from sim.experiments.execution import execute
+
+SMALL = """\
+[experiment]
+name = "small"
+scenario = "mikta"
+years = 8
+replicates = 10
+seed = 5
+chunk_size = 10
+
+[factors]
+{factors}
+"""
+
+
+def write(tmp_path, factors='"group.secretariat" = [false, true]', name="small.toml"):
+    path = tmp_path / name
+    path.write_text(SMALL.format(factors=factors))
+    return path
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def runs_of(folder) -> pd.DataFrame:
+    return pd.read_parquet(folder / "runs.parquet").sort_values("run_id").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ typed values
+
+
+def test_a_true_false_factor_takes_only_toml_booleans(tmp_path):
+    done = cli("experiment", write(tmp_path, '"group.secretariat" = ["false", "true"]'),
+               "--out", tmp_path / "out")
+    assert done.returncode == 2
+    assert "factors.group.secretariat" in done.stderr and "wrong type" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_integer_range_with_more_steps_than_whole_numbers_is_refused(tmp_path):
+    done = cli("experiment", write(tmp_path, '"group.agenda_breadth" = { min = 3, max = 4, '
+                                              'steps = 5 }'), "--out", tmp_path / "out")
+    assert done.returncode == 2 and "would repeat" in done.stderr
+
+
+def test_a_parameter_set_in_two_places_is_refused(tmp_path):
+    done = cli("experiment", write(tmp_path, '"members.*.crisis_rate" = [0.1, 0.2]\n'
+                                              '"members.MEX.crisis_rate" = [0.3, 0.4]'))
+    assert done.returncode == 2
+    assert "members.MEX.crisis_rate" in done.stderr and "sets too" in done.stderr
+
+
+def test_a_listed_value_twice_is_refused(tmp_path):
+    done = cli("experiment", write(tmp_path, '"world.rival_pull" = [1.0, 1.0]'))
+    assert done.returncode == 2 and "twice" in done.stderr
+
+
+# ------------------------------------------------------------------ messages are plain text
+
+
+def test_user_text_is_never_read_as_markup(tmp_path):
+    done = cli("run", "no[/bold]such[red]scenario")
+    assert done.returncode == 2
+    assert "no[/bold]such[red]scenario" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# ------------------------------------------------------------------ integrity of results
+
+
+def test_the_manifest_records_checksums_versions_and_the_tape(tmp_path):
+    outcome = execute(load_experiment(write(tmp_path)), tmp_path / "out", workers=1)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["tape_version"] == 1
+    assert {"python", "numpy", "pandas", "pyarrow", "mesa"} <= set(manifest["environment"])
+    files = manifest["chunks"]["files"]
+    assert len(files) == manifest["chunks"]["count"] == 2 and outcome.total == 20
+    assert all(len(entry["sha256"]) == 64 and entry["rows"] == 10 for entry in files.values())
+
+
+def test_a_damaged_chunk_is_named_by_report_and_recomputed_by_resume(tmp_path):
+    spec_file = write(tmp_path)
+    out = tmp_path / "out"
+    assert cli("experiment", spec_file, "--out", out, "--no-report", "--quiet").returncode == 0
+    before = runs_of(out)
+    part = out / "runs.parquet" / "part-000001.parquet"
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # a flipped byte inside a column: the ids may still read
+    part.write_bytes(bytes(data))
+    report = cli("report", out)
+    assert report.returncode == 2
+    assert "part-000001.parquet" in report.stderr and "--resume" in report.stderr
+    resumed = cli("experiment", spec_file, "--out", out, "--resume", "--no-report", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "10 done before, 10 now" in resumed.stdout
+    pd.testing.assert_frame_equal(before, runs_of(out))
+    assert cli("report", out).returncode == 0
+
+
+def test_a_lost_manifest_is_rebuilt_and_no_run_is_lost(tmp_path):
+    spec_file = write(tmp_path)
+    out = tmp_path / "out"
+    assert cli("experiment", spec_file, "--out", out, "--no-report", "--quiet").returncode == 0
+    before = runs_of(out)
+    (out / "manifest.json").unlink()
+    plain = cli("experiment", spec_file, "--out", out, "--no-report", "--quiet")
+    assert plain.returncode == 2 and "--resume" in plain.stderr
+    resumed = cli("experiment", spec_file, "--out", out, "--resume", "--no-report", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "20 done before, 0 now" in resumed.stdout
+    pd.testing.assert_frame_equal(before, runs_of(out))
+
+
+# ------------------------------------------------------------------ nothing overwritten
+
+
+def test_out_naming_a_file_is_a_message(tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("keep me")
+    for args in (("experiment", write(tmp_path)), ("run", "mikta")):
+        done = cli(*args, "--out", target)
+        assert done.returncode == 2 and "is a file" in done.stderr, done.stderr
+    assert target.read_text() == "keep me"
+
+
+def test_run_and_claims_do_not_overwrite_a_folder_without_force(tmp_path):
+    out = tmp_path / "run"
+    assert cli("run", "mikta", "--years", "2", "--out", out).returncode == 0
+    again = cli("run", "mikta", "--years", "2", "--out", out)
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert cli("run", "mikta", "--years", "2", "--out", out, "--force").returncode == 0
+    claims = tmp_path / "claims"
+    claims.mkdir()
+    (claims / "earlier.txt").write_text("an earlier result")
+    refused = cli("claims", "experiments/claims.toml", "--out", claims, "--replicates", "10",
+                  cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    assert (claims / "earlier.txt").read_text() == "an earlier result"
+
+
+# ------------------------------------------------------------------ signals and workers
+
+
+LONG = """\
+[experiment]
+name = "long"
+scenario = "mikta"
+years = 30
+replicates = 400
+seed = 1
+engine = "mesa"
+chunk_size = 5
+
+[factors]
+"group.secretariat" = [false, true]
+"""
+
+
+def _children(pid: int) -> set[int]:
+    found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                           text=True).stdout.split()
+    return {int(p) for p in found}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True,
+                           text=True).stdout.strip()
+    return bool(state) and not state.startswith("Z")
+
+
+def _start_long(tmp_path):
+    spec = tmp_path / "long.toml"
+    spec.write_text(LONG)
+    process = subprocess.Popen([sys.executable, "-m", "sim.cli", "experiment", spec, "--out",
+                                tmp_path / "out", "--workers", "2", "--quiet", "--no-report"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    workers: set[int] = set()
+    while time.monotonic() < deadline and len(workers) < 2:
+        time.sleep(0.5)
+        workers = _children(process.pid)
+    assert workers, "no worker processes started"
+    time.sleep(2)  # let the workers start their chunks
+    return process, workers
+
+
+def test_workers_die_with_a_killed_parent(tmp_path):
+    process, workers = _start_long(tmp_path)
+    process.kill()
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.5)
+    assert not any(_alive(p) for p in workers), "workers outlived their parent"
+
+
+def test_sigterm_stops_like_ctrl_c_and_resume_finishes(tmp_path):
+    process, _ = _start_long(tmp_path)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
