@@ -142,6 +142,10 @@ def run(
 
     s = load_scenario(scenario, set_ or None, years)
     overrides = list(set_ or [])
+    if seed + runs - 1 >= 2**63:
+        raise UserError(f"--seed {seed} --runs {runs}: the last seed, {seed + runs - 1}, is "
+                        f"past the largest, 2**63 - 1. Allowed: --seed at most "
+                        f"{2**63 - runs}.")
     if out_dir is not None:
         out_dir = fresh_folder(out_dir, force, "run")
     if runs > 1:

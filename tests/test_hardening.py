@@ -223,3 +223,61 @@ def test_sigterm_stops_like_ctrl_c_and_resume_finishes(tmp_path):
     assert "--resume" in stderr
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
+
+
+# ------------------------------------------------------------------ exit 0 on bad input, no more
+
+
+def test_report_refuses_contrasts_of_points_that_do_not_exist(tmp_path):
+    out = tmp_path / "out"
+    assert cli("experiment", write(tmp_path), "--out", out, "--quiet").returncode == 0
+    for pair in ("0,99", "0,0"):
+        done = cli("report", out, "--contrast", pair)
+        assert done.returncode == 2 and "two different design points" in done.stderr
+    assert cli("report", out, "--contrast", "0,1").returncode == 0
+
+
+def test_an_lhs_range_with_min_equal_to_max_is_refused(tmp_path):
+    path = tmp_path / "lhs.toml"
+    path.write_text(SMALL.format(factors='"world.rival_pull" = { min = 1.0, max = 1.0 }')
+                    .replace('seed = 5', 'seed = 5\ndesign = "lhs"\nsamples = 4'))
+    done = cli("experiment", path)
+    assert done.returncode == 2 and "min = max" in done.stderr
+
+
+def test_seeds_past_the_largest_are_refused():
+    done = cli("run", "mikta", "--seed", str(2**63 - 2), "--runs", "5", "--engine", "fast")
+    assert done.returncode == 2 and "past the largest" in done.stderr
+
+
+CLAIMS = """\
+[claims]
+name = "c"
+scenario = "mikta"
+years = 5
+replicates = 10
+{claims}
+"""
+CLAIM = """
+[[claim]]
+id = {id}
+title = "t"
+[[claim.contrast]]
+baseline = {{ {baseline} }}
+treatment = {{ {treatment} }}
+expect = {{ alive = "higher" }}
+"""
+
+
+def test_claims_with_a_repeated_id_are_refused(tmp_path):
+    from sim.errors import InputError
+    from sim.inference.claims import load_claims
+
+    good = CLAIM.format(id=1, baseline="", treatment='"group.secretariat" = true')
+    path = tmp_path / "claims.toml"
+    path.write_text(CLAIMS.format(claims=good + good))
+    try:
+        load_claims(path)
+        raise AssertionError("two claims with one id were accepted")
+    except InputError as exc:
+        assert "two claims" in str(exc)

@@ -342,6 +342,11 @@ def _check_design(design: str, factors: tuple[Factor, ...], samples: int, source
                           allowed=allowed, line=find_line(text, ("experiment", "design")))
 
     listed = [f.key for f in factors if not f.is_range]
+    flat = [f.key for f in factors if f.is_range and f.low == f.high]
+    if design in ("lhs", "sobol") and flat:
+        raise InputError(source, f"has min = max for a {design} design: it varies nothing.",
+                         key=f"factors.{flat[0]}", allowed="min < max, or the value in [fixed].",
+                         line=find_line(text, ("factors", flat[0])))
     if design in ("lhs", "sobol"):
         if listed:
             raise error(f"needs ranges, but {listed[0]} lists values.",

@@ -170,11 +170,13 @@ def _series_frame(runs: pd.DataFrame, trajectories: list, scenarios: dict) -> pd
 PARENT_CHECK_SECONDS = 0.5
 
 
-def _start_worker() -> None:
-    """A worker leaves Ctrl-C to the driver, which stops cleanly, and ends when the driver is
-    gone however it ended (a `kill -9` included): nothing is left running."""
+def _start_worker(parent: int) -> None:
+    """A worker leaves Ctrl-C to the driver (process `parent`), which stops cleanly, and ends
+    when the driver is gone however it ended (a `kill -9` included, even one before this worker
+    finished starting): nothing is left running."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
+    if os.getppid() != parent:
+        os._exit(1)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -230,7 +232,8 @@ class LocalBackend:
 
             self.pool = ProcessPoolExecutor(max_workers=workers,
                                             mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_start_worker)
+                                            initializer=_start_worker,
+                                            initargs=(os.getpid(),))
 
     def map_unordered(self, function: Callable, tasks: list) -> Iterator:
         if self.pool is None:

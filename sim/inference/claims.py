@@ -177,6 +177,11 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
         claims.append(Claim(int(item.get("id", c + 1)), str(item.get("title", "")),
                             str(item.get("source", "")), str(item.get("statement", "")),
                             tuple(contrasts), dict(item.get("reference", {}))))
+    ids = [claim.id for claim in claims]
+    if len(set(ids)) < len(ids):
+        twice = next(i for i in ids if ids.count(i) > 1)
+        raise error(("claim", "id"), f"{twice} is given to two claims.",
+                    allowed="a different id for each claim.")
     return ClaimSuite(str(head.get("name", path.stem)), str(head.get("description", "")), years,
                       reps, seed, confidence, tuple(claims), source)
 

@@ -271,6 +271,12 @@ def write_report(folder: str | Path, contrasts: Sequence[Sequence[int]] | None =
     table. `progress(message)` is told which section is being made.
     """
     results = load_results(folder)
+    points = set(results.runs["point_id"].unique().tolist())
+    for pair in contrasts or ():
+        a, b = (int(x) for x in pair)
+        if a == b or a not in points or b not in points:
+            raise UserError(f"--contrast {a},{b}: needs two different design points of this "
+                            f"experiment. Allowed: point ids {min(points)} to {max(points)}.")
     figures = results.folder / FIGURES
     figures.mkdir(exist_ok=True)
     settings = _settings(results.experiment.get("report") or {},
