@@ -84,8 +84,8 @@ def run_batch(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
 
 
 class _OnMemberAxis:
-    """A namespace as a member phase reads it in a batch: values of the group, one per run,
-    on the member axis (R, 1); member values (R, N) as they are."""
+    """The group's state as a member phase reads it in a batch: one value per run, on the
+    member axis (R, 1). Read only: a member phase does not change the group."""
 
     __slots__ = ("_namespace",)
 
@@ -97,7 +97,7 @@ class _OnMemberAxis:
         return value[:, None] if name in phases.GROUP_NAMES else value
 
     def __setattr__(self, name: str, value) -> None:
-        setattr(self._namespace, name, value)
+        raise AttributeError(f"a member phase cannot set the group's {name!r}")
 
 
 class _Quarter:
