@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with its test tools
@@ -30,6 +30,16 @@ bench: install  ## engines, experiments and memory: ratios measured in one run e
 	$(BIN)/minilat bench
 	$(BIN)/minilat bench sweep
 	$(BIN)/minilat bench memory
+
+lock:  ## resolve pyproject's ranges afresh and write the exact versions to requirements.lock
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e ".[dev]"
+	{ echo "# Exact versions that \`make demo\`, \`make test\` and CI install (as pip constraints), for"; \
+	  echo "# reproduction. pyproject.toml keeps the ranges the project supports. Regenerate with \`make lock\`."; \
+	  echo "# Python $$(.lock-venv/bin/python -c 'import platform; print(platform.python_version())') on $$(uname -m) Linux."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable; } > requirements.lock
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

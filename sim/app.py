@@ -505,6 +505,7 @@ def Page():
 def serve(scenario: str = "mikta", *, host: str = "127.0.0.1", port: int = 8765, seed: int = 1,
           announce: Callable[[str], None] = print) -> None:
     """Serve the page with Solara until Ctrl+C or SIGTERM; `announce` its address once up."""
+    import errno
     import signal
     import socket
     import subprocess
@@ -516,13 +517,22 @@ def serve(scenario: str = "mikta", *, host: str = "127.0.0.1", port: int = 8765,
     load_scenario(scenario)  # a bad name or file is reported here, not in the page
     if scenario not in builtin_names():
         scenario = str(Path(scenario).resolve())
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UserError(f"--host {host}: not an address of this machine ({reason}). Allowed: "
+                        "127.0.0.1 (this machine only), 0.0.0.0 (every interface) or a "
+                        "name or address that resolves here.") from None
+    with socket.socket(family) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
         try:
             probe.bind((host, port))
         except OSError as exc:
+            hint = ("Choose another --port." if exc.errno in (errno.EADDRINUSE, errno.EACCES)
+                    else "Choose another --host.")
             raise UserError(f"--host {host} --port {port}: cannot serve there "
-                            f"({exc.strerror}). Choose another --port.") from None
+                            f"({exc.strerror}). {hint}") from None
     env = {**os.environ, SCENARIO_ENV: scenario, SEED_ENV: str(seed),
            "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
                                                      QUIET_SERVER]))}

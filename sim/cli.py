@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -133,24 +135,35 @@ def run(
                      ] = False,
 ) -> None:
     """Run one simulation (or several seeds) and print a compact summary."""
+    from sim.experiments.storage import writing_folder
+    from sim.model.files import check_fits
     from sim.model.params import load_scenario
-    from sim.model.simulation import ENGINES, simulate
+    from sim.model.simulation import ENGINES
 
     if engine not in ENGINES:
         raise UserError(f"--engine {engine}: unknown engine. Allowed: mesa, fast.")
-    from sim.experiments.storage import fresh_folder
-
     s = load_scenario(scenario, set_ or None, years)
     overrides = list(set_ or [])
     if seed + runs - 1 >= 2**63:
         raise UserError(f"--seed {seed} --runs {runs}: the last seed, {seed + runs - 1}, is "
                         f"past the largest, 2**63 - 1. Allowed: --seed at most "
                         f"{2**63 - runs}.")
-    if out_dir is not None:
-        out_dir = fresh_folder(out_dir, force, "run")
-    if runs > 1:
-        _run_many(s, seed, runs, engine, out_dir)
-        return
+    check_fits("runs", runs, SUMMARY_BYTES, "--runs", None, runs)
+    with contextlib.ExitStack() as stack:
+        if out_dir is not None:
+            out_dir = stack.enter_context(writing_folder(out_dir, force, "run"))
+        if runs > 1:
+            _run_many(s, seed, runs, engine, out_dir)
+        else:
+            _run_one(s, seed, engine, out_dir, overrides)
+
+
+SUMMARY_BYTES = 1_500  # memory one run's summary takes while `run --runs` collects them
+
+
+def _run_one(s, seed: int, engine: str, out_dir: Path | None, overrides: list[str]) -> None:
+    from sim.model.simulation import simulate
+
     one = simulate(s, [seed], engine=engine, record=True)
     _print_summary(s, one.summaries[0])
     if out_dir is not None:
@@ -291,16 +304,16 @@ def calibrate(
                                         "first.")] = False,
 ) -> None:
     """Fit a scenario's free parameters to a record by approximate Bayesian computation."""
-    from sim.experiments.storage import fresh_folder
+    from sim.experiments.storage import writing_folder
     from sim.inference.calibration import calibrate as fit
     from sim.inference.calibration import load_calibration
     from sim.reporting.calibration_report import write_results
 
     spec = load_calibration(file, draws=draws)
-    folder = fresh_folder(out_dir or Path("results") / spec.name, force, "calibration")
-    with out.status(f"{spec.draws:,} draws of {spec.name} ..."):
-        result = fit(spec, workers=workers or os.cpu_count() or 1)
-    write_results(spec, result, folder)
+    with writing_folder(out_dir or Path("results") / spec.name, force, "calibration") as folder:
+        with out.status(f"{spec.draws:,} draws of {spec.name} ..."):
+            result = fit(spec, workers=workers or os.cpu_count() or 1)
+        write_results(spec, result, folder)
     accepted = int(result.draws["accepted"].sum())
     out.print(f"{spec.draws:,} draws, {accepted} accepted (distance <= "
               f"{result.tolerance:.2f}) in {result.seconds:.0f} s; results in {folder}")
@@ -343,19 +356,19 @@ def claims(
                                         "first.")] = False,
 ) -> None:
     """Run the sources' claims as paired experiments and write their report."""
-    from sim.experiments.storage import fresh_folder
+    from sim.experiments.storage import writing_folder
     from sim.inference.claims import load_claims, run_claims
     from sim.reporting.claims_report import write_claims_report
 
     suite = load_claims(file, replicates=replicates)
-    folder = fresh_folder(out_dir or Path("results") / suite.name, force, "claims")
 
     def progress(message: str) -> None:
         if not quiet:
             err.print(message, highlight=False)
 
-    result = run_claims(suite, workers=workers or os.cpu_count() or 1, progress=progress)
-    report = write_claims_report(suite, result, folder)
+    with writing_folder(out_dir or Path("results") / suite.name, force, "claims") as folder:
+        result = run_claims(suite, workers=workers or os.cpu_count() or 1, progress=progress)
+        report = write_claims_report(suite, result, folder)
     table = Table("claim", "title", "verdict")
     for row in result.verdicts.itertuples():
         table.add_row(str(row.claim), row.title, row.verdict + (f": {row.condition}"
@@ -394,21 +407,44 @@ def experiment(
     quiet: Annotated[bool, typer.Option(help="No progress bar; only the final lines.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.md and "
                                             "report.html at the end.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="FILE is a finished experiment's "
+                                        "results folder: rerun a sample of its runs from "
+                                        "their seeds and compare them with what is stored.")
+                     ] = False,
+    sample: Annotated[int, typer.Option(min=1, help="Runs --check reruns.")] = 20,
 ) -> None:
-    """Run an experiment: every design point and replicate, in parallel, into Parquet."""
+    """Run an experiment: every design point and replicate, in parallel, into Parquet.
+
+    With --check, FILE is the results folder of a finished experiment instead: a sample of its
+    runs is rerun from their seeds and compared with what is stored.
+    """
+    if check:
+        _check(file, sample)
+        return
     from sim.experiments.design import load_experiment
-    from sim.experiments.execution import execute
-    from sim.inference.statistics import outcome_table
+    from sim.experiments.storage import FolderLock
 
     spec = load_experiment(file, replicates=replicates, engine=engine)
     folder = out_dir or Path("results") / spec.name
+    with FolderLock(folder):  # held until the report is written too
+        _experiment(spec, file, folder, out_dir, workers, backend, scheduler, resume, force,
+                    timeseries, quiet, no_report)
+
+
+def _experiment(spec, file, folder, out_dir, workers, backend, scheduler, resume, force,
+                timeseries, quiet, no_report) -> None:
+    from sim.experiments.execution import execute
+    from sim.inference.statistics import outcome_table
+
     bar = _ProgressBar(f"{spec.name}", disabled=quiet)
     with bar:
         result = execute(spec, folder, workers=workers, backend=backend, scheduler=scheduler,
                          resume=resume, force=force, timeseries=timeseries, progress=bar.update,
-                         command=["minilat", *sys.argv[1:]], version=_version())
+                         command=["minilat", *sys.argv[1:]], version=_version(),
+                         stage=bar.stage)
     command = f"minilat experiment {file} --resume" + (f" --out {out_dir}" if out_dir else "")
     if result.interrupted:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the stop is clean; say how to resume
         err.print(f"interrupted: {result.done_before + result.computed} of {result.total} runs "
                   f"are saved in {folder}. Resume with: {command}")
         raise typer.Exit(130)
@@ -432,6 +468,33 @@ def experiment(
         raise typer.Exit(1)
 
 
+def _check(folder: Path, sample: int) -> None:
+    from sim.experiments.verify import check_results
+
+    with out.status(f"rerunning {sample} runs of {folder} ..."):
+        result = check_results(folder, sample=sample)
+    for line in result.version_differences:
+        err.print(f"warning: the versions differ from the results': {line}; a difference "
+                  "below may come from it.", highlight=False)
+    for name in result.damaged:
+        err.print(f"damaged: {name} no longer has the checksum the manifest recorded.",
+                  highlight=False)
+    if result.matches:
+        ids = ", ".join(map(str, result.checked[:8])) + (" ..." if len(result.checked) > 8
+                                                         else "")
+        out.print(f"{len(result.checked)} runs rerun from their seeds (run ids {ids}): every "
+                  f"summary value matches what {folder} stores.", highlight=False, soft_wrap=True)
+        return
+    if not result.differences.empty:
+        table = Table("run_id", "key", "stored", "rerun",
+                      title=f"{result.differences['run_id'].nunique()} of "
+                            f"{len(result.checked)} rerun runs differ", title_justify="left")
+        for row in result.differences.head(40).itertuples():
+            table.add_row(str(row.run_id), row.key, str(row.stored), str(row.rerun))
+        out.print(table)
+    raise typer.Exit(1)
+
+
 class _ProgressBar:
     """A rich progress bar of runs: done / total, runs per second, time left."""
 
@@ -452,6 +515,7 @@ class _ProgressBar:
                                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
                                  TextColumn("left"), TimeRemainingColumn(), console=err,
                                  transient=True, disable=disabled)
+        self.title = title
         self.task = self.progress.add_task(title, total=None, rate="")
         self.start: tuple[float, int] | None = None
 
@@ -462,12 +526,17 @@ class _ProgressBar:
     def __exit__(self, *exc):
         return self.progress.__exit__(*exc)
 
+    def stage(self, message: str) -> None:
+        """A long preparation: shown in place of the bar's title until the runs start."""
+        self.progress.update(self.task, description=f"{self.title}: preparing {message}")
+
     def update(self, done: int, total: int) -> None:
         import time
 
         now = time.perf_counter()
         if self.start is None:
             self.start = (now, done)
+            self.progress.update(self.task, description=self.title)
         elapsed = now - self.start[0]
         rate = (done - self.start[1]) / elapsed if elapsed > 0 else 0.0
         self.progress.update(self.task, completed=done, total=total,
@@ -547,8 +616,36 @@ def report(
 # ------------------------------------------------------------------------------ entry point
 
 
+def _show_input_warnings() -> None:
+    import warnings
+
+    from sim.errors import InputWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, InputWarning):
+            err.print(Text.assemble(("warning:", "bold yellow"), f" {message}"),
+                      highlight=False, soft_wrap=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    warnings.simplefilter("once", InputWarning)
+
+
 def main() -> None:
-    """Entry point: user errors become a message and exit code 2, never a traceback."""
+    """Entry point: user errors become a message and exit code 2, never a traceback.
+
+    The user's environment cannot break a finished run: output that the terminal's encoding
+    cannot show is replaced, not fatal, and figures are drawn with matplotlib's Agg backend
+    whatever MPLBACKEND says (they are files; nothing is shown on screen).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    os.environ["MPLBACKEND"] = "Agg"
+    _show_input_warnings()
     try:
         app()
     except UserError as exc:
@@ -556,6 +653,7 @@ def main() -> None:
                   soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         err.print("interrupted")
         sys.exit(130)
 

@@ -9,6 +9,11 @@ class UserError(Exception):
     exit_code = 2
 
 
+class InputWarning(UserWarning):
+    """Input that is valid but probably not what was meant (a date past the horizon): shown
+    once, as a plain line on standard error."""
+
+
 class InputError(UserError):
     """A bad value in a file or on the command line, located as precisely as the input allows."""
 

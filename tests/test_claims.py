@@ -45,6 +45,7 @@ title = "Nothing changes"
 statement = "An identical treatment does nothing."
   [[claim.contrast]]
   name = "identical"
+  treatment = { "group.secretariat" = false }
   expect = { alive = "higher" }
 """
 

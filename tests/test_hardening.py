@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -281,3 +282,108 @@ def test_claims_with_a_repeated_id_are_refused(tmp_path):
         raise AssertionError("two claims with one id were accepted")
     except InputError as exc:
         assert "two claims" in str(exc)
+
+
+# ------------------------------------------------------------------ exit 0 on bad input, and
+# misleading messages
+
+
+ROOT = Path(__file__).resolve().parents[1]
+CALIBRATION = (ROOT / "experiments" / "mikta-calibration.toml").read_text(encoding="utf-8")
+
+
+def _mikta_with(old: str, new: str) -> str:
+    text = (ROOT / "sim" / "model" / "scenarios" / "mikta.toml").read_text(encoding="utf-8")
+    return text.replace(old, new, 1)
+
+
+def _calibration_with(tmp_path, csv_text):
+    (tmp_path / "record.csv").write_text(csv_text, encoding="utf-8")
+    path = tmp_path / "calibration.toml"
+    import re
+
+    path.write_text(re.sub(r'statements = "[^"]*"', 'statements = "record.csv"', CALIBRATION),
+                    encoding="utf-8")
+    return path
+
+
+def test_a_record_with_a_header_and_no_rows_is_refused(tmp_path):
+    done = cli("calibrate", _calibration_with(tmp_path, "date,title\n"), "--draws", "10",
+               "--out", tmp_path / "out")
+    assert done.returncode == 2 and "record.csv" in done.stderr and "no rows" in done.stderr
+
+
+def test_a_badly_dated_or_broken_record_is_refused_with_its_line(tmp_path):
+    done = cli("calibrate", _calibration_with(tmp_path, "date,title\n2014-03-01,a\n"
+                                                        "2015-02-30,b\n"), "--draws", "10")
+    assert done.returncode == 2 and "line 3" in done.stderr and "2015-02-30" in done.stderr
+    done = cli("calibrate", _calibration_with(tmp_path, ""), "--draws", "10")
+    assert done.returncode == 2 and "no `date` column" in done.stderr
+    (tmp_path / "record.csv").write_bytes(b"date,title\n\xff\xfe2014-01-01,x\n")
+    done = cli("calibrate", tmp_path / "calibration.toml", "--draws", "10")
+    assert done.returncode == 2 and "UTF-8" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_contrast_with_neither_baseline_nor_treatment_is_refused(tmp_path):
+    path = tmp_path / "claims.toml"
+    path.write_text('[claims]\nyears = 2\nreplicates = 10\n\n[[claim]]\nid = 1\n'
+                    '  [[claim.contrast]]\n  name = "nothing"\n  expect = { dead = "lower" }\n',
+                    encoding="utf-8")
+    done = cli("claims", path, "--out", tmp_path / "out")
+    assert done.returncode == 2 and "neither a baseline nor a treatment" in done.stderr
+    assert "line" in done.stderr
+
+
+def test_a_date_after_the_horizon_is_a_warning(tmp_path):
+    text = _mikta_with("years = 30", "years = 3")
+    path = tmp_path / "short.toml"
+    path.write_text(text, encoding="utf-8")
+    done = cli("run", path, "--engine", "fast")
+    assert done.returncode == 0
+    assert "warning:" in done.stderr and "falls after the horizon" in done.stderr
+    assert "line" in done.stderr
+    shortened = cli("run", "mikta", "--engine", "fast", "--years", "3")  # on purpose: silent
+    assert "warning" not in shortened.stderr
+
+
+def test_a_bad_horizon_in_the_file_is_refused_even_with_years_given(tmp_path):
+    text = _mikta_with("years = 30", "years = 0")
+    path = tmp_path / "zero.toml"
+    path.write_text(text, encoding="utf-8")
+    done = cli("run", path, "--years", "3")
+    assert done.returncode == 2 and "scenario.years" in done.stderr and "line" in done.stderr
+
+
+def test_a_bad_host_is_reported_as_the_host_and_a_folder_as_a_folder(tmp_path):
+    done = cli("app", "--host", "999.1.1.1", "--port", "8991")
+    assert done.returncode == 2 and "--host 999.1.1.1: not an address" in done.stderr
+    assert "--port" not in done.stderr.split("Allowed")[0].replace("--host 999.1.1.1", "")
+    done = cli("run", tmp_path)
+    assert done.returncode == 2 and "is a folder, not a scenario file" in done.stderr
+
+
+# ------------------------------------------------------------------ a referee's check
+
+
+def test_check_reruns_a_sample_and_finds_a_changed_value_and_other_versions(tmp_path):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    assert cli("experiment", write(tmp_path), "--out", out, "--quiet", "--no-report",
+               "--workers", "1").returncode == 0
+    same = cli("experiment", "--check", out, "--sample", "8")
+    assert same.returncode == 0, same.stderr
+    assert "8 runs rerun" in same.stdout and "every summary value matches" in same.stdout
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["environment"]["numpy"] = "0.0.1"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    part = sorted((out / "runs.parquet").glob("part-*.parquet"))[0]
+    table = pq.read_table(part).to_pandas()
+    table["total_outputs"] = table["total_outputs"] + 1  # what a tampered file would hold
+    pq.write_table(pq.read_table(part).from_pandas(table, preserve_index=False), part)
+    changed = cli("experiment", "--check", out, "--sample", "20")
+    assert changed.returncode == 1
+    assert "numpy 0.0.1 then" in changed.stderr
+    assert "damaged: runs.parquet/" + part.name in changed.stderr
+    assert "total_outputs" in changed.stdout and "differ" in changed.stdout
+    assert cli("experiment", "--check", tmp_path).returncode == 2

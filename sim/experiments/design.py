@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, UserError
+from sim.model.files import FOLDER_NAME_RULE, check_fits, folder_name_problem
 from sim.model.params import (
     Key,
     Scenario,
@@ -124,6 +125,8 @@ class Experiment:
 
 # ------------------------------------------------------------------------------ loading
 
+RUN_BYTES = 400  # memory a run takes in the run table and when its summaries are read back
+
 
 def load_experiment(path: str | Path, replicates: int | None = None,
                     engine: str | None = None) -> Experiment:
@@ -163,8 +166,8 @@ def load_experiment(path: str | Path, replicates: int | None = None,
                         allowed or f"a {kind.__name__} ({EXPERIMENT_KEYS[key]}).")
         return value
 
-    name = get("name", str, path.stem, lambda v: bool(v) and "/" not in v and v not in (".", ".."),
-               "a non-empty name without '/'.")
+    name = get("name", str, path.stem, lambda v: folder_name_problem(v) is None,
+               f"a name for the results folder: {FOLDER_NAME_RULE}")
     scenario_ref = get("scenario", str, None, bool, "a built-in scenario name or a path.")
     years = get("years", int, None, lambda v: 1 <= v <= 200, "a whole number of years, 1 to 200.")
     reps = get("replicates", int, None, lambda v: v >= 1, "a whole number of runs, at least 1.")
@@ -211,6 +214,10 @@ def load_experiment(path: str | Path, replicates: int | None = None,
     factors = tuple(_factor(key, spec, base, source, text) for key, spec in factors_raw.items())
     _one_meaning_per_key(factors, fixed, base, source, text)
     _check_design(design, factors, samples, source, text)
+    points = point_count(design, factors, samples)
+    check_fits("runs", points * reps, RUN_BYTES + 16 * len(factors),
+               source if replicates is None else "--replicates",
+               "experiment.replicates" if replicates is None else None, reps)
     report = raw.get("report", {})
     experiment = Experiment(
         name=name, description=description, scenario_ref=scenario_ref, base=base, years=years,
@@ -371,6 +378,26 @@ def _check_design(design: str, factors: tuple[Factor, ...], samples: int, source
 # ------------------------------------------------------------------------------ designs
 
 
+def point_count(design: str, factors: tuple[Factor, ...], samples: int) -> int:
+    """How many design points a design has, without building them."""
+    def levels(f: Factor, default: int) -> int:
+        return len(f.values) if f.values is not None else (f.steps or default)
+
+    if design == "grid":
+        return math.prod(levels(f, 1) for f in factors)
+    if design == "oat":
+        return 1 + sum(levels(f, OAT_DEFAULT_STEPS) for f in factors)
+    if design == "lhs":
+        return samples
+    return samples * (len(factors) + 2)
+
+
+def experiment_runs(experiment: Experiment) -> int:
+    """How many runs an experiment has."""
+    return point_count(experiment.design, experiment.factors, experiment.samples) * \
+        experiment.replicates
+
+
 def design_points(experiment: Experiment) -> pd.DataFrame:
     """One row per design point (point_id from 0), one column per factor, in design order."""
     factors = experiment.factors
@@ -431,11 +458,15 @@ def run_table(experiment: Experiment, points: pd.DataFrame | None = None) -> pd.
     runs = points.loc[points.index.repeat(reps)].reset_index(drop=True)
     runs.insert(0, "replicate", np.tile(np.arange(reps, dtype=np.int64), len(points)))
     runs.insert(0, "run_id", np.arange(len(runs), dtype=np.int64))
-    seeds = {(p, r): run_seed(experiment.seed, p, r, experiment.common_random_numbers)
-             for p, r in zip(runs["point_id"], runs["replicate"], strict=True)}
-    runs.insert(3, "seed", [seeds[(p, r)] for p, r in
-                            zip(runs["point_id"], runs["replicate"], strict=True)])
-    runs["seed"] = runs["seed"].astype(np.int64)
+    if experiment.common_random_numbers:  # the seed depends on the replicate only
+        seeds = np.array([run_seed(experiment.seed, 0, r, True) for r in range(reps)],
+                         dtype=np.int64)
+        runs.insert(3, "seed", np.tile(seeds, len(points)))
+    else:
+        runs.insert(3, "seed", np.fromiter(
+            (run_seed(experiment.seed, p, r, False)
+             for p, r in zip(runs["point_id"], runs["replicate"], strict=True)),
+            dtype=np.int64, count=len(runs)))
     return runs[["run_id", "point_id", "replicate", "seed", *experiment.factor_keys]]
 
 

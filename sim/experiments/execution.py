@@ -29,10 +29,11 @@ from sim.experiments.design import (
     automatic_chunk_size,
     chunk_bounds,
     experiment_hash,
+    experiment_runs,
     run_table,
     scenario_for,
 )
-from sim.experiments.storage import ResultsFolder, environment
+from sim.experiments.storage import FolderLock, ResultsFolder, environment
 from sim.model.outcomes import SUMMARY_KEYS
 from sim.model.simulation import simulate
 from sim.model.tape import TAPE_VERSION
@@ -256,10 +257,11 @@ class LocalBackend:
     def close(self, cancel: bool = False) -> None:
         if self.pool is None:
             return
+        pool, self.pool = self.pool, None  # closing twice is closing once
         if cancel:  # stop now: chunks in flight are abandoned and redone on resume
-            for process in list(getattr(self.pool, "_processes", {}).values()):
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
                 process.terminate()
-        self.pool.shutdown(wait=True, cancel_futures=cancel)
+        pool.shutdown(wait=True, cancel_futures=cancel)
 
 
 class DaskBackend:
@@ -303,7 +305,10 @@ class DaskBackend:
             yield result
 
     def close(self, cancel: bool = False) -> None:
-        self.client.close()
+        if self.client is None:  # closing twice is closing once
+            return
+        client, self.client = self.client, None
+        client.close()
         if self.cluster is not None:
             self.cluster.close()
 
@@ -339,15 +344,35 @@ class Outcome:
 def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | None = None,
             backend: str = "local", scheduler: str | None = None, resume: bool = False,
             force: bool = False, timeseries: bool = False, progress: Callable | None = None,
-            command: list[str] | None = None, version: str = "unknown") -> Outcome:
+            command: list[str] | None = None, version: str = "unknown",
+            stage: Callable[[str], None] | None = None) -> Outcome:
     """Run an experiment into a results folder; resumable, streaming, parallel.
 
-    `progress(done, total)` is called after each chunk (and once at the start).
+    The folder is locked for the whole execution (one writer per folder). `progress(done,
+    total)` is called after each chunk (and once at the start); `stage(message)` tells what a
+    long preparation is doing before the first run.
     """
     workers = check_execution(backend, workers, scheduler)
-    folder = ResultsFolder(out)
+    with FolderLock(out):
+        folder = ResultsFolder(out)
+        if resume and force:
+            folder.prepare("", resume, force)  # refused before any worker starts
+        engine = evaluator(backend, workers, scheduler)  # a failed start writes nothing
+        try:
+            return _execute(experiment, folder, engine, backend, scheduler, resume, force,
+                            timeseries, progress, command, version, stage)
+        except BaseException:
+            engine.close(cancel=True)
+            raise
+
+
+def _execute(experiment, folder, engine, backend, scheduler, resume, force, timeseries,
+             progress, command, version, stage) -> Outcome:
+    workers = engine.workers
+    stage = stage or (lambda message: None)
     digest = experiment_hash(experiment, timeseries, version)
     previous = folder.prepare(digest, resume=resume, force=force)
+    stage(f"seeds of {experiment_runs(experiment):,} runs")
     runs = run_table(experiment)
     total = len(runs)
     chunk_size = (previous or {}).get("chunks", {}).get("size") or experiment.chunk_size or \
@@ -355,6 +380,8 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
                                                                  workers)
     bounds = chunk_bounds(total, chunk_size)
     recorded = dict((previous or {}).get("chunks", {}).get("files") or {})
+    if previous:
+        stage(f"checksums of {len(recorded) or len(bounds):,} finished chunks")
     done, damaged = folder.done_chunks(bounds, recorded, runs) if previous else (set(), [])
     recorded = {name: entry for name, entry in recorded.items()
                 if name in {folder.chunk_name(k) for k in done}}
@@ -392,7 +419,6 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
     interrupted = False
     if progress:
         progress(done_before, total)
-    engine = evaluator(backend, workers, scheduler)
     stop_on_sigterm = _interrupt_on_sigterm()
     try:
         for result in engine.map_unordered(run_chunk, tasks):
@@ -405,6 +431,7 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
                 progress(done_before + computed, total)
     except KeyboardInterrupt:
         interrupted = True
+        restore_ctrl_c = _ignore_ctrl_c()  # a second Ctrl-C must not break the clean stop
     finally:
         engine.close(cancel=interrupted)
         stop_on_sigterm()
@@ -416,6 +443,8 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
     manifest["seconds"] = round(seconds, 3)
     manifest["runs_per_second"] = round(computed / seconds, 2) if seconds > 0 else None
     folder.write_manifest(manifest)
+    if interrupted:
+        restore_ctrl_c()
     return Outcome(folder, total, done_before, computed, failed or 0, interrupted, seconds,
                    engine.workers, backend, damaged)
 
@@ -431,6 +460,14 @@ def _interrupt_on_sigterm() -> Callable[[], None]:
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def _ignore_ctrl_c() -> Callable[[], None]:
+    """Ignore Ctrl-C until the returned function is called."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return lambda: signal.signal(signal.SIGINT, previous)
 
 
 def _scenario_record(experiment: Experiment) -> dict:

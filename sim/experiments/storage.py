@@ -9,10 +9,13 @@ written before it, so a chunk is either wholly there or redone.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,22 +74,138 @@ def provenance() -> dict[str, Any]:
 
 def fresh_folder(path: str | Path, force: bool, what: str) -> Path:
     """A folder to write new results into: refused if it already holds something, unless
-    `force`, which deletes what it holds first."""
+    `force`, which deletes what it holds first. Call it holding the folder's lock
+    (`writing_folder`)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise UserError(f"{path}: is a file, not a folder. Choose another --out.")
-    if path.is_dir() and any(path.iterdir()):
+    held = [child for child in path.iterdir() if child.name != LOCK] if path.is_dir() else []
+    if held:
         if not force:
             raise UserError(f"{path} already holds results. Use --force to delete them and "
                             f"write the {what} again, or --out for another folder.")
-        shutil.rmtree(path)
+        for child in held:  # the lock file stays: it is what keeps other writers out
+            try:
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() \
+                    else child.unlink()
+            except OSError as exc:
+                raise UserError(f"{child}: cannot delete it ({exc.strerror}).") from None
+    _make_writable(path)
+    return path
+
+
+def _make_writable(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"{path}: cannot create the folder ({exc.strerror}).") from None
-    if not os.access(path, os.W_OK):
+        raise UserError(f"{path}: cannot create the folder ({exc.strerror}). Choose another "
+                        "--out.") from None
+    if not os.access(path, os.W_OK | os.X_OK):
         raise UserError(f"{path}: the folder cannot be written. Choose another --out.")
-    return path
+
+
+@contextlib.contextmanager
+def writing_folder(path: str | Path, force: bool, what: str) -> Iterator[Path]:
+    """A fresh folder (see `fresh_folder`), locked against other writers while in use."""
+    path = Path(path)
+    with FolderLock(path):
+        yield fresh_folder(path, force, what)
+
+
+# ------------------------------------------------------------------------------ one writer
+
+LOCK = ".minilat.lock"
+_HELD: dict[str, list] = {}  # resolved folder -> [file descriptor, depth]: re-entrant in-process
+
+
+class FolderLock:
+    """One writer per results folder: an exclusive lock on `<folder>/.minilat.lock`.
+
+    The operating system releases the lock when its process ends, however it ends (a `kill -9`
+    included), so a stale lock file never blocks the next command. A second command that wants
+    the folder while the lock is held is refused, naming the process that holds it. Acquiring
+    again in the process that holds it nests.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.key = ""
+
+    def __enter__(self) -> FolderLock:
+        if self.path.exists() and not self.path.is_dir():
+            raise UserError(f"{self.path}: is a file, not a folder. Choose another --out.")
+        _make_writable(self.path)
+        self.key = str(self.path.resolve())
+        if self.key in _HELD:
+            _HELD[self.key][1] += 1
+            return self
+        lock_path = self.path / LOCK
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UserError(f"{self.path}: the folder cannot be written ({exc.strerror}). "
+                            "Choose another --out.") from None
+        if not _try_lock(fd):
+            holder = _read_holder(lock_path)
+            os.close(fd)
+            raise UserError(f"{self.path} is in use by {holder}. Wait for it to finish or "
+                            "stop it, or choose another --out.")
+        record = {"pid": os.getpid(), "command": " ".join(["minilat", *sys.argv[1:]]),
+                  "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, (json.dumps(record) + "\n").encode())
+        _HELD[self.key] = [fd, 1]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        entry = _HELD.get(self.key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _HELD[self.key]
+            _unlock(entry[0])
+            os.close(entry[0])
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def _unlock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        os.lseek(fd, 0, 0)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _read_holder(lock_path: Path) -> str:
+    try:
+        record = json.loads(lock_path.read_text(encoding="utf-8"))
+        return (f"process {record['pid']} ({record['command']}, since {record['since']})")
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
 
 
 def _temporary(path: Path) -> Path:
@@ -188,17 +307,15 @@ class ResultsFolder:
         return manifest
 
     def _make(self) -> None:
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"{self.path}: cannot create the folder ({exc.strerror}).") from None
-        if not os.access(self.path, os.W_OK):
-            raise UserError(f"{self.path}: the folder cannot be written. Choose another --out.")
+        _make_writable(self.path)
 
     def clear(self) -> None:
-        for path in (self.runs_dir, self.timeseries_dir):
+        """Delete the experiment's results and its report (what --force deletes); other files
+        the user put in the folder stay."""
+        for path in (self.runs_dir, self.timeseries_dir, self.path / "figures"):
             shutil.rmtree(path, ignore_errors=True)
-        for path in (self.manifest_path, self.errors_path):
+        for path in (self.manifest_path, self.errors_path, self.path / "report.md",
+                     self.path / "report.html"):
             path.unlink(missing_ok=True)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:

@@ -25,9 +25,17 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from sim.errors import InputError
-from sim.experiments.design import Factor, _factor, _suggest, run_seed
+from sim.errors import InputError, UserError
+from sim.experiments.design import Factor, _factor, run_seed
 from sim.model import rules
+from sim.model.files import (
+    FOLDER_NAME_RULE,
+    KIND_NAMES,
+    REQUIRED,
+    Section,
+    check_fits,
+    folder_name_problem,
+)
 from sim.model.params import (
     Scenario,
     find_line,
@@ -57,6 +65,9 @@ TARGET_KEYS = {
     "alive_at_end": "whether the group must be alive at the end of the record",
 }
 UNIDENTIFIED = 0.7  # posterior 90 % interval wider than this share of the prior range
+
+
+DRAW_BYTES = 400  # memory one draw's parameters and statistics take while draws are ranked
 
 
 @dataclass(frozen=True)
@@ -94,29 +105,21 @@ def load_calibration(path: str | Path, draws: int | None = None) -> Calibration:
         return InputError(source, problem, key=".".join(keys), value=value, allowed=allowed,
                           line=find_line(text, keys))
 
-    for section in raw:
-        if section not in SECTIONS:
-            raise error((section,), "is not a known section.",
-                        allowed=", ".join(f"[{s}]" for s in SECTIONS) + ".")
-    head, targets = raw.get("calibration", {}), raw.get("targets", {})
-    for table, keys, name in ((head, CALIBRATION_KEYS, "calibration"),
-                              (targets, TARGET_KEYS, "targets")):
-        for key in table:
-            if key not in keys:
-                raise error((name, key), "is not a known key.",
-                            allowed=_suggest(key, list(keys), name))
+    top = Section(source, text, raw, (), SECTIONS, label="calibration file",
+                  line_finder=find_line)
+    head = top.section("calibration", CALIBRATION_KEYS, default={}).raw
+    targets = top.section("targets", TARGET_KEYS, default={}).raw
 
     def get(table: Mapping, section: str, key: str, kind: type, default: Any, check=None,
             allowed: str = "") -> Any:
-        value = table.get(key, default)
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-        if not ok or (check is not None and not check(value)):
-            raise error((section, key), "is not allowed.", value, allowed or kind.__name__)
-        return value
+        reader = Section(source, text, table, (section,), None, line_finder=find_line)
+        return reader.get(key, kind, REQUIRED if default is None else default, check,
+                          allowed or KIND_NAMES[kind] + ".")
 
-    name = get(head, "calibration", "name", str, path.stem, bool, "a non-empty name.")
+    name = get(head, "calibration", "name", str, path.stem,
+               lambda v: folder_name_problem(v) is None,
+               f"a name for the results folder: {FOLDER_NAME_RULE}")
+    override = draws
     draws = draws or get(head, "calibration", "draws", int, 20_000, lambda v: v >= 10,
                          "a whole number of draws, at least 10.")
     accept = get(head, "calibration", "accept", float, 0.01, lambda v: 0 < v <= 1,
@@ -143,18 +146,20 @@ def load_calibration(path: str | Path, draws: int | None = None) -> Calibration:
     if not csv_path.is_file():
         raise error(("targets", "statements"), "names no file.", csv_ref,
                     f"a CSV file relative to {path.parent}.")
-    table = pd.read_csv(csv_path)
-    if "date" not in table:
-        raise InputError(str(csv_path), "has no `date` column.", allowed="a CSV with a date "
-                         "column, one row per joint statement.")
-    dates = pd.to_datetime(table["date"]).dt.date
-    dates = dates[(dates >= first_day) & (dates <= last_day)]
+    dates = read_record_dates(csv_path)
+    dates = [d for d in dates if first_day <= d <= last_day]
     years = range(first_day.year, last_day.year + 1)
     observed = pd.Series({y: int(sum(d.year == y for d in dates)) for y in years},
                          name="statements")
 
     base_ref = path.parent / scenario_ref
-    base = load_scenario(base_ref if base_ref.is_file() else scenario_ref)
+    try:
+        base = load_scenario(base_ref if base_ref.is_file() else scenario_ref)
+    except InputError:
+        raise
+    except UserError as exc:  # an unknown scenario name: point at the calibration file
+        raise error(("calibration", "scenario"), "names no scenario.", scenario_ref,
+                    str(exc).split(": ", 1)[-1]) from None
     start = parse_quarter(base.start)
     last_abs = parse_quarter(f"{last_day.year}Q{(last_day.month - 1) // 3 + 1}")
     last_quarter = last_abs - start
@@ -205,9 +210,44 @@ def load_calibration(path: str | Path, draws: int | None = None) -> Calibration:
                         ) from None
     long_run_runs = get(head, "calibration", "long_run_runs", int, 5, lambda v: v >= 1,
                         "a whole number, at least 1.")
+    check_fits("draws", draws, DRAW_BYTES + 8 * (len(priors) + len(observed)),
+               source if override is None else "--draws",
+               "calibration.draws" if override is None else None, draws)
     return Calibration(name, get(head, "calibration", "description", str, ""), base, draws,
                        accept, seed, predictive, priors, observed, year_quarters, last_quarter,
                        tuple(order), alive, source, tuple(long_run), long_run_runs)
+
+
+def read_record_dates(path: Path) -> list[dt.date]:
+    """The `date` column of a record CSV (one row per joint statement), every value checked."""
+    import csv
+
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the file ({exc.strerror}).") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(str(path), f"is not a readable UTF-8 CSV file ({exc}).") from None
+    header = [name.strip().lstrip("\ufeff") for name in rows[0]] if rows else []
+    if "date" not in header:
+        raise InputError(str(path), "has no `date` column.", line=1, allowed="a CSV with a "
+                         "header naming a date column, one row per joint statement.")
+    column = header.index("date")
+    dates = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        value = row[column].strip() if column < len(row) else ""
+        try:
+            dates.append(dt.date.fromisoformat(value))
+        except ValueError:
+            raise InputError(str(path), "is not a date.", key="date", value=value,
+                             line=number, allowed="YYYY-MM-DD, e.g. 2016-09-21.") from None
+    if not dates:
+        raise InputError(str(path), "has no rows: a record needs at least one dated "
+                         "statement.", allowed="one row per joint statement under the header.")
+    return dates
 
 
 def prior_draws(calibration: Calibration) -> pd.DataFrame:

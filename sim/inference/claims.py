@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.experiments.design import _flatten, _suggest, run_seed
+from sim.experiments.design import _flatten, run_seed
+from sim.model.files import FOLDER_NAME_RULE, Section, check_fits, folder_name_problem
 from sim.model.params import (
     Scenario,
     find_line,
@@ -47,6 +46,7 @@ SUITE_KEYS = ("name", "description", "scenario", "years", "replicates", "seed", 
 CLAIM_KEYS = ("id", "title", "source", "statement", "reference", "contrast")
 CONTRAST_KEYS = ("name", "baseline", "treatment", "baseline_scenario", "treatment_scenario",
                  "expect")
+RUN_BYTES = 2_000  # memory a run's summary and metrics take while the claims are compared
 VERDICT_COLORS = {"holds": "#1b7837", "opposite": "#b2182b", "unclear": "#878787"}
 
 
@@ -86,104 +86,104 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
     """Read and validate a claims file; errors name file, line, key and value."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(str(path), "no such claims file.")
+        raise InputError(str(path), "no such claims file." if not path.is_dir()
+                         else "is a folder, not a claims file.")
     raw, text = read_toml(path)
     source = str(path)
+    top = Section(source, text, raw, (), ("claims", "claim"), label="claims file",
+                  line_finder=find_line)
+    head = top.section("claims", SUITE_KEYS, default={})
+    name = head.get("name", str, path.stem, lambda v: folder_name_problem(v) is None,
+                    f"a name for the results folder: {FOLDER_NAME_RULE}")
+    description = head.get("description", str, "")
+    years = head.get("years", int, 30, lambda v: 1 <= v <= 200, "1 to 200 years.")
+    reps = head.get("replicates", int, 1000, lambda v: v >= 10, "at least 10 runs.")
+    if replicates is not None:
+        if replicates < 10:
+            raise InputError("--replicates", "is not allowed.", value=replicates,
+                             allowed="at least 10 runs.")
+        reps = replicates
+    seed = head.get("seed", int, 0, lambda v: 0 <= v < 2**63, "0 to 2**63 - 1.")
+    confidence = head.get("confidence", float, 0.95, lambda v: 0.5 <= v < 1, "0.5 to 0.999.")
+    scenario_ref = head.get("scenario", str, "mikta", bool, "a built-in scenario name or a path.")
 
-    def error(keys: tuple, problem: str, value: Any = None, allowed: str | None = None
-              ) -> InputError:
-        return InputError(source, problem, key=".".join(str(k) for k in keys), value=value,
-                          allowed=allowed, line=find_line(text, tuple(str(k) for k in keys)))
-
-    for section in raw:
-        if section not in ("claims", "claim"):
-            raise error((section,), "is not a known section.", allowed="[claims] and [[claim]].")
-    head = raw.get("claims", {})
-    for key in head:
-        if key not in SUITE_KEYS:
-            raise error(("claims", key), "is not a known key.",
-                        allowed=_suggest(key, list(SUITE_KEYS), "claims"))
-    years = head.get("years", 30)
-    if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 200:
-        raise error(("claims", "years"), "is not allowed.", years, "1 to 200 years.")
-    reps = replicates or head.get("replicates", 1000)
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 10:
-        raise error(("claims", "replicates"), "is not allowed.", reps, "at least 10 runs.")
-    seed = head.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise error(("claims", "seed"), "is not allowed.", seed, "0 to 2**63 - 1.")
-    confidence = float(head.get("confidence", 0.95))
-    if not 0.5 <= confidence < 1:
-        raise error(("claims", "confidence"), "is not allowed.", confidence, "0.5 to 0.999.")
-    scenario_ref = head.get("scenario", "mikta")
-
-    def scenario(ref: str, keys: tuple) -> Scenario:
+    def scenario(ref: str, section: Section, key: str) -> Scenario:
         local = path.parent / ref
         try:
             return load_scenario(local if local.is_file() else ref, years=years)
         except InputError:
             raise
         except Exception as exc:
-            raise error(keys, "names no scenario.", ref, str(exc)) from None
+            raise section.error(key, "names no scenario.", ref, str(exc)) from None
 
-    base = scenario(scenario_ref, ("claims", "scenario"))
-    raw_claims = raw.get("claim", [])
-    if not isinstance(raw_claims, list) or not raw_claims:
-        raise error(("claim",), "is missing.", allowed="at least one [[claim]] table.")
+    base = scenario(scenario_ref, head, "scenario")
+    items = top.sections("claim", CLAIM_KEYS)
+    if not items:
+        raise top.error("claim", "is missing.", allowed="at least one [[claim]] table.")
     claims = []
-    for c, item in enumerate(raw_claims):
-        for key in item:
-            if key not in CLAIM_KEYS:
-                raise error(("claim", key), f"is not a known key (claim {c + 1}).",
-                            allowed=_suggest(key, list(CLAIM_KEYS), "claim"))
+    for c, item in enumerate(items):
         contrasts = []
-        for k, spec in enumerate(item.get("contrast", [])):
-            for key in spec:
-                if key not in CONTRAST_KEYS:
-                    raise error(("contrast", key), f"is not a known key (claim {c + 1}, "
-                                f"contrast {k + 1}).",
-                                allowed=_suggest(key, list(CONTRAST_KEYS), "contrast"))
-            expect = spec.get("expect", {})
-            if not isinstance(expect, Mapping) or not expect:
-                raise error(("contrast", "expect"), f"is missing (claim {c + 1}).", expect,
-                            "e.g. { dead = \"lower\" }.")
-            for metric, direction in expect.items():
+        for spec in item.sections("contrast", CONTRAST_KEYS):
+            expect_table = spec.section("expect", None, default={})
+            expect = {}
+            for metric in expect_table.raw:
                 if metric not in METRICS:
-                    raise error(("expect", metric), f"is not a metric (claim {c + 1}).",
-                                allowed=", ".join(METRICS) + ".")
-                if direction not in DIRECTIONS:
-                    raise error(("expect", metric), f"is not a direction (claim {c + 1}).",
-                                direction, "higher or lower.")
+                    raise expect_table.error(metric, f"is not a metric (claim {c + 1}).",
+                                             allowed=", ".join(METRICS) + ".")
+                expect[metric] = expect_table.get(metric, str, check=lambda v: v in DIRECTIONS,
+                                                  allowed="higher or lower.")
+            if not expect:
+                raise spec.error("expect", f"is missing (claim {c + 1}).",
+                                 allowed='e.g. { dead = "lower" }.')
+            if "baseline" not in spec and "treatment" not in spec and \
+                    "baseline_scenario" not in spec and "treatment_scenario" not in spec:
+                raise spec.error(None, f"has neither a baseline nor a treatment (claim {c + 1}):"
+                                 " its arms would be the same scenario.",
+                                 allowed="a baseline, a treatment, or their *_scenario files.")
             arms = []
             for arm in ("baseline", "treatment"):
-                start = (scenario(spec[f"{arm}_scenario"], ("contrast", f"{arm}_scenario"))
+                start = (scenario(spec.get(f"{arm}_scenario", str, check=bool,
+                                           allowed="a scenario name or path."),
+                                  spec, f"{arm}_scenario")
                          if f"{arm}_scenario" in spec else base)
-                changes = _flatten(spec.get(arm, {}))
+                changes = _flatten(spec.get(arm, dict, {}))
                 try:
                     arms.append((with_overrides(start, changes) if changes else start, changes))
                 except InputError as exc:
-                    raise InputError(source, f"claim {c + 1}, contrast {k + 1}, {arm}: "
+                    raise InputError(source, f"claim {c + 1}, {spec.label}, {arm}: "
                                      f"{exc}") from None
             (b, b_changes), (t, t_changes) = arms
-            if len(b.members) != len(t.members) and not all(
-                    x.code == y.code for x, y in zip(b.members, t.members, strict=False)):
-                raise error(("contrast", "treatment_scenario"), "must keep the baseline's "
-                            "members first, in order, for the arms to share their shocks.")
-            contrasts.append(Contrast(str(spec.get("name", f"contrast {k + 1}")), b, t,
-                                      b_changes, t_changes, dict(expect)))
+            if [m.code for m in b.members] != [m.code for m in t.members][:len(b.members)]:
+                raise spec.error("treatment_scenario", "must keep the baseline's members "
+                                 "first, in order, for the arms to share their shocks.")
+            contrasts.append(Contrast(spec.get("name", str, f"contrast {len(contrasts) + 1}"),
+                                      b, t, b_changes, t_changes, expect))
         if not contrasts:
-            raise error(("claim", "contrast"), f"is missing (claim {c + 1}).",
-                        allowed="at least one [[claim.contrast]].")
-        claims.append(Claim(int(item.get("id", c + 1)), str(item.get("title", "")),
-                            str(item.get("source", "")), str(item.get("statement", "")),
-                            tuple(contrasts), dict(item.get("reference", {}))))
+            raise item.error("contrast", f"is missing (claim {c + 1}).",
+                             allowed="at least one [[claim.contrast]].")
+        reference = item.section("reference", None, default={})
+        for key in reference.raw:
+            if key in SHARES:
+                reference.get(key, float, check=lambda v: 0 <= v <= 1, allowed="a share, 0 to 1.")
+            elif key == "source":
+                reference.get(key, str)
+            else:
+                raise reference.error(key, "is not a known key.",
+                                      allowed=f"{', '.join(SHARES)} and source.")
+        claims.append(Claim(item.get("id", int, c + 1, lambda v: 0 <= v < 10**9,
+                                     "a whole number, 0 to 999999999."),
+                            item.get("title", str, ""), item.get("source", str, ""),
+                            item.get("statement", str, ""), tuple(contrasts),
+                            dict(reference.raw)))
     ids = [claim.id for claim in claims]
     if len(set(ids)) < len(ids):
         twice = next(i for i in ids if ids.count(i) > 1)
-        raise error(("claim", "id"), f"{twice} is given to two claims.",
-                    allowed="a different id for each claim.")
-    return ClaimSuite(str(head.get("name", path.stem)), str(head.get("description", "")), years,
-                      reps, seed, confidence, tuple(claims), source)
+        raise top.error("claim.id", f"{twice} is given to two claims.",
+                        allowed="a different id for each claim.")
+    arms = 2 * sum(len(claim.contrasts) for claim in claims)
+    check_fits("paired runs", arms * reps, RUN_BYTES, source if replicates is None
+               else "--replicates", "claims.replicates" if replicates is None else None, reps)
+    return ClaimSuite(name, description, years, reps, seed, confidence, tuple(claims), source)
 
 
 # ------------------------------------------------------------------------------ running

@@ -11,13 +11,14 @@ import dataclasses
 import difflib
 import re
 import tomllib
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sim.errors import InputError, UserError, format_value
+from sim.errors import InputError, InputWarning, UserError, format_value
 
 QUARTERS_PER_YEAR = 4
 MIN_MEMBERS, MAX_MEMBERS = 3, 12
@@ -333,6 +334,9 @@ def locate(name_or_path: str | Path) -> Path:
     path = Path(text)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise UserError(f"{text}: is a folder, not a scenario file. Give a built-in scenario "
+                        f"name ({', '.join(builtin_names())}) or the path of a TOML file.")
     if path.suffix == ".toml" or "/" in text or "\\" in text:
         raise UserError(f"{text}: no such scenario file.")
     raise UserError(
@@ -391,14 +395,26 @@ def resolve(
     text: str = "",
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
     years: int | None = None,
+    recorded: bool = False,
 ) -> Scenario:
-    """Validate a parsed scenario (a dict as from TOML) into a `Scenario`."""
+    """Validate a parsed scenario (a dict as from TOML) into a `Scenario`.
+
+    `recorded` marks a scenario read back from a results file: its dates past the horizon were
+    warned of when it was first read, and are not again.
+    """
     raw = _deep_copy(raw)
-    origin = _Origin(source, text)
+    origin = _Origin(source, text, whole_file=not recorded)
     if overrides:
         origin.overridden = apply_overrides(raw, overrides)
         origin.typed_on_a_command_line = not isinstance(overrides, Mapping)
     if years is not None:
+        head = raw.get("scenario")
+        written = head.get("years") if isinstance(head, Mapping) else None
+        if written is not None and (isinstance(written, bool) or not isinstance(written, int)
+                                    or not 1 <= written <= 200):
+            # the file's own value is checked even when --years replaces it
+            raise origin.error(("scenario", "years"), "is not allowed.", written,
+                               "a whole number of years, 1 to 200.")
         raw.setdefault("scenario", {})["years"] = years
         origin.overridden["scenario.years"] = "--years"
     return _build_scenario(raw, origin)
@@ -425,8 +441,8 @@ def with_overrides(
     if any((key.section == "scenario" and key.field != "years") or key.field == "code"
            for key, _ in keys):
         return resolve(scenario_as_dict(scenario), source=scenario.source, overrides=values,
-                       years=years)
-    origin = _Origin(scenario.source, "")
+                       years=years, recorded=True)
+    origin = _Origin(scenario.source, "", whole_file=False)
     if years is not None:
         keys.append((Key.parse("years"), years))
     changes: dict[tuple[str, ...], tuple[Key, Any]] = {}  # a later key wins, as in a file
@@ -521,7 +537,12 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
             raise InputError("--set", "is not of the form KEY=VALUE.", key=item,
                              allowed="e.g. --set group.secretariat=true or "
                              "--set members.*.crisis_rate=0.5")
-        parsed[key] = parse_value_text(value.strip())
+        typed = parse_value_text(value.strip())
+        if key in parsed and parsed[key] != typed:
+            raise InputError("--set", "is given twice with different values.", key=key,
+                             value=typed, allowed=f"one value for each key (the first was "
+                             f"{parsed[key]!r}).")
+        parsed[key] = typed
     return parsed
 
 
@@ -669,6 +690,7 @@ class _Origin:
     text: str
     overridden: dict[str, str] = field(default_factory=dict)
     typed_on_a_command_line: bool = False  # 'yes', 'on', '1' then count as true
+    whole_file: bool = True  # False when only overridden values are checked again
 
     def error(self, path: tuple[str, ...], problem: str, value: Any = None,
               allowed: str | None = None, show_value: bool = True) -> InputError:
@@ -895,6 +917,8 @@ def _check_consistency(s: Scenario, origin: _Origin) -> None:
                 raise origin.error(("members", m.code, "joins"), "is before the start.", m.joins,
                                    f"a quarter from {s.start} on, or empty for a founder.")
             founding += q == 0
+            if q >= s.quarters:
+                _warn_after_horizon(origin, ("members", m.code, "joins"), m.joins, s)
         else:
             founding += 1
     if founding < s.group.min_members:
@@ -910,6 +934,8 @@ def _check_consistency(s: Scenario, origin: _Origin) -> None:
         if q < 0:
             raise origin.error(path + ("date",), "is before the start.", e.date,
                                f"a quarter from {s.start} on.")
+        if q >= s.quarters:
+            _warn_after_horizon(origin, path + ("date",), e.date, s)
         if e.kind in MEMBER_EVENT_KINDS and e.member not in codes:
             raise origin.error(path + ("member",), f"must name a member for a {e.kind} event.",
                                e.member, ", ".join(codes) + ".")
@@ -922,6 +948,24 @@ def _check_consistency(s: Scenario, origin: _Origin) -> None:
         if e.kind in ("crisis", "global_crisis") and e.years <= 0:
             raise origin.error(path + ("years",), f"must be set for a {e.kind} event.",
                                e.years, "a duration above 0 years.")
+
+
+def _warn_after_horizon(origin: _Origin, path: tuple[str, ...], when: str,
+                        s: Scenario) -> None:
+    """Warn of a date past the horizon the file itself sets (a horizon shortened by --years or
+    an experiment's `years` cuts later dates off on purpose)."""
+    if any(k in origin.overridden for k in ("scenario.years", "years")):
+        return
+    if not origin.whole_file and ".".join(path) not in origin.overridden:
+        return  # warned of when the file was read
+    last = s.quarter_label(s.quarters - 1)
+    key = ".".join(path)
+    line = find_line(origin.text, path)
+    where = origin.overridden.get(key) or (origin.source if line is None
+                                           else f"{origin.source}, line {line}")
+    warnings.warn(InputWarning(f"{where}: `{'.'.join(p for p in path if not p.isdigit())}` = "
+                               f"\"{when}\" falls after the horizon (the last quarter run is "
+                               f"{last}): it has no effect in these runs."), stacklevel=2)
 
 
 def _deep_copy(value: Any) -> Any:

@@ -22,7 +22,14 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.errors import UserError
-from sim.experiments.storage import MANIFEST, RUNS, TIMESERIES, ResultsFolder, atomic_write_bytes
+from sim.experiments.storage import (
+    MANIFEST,
+    RUNS,
+    TIMESERIES,
+    FolderLock,
+    ResultsFolder,
+    atomic_write_bytes,
+)
 from sim.inference import statistics
 
 REPORT_MD = "report.md"
@@ -268,8 +275,16 @@ def write_report(folder: str | Path, contrasts: Sequence[Sequence[int]] | None =
     """Write report.md, report.html and figures/ into a results folder; returns report.md's path.
 
     `contrasts`, `trajectories` and `trajectory_runs` override the experiment's `[report]`
-    table. `progress(message)` is told which section is being made.
+    table. `progress(message)` is told which section is being made. The folder is locked
+    while the report is written (one writer per folder).
     """
+    if not Path(folder).is_dir():
+        load_results(folder)  # says what is missing, before a lock would create the folder
+    with FolderLock(folder):
+        return _write_report(folder, contrasts, trajectories, trajectory_runs, progress)
+
+
+def _write_report(folder, contrasts, trajectories, trajectory_runs, progress) -> Path:
     results = load_results(folder)
     points = set(results.runs["point_id"].unique().tolist())
     for pair in contrasts or ():
@@ -803,7 +818,8 @@ def _base_scenario(results: Results):
     from sim.model.params import resolve
 
     scenario = results.manifest.get("scenario", {})
-    return resolve(scenario["resolved"], source=scenario.get("source", "<manifest>"))
+    return resolve(scenario["resolved"], source=scenario.get("source", "<manifest>"),
+                   recorded=True)
 
 
 def _point_scenario(results: Results, base, point_id: int):

@@ -1,0 +1,195 @@
+"""Typed reading of the tables of a user's TOML file, names that become folders, and sizes.
+
+Every value a user writes goes through `Section.get`: a whole number is an integer and never a
+boolean, a true/false value is a TOML boolean and nothing else, a number is finite, a string is a
+string. A refused value raises an `InputError` naming the file, line, key, value and what is
+allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sim.errors import InputError
+
+REQUIRED = object()
+KIND_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+              list: "a list", dict: "a table"}
+
+
+class Section:
+    """One table of a TOML file (`path` names it, e.g. ("claim", "0", "contrast", "1")), whose
+    keys must be among `keys`."""
+
+    def __init__(self, source: str, text: str, value: Any, path: tuple[str, ...],
+                 keys: Mapping[str, str] | tuple[str, ...] | None, label: str | None = None,
+                 line_finder: Callable | None = None):
+        self.source, self.text, self.path = source, text, path
+        self.label = label or ".".join(p for p in path if not p.isdigit()) or "file"
+        self._find_line = line_finder
+        if not isinstance(value, Mapping):
+            raise self.error(None, f"must be a table, not {_kind_of(value)}.",
+                             allowed=f"a [{self.label}] table.")
+        self.raw = value
+        if keys is not None:
+            for key in value:
+                if key not in keys:
+                    close = difflib.get_close_matches(str(key), list(keys), n=1)
+                    hint = f"did you mean `{close[0]}`? " if close else ""
+                    raise self.error(key, "is not a known key.",
+                                     allowed=f"{hint}Keys here: {', '.join(keys)}.")
+
+    def line(self, key: str | None) -> int | None:
+        if self._find_line is None:
+            return None
+        parts = self.path + ((key,) if key is not None else ())
+        return self._find_line(self.text, tuple(str(p) for p in parts))
+
+    def error(self, key: str | None, problem: str, value: Any = None,
+              allowed: str | None = None) -> InputError:
+        dotted = ".".join(p for p in self.path if not p.isdigit())
+        name = f"{dotted}.{key}" if dotted and key is not None else (key or dotted or None)
+        return InputError(self.source, problem, key=name, value=value, allowed=allowed,
+                          line=self.line(key))
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.raw
+
+    def get(self, key: str, kind: type, default: Any = REQUIRED,
+            check: Callable[[Any], bool] | None = None, allowed: str = "") -> Any:
+        """The value of `key`, of type `kind` (int, float, bool, str, list or dict) and passing
+        `check`; `default` when absent (absent and required is an error)."""
+        if key not in self.raw:
+            if default is REQUIRED:
+                raise self.error(key, "is missing.", allowed=allowed or KIND_NAMES[kind] + ".")
+            return default
+        value = self.raw[key]
+        ok = _is(value, kind)
+        if ok and kind is float:
+            value = float(value)
+            ok = value == value and abs(value) != float("inf")
+        if not ok or (check is not None and not check(value)):
+            raise self.error(key, "is not allowed.", value, allowed or KIND_NAMES[kind] + ".")
+        return value
+
+    def section(self, key: str, keys: Mapping[str, str] | tuple[str, ...] | None,
+                default: Any = REQUIRED) -> Section:
+        """The sub-table `key` (an empty one when absent and `default` is {})."""
+        if key not in self.raw and default is not REQUIRED:
+            return Section(self.source, self.text, default, self.path + (key,), keys,
+                           line_finder=self._find_line)
+        value = self.get(key, dict) if key not in self.raw else self.raw[key]
+        return Section(self.source, self.text, value, self.path + (key,), keys,
+                       line_finder=self._find_line)
+
+    def sections(self, key: str, keys: Mapping[str, str] | tuple[str, ...] | None
+                 ) -> list[Section]:
+        """The array of tables `key` (`[[key]]`); an empty list when absent."""
+        value = self.raw.get(key, [])
+        if not isinstance(value, list):
+            raise self.error(key, "must be an array of tables.", allowed=f"[[{key}]] tables.")
+        return [Section(self.source, self.text, item, self.path + (key, str(k)), keys,
+                        label=f"{key} {k + 1}", line_finder=self._find_line)
+                for k, item in enumerate(value)]
+
+
+def _is(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is dict:
+        return isinstance(value, Mapping)
+    return isinstance(value, kind)
+
+
+def _kind_of(value: Any) -> str:
+    for kind, name in KIND_NAMES.items():
+        if _is(value, kind):
+            return name
+    return type(value).__name__
+
+
+# ------------------------------------------------------------------------------ folder names
+
+FORBIDDEN = set('/\\<>:"|?*')
+RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+            *(f"LPT{i}" for i in range(1, 10))}
+NAME_BYTES = 100
+
+
+def folder_name_problem(name: str) -> str | None:
+    """Why `name` cannot be the name of a results folder, or None when it can.
+
+    A name is one path component that every common file system accepts: no separators, no
+    `.` or `..`, no control characters or characters Windows rejects, no reserved device name,
+    no leading or trailing space or dot, at most 100 bytes in UTF-8.
+    """
+    if not name:
+        return "is empty."
+    if name in (".", ".."):
+        return "is a relative folder, not a name."
+    bad = sorted({c for c in name if c in FORBIDDEN or unicodedata.category(c).startswith("C")})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        return f"holds characters a folder name cannot have ({shown})."
+    if name != name.strip(" ."):
+        return "begins or ends with a space or a dot."
+    if name.split(".")[0].upper() in RESERVED:
+        return "is a name some file systems reserve for devices."
+    if len(name.encode("utf-8")) > NAME_BYTES:
+        return f"is longer than {NAME_BYTES} bytes."
+    return None
+
+
+FOLDER_NAME_RULE = ("letters, digits, spaces and . _ - + ( ), not beginning or ending with a "
+                    f"space or dot, at most {NAME_BYTES} bytes; no / \\ < > : \" | ? * or "
+                    "control characters.")
+
+
+# ------------------------------------------------------------------------------ sizes
+
+MEMORY_SHARE = 0.5  # of the memory available when a command starts
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new work on this machine (MemAvailable on Linux)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import os
+
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
+def check_fits(what: str, count: int, bytes_each: int, source: str, key: str | None,
+               value: Any = None) -> None:
+    """Refuse, before any work, `count` items of `bytes_each` bytes held in memory at once
+    when they need more than half the memory available: the message gives the estimate and
+    the limit."""
+    need = count * bytes_each
+    limit = int(available_memory() * MEMORY_SHARE)
+    if need > limit:
+        most = max(0, limit // bytes_each)
+        raise InputError(source, f"asks for {count:,} {what}, which need about "
+                         f"{_bytes(need)} of memory at once; half of what this machine has "
+                         f"available is {_bytes(limit)}.", key=key, value=value,
+                         allowed=f"at most about {most:,} {what}.")
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"
