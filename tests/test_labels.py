@@ -73,9 +73,11 @@ def test_windows_are_whole_quarters_with_units_and_ranges():
 def test_mikta_s_record_is_alive_in_every_quarter_it_covers():
     record = load_record("mikta")
     states = record.observed_states()
-    assert states["quarter"].iloc[0] == "2013Q3" and states["quarter"].iloc[-1] == "2018Q2"
+    assert states["quarter"].iloc[0] == "2013Q3" and states["quarter"].iloc[-1] == "2026Q1"
     assert (states["state"] == "alive").all()
-    assert record.labels().apex[-1] == MINISTERS  # no summit process: ministers are the apex
+    apex = dict(zip(states["quarter"], record.labels().apex, strict=True))
+    assert apex["2018Q2"] == MINISTERS  # no summit process: ministers were the apex
+    assert apex["2026Q1"] == LEADERS  # leaders met on the G-20's margins from 2022
 
 
 def test_a_record_s_errors_name_file_line_column_and_value(tmp_path):

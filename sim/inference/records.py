@@ -62,11 +62,16 @@ class Record:
         return f"{absolute // 4}Q{absolute % 4 + 1}"
 
     def events(self) -> list[Event]:
-        """The rows as the outcome rule reads them (founding counts as an event at the level of
-        the founding meeting, or of officials when the record has none)."""
-        found = [Event(absolute_quarter(row.date) - self.start_quarter, LEVELS.index(row.level),
-                       row.kind, row.member or "")
-                 for row in self.rows.itertuples()]
+        """The rows as the outcome rule reads them. A meeting and a document of one level on one
+        day are one occasion (a summit and the declaration it issued), counted once."""
+        found, occasions = [], set()
+        for row in self.rows.itertuples():
+            if row.kind in ("meeting", "document"):
+                if (row.date, row.level) in occasions:
+                    continue
+                occasions.add((row.date, row.level))
+            found.append(Event(absolute_quarter(row.date) - self.start_quarter,
+                               LEVELS.index(row.level), row.kind, row.member or ""))
         return found
 
     def labels(self, rule: Rule = DEFAULT_RULE) -> Labels:
