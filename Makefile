@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)  ## create .venv and install the project with its test tools
 
-demo: install  ## run an experiment and the claims; print shares, verdicts and report paths
+demo: install  ## run an experiment, the claims and the validation; print shares, verdicts, cases.csv and report paths
 	$(BIN)/minilat run mikta --seed 1 --out results/demo --force
 	$(BIN)/minilat experiment experiments/budget-vs-secretariat.toml --force
 	$(BIN)/minilat claims experiments/claims.toml --quiet --force
+	$(BIN)/minilat validate --force
 
 test: install  ## run the test suite on all cores
 	$(BIN)/python -m pytest -n auto

@@ -25,11 +25,11 @@ CHROMIUM = "/usr/bin/chromium"
 
 # The demonstrations of docs/teaching.md: slider presses from where the page opens, then play.
 DEMONSTRATIONS = {
-    "austerity": {"seed": 14, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 3},
+    "austerity": {"seed": 11, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 3},
                   "compare": True},
-    "vacuum": {"seed": 32, "keys": {"Chair boost": ["Home"]}, "compare": True},
-    "secretariat-before": {"seed": 6, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 10}},
-    "secretariat": {"seed": 6, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 10},
+    "vacuum": {"seed": 16, "keys": {"Chair boost": ["Home"]}, "compare": True},
+    "secretariat-before": {"seed": 16, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 10}},
+    "secretariat": {"seed": 16, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 10},
                     "switches": ["Secretariat"]},
     "brics": {"seed": 54, "keys": {"Rival bloc pull": ["End"]}, "compare": True},
 }

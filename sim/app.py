@@ -323,11 +323,9 @@ class RunChart:
                          columnspacing=0.8, borderaxespad=0.1)
         self.fig.text(0.1 / width, 1 - 0.05 / FIGURE_HEIGHT, run.label, fontsize=10,
                       fontweight="bold", va="top")
-        self.ax_a.axhline(s.group.base_rate * s.group.zombie_threshold,
-                          color=STATE_COLORS["zombie"], ls=":", lw=1.2)
         self.ax_a.set_ylabel("joint outputs")
-        self.ax_a.set_title("shaded: the chair's term (grey hatched: vacant); dotted: the "
-                            "zombie line", fontsize=8, loc="left")
+        self.ax_a.set_title("shaded: the chair's term (grey hatched: vacant)", fontsize=8,
+                            loc="left")
         self.ax_s.set_ylim(0, 1)
         self.ax_s.set_yticks([])
         self.ax_s.set_ylabel("state", rotation=0, ha="right", va="center")

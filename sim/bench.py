@@ -92,15 +92,15 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
     """The arithmetic of the model's update for `runs` runs over `quarters` quarters, and no more.
 
     The same mechanisms as the fast engine (budget, crisis, ministers, rival bloc, chair at term
-    starts, value, cost, attention, engagement, Poisson outputs, visibility, exits, vitality and
-    state), with its random inputs drawn in one bulk call, on preallocated arrays updated in
-    place: no per-run seeding, no masks for dead runs, no recording, no summary, no rule calls.
-    A floor that no engine doing the model's work can beat.
+    starts, value, cost, attention, engagement, Poisson outputs at three levels, visibility, exits,
+    the apex level and state), with its random inputs drawn in one bulk call, on preallocated
+    arrays updated in place: no per-run seeding, no masks for dead runs, no recording, no
+    summary, no rule calls. A floor that no engine doing the model's work can beat.
     """
     rng = np.random.default_rng(0)
     shape = (runs, members)
     u = rng.random((quarters, 6, runs, members))  # the member streams the update reads
-    ug = rng.random((quarters, 3, runs))  # activity, rival rounds, global crises
+    ug = rng.random((quarters, 5, runs))  # activity x 3 levels, rival rounds, global crises
     z = special.ndtri(u[:, 0])
     keep, vol, trend = 1 - 0.5 * 0.25, 0.1 * 0.5, np.full(shape, -0.01)
     p_crisis, depth, split, affinity = 1 - np.exp(-0.3 * 0.25), 0.5, 0.3, np.full(shape, 0.3)
@@ -117,7 +117,11 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
                                        np.full(runs, 3.0))
     outputs, term, cdf, effort = (np.empty(runs), np.empty(runs), np.empty(runs),
                                   np.empty(runs))
-    history, in_window, vitality = np.zeros((runs, quarters)), np.zeros(runs), np.empty(runs)
+    history = np.zeros((3, runs, quarters))  # outputs of each level
+    level_outputs, in_window = np.empty((3, runs)), np.zeros((3, runs))
+    rates, least = np.empty((3, runs)), np.empty(runs)
+    apex, last_apex, last_active = (np.zeros(runs), np.zeros(runs), np.zeros(runs))
+    happened, qualified, any_out = np.empty(runs), np.empty(runs), np.empty(runs, dtype=bool)
     zombie, dead = np.empty(runs, dtype=bool), np.empty(runs, dtype=bool)
     chair, pointer = np.zeros(runs, dtype=np.int64), np.zeros(runs, dtype=np.int64)
     order = np.arange(members)
@@ -198,21 +202,31 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
         np.subtract(target, engagement, out=tmp)
         np.multiply(tmp, 0.3, out=tmp)
         np.add(engagement, tmp, out=engagement)
-        # M8 activity: Poisson outputs by inverse transform (searching elements only)
+        # M8 activity at three levels: Poisson outputs by inverse transform (searching only)
         _row_sum(engagement, mean_e)
         np.divide(mean_e, members, out=mean_e)
-        np.multiply(mean_e, effort, out=rate)
-        np.multiply(rate, 6.0, out=rate)
-        np.negative(rate, out=term)
-        np.exp(term, out=term)
-        np.copyto(cdf, term)
+        np.multiply(mean_e, effort, out=rates[1])
+        np.multiply(rates[1], 2.4, out=rates[1])  # ministers: the chair's effort x engagement
+        np.multiply(mean_e, 2.55, out=rates[0])  # officials: engagement
+        np.min(engagement, axis=1, out=least)
+        np.greater_equal(least, 0.5, out=mask[:, 0])
+        np.multiply(mask[:, 0], 0.25, out=rates[2])  # leaders: every government committed
         outputs.fill(0)
-        searching = np.flatnonzero(cdf < ug[t, 0])
-        while searching.size:
-            outputs[searching] += 1
-            term[searching] *= rate[searching] / outputs[searching]
-            cdf[searching] += term[searching]
-            searching = searching[cdf[searching] < ug[t, 0][searching]]
+        for level in range(3):
+            rate = rates[level]
+            np.negative(rate, out=term)
+            np.exp(term, out=term)
+            np.copyto(cdf, term)
+            counts = level_outputs[level]
+            counts.fill(0)
+            uniform = ug[t, level]
+            searching = np.flatnonzero(cdf < uniform)
+            while searching.size:
+                counts[searching] += 1
+                term[searching] *= rate[searching] / counts[searching]
+                cdf[searching] += term[searching]
+                searching = searching[cdf[searching] < uniform[searching]]
+            np.add(outputs, counts, out=outputs)
         np.subtract(outputs, visibility, out=term)
         np.multiply(term, 0.25, out=term)
         np.add(visibility, term, out=visibility)
@@ -226,15 +240,29 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
         np.less(tmp, -0.2, out=mask2)
         mask &= mask2
         active &= ~mask
-        # Outcome: members left, rolling window of outputs, vitality, state
-        history[:, t] = outputs
-        np.add(in_window, outputs, out=in_window)
-        if t >= 8:
-            np.subtract(in_window, history[:, t - 8], out=in_window)
-        np.divide(in_window, 24.0, out=vitality)
-        np.less(vitality, 0.3, out=zombie)
+        # Outcome: windows of each level, the apex level, the last apex and active quarters,
+        # death and state
+        history[:, :, t] = level_outputs
+        np.add(in_window, level_outputs, out=in_window)
+        if t >= 12:
+            np.subtract(in_window, history[:, :, t - 12], out=in_window)
+        qualified.fill(-1)
+        for level in range(3):
+            np.copyto(qualified, level, where=in_window[level] >= 2)
+        np.maximum(apex, qualified, out=apex)
+        happened.fill(0)
+        for level in range(3):
+            np.add(happened, level_outputs[level] * (apex <= level), out=happened)
+        np.copyto(last_apex, t, where=happened > 0)
+        np.greater(outputs, 0, out=any_out)
+        np.copyto(last_active, t, where=any_out)
+        np.subtract(t, last_apex, out=term)
+        np.greater_equal(term, 8, out=zombie)
+        zombie &= t >= 8
         _row_sum(active, total)
         np.less(total, 3, out=dead)
+        np.subtract(t, last_active, out=term)
+        dead |= term >= 20
     return runs
 
 

@@ -14,7 +14,8 @@ from sim.model.trajectory import Trajectory
 
 # Keys not worth randomizing (strings, or ranges that only make runs pathologically slow).
 SKIP = {"chair_order", "rival_name", "code", "name", "color", "joins", "first_election",
-        "in_rival", "reference_breadth", "network_partners", "zombie_window", "chair_term",
+        "in_rival", "reference_breadth", "network_partners", "apex_window_months",
+        "grace_months", "zombie_months", "dormant_months", "chair_term",
         "min_members"}
 CAPS = {"base_rate": 20.0, "agenda_breadth": 20, "election_interval": 12.0}
 
@@ -67,8 +68,10 @@ def check_invariants(traj: Trajectory, scenario: Scenario) -> None:
     chair = s["chair"]
     held = chair != rules.VACANT
     assert np.all(status[np.flatnonzero(held), chair[held]] != rules.PENDING)
-    states, cause = classify_series(s["outputs"], s["active_members"],
-                                    s["new_term"] & ~held, scenario.group)
+    assert np.array_equal(s["outputs"], s["outputs_officials"] + s["outputs_ministers"]
+                          + s["outputs_leaders"])
+    states, cause = classify_series(s["outputs_officials"], s["outputs_ministers"],
+                                    s["outputs_leaders"], s["active_members"], scenario.group)
     np.testing.assert_array_equal(states, s["state"])
     assert cause == traj.death_cause
 

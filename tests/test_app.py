@@ -65,10 +65,10 @@ def test_a_slider_snapped_to_its_step_is_not_a_change():
 
 
 def test_a_moved_lever_sets_its_key_for_the_whole_group():
-    model = app.TeachingModel("mikta", crisis_rate=1.0, treaty=True, more="group.vacancy_limit=3")
+    model = app.TeachingModel("mikta", crisis_rate=1.0, treaty=True, more="group.zombie_months=36")
     s = model.runs[0].scenario
     assert s.member_values("crisis_rate") == [1.0] * 5
-    assert s.group.treaty and s.group.vacancy_limit == 3
+    assert s.group.treaty and s.group.zombie_months == 36
 
 
 def test_every_lever_is_a_parameter_and_its_slider_stays_in_range():
@@ -86,8 +86,8 @@ def test_every_lever_is_a_parameter_and_its_slider_stays_in_range():
     ({"seed": "twelve"}, '`seed` = "twelve" is not a whole number'),
     ({"years": 0}, "`scenario.years` = 0 is out of range"),
     ({"crisis_rate": 20.0}, "crisis_rate` = 20.0 is out of range"),
-    ({"more": "group.vacancy_limit=99"}, "`group.vacancy_limit` = 99 is out of range"),
-    ({"more": "group.vacancy_limt=2"}, "did you mean `group.vacancy_limit`?"),
+    ({"more": "group.zombie_months=999"}, "`group.zombie_months` = 999 is out of range"),
+    ({"more": "group.zombie_month=24"}, "did you mean `group.zombie_months`?"),
     ({"more": "secretariat"}, "is not of the form KEY=VALUE"),
     ({"scenario": "nowhere"}, "nowhere: unknown scenario"),
 ])
@@ -121,12 +121,11 @@ def test_minilat_app_refuses_a_bad_scenario_and_a_busy_port():
 # docs/teaching.md's demonstrations: seed, levers moved, how the changed run ends, and how the
 # scenario as it stands ends with the same seed.
 DEMONSTRATIONS = [
-    (14, {"budget_trend": -0.03}, "ZOMBIE since 2032 Q2", "ALIVE"),
-    (32, {"chair_boost": 0.0},
-     "DEAD in 2038 Q1 of cause: leadership vacuum (2 vacant chair terms in a row)", "ALIVE"),
-    (6, {"budget_trend": -0.1},
-     "DEAD in 2030 Q1 of cause: leadership vacuum (2 vacant chair terms in a row)", None),
-    (6, {"budget_trend": -0.1, "secretariat": True}, "ZOMBIE since 2042 Q3", None),
+    (11, {"budget_trend": -0.03}, "ZOMBIE since 2040 Q3", "ALIVE"),
+    (16, {"chair_boost": 0.0}, "ZOMBIE since 2039 Q3", "ALIVE"),
+    (16, {"budget_trend": -0.1},
+     "DEAD in 2037 Q4 of cause: too few members (fewer than 3 active)", "ALIVE"),
+    (16, {"budget_trend": -0.1, "secretariat": True}, "ZOMBIE since 2043 Q4", None),
     (54, {"rival_pull": 5.0}, "DEAD in 2033 Q2 of cause: too few members (fewer than 3 active)",
      "ALIVE"),
 ]

@@ -76,12 +76,21 @@ def test_invariants_hold_for_random_parameters(seed):
     check_invariants(run(s, seed=seed), s)
 
 
-def test_death_is_absorbing_and_stops_the_run():
+def test_a_vacant_chair_is_not_death():
     s = load_scenario("mikta", {"group.chair_threshold": 1.0})  # nobody ever accepts
     traj = run(s, seed=1)
+    assert summarize(traj)["vacancies"] == s.quarters // s.group.chair_term
+    assert summarize(traj)["outcome"] != "dead"
+    assert traj.upto("outputs_ministers").sum() == 0  # no chair: no ministers' meetings
+    assert traj.upto("outputs_officials").sum() > 0  # officials' work goes on
+
+
+def test_death_by_dormancy_is_absorbing_and_stops_the_run():
+    s = load_scenario("mikta", {"group.base_rate": 1e-9})  # no activity at any level
+    traj = run(s, seed=1)
     assert summarize(traj)["outcome"] == "dead"
-    assert traj.quarters_run == 5  # terms at 0 and 4 vacant: dead in quarter 4
-    assert traj.death_cause == rules.CAUSE_VACANCY
+    assert traj.quarters_run == 21  # 60 months after the founding quarter
+    assert traj.death_cause == rules.CAUSE_DORMANT
 
 
 def test_a_zombie_can_revive():
@@ -115,4 +124,4 @@ def test_horizon_and_overrides_reach_the_model():
     model = MinilateralModel("mikta", seed=0, years=3, overrides=["group.agenda_breadth=3"])
     traj = model.run()
     assert traj.quarters == 12 and model.scenario.group.agenda_breadth == 3
-    assert np.isnan(traj.vitality[: model.scenario.group.zombie_window - 1]).all()
+    assert (traj.since_apex <= np.arange(12)).all()

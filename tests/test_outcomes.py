@@ -1,5 +1,7 @@
 """Outcome classification on hand-built series, and the run summary."""
 
+import dataclasses
+
 import numpy as np
 
 from sim.model import rules
@@ -7,32 +9,37 @@ from sim.model.outcomes import SUMMARY_KEYS, classify_series, summarize
 from sim.model.params import GroupParams
 from sim.model.trajectory import Trajectory
 
-GROUP = GroupParams(base_rate=2.0, zombie_threshold=0.3, zombie_window=4, chair_term=4,
-                    min_members=3, vacancy_limit=2)
+GROUP = GroupParams(min_members=3, apex_window_months=36, grace_months=6, zombie_months=12,
+                    dormant_months=24)
 
 
-def _states(outputs, members=None, vacant=None):
-    n = len(outputs)
+def _states(ministers, members=None, officials=None, leaders=None):
+    n = len(ministers)
     members = [5] * n if members is None else members
-    vacant = [False] * n if vacant is None else vacant
-    return classify_series(outputs, members, vacant, GROUP)
+    officials = [0] * n if officials is None else officials
+    leaders = [0] * n if leaders is None else leaders
+    return classify_series(officials, ministers, leaders, members, GROUP)
 
 
 def test_steady_activity_is_alive():
-    states, cause = _states([2] * 12)
+    states, cause = _states([1] * 12)
     assert (states == rules.ALIVE).all() and cause == rules.NO_CAUSE
 
 
-def test_low_activity_over_a_full_window_is_a_zombie_and_can_revive():
-    outputs = [2, 2, 2, 2, 0, 0, 0, 0, 0, 4, 4, 4]
-    states, _ = _states(outputs)
-    # window of 4, threshold 0.3 * 2 * 4 = 2.4 outputs: zombie once the window sums below it
+def test_a_lapse_of_the_apex_level_is_a_zombie_that_revives_at_its_next_event():
+    ministers = [1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1]
+    states, _ = _states(ministers, officials=[1] * 12)
+    # apex = ministers from quarter 1; zombie after 4 quarters (12 months) without them
     assert list(states) == [0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0]
 
 
-def test_no_zombie_before_the_window_is_full():
-    states, _ = _states([0, 0, 0, 0, 0])
-    assert list(states) == [0, 0, 0, 1, 1]
+def test_no_zombie_in_the_founding_grace_period():
+    ministers, officials = [1, 1] + [0] * 8, [1] * 10
+    states, _ = _states(ministers, officials=officials)  # grace: 6 months
+    assert list(states) == [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+    longer = dataclasses.replace(GROUP, grace_months=24)
+    states, _ = classify_series(officials, ministers, [0] * 10, [5] * 10, longer)
+    assert list(states) == [0] * 8 + [1, 1]
 
 
 def test_losing_members_kills_and_death_is_absorbing():
@@ -40,18 +47,15 @@ def test_losing_members_kills_and_death_is_absorbing():
     assert list(states) == [0, 0, 0, 2, 2, 2, 2, 2] and cause == rules.CAUSE_MEMBERS
 
 
-def test_two_vacant_terms_in_a_row_kill_the_group():
-    vacant = [False] * 12
-    vacant[4] = vacant[8] = True  # terms start at 0, 4, 8
-    states, cause = _states([2] * 12, vacant=vacant)
-    assert np.flatnonzero(states == rules.DEAD).min() == 8 and cause == rules.CAUSE_VACANCY
+def test_no_activity_at_any_level_for_the_dormancy_window_kills():
+    states, cause = _states([1] + [0] * 11)
+    assert np.flatnonzero(states == rules.DEAD).min() == 8 and cause == rules.CAUSE_DORMANT
 
 
-def test_vacant_terms_apart_do_not_kill():
-    vacant = [False] * 16
-    vacant[4] = vacant[12] = True
-    states, _ = _states([2] * 16, vacant=vacant)
-    assert (states != rules.DEAD).all()
+def test_officials_work_keeps_a_group_from_death_but_not_from_zombiehood():
+    states, cause = _states([1, 1] + [0] * 14, officials=[0, 0] + [1] * 14)
+    assert (states != rules.DEAD).all() and cause == rules.NO_CAUSE
+    assert states[-1] == rules.ZOMBIE
 
 
 def _hand_built_trajectory():

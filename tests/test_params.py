@@ -83,7 +83,7 @@ def test_overrides_by_dotted_key_and_for_every_member():
 
 def test_required_override_keys_exist():
     for key in ("group.secretariat", "group.treaty", "group.agenda_breadth",
-                "group.min_members", "group.vacancy_limit", "group.zombie_threshold",
+                "group.min_members", "group.zombie_months", "group.summit_interval",
                 "members.*.budget_trend", "members.*.crisis_rate", "members.*.rival_affinity",
                 "world.rival_pull"):
         spec_of(key)

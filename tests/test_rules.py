@@ -219,32 +219,48 @@ def test_willingness_needs_budget_cover():
     assert rules.chair_willingness(0.8, 2.0, 0.5) == pytest.approx(0.8)
 
 
-def test_two_vacant_terms_kill_the_group():
-    in_a_row = 0
-    for vacant in (True, True):
-        in_a_row = rules.vacancies_in_a_row(in_a_row, True, vacant)
-    dead, cause = rules.death(5, 3, in_a_row, 2)
-    assert dead and cause == rules.CAUSE_VACANCY
-
-
 def test_a_filled_term_resets_the_vacancy_count():
     assert rules.vacancies_in_a_row(1, True, False) == 0
     assert rules.vacancies_in_a_row(1, False, True) == 1  # only term starts count
 
 
-def test_too_few_members_kill_the_group():
-    dead, cause = rules.death(2, 3, 0, 2)
+def test_too_few_members_or_long_dormancy_kill_the_group_and_a_vacant_chair_does_not():
+    dead, cause = rules.death(2, 3, 0, 20)
     assert dead and cause == rules.CAUSE_MEMBERS
-    assert not rules.death(3, 3, 1, 2)[0]
+    assert not rules.death(3, 3, 19, 20)[0]
+    dead, cause = rules.death(3, 3, 20, 20)
+    assert dead and cause == rules.CAUSE_DORMANT
+    assert rules.death(5, 3, 0, 20, True)[1] == rules.CAUSE_TERMINATION
 
 
 # ---------------------------------------------------------------- M8 activity
 
 
-def test_activity_follows_the_drive_and_a_secretariat_floor():
-    normal = rules.activity_rate(3.0, 1.0, 1.0, 0.5, 0.5, False, 0.3)
-    assert normal == pytest.approx(3.0)
-    assert rules.activity_rate(3.0, 1.0, 0.0, 0.5, 0.5, True, 0.3) == pytest.approx(0.3)
+def test_activity_at_each_level_follows_its_own_driver():
+    # a normally engaged group (effort = engagement = sqrt(drive)) makes the base rate
+    engaged = 0.5 ** 0.5
+    total = (rules.ministers_rate(3.0, 0.6, 1.0, engaged, engaged, 0.5)
+             + rules.officials_rate(3.0, 0.6, 1.0, engaged, 0.5, False, 0.3))
+    assert total == pytest.approx(3.0)
+    # without a chair's effort ministers stop; officials go on; a secretariat's work is theirs
+    assert rules.ministers_rate(3.0, 0.6, 1.0, 0.0, engaged, 0.5) == 0
+    assert rules.officials_rate(3.0, 0.6, 1.0, engaged, 0.5, False, 0.3) == pytest.approx(1.8)
+    assert rules.officials_rate(3.0, 0.6, 1.0, 0.0, 0.5, True, 0.3) == pytest.approx(0.3)
+
+
+def test_summits_need_a_summit_process_and_every_government_committed():
+    assert rules.summit_rate(0.0, 1.0, 0.5) == 0  # no summit process
+    assert rules.summit_rate(1.0, 0.49, 0.5) == 0  # one government not committed
+    assert rules.summit_rate(2.0, 0.5, 0.5) == pytest.approx(0.125)  # one every 2 years
+    lowest = rules.least_engagement(np.array([0.9, 0.3, 0.0]), np.array([True, True, False]))
+    assert lowest == pytest.approx(0.3)
+
+
+def test_the_apex_level_moves_up_only_and_an_apex_event_counts_levels_above():
+    assert rules.apex_step(rules.MINISTERS, 5, 1, 2, 2) == rules.LEADERS
+    assert rules.apex_step(rules.LEADERS, 5, 3, 0, 2) == rules.LEADERS
+    assert rules.apex_event(rules.MINISTERS, 0, 0, 1)
+    assert not rules.apex_event(rules.LEADERS, 3, 2, 0)
 
 
 def test_mean_engagement_counts_only_active_members():
@@ -293,11 +309,11 @@ def test_disengagement_counter_resets_on_engagement():
 # ---------------------------------------------------------------- outcome of a quarter
 
 
-def test_zombie_needs_a_full_window_of_low_activity():
-    assert rules.group_state(False, 0.1, False, 0.3) == rules.ALIVE
-    assert rules.group_state(False, 0.1, True, 0.3) == rules.ZOMBIE
-    assert rules.group_state(False, 0.5, True, 0.3) == rules.ALIVE
-    assert rules.group_state(True, 0.5, True, 0.3) == rules.DEAD
+def test_a_zombie_is_past_its_grace_period_and_long_without_an_apex_event():
+    assert rules.group_state(False, 7, 8, 8, 8) == rules.ALIVE  # in the grace period
+    assert rules.group_state(False, 8, 8, 8, 8) == rules.ZOMBIE
+    assert rules.group_state(False, 20, 7, 8, 8) == rules.ALIVE
+    assert rules.group_state(True, 20, 0, 8, 8) == rules.DEAD
 
 
 # ---------------------------------------------------------------- one run and a batch alike

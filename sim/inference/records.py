@@ -6,7 +6,10 @@ documents the schema for a group of one's own):
 - `<case>.toml`, a `[case]` table: `name`, `title`, `scenario` (the scenario that models the
   group), `founded` and `observed_until` (dates, YYYY-MM-DD: the record covers the quarters from
   the one of `founded` to the one of `observed_until`), `members` (codes of the founders),
-  `min_members` and `activity` (the CSV file, relative to the TOML file);
+  `min_members`, `activity` (the CSV file, relative to the TOML file) and, optionally,
+  `complete_until`, a table giving for a level the last day up to which the record holds every
+  meeting and document of it (`""`: never in full); by default every level is complete to
+  `observed_until`. Activity is compared with runs only where the record is complete;
 - the activity CSV, one row per dated item, with columns `case, date, date_end, level, kind,
   member, title, source, uncertain, note`.
 """
@@ -31,7 +34,7 @@ COLUMNS = ("case", "date", "date_end", "level", "kind", "member", "title", "sour
 KINDS = ("meeting", "document", "fund", "chair", "format", "join", "exit", "termination")
 DEFAULT_RULE = Rule()
 CASE_KEYS = ("name", "title", "scenario", "founded", "observed_until", "members", "min_members",
-             "activity")
+             "activity", "complete_until")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ class Record:
     min_members: int
     rows: pd.DataFrame  # the activity CSV, typed: date as datetime.date, uncertain as bool
     source: str
+    complete_until: dict[str, dt.date | None] = None  # level -> last day recorded in full
+
+    def complete(self, level: str, year: int) -> bool:
+        """Whether the record holds every meeting and document of `level` in `year`."""
+        until = (self.complete_until or {}).get(level, self.observed_until)
+        return until is not None and until >= dt.date(year, 12, 31)
 
     @property
     def start_quarter(self) -> int:
@@ -85,14 +94,14 @@ class Record:
                              "state": names})
 
     def activity_by_year(self) -> pd.DataFrame:
-        """Meetings and documents per calendar year and level (0 where none)."""
-        rows = self.rows[self.rows["kind"].isin(("meeting", "document"))]
+        """Meetings and documents per calendar year and level (0 where none), each occasion
+        once (as `events` counts them)."""
         years = range(self.founded.year, self.observed_until.year + 1)
-        table = (rows.assign(year=[d.year for d in rows["date"]])
-                 .groupby(["year", "level"]).size().unstack(fill_value=0)
-                 .reindex(index=years, columns=list(LEVELS), fill_value=0))
-        table.index.name = "year"
-        return table
+        counts = pd.DataFrame(0, index=pd.Index(years, name="year"), columns=list(LEVELS))
+        for e in self.events():
+            if e.kind in ("meeting", "document"):
+                counts.loc[(self.start_quarter + e.quarter) // 4, LEVELS[e.level]] += 1
+        return counts
 
 
 def absolute_quarter(day: dt.date) -> int:
@@ -134,6 +143,15 @@ def load_record(name_or_path: str | Path) -> Record:
     min_members = case.get("min_members", int, 2, lambda v: 1 <= v <= len(members),
                            f"a whole number from 1 to {len(members)} (the founders).")
     activity = case.get("activity", str, check=bool, allowed="a CSV file next to the TOML.")
+    coverage = case.section("complete_until", LEVELS, default={})
+    complete_until: dict[str, dt.date | None] = {}
+    for level in coverage.raw:
+        value = coverage.get(level, str, allowed="a date YYYY-MM-DD, or \"\" if the level is "
+                             "not recorded in full at all.")
+        try:
+            complete_until[level] = dt.date.fromisoformat(value) if value else None
+        except ValueError:
+            raise coverage.error(level, "is not a date.", value, "YYYY-MM-DD or \"\".") from None
     rows = read_activity(path.parent / activity, name, founded, until)
     known = set(members) | set(rows.loc[rows["kind"] == "join", "member"])
     strangers = sorted(set(rows["member"]) - known - {""})
@@ -143,7 +161,7 @@ def load_record(name_or_path: str | Path) -> Record:
                          key="member", value=strangers[0], line=line,
                          allowed=f"{', '.join(members)}, a member with a join row, or empty.")
     return Record(name, case.get("title", str, name), case.get("scenario", str, name), founded,
-                  until, tuple(members), min_members, rows, source)
+                  until, tuple(members), min_members, rows, source, complete_until)
 
 
 def read_activity(path: Path, case: str, founded: dt.date, until: dt.date) -> pd.DataFrame:

@@ -121,6 +121,9 @@ def initial_state(p: SimpleNamespace, runs: int, n: int, quarters: int) -> Simpl
         setattr(s, variable.name, np.array(np.broadcast_to(variable.initial_value(p), shape),
                                            dtype=variable.dtype))
     s.outputs_history = np.zeros((runs, quarters), dtype=np.int64)
+    for name in phases.HISTORIES:  # the past quarters' values a phase reads back
+        setattr(s, f"{name}_history", np.zeros((runs, quarters),
+                                                dtype=phases.VARIABLES[name].dtype))
     return s
 
 
@@ -186,6 +189,8 @@ def _simulate(template: Scenario, p: StackedParams, dated: DatedEvents, seeds: n
 
             # Record (only runs still going; a run's death quarter is its last)
             s.outputs_history[:, t] = s.outputs
+            for name in phases.HISTORIES:
+                getattr(s, f"{name}_history")[:, t] = getattr(s, name)
             state_history[:, t] = s.state
             chair_history[:, t] = s.chair
             dying = running & s.dead

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LEVELS = ("officials", "ministers", "leaders")
+from sim.model import rules
+
+LEVELS = rules.LEVEL_NAMES
 ACTIVITY_KINDS = ("meeting", "document", "fund")  # what counts as activity
 APEX_KINDS = ("meeting", "document")  # what can set or keep the apex level
-ALIVE, ZOMBIE, DEAD = 0, 1, 2
-STATE_NAMES = ("alive", "zombie", "dead")
+STATE_NAMES = rules.STATE_NAMES
 
 
 @dataclass(frozen=True)
@@ -97,64 +98,81 @@ class Labels:
 def label(events: Iterable[Event], quarters: int, founders: int, min_members: int,
           rule: Rule | None = None) -> Labels:
     """The state of a group in each of its first `quarters` quarters, from its events."""
-    rule = rule or Rule()
-    events = sorted(events, key=lambda e: e.quarter)
-    counts = np.zeros((quarters, len(LEVELS)), dtype=np.int64)  # apex events per level
+    counts = np.zeros((len(LEVELS), quarters), dtype=np.int64)  # meetings and documents
     active = np.zeros(quarters, dtype=bool)
-    members = np.zeros(quarters, dtype=np.int64)
+    change = np.zeros(quarters, dtype=np.int64)
     formats: dict[int, int] = {}
-    terminated_at = None
-    change = np.zeros(quarters + 1, dtype=np.int64)
+    terminated = np.zeros(quarters, dtype=bool)
     for e in events:
         if not 0 <= e.quarter < quarters:
             continue
         if e.kind in APEX_KINDS:
-            counts[e.quarter, e.level] += 1
+            counts[e.level, e.quarter] += 1
         if e.kind in ACTIVITY_KINDS:
             active[e.quarter] = True
         elif e.kind == "format":
             formats[e.quarter] = e.level
-        elif e.kind == "termination" and terminated_at is None:
-            terminated_at = e.quarter
+        elif e.kind == "termination":
+            terminated[e.quarter:] = True
         elif e.kind in ("join", "exit"):
             change[e.quarter] += 1 if e.kind == "join" else -1
-    members[:] = founders + np.cumsum(change[:quarters])
-    window = rule.quarters("apex_window_months")
-    grace, zombie_after = rule.quarters("grace_months"), rule.quarters("zombie_months")
-    dormant = rule.quarters("dormant_months")
-    state = np.zeros(quarters, dtype=np.int8)
-    apex_levels = np.zeros(quarters, dtype=np.int8)
-    apex = 0
-    last_apex = 0  # founding counts as an apex event
-    last_active = 0
+    members = founders + np.cumsum(change)
+    return label_series(*counts, active, members, min_members, rule, terminated, formats)
+
+
+def label_series(officials, ministers, leaders, active, members, min_members: int,
+                 rule: Rule | None = None, terminated=None, formats=None) -> Labels:
+    """The outcome rule over series of one group, quarter by quarter, with the rules the
+    engines apply in their `assess_outcome` phase: meetings and documents per level, whether
+    the group was active at any level, its members, and (records only) termination and
+    format changes."""
+    states, apex, causes = label_batch(
+        np.asarray([officials]), np.asarray([ministers]), np.asarray([leaders]),
+        np.asarray([active]), np.asarray([members]), min_members, rule,
+        None if terminated is None else np.asarray([terminated]), formats)
+    cause = None if causes[0] == rules.NO_CAUSE else rules.CAUSE_NAMES[int(causes[0])]
+    return Labels(states[0], apex[0], cause)
+
+
+def label_batch(officials, ministers, leaders, active, members, min_members: int,
+                rule: Rule | None = None, terminated=None, formats=None):
+    """`label_series` for R groups at once: series (R, T); returns states (R, T), apex levels
+    (R, T) and death causes (R,). Quarters after a group's death are DEAD."""
+    rule = rule or Rule()
+    runs, quarters = np.shape(officials)
+    terminated = np.zeros((runs, quarters), bool) if terminated is None else terminated
+    formats = formats or {}
+    window_q, grace_q = rule.quarters("apex_window_months"), rule.quarters("grace_months")
+    zombie_q, dormant_q = rule.quarters("zombie_months"), rule.quarters("dormant_months")
+    levels = np.stack([officials, ministers, leaders]).astype(np.int64)  # (3, R, T)
+    cumulative = np.concatenate([np.zeros((3, runs, 1), np.int64), np.cumsum(levels, -1)], -1)
+    state = np.zeros((runs, quarters), dtype=np.int8)
+    apex_levels = np.zeros((runs, quarters), dtype=np.int8)
+    apex = np.full(runs, rules.OFFICIALS, dtype=np.int64)
+    last_apex = np.zeros(runs, dtype=np.int64)
+    last_active = np.zeros(runs, dtype=np.int64)
+    cause = np.full(runs, rules.NO_CAUSE, dtype=np.int64)
+    dead_before = np.zeros(runs, dtype=bool)
     counted_from = 0
-    cause = None
-    cumulative = np.vstack([np.zeros((1, len(LEVELS)), dtype=np.int64), np.cumsum(counts, 0)])
     for q in range(quarters):
-        if cause is None:
-            if q in formats:  # a new format: events before it no longer set the apex
-                counted_from = q
-            in_window = cumulative[q + 1] - cumulative[max(counted_from, q + 1 - window)]
-            qualified = [lv for lv in range(len(LEVELS)) if in_window[lv] >= rule.apex_repeat]
-            if q in formats:
-                apex = formats[q]
-            elif qualified and max(qualified) > apex:
-                apex = max(qualified)
-            if counts[q, apex:].sum() > 0:
-                last_apex = q
-            if active[q]:
-                last_active = q
-            if terminated_at is not None and q >= terminated_at:
-                cause = "termination"
-            elif members[q] < min_members:
-                cause = "members"
-            elif q - last_active >= dormant:
-                cause = "dormant"
-        apex_levels[q] = apex
-        if cause is not None:
-            state[q] = DEAD
-        elif q >= grace and q - last_apex >= zombie_after:
-            state[q] = ZOMBIE
-        else:
-            state[q] = ALIVE
-    return Labels(state, apex_levels, cause)
+        if q in formats:  # a new format: earlier events no longer set the apex
+            counted_from, apex[:] = q, formats[q]
+        window = cumulative[:, :, q + 1] - cumulative[:, :, max(counted_from, q + 1 - window_q)]
+        apex = rules.apex_step(apex, window[0], window[1], window[2], rule.apex_repeat)
+        happened = rules.apex_event(apex, levels[0, :, q], levels[1, :, q], levels[2, :, q])
+        last_apex = rules.last_quarter(last_apex, happened, q)
+        last_active = rules.last_quarter(last_active, np.asarray(active[:, q], bool), q)
+        dead, why = rules.death(np.asarray(members[:, q]), min_members, q - last_active,
+                                dormant_q, np.asarray(terminated[:, q], bool))
+        dying = dead & ~dead_before
+        cause = np.where(dying, why, cause)
+        dead_before = dead_before | dead
+        apex_levels[:, q] = np.where(dead_before & ~dying, apex_levels[:, max(q - 1, 0)], apex)
+        state[:, q] = rules.group_state(dead_before, q, q - last_apex, grace_q, zombie_q)
+    return state, apex_levels, cause
+
+
+def rule_of(group) -> Rule:
+    """The outcome rule a scenario's group parameters set."""
+    return Rule(group.apex_repeat, group.apex_window_months, group.grace_months,
+                group.zombie_months, group.dormant_months)

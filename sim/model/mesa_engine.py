@@ -30,7 +30,8 @@ from sim.model.params import (
 from sim.model.tape import Shocks, draw_tape
 from sim.model.trajectory import Trajectory
 
-MODEL_REPORTERS = ("quarter", "outputs", "visibility", "mean_engagement", "vitality",
+MODEL_REPORTERS = ("quarter", "outputs", "outputs_officials", "outputs_ministers",
+                   "outputs_leaders", "visibility", "mean_engagement", "apex", "since_apex",
                    "state_name", "chair_code", "active_members")
 AGENT_REPORTERS = ("code", "engagement", "budget", "enthusiasm", "crisis", "in_rival")
 GROUP_NAMES = frozenset(v.name for v in phases.GROUP_STATE)
@@ -53,6 +54,8 @@ class GroupState:
                     [getattr(m, name) for m in self._model.member_list],
                     dtype=phases.VARIABLES[name].dtype)
             return self._members[name]
+        if name.endswith("_history") and name[:-len("_history")] in phases.HISTORIES:
+            return self._model.trajectory.series[name[:-len("_history")]]
         return getattr(self._model, name)
 
     def __setattr__(self, name: str, value) -> None:

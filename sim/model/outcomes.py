@@ -1,9 +1,10 @@
 """Outcomes of runs: the alive / zombie / dead classification and the run summary.
 
-After Gray (2018): a group is dead when it has too few active members or its chair has lapsed
-too long; a zombie when it exists on paper with little real activity (vitality, the mean output
-over the last `zombie_window` quarters relative to the base rate, below `zombie_threshold`);
-alive otherwise. Death is absorbing; a zombie can revive.
+The classification is the outcome rule of `sim.model.labels` (docs/validation.md), applied by
+the engines quarter by quarter in their `assess_outcome` phase: a zombie has had no meeting or
+document at its apex level for `zombie_months`; a group is dead when too few members remain or
+it has had no activity at any level for `dormant_months`. Death is absorbing; a zombie revives
+at its next apex event.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from sim.model import rules
+from sim.model.labels import label_series, rule_of
 from sim.model.params import GroupParams
 from sim.model.trajectory import Trajectory
 
@@ -21,28 +23,16 @@ SUMMARY_KEYS = ("outcome", "death_quarter", "death_cause", "first_zombie_quarter
                 "rival_joins", "seed")
 
 
-def classify_series(outputs, active_members, term_vacant, group: GroupParams,
+def classify_series(officials, ministers, leaders, active_members, group: GroupParams,
                     ) -> tuple[np.ndarray, int]:
-    """States quarter by quarter of a hand-made (or recorded) series, and the death cause.
-
-    `term_vacant[t]` is True if a chair term starting at t found no chair. Quarters after death
-    are DEAD.
-    """
-    outputs = np.asarray(outputs)
-    states = np.full(len(outputs), rules.DEAD, dtype=np.int8)
-    vacant_in_a_row = 0
-    for t in range(len(outputs)):
-        vacant_in_a_row = int(rules.vacancies_in_a_row(
-            vacant_in_a_row, rules.is_term_start(t, group.chair_term), term_vacant[t]))
-        dead, cause = rules.death(active_members[t], group.min_members, vacant_in_a_row,
-                                  group.vacancy_limit)
-        window_full = t + 1 >= group.zombie_window
-        window = outputs[max(0, t - group.zombie_window + 1): t + 1].sum()
-        vitality = rules.vitality(window, group.zombie_window, group.base_rate)
-        states[t] = rules.group_state(dead, vitality, window_full, group.zombie_threshold)
-        if dead:
-            return states, int(cause)
-    return states, rules.NO_CAUSE
+    """States quarter by quarter of a hand-made (or recorded) series of outputs per level and
+    active members, and the death cause; quarters after death are DEAD."""
+    officials, ministers, leaders = (np.asarray(a) for a in (officials, ministers, leaders))
+    labels = label_series(officials, ministers, leaders, officials + ministers + leaders > 0,
+                          np.asarray(active_members), group.min_members, rule_of(group))
+    cause = rules.NO_CAUSE if labels.death_cause is None else rules.CAUSE_NAMES.index(
+        labels.death_cause)
+    return labels.state, cause
 
 
 def summary_arrays(state, outputs, chair, new_term, status, in_rival, rival_at_start,

@@ -89,14 +89,27 @@ class GroupParams:
                                     "elasticity", 0, 3)
     min_members: int = param(3, "fewer active members than this and the group is dead",
                              "members", 2, MAX_MEMBERS)
-    vacancy_limit: int = param(2, "this many consecutive vacant chair terms and the group lapses",
-                               "terms", 1, 20)
-    zombie_threshold: float = param(0.3, "vitality below this makes the group a zombie",
-                                    "share of base rate", 0, 1)
-    zombie_window: int = param(8, "quarters over which vitality averages activity",
-                               "quarters", 1, 40)
-    base_rate: float = param(3.0, "joint outputs per quarter of a normally engaged group (drive = "
-                             "reference_drive); vitality is measured against it",
+    apex_repeat: int = param(2, "events at one level within apex_window_months that make it the "
+                             "group's apex level (outcome rule)", "events", 1, 10)
+    apex_window_months: int = param(36, "window in which apex_repeat events set the apex level "
+                                    "(outcome rule; whole quarters)", "months", 3, 120)
+    grace_months: int = param(24, "founding period in which a group is not yet judged a zombie "
+                              "(outcome rule; whole quarters)", "months", 0, 120)
+    zombie_months: int = param(24, "months without a meeting or document at the apex level that "
+                               "make the group a zombie (outcome rule; whole quarters)",
+                               "months", 3, 120)
+    dormant_months: int = param(60, "months without activity at any level that make the group "
+                                "dead (outcome rule; whole quarters)", "months", 3, 240)
+    officials_share: float = param(0.5, "share of a normally engaged group's joint outputs made by "
+                                   "officials and missions rather than ministers (M8)", "share",
+                                   0, 1)
+    summit_interval: float = param(0.0, "years between leaders' summits while every member's "
+                                   "government is committed; 0 = no summit process (M8)",
+                                   "years", 0, 10)
+    summit_commitment: float = param(0.5, "engagement every active member needs for its leader "
+                                     "to attend a summit (M8)", "engagement", 0, 1)
+    base_rate: float = param(3.0, "ministers' and officials' joint outputs per quarter of a "
+                             "normally engaged group (drive = reference_drive) (M8)",
                              "outputs per quarter", 0, 100, low_open=True)
     reference_drive: float = param(0.5, "drive (chair effort x mean engagement) of a normally "
                                    "engaged group, which produces the base rate (M8)", "drive",
@@ -895,6 +908,11 @@ def _check_quarter(text: str, path: tuple[str, ...], origin: _Origin) -> int:
 
 def _check_consistency(s: Scenario, origin: _Origin) -> None:
     """Rules that tie several fields together."""
+    for name in ("apex_window_months", "grace_months", "zombie_months", "dormant_months"):
+        months = getattr(s.group, name)
+        if months % 3:
+            raise origin.error(("group", name), "is not a whole number of quarters.", months,
+                               f"a multiple of 3 months, e.g. {3 * round(months / 3) or 3}.")
     codes = s.codes
     order = s.group.chair_order
     for code in order:

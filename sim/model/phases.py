@@ -64,16 +64,25 @@ STATE: tuple[Variable, ...] = (
     _var("chair", GROUP, np.int64, rules.VACANT, rules.VACANT, True,
          "member index of the chair; -1 in a vacant term (M7)"),
     _var("new_term", GROUP, bool, False, False, True, "a chair term starts (M7)", "input"),
-    _var("vacant_in_a_row", GROUP, np.int64, 0, 0, True, "consecutive vacant chair terms (M7)"),
+    _var("vacant_in_a_row", GROUP, np.int64, 0, 0, True,
+         "consecutive vacant chair terms (M7); a vacant chair is not death"),
     _var("chair_effort", GROUP, float, 0.0, NAN, True, "the chair's effort this quarter (M7)"),
-    _var("outputs", GROUP, np.int64, 0, 0, True, "joint outputs this quarter (M8)"),
-    _var("activity_rate", GROUP, float, 0.0, NAN, True, "expected joint outputs (M8)"),
+    _var("outputs", GROUP, np.int64, 0, 0, True, "joint outputs this quarter, every level (M8)"),
+    _var("outputs_officials", GROUP, np.int64, 0, 0, True,
+         "officials' and missions' joint outputs this quarter (M8)"),
+    _var("outputs_ministers", GROUP, np.int64, 0, 0, True,
+         "ministers' meetings and statements this quarter (M8)"),
+    _var("outputs_leaders", GROUP, np.int64, 0, 0, True, "leaders' summits this quarter (M8)"),
+    _var("activity_rate", GROUP, float, 0.0, NAN, True,
+         "expected joint outputs, every level (M8)"),
     _var("visibility", GROUP, float, lambda p: p.founding_visibility * p.base_rate, NAN, True,
          "smoothed outputs (M8)"),
     _var("mean_engagement", GROUP, float, 0.0, NAN, True, "mean engagement of active members"),
     _var("active_members", GROUP, np.int64, 0, 0, True, "active members after exits"),
-    _var("vitality", GROUP, float, NAN, NAN, True,
-         "outputs over the window relative to the base rate; NaN until the window is full"),
+    _var("apex", GROUP, np.int8, rules.OFFICIALS, rules.OFFICIALS, True,
+         "apex level: 0 officials, 1 ministers, 2 leaders (outcome rule)"),
+    _var("since_apex", GROUP, np.int64, 0, 0, True,
+         "quarters since the last meeting or document at the apex level (outcome rule)"),
     _var("state", GROUP, np.int8, rules.ALIVE, rules.ALIVE, True, "alive, zombie or dead"),
     _var("global_crisis", GROUP, bool, False, False, True, "a global crisis is on (M12)",
          "input"),
@@ -83,7 +92,15 @@ STATE: tuple[Variable, ...] = (
     _var("chair_pointer", GROUP, np.int64, 0, 0, False,
          "position in the rotation whose turn comes next (M7)"),
     _var("n_active", GROUP, np.int64, 0, 0, False, "active members when members decide"),
-    _var("in_window", GROUP, np.int64, 0, 0, False, "outputs over the vitality window"),
+    _var("window_officials", GROUP, np.int64, 0, 0, False,
+         "officials' outputs in the apex window"),
+    _var("window_ministers", GROUP, np.int64, 0, 0, False,
+         "ministers' outputs in the apex window"),
+    _var("window_leaders", GROUP, np.int64, 0, 0, False, "leaders' summits in the apex window"),
+    _var("last_apex", GROUP, np.int64, 0, 0, False,
+         "last quarter with an apex-level event (the founding counts)"),
+    _var("last_active", GROUP, np.int64, 0, 0, False,
+         "last quarter with activity at any level (the founding counts)"),
     _var("dead", GROUP, bool, False, False, False, "the group died this quarter"),
     _var("cause", GROUP, np.int64, rules.NO_CAUSE, rules.NO_CAUSE, False,
          "cause of death this quarter"),
@@ -122,12 +139,16 @@ MEMBER_STATE = tuple(v for v in STATE if v.scope == MEMBER and v.source == "stat
 GROUP_STATE = tuple(v for v in STATE if v.scope == GROUP and v.source == "state")
 RECORDED_GROUP = tuple(v for v in STATE if v.recorded and v.scope == GROUP)
 RECORDED_MEMBER = tuple(v for v in STATE if v.recorded and v.scope == MEMBER)
+# Group series a phase reads back over past quarters, as `<name>_history`
+HISTORIES = ("outputs_officials", "outputs_ministers", "outputs_leaders")
 
 # Exogenous inputs of a quarter: name -> scope. Arrays over every quarter, time on the first axis.
 INPUTS = {
     "quarter": GROUP,
     "new_term": GROUP,  # M7
-    "activity": GROUP,  # M8: uniform of the Poisson draw
+    "activity": GROUP,  # M8: uniform of the ministers' Poisson draw
+    "officials_activity": GROUP,  # M8: uniform of the officials' Poisson draw
+    "leaders_activity": GROUP,  # M8: uniform of the leaders' Poisson draw
     "rival_round": GROUP,  # M9
     "global_crisis": GROUP,  # M12
     "budget_shock": MEMBER,  # M1: standard normal
@@ -159,6 +180,8 @@ def exogenous_inputs(shocks, calendar, p) -> dict[str, np.ndarray]:
         "new_term": rules.is_term_start(quarter.reshape((-1,) + (1,) * chair_term.ndim),
                                         chair_term),
         "activity": shocks.activity,
+        "officials_activity": shocks.officials_activity,
+        "leaders_activity": shocks.leaders_activity,
         "rival_round": calendar.rival_round,
         "global_crisis": calendar.global_crisis,
         "budget_shock": shocks.budget,
@@ -186,11 +209,17 @@ def derived_parameters(p) -> dict[str, Any]:
         "crisis_onset_calm": rules.crisis_onset_probability(p.crisis_rate, 1.0),
         "crisis_onset_global": rules.crisis_onset_probability(
             p.crisis_rate, rules.on_member_axis(p.crisis_hazard_factor)),
+        "apex_window": rules.quarters_of(p.apex_window_months),
+        "grace_quarters": rules.quarters_of(p.grace_months),
+        "zombie_quarters": rules.quarters_of(p.zombie_months),
+        "dormant_quarters": rules.quarters_of(p.dormant_months),
     }
 
 
 DERIVED_SCOPES = {"focus": GROUP, "dues": GROUP, "leaving_cost": MEMBER,
-                  "crisis_onset_calm": MEMBER, "crisis_onset_global": MEMBER}
+                  "crisis_onset_calm": MEMBER, "crisis_onset_global": MEMBER,
+                  "apex_window": GROUP, "grace_quarters": GROUP, "zombie_quarters": GROUP,
+                  "dormant_quarters": GROUP}
 
 
 def run_parameters(group: Mapping[str, Any], member: Mapping[str, Any], joins_at,
@@ -298,12 +327,21 @@ def choose_engagement(m, g, p, x) -> None:
 
 
 def produce_outputs(m, g, p, x) -> None:
-    """M8: joint outputs this quarter, driven by the chair and the members' engagement."""
+    """M8: joint outputs at three levels: officials' work with the members' engagement,
+    ministers' meetings and statements with the chair's effort, leaders' summits with every
+    government's commitment."""
     g.mean_engagement = rules.mean_engagement(m.engagement, m.active)
-    g.activity_rate = rules.activity_rate(p.base_rate, p.focus, g.chair_effort,
-                                          g.mean_engagement, p.reference_drive, p.secretariat,
-                                          p.secretariat_floor)
-    g.outputs = rules.joint_outputs(x.activity, g.activity_rate)
+    officials = rules.officials_rate(p.base_rate, p.officials_share, p.focus, g.mean_engagement,
+                                     p.reference_drive, p.secretariat, p.secretariat_floor)
+    ministers = rules.ministers_rate(p.base_rate, p.officials_share, p.focus, g.chair_effort,
+                                     g.mean_engagement, p.reference_drive)
+    leaders = rules.summit_rate(p.summit_interval, rules.least_engagement(m.engagement, m.active),
+                                p.summit_commitment)
+    g.activity_rate = officials + ministers + leaders
+    g.outputs_officials = rules.joint_outputs(x.officials_activity, officials)
+    g.outputs_ministers = rules.joint_outputs(x.activity, ministers)
+    g.outputs_leaders = rules.joint_outputs(x.leaders_activity, leaders)
+    g.outputs = g.outputs_officials + g.outputs_ministers + g.outputs_leaders
     g.visibility = rules.visibility_step(g.visibility, g.outputs, p.visibility_smoothing)
 
 
@@ -321,16 +359,29 @@ def consider_exit(m, g, p, x) -> None:
 
 
 def assess_outcome(m, g, p, x) -> None:
-    """Alive, zombie or dead (after Gray 2018); death is absorbing."""
+    """The outcome rule (docs/validation.md): the apex level, a zombie after `zombie_months`
+    without an apex event, death by too few members or `dormant_months` without activity."""
     g.active_members = rules.count_members(m.active)
-    g.dead, g.cause = rules.death(g.active_members, p.min_members, g.vacant_in_a_row,
-                                  p.vacancy_limit)
-    g.in_window = rules.outputs_in_window(
-        g.in_window, g.outputs, rules.leaving_window(g.outputs_history, x.quarter,
-                                                     p.zombie_window))
-    full = rules.window_full(x.quarter, p.zombie_window)
-    g.vitality = rules.where(full, rules.vitality(g.in_window, p.zombie_window, p.base_rate), NAN)
-    g.state = rules.group_state(g.dead, g.vitality, full, p.zombie_threshold)
+    q = x.quarter
+    g.window_officials = rules.outputs_in_window(g.window_officials, g.outputs_officials,
+                                                 rules.leaving_window(g.outputs_officials_history,
+                                                                      q, p.apex_window))
+    g.window_ministers = rules.outputs_in_window(g.window_ministers, g.outputs_ministers,
+                                                 rules.leaving_window(g.outputs_ministers_history,
+                                                                      q, p.apex_window))
+    g.window_leaders = rules.outputs_in_window(g.window_leaders, g.outputs_leaders,
+                                               rules.leaving_window(g.outputs_leaders_history,
+                                                                    q, p.apex_window))
+    g.apex = rules.apex_step(g.apex, g.window_officials, g.window_ministers, g.window_leaders,
+                             p.apex_repeat)
+    happened = rules.apex_event(g.apex, g.outputs_officials, g.outputs_ministers,
+                                g.outputs_leaders)
+    g.last_apex = rules.last_quarter(g.last_apex, happened, q)
+    g.last_active = rules.last_quarter(g.last_active, g.outputs > 0, q)
+    g.since_apex = q - g.last_apex
+    g.dead, g.cause = rules.death(g.active_members, p.min_members, q - g.last_active,
+                                  p.dormant_quarters)
+    g.state = rules.group_state(g.dead, q, g.since_apex, p.grace_quarters, p.zombie_quarters)
 
 
 @dataclass(frozen=True)
@@ -359,7 +410,8 @@ PHASES: tuple[Phase, ...] = (
           ("value", "cost", "outside", "net_value", "attention", "engagement"),
           ("M4", "M5", "M6", "M12"), choose_engagement),
     Phase("produce_outputs", GROUP, False,
-          ("mean_engagement", "activity_rate", "outputs", "visibility"), ("M8",),
+          ("mean_engagement", "activity_rate", "outputs_officials", "outputs_ministers",
+           "outputs_leaders", "outputs", "visibility"), ("M8",),
           produce_outputs),
     # The exit rule applies to active members by itself (`exits` and `disengaged_quarters` take
     # `active`), so every member takes part: an inactive one stays as it is.
@@ -367,7 +419,8 @@ PHASES: tuple[Phase, ...] = (
           ("M10",),
           consider_exit),
     Phase("assess_outcome", GROUP, False,
-          ("active_members", "dead", "cause", "in_window", "vitality", "state"), (),
+          ("active_members", "window_officials", "window_ministers", "window_leaders", "apex",
+           "last_apex", "last_active", "since_apex", "dead", "cause", "state"), (),
           assess_outcome),
 )
 PHASE = {phase.name: phase for phase in PHASES}

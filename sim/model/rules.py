@@ -24,8 +24,10 @@ QUARTERS_PER_YEAR = 4
 PENDING, ACTIVE, EXITED = 0, 1, 2
 ALIVE, ZOMBIE, DEAD = 0, 1, 2
 STATE_NAMES = ("alive", "zombie", "dead")
-NO_CAUSE, CAUSE_MEMBERS, CAUSE_VACANCY = 0, 1, 2
-CAUSE_NAMES = (None, "members", "vacancy")
+NO_CAUSE, CAUSE_MEMBERS, CAUSE_DORMANT, CAUSE_TERMINATION = 0, 1, 2, 3
+CAUSE_NAMES = (None, "members", "dormant", "termination")
+OFFICIALS, MINISTERS, LEADERS = 0, 1, 2  # levels of joint activity (M8)
+LEVEL_NAMES = ("officials", "ministers", "leaders")
 VACANT = -1  # chair index of a vacant term
 
 
@@ -317,19 +319,40 @@ def mean_engagement(engagement, active):
     return total / np.maximum(over_members(np.asarray(active, dtype=np.int64)), 1)
 
 
-def activity_rate(base_rate, focus, effort, mean_engaged, reference_drive, secretariat,
-                  secretariat_floor):
-    """Expected joint outputs this quarter, driven by the chair's effort and members' engagement.
+def ministers_rate(base_rate, officials_share, focus, effort, mean_engaged, reference_drive):
+    """Expected ministers' meetings and statements this quarter (M8): driven by the chair's
+    effort and the members' engagement, relative to a normally engaged group's drive."""
+    return base_rate * (1 - officials_share) * focus * effort * mean_engaged / reference_drive
 
-    The drive (effort x mean engagement) is taken relative to that of a normally engaged group,
-    which produces the base rate.
-    """
-    drive = effort * mean_engaged
-    return base_rate * focus * drive / reference_drive + secretariat_floor * secretariat
+
+def officials_rate(base_rate, officials_share, focus, mean_engaged, reference_drive,
+                   secretariat, secretariat_floor):
+    """Expected officials' and missions' joint outputs this quarter (M8): their work goes on
+    with the members' engagement whoever chairs, relative to the engagement of a normally
+    engaged group (the square root of its drive: effort and engagement alike); a secretariat's
+    own outputs are officials' work."""
+    return (base_rate * officials_share * focus * mean_engaged / np.sqrt(reference_drive)
+            + secretariat_floor * secretariat)
+
+
+def least_engagement(engagement, active):
+    """The engagement of the least engaged active member (0 if none)."""
+    lowest = np.min(np.where(active, engagement, np.inf), axis=-1)
+    return np.where(np.isfinite(lowest), lowest, 0.0)
+
+
+def summit_rate(summit_interval, least_engaged, summit_commitment):
+    """Expected leaders' summits this quarter (M8): a group with a summit process holds one
+    every `summit_interval` years while every member's government is committed (each active
+    member's engagement at least `summit_commitment`); none without a summit process."""
+    interval = np.asarray(summit_interval, dtype=float)
+    held = (interval > 0) & (least_engaged >= summit_commitment)
+    return np.where(held, QUARTER / np.where(interval > 0, interval, 1.0), 0.0)
 
 
 def joint_outputs(u, rate):
-    """Joint outputs (statements, meetings, initiatives) this quarter: Poisson(rate)."""
+    """Joint outputs (meetings, statements, initiatives) of one level this quarter:
+    Poisson(rate)."""
     return tape.poisson(u, rate)
 
 
@@ -419,16 +442,51 @@ def global_crisis_quarters(u, rate, years, scheduled):
 # Gray 2018: alive, zombie, dead)
 
 
-def death(n_active, min_members, vacant_in_a_row, vacancy_limit):
-    """(dead, cause): too few members, or too many vacant chair terms in a row."""
+def death(n_active, min_members, quiet_quarters, dormant_quarters, terminated=False):
+    """(dead, cause): a termination act, too few members, or no activity at any level for
+    `dormant_quarters`. A vacant chair is not death."""
     few = n_active < min_members
-    lapsed = vacant_in_a_row >= vacancy_limit
-    cause = np.where(few, CAUSE_MEMBERS, np.where(lapsed, CAUSE_VACANCY, NO_CAUSE))
-    return few | lapsed, cause
+    dormant = quiet_quarters >= dormant_quarters
+    cause = np.where(terminated, CAUSE_TERMINATION,
+                     np.where(few, CAUSE_MEMBERS, np.where(dormant, CAUSE_DORMANT, NO_CAUSE)))
+    return terminated | few | dormant, cause
+
+
+def apex_step(apex, officials_in_window, ministers_in_window, leaders_in_window, apex_repeat):
+    """The apex level: the highest level with `apex_repeat` events in the window, never lower
+    than before (the group's format is kept until it decides otherwise)."""
+    qualified = np.where(leaders_in_window >= apex_repeat, LEADERS,
+                         np.where(ministers_in_window >= apex_repeat, MINISTERS,
+                                  np.where(officials_in_window >= apex_repeat, OFFICIALS, -1)))
+    return np.maximum(apex, qualified)
+
+
+def apex_event(apex, officials, ministers, leaders):
+    """Whether the quarter had a meeting or document at the apex level or above."""
+    return np.where(apex <= OFFICIALS, officials + ministers + leaders,
+                    np.where(apex == MINISTERS, ministers + leaders, leaders)) > 0
+
+
+def last_quarter(last, happened, quarter):
+    """The last quarter something happened in: this one if it did."""
+    return where(happened, quarter, last)
+
+
+def group_state(dead, quarter, since_apex, grace_quarters, zombie_quarters):
+    """ALIVE, ZOMBIE or DEAD: after the founding grace period, a zombie has had no event at its
+    apex level for `zombie_quarters`; it revives at the next one."""
+    zombie = (quarter >= grace_quarters) & (since_apex >= zombie_quarters)
+    return np.where(dead, DEAD, np.where(zombie, ZOMBIE, ALIVE))
+
+
+def quarters_of(months):
+    """A window given in months as whole quarters."""
+    return np.asarray(months) // 3
 
 
 def leaving_window(outputs_history, quarter, window):
-    """Outputs of the quarter that leaves the vitality window now (0 while it fills)."""
+    """Outputs of the quarter that leaves a window of `window` quarters now (0 while it
+    fills)."""
     dropped = quarter - np.asarray(window)
     if dropped.ndim == 0:  # one run
         return outputs_history[dropped] if dropped >= 0 else 0
@@ -436,21 +494,7 @@ def leaving_window(outputs_history, quarter, window):
 
 
 def outputs_in_window(previous, outputs, leaving):
-    """Outputs over the vitality window: this quarter's in, the oldest out."""
+    """Outputs over a window: this quarter's in, the oldest out."""
     return previous + outputs - leaving
 
 
-def window_full(quarter, window):
-    """Whether `window` quarters have passed, so vitality can be measured."""
-    return quarter + 1 >= window
-
-
-def vitality(outputs_in_window, quarters_in_window, base_rate):
-    """Mean outputs per quarter over the window, relative to the base rate."""
-    return outputs_in_window / (quarters_in_window * base_rate)
-
-
-def group_state(dead, vitality_now, window_full, zombie_threshold):
-    """ALIVE, ZOMBIE or DEAD; a zombie needs a full window of low activity."""
-    zombie = window_full & (vitality_now < zombie_threshold)
-    return np.where(dead, DEAD, np.where(zombie, ZOMBIE, ALIVE))

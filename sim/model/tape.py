@@ -55,6 +55,8 @@ STREAMS: tuple[Stream, ...] = (  # append only; never reorder or rekey
     Stream("enthusiasm", "member", "M3: a new minister's enthusiasm"),
     Stream("rival_invite", "member", "M9: invited at an expansion round?"),
     Stream("rival_join", "member", "M9: accepts the invitation?"),
+    Stream("officials_activity", "group", "M8: officials' joint outputs in the quarter", key=1),
+    Stream("leaders_activity", "group", "M8: a leaders' summit in the quarter?", key=2),
 )
 GROUP_STREAMS = tuple(s.name for s in STREAMS if s.scope == "group" and not s.key)
 MEMBER_STREAMS = tuple(s.name for s in STREAMS if s.scope == "member" and not s.key)
@@ -319,7 +321,9 @@ class Shocks:
     enthusiasm: np.ndarray
     rival_invite: np.ndarray
     rival_join: np.ndarray
-    activity: np.ndarray
+    activity: np.ndarray  # ministers' level
+    officials_activity: np.ndarray
+    leaders_activity: np.ndarray
 
     @classmethod
     def from_tape(cls, tape: Tape) -> Shocks:
@@ -331,4 +335,6 @@ class Shocks:
             rival_invite=tape.member_stream("rival_invite"),
             rival_join=tape.member_stream("rival_join"),
             activity=tape.group_stream("activity"),
+            officials_activity=tape.group_stream("officials_activity"),
+            leaders_activity=tape.group_stream("leaders_activity"),
         )

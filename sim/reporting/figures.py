@@ -13,6 +13,7 @@ from sim.model import rules
 from sim.model.params import Scenario
 from sim.model.trajectory import Trajectory
 
+LEVEL_COLORS = ("#9e9e9e", "#333333", "#6a3d9a")  # officials, ministers, leaders
 STATE_COLORS = {"alive": "#4daf4a", "zombie": "#ff7f00", "dead": "#222222"}
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
            "#666666", "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6"]
@@ -80,11 +81,12 @@ def plot_run(trajectory: Trajectory, scenario: Scenario, path: str | Path | None
         color = colors[chair] if chair != rules.VACANT else "#bbbbbb"
         ax_a.axvspan(years[t] - 0.125, years[t] + 0.125, color=color, alpha=0.18, lw=0,
                      hatch=None if chair != rules.VACANT else "///")
-    ax_a.bar(years, s["outputs"], width=0.2, color="#333333", label="joint outputs")
+    bottom = np.zeros(len(years))
+    for level, color in zip(rules.LEVEL_NAMES, LEVEL_COLORS, strict=True):
+        values = np.asarray(s[f"outputs_{level}"], dtype=float)
+        ax_a.bar(years, values, width=0.2, bottom=bottom, color=color, label=f"{level}")
+        bottom = bottom + values
     ax_a.plot(years, s["activity_rate"], color="#e41a1c", lw=1.2, label="expected outputs")
-    base = scenario.group.base_rate * scenario.group.zombie_threshold
-    ax_a.axhline(base, color=STATE_COLORS["zombie"], ls=":", lw=1.2,
-                 label=f"zombie line ({scenario.group.zombie_window}-quarter mean)")
     ax_a.set_ylabel("outputs per quarter")
     chair_handles = [Patch(color=c, alpha=0.3, label=f"{n} chairs")
                      for n, c in zip(names, colors, strict=True)]

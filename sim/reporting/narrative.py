@@ -16,7 +16,8 @@ from sim.model.trajectory import Trajectory
 
 CAUSE_TEXT = {
     "members": "too few members (fewer than {min_members} active)",
-    "vacancy": "leadership vacuum ({vacancy_limit} vacant chair terms in a row)",
+    "dormant": "dormancy (no activity at any level for {dormant_months} months)",
+    "termination": "a termination act",
 }
 
 
@@ -40,7 +41,7 @@ class Headline:
 
     state: str  # alive, zombie, dead; 'alive' before the first quarter
     title: str  # ALIVE / ZOMBIE since 2019 Q3 / DEAD in 2024 Q1 of cause: ...
-    detail: str  # the quarter, vitality, chair and members active
+    detail: str  # the quarter, apex level, chair and members active
 
 
 def quarter_date(scenario: Scenario, quarter: int) -> str:
@@ -132,11 +133,12 @@ def headline(trajectory: Trajectory, scenario: Scenario) -> Headline:
         title = f"DEAD in {date} of cause: {_cause(trajectory, scenario)}"
     else:
         title = "ALIVE"
-    vitality = trajectory.vitality[last]
+    apex = rules.LEVEL_NAMES[int(trajectory.apex[last])]
+    since = int(trajectory.since_apex[last])
     chair = int(trajectory.chair[last])
     detail = " · ".join([
         date,
-        "vitality: window not yet full" if np.isnan(vitality) else f"vitality {vitality:.2f}",
+        f"apex level: {apex}, last met at it {since} quarter{'s' if since != 1 else ''} ago",
         "chair vacant" if chair == rules.VACANT
         else f"chair {scenario.members[chair].name or scenario.members[chair].code}",
         f"{int(trajectory.active_members[last])} members active",
@@ -147,7 +149,7 @@ def headline(trajectory: Trajectory, scenario: Scenario) -> Headline:
 def _cause(trajectory: Trajectory, scenario: Scenario) -> str:
     name = rules.CAUSE_NAMES[trajectory.death_cause]
     g = scenario.group
-    return CAUSE_TEXT[name].format(min_members=g.min_members, vacancy_limit=g.vacancy_limit)
+    return CAUSE_TEXT[name].format(min_members=g.min_members, dormant_months=g.dormant_months)
 
 
 def _dated_events(scenario: Scenario) -> dict[int, list[tuple[int, str, str, str]]]:

@@ -481,17 +481,15 @@ def _trajectories(results: Results, settings: dict, figures: Path, written: list
         shares = statistics.state_shares_by_quarter(full)
         activity = statistics.quantile_bands(full, "outputs")
         engagement = statistics.quantile_bands(full, "mean_engagement")
-        point_scenario = _point_scenario(results, scenario, point_id)
-        line = point_scenario.group.base_rate * point_scenario.group.zombie_threshold
         runs = part["run_id"].nunique()
         file = _save(figures / f"trajectories_point_{point_id:03d}.png", written,
-                     lambda p, s=shares, a=activity, g=engagement, pid=point_id, n=runs, z=line:
-                     _plots().plot_trajectories(s, a, g, start_year, p, zombie_line=z,
+                     lambda p, s=shares, a=activity, g=engagement, pid=point_id, n=runs:
+                     _plots().plot_trajectories(s, a, g, start_year, p,
                                                 title=f"Point {pid}: {labels[pid]} ({n} runs)"))
         section.add(Figure(file, f"Point {point_id} ({labels[point_id]}): state shares, "
-                                 "outputs per quarter and mean engagement by year. The dotted "
-                                 "line is the activity below which a group turns zombie (its "
-                                 "mean over the zombie window)."))
+                                 "outputs per quarter and mean engagement by year. A group is a "
+                                 "zombie after two years without a meeting or document at its "
+                                 "apex level (docs/validation.md)."))
     return section
 
 

@@ -1,0 +1,173 @@
+"""Holding the model to a case's record: activity per year and level, and the group's state.
+
+For a case (a record and the scenario that models it), `validate` runs the scenario from its
+seeds and compares, for every calendar year both cover in full, the record's meetings and
+documents at each level with the simulated outputs of that level (the observation model of
+docs/ODD.md §7), and the record's state, by the outcome rule, with the share of runs in each
+state. Every comparison is one row of `cases.csv`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.inference.records import Record, load_record
+from sim.inference.statistics import wilson_interval
+from sim.model import rules
+from sim.model.labels import LEVELS, Rule, label_batch, rule_of
+from sim.model.params import Scenario, load_scenario
+from sim.model.simulation import simulate
+
+INTERVAL = 0.90  # of the simulated values a pattern's observed value is held to
+STATE_FLOOR = 0.05  # a record's state is inside when at least this share of runs is in it
+SENSITIVITY = (0.5, 1.5)  # factors of the rule's windows in the sensitivity table
+CASE_COLUMNS = ["case", "pattern", "observed", "simulated_median", "simulated_lo",
+                "simulated_hi", "inside"]
+
+
+@dataclass
+class CaseResult:
+    """One case's comparison: its rows of cases.csv, the yearly tables and the sensitivity."""
+
+    record: Record
+    scenario: Scenario
+    runs: int
+    patterns: pd.DataFrame  # CASE_COLUMNS
+    activity: pd.DataFrame  # year, level, observed, q05, q25, median, q75, q95
+    states: pd.DataFrame  # year, observed, alive, zombie, dead (shares of runs at year end)
+    observed_states: pd.DataFrame  # case, quarter, state
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def validate_case(record: Record | str, runs: int = 1000, seed: int = 0,
+                  scenario: Scenario | None = None) -> CaseResult:
+    """Run the case's scenario `runs` times (seeds seed, seed + 1, ...) over the record's span
+    and compare it with the record."""
+    record = load_record(record) if isinstance(record, str) else record
+    scenario = scenario or load_scenario(record.scenario)
+    first_quarter = scenario.start_quarter
+    record_end = record.start_quarter + record.quarters - 1
+    years_needed = (record_end - first_quarter) // 4 + 1
+    if years_needed > scenario.years:
+        from sim.model.params import with_overrides
+
+        scenario = with_overrides(scenario, years=min(200, years_needed))
+    batch = simulate(scenario, list(range(seed, seed + runs)), engine="fast", record=True)
+    levels = {lv: np.array([t.series[f"outputs_{lv}"] for t in batch.trajectories])
+              for lv in LEVELS}
+    states = np.array([_states_to_horizon(t) for t in batch.trajectories])
+    years = _common_years(record, scenario)
+    observed = record.activity_by_year()
+    rows, activity, state_rows = [], [], []
+    for year in years:
+        q0 = year * 4 - first_quarter
+        for lv in LEVELS:
+            if not record.complete(lv, year):
+                continue
+            simulated = levels[lv][:, q0:q0 + 4].sum(axis=1)
+            q = np.quantile(simulated, [0.05, 0.25, 0.5, 0.75, 0.95])
+            obs = int(observed.loc[year, lv])
+            activity.append({"year": year, "level": lv, "observed": obs, "q05": q[0],
+                             "q25": q[1], "median": q[2], "q75": q[3], "q95": q[4]})
+            rows.append({"case": record.name, "pattern": f"{lv} activity {year}",
+                         "observed": obs, "simulated_median": q[2], "simulated_lo": q[0],
+                         "simulated_hi": q[4], "inside": bool(q[0] <= obs <= q[4])})
+    labels = record.observed_states()
+    by_quarter = dict(zip(labels["quarter"], labels["state"], strict=True))
+    for year in years:
+        end = year * 4 + 3 - first_quarter
+        at_end = states[:, end]
+        shares = {name: float(np.mean(at_end == k)) for k, name in enumerate(rules.STATE_NAMES)}
+        seen = by_quarter.get(f"{year}Q4")
+        state_rows.append({"year": year, "observed": seen, **shares})
+        if seen is None:
+            continue
+        hits = int(np.sum(at_end == rules.STATE_NAMES.index(seen)))
+        lo, hi = wilson_interval(hits, runs, INTERVAL)
+        rows.append({"case": record.name, "pattern": f"state at the end of {year}",
+                     "observed": seen, "simulated_median": hits / runs, "simulated_lo": lo,
+                     "simulated_hi": hi, "inside": bool(hits / runs >= STATE_FLOOR)})
+    result = CaseResult(record, scenario, runs, pd.DataFrame(rows, columns=CASE_COLUMNS),
+                        pd.DataFrame(activity), pd.DataFrame(state_rows), labels)
+    result.sensitivity = sensitivity(record, batch.trajectories, scenario, years)
+    return result
+
+
+def _states_to_horizon(trajectory) -> np.ndarray:
+    """A run's state in every quarter of the horizon: a run stops at death, and is dead after."""
+    states = trajectory.series["state"].copy()
+    states[trajectory.quarters_run:] = states[trajectory.quarters_run - 1]
+    return states
+
+
+def _common_years(record: Record, scenario: Scenario) -> list[int]:
+    """Calendar years the record and the simulated horizon both cover in full."""
+    first = max(record.founded.year + (record.founded.month > 1 or record.founded.day > 1),
+                scenario.start_quarter // 4 + (scenario.start_quarter % 4 > 0))
+    last_record = record.observed_until.year - (
+        (record.observed_until.month, record.observed_until.day) != (12, 31))
+    last_model = (scenario.start_quarter + scenario.quarters) // 4 - 1
+    return list(range(first, min(last_record, last_model) + 1))
+
+
+WINDOWS = ("apex_window_months", "grace_months", "zombie_months", "dormant_months")
+
+
+def sensitivity(record: Record, trajectories, scenario: Scenario, years: list[int]
+                ) -> pd.DataFrame:
+    """Shares of the states at the end of the last compared year, in the record and in the
+    runs, when each window of the outcome rule, then all of them, is multiplied by 0.5 and 1.5
+    (rounded to whole quarters)."""
+    if not years:
+        return pd.DataFrame()
+    base = rule_of(scenario.group)
+    end_record = (years[-1] * 4 + 3) - record.start_quarter
+    end_model = (years[-1] * 4 + 3) - scenario.start_quarter
+    series = _series_to_horizon(trajectories)
+    variants = [("as set", base)]
+    for factor in SENSITIVITY:
+        variants += [(f"{name} × {factor:g}",
+                      _with(base, name, max(0 if name == "grace_months" else 3,
+                                            3 * round(getattr(base, name) * factor / 3))))
+                     for name in WINDOWS]
+        variants.append((f"every window × {factor:g}", base.scaled(factor)))
+    rows = []
+    for label_text, rule in variants:
+        seen = record.labels(rule).names()[end_record]
+        states, _, _ = label_batch(*series, scenario.group.min_members, rule)
+        at_end = states[:, end_model]
+        rows.append({"rule": label_text, "apex_window_months": rule.apex_window_months,
+                     "grace_months": rule.grace_months, "zombie_months": rule.zombie_months,
+                     "dormant_months": rule.dormant_months, "record": seen,
+                     **{name: float(np.mean(at_end == k))
+                        for k, name in enumerate(rules.STATE_NAMES)}})
+    return pd.DataFrame(rows)
+
+
+def _with(rule: Rule, name: str, months: int) -> Rule:
+    import dataclasses
+
+    return dataclasses.replace(rule, **{name: months})
+
+
+def _series_to_horizon(trajectories) -> tuple[np.ndarray, ...]:
+    """The runs' outputs per level, activity and members, (R, T), for relabelling: a run stops
+    at death, and has no activity and its last members after it (so a rule that would have
+    let it live sees it dormant, not revived: a relabelled share of deaths is a lower bound of
+    the change)."""
+    officials, ministers, leaders, members = [], [], [], []
+    for t in trajectories:
+        s, run = t.series, t.quarters_run
+        for out, name in ((officials, "outputs_officials"), (ministers, "outputs_ministers"),
+                          (leaders, "outputs_leaders")):
+            values = s[name].copy()
+            values[run:] = 0
+            out.append(values)
+        active = s["active_members"].copy()
+        active[run:] = active[run - 1]
+        members.append(active)
+    officials, ministers, leaders = map(np.array, (officials, ministers, leaders))
+    return officials, ministers, leaders, officials + ministers + leaders > 0, np.array(members)
