@@ -359,3 +359,16 @@ def test_the_users_environment_never_turns_a_finished_run_into_a_traceback(tmp_p
     assert (tmp_path / "exp" / "report.html").exists()
     bad = cli("run", "no-such-scenario–é", env=env)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_long_preparations_say_what_they_are_doing(tmp_path):
+    from sim.experiments.design import load_experiment
+    from sim.experiments.execution import execute
+
+    spec = load_experiment(experiment_file(tmp_path, replicates=20))
+    stages: list[str] = []
+    execute(spec, tmp_path / "out", workers=1, stage=stages.append)
+    assert stages == ["seeds of 40 runs"]
+    stages.clear()
+    execute(spec, tmp_path / "out", workers=1, resume=True, stage=stages.append)
+    assert stages[0] == "seeds of 40 runs" and stages[1].startswith("checksums of ")
