@@ -89,3 +89,13 @@ def test_minilat_validate_writes_its_tables_for_a_record_of_ones_own(tmp_path):
     again = subprocess.run([sys.executable, "-m", "sim.cli", "validate", "--out", out],
                            capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_mikta_s_recorded_activity_2014_to_2017_is_inside_the_simulated_50_percent_band():
+    s = load_scenario("mikta")
+    batch = simulate(s, list(range(1000)), engine="fast", record=True)
+    total = np.array([t.series["outputs"] for t in batch.trajectories])[:, :16]
+    yearly = total.reshape(1000, 4, 4).sum(axis=-1)
+    record = load_record("mikta").activity_by_year().loc[2014:2017].sum(axis=1).to_numpy()
+    low, high = np.quantile(yearly, [0.25, 0.75], axis=0)
+    assert int(np.sum((low <= record) & (record <= high))) >= 3
