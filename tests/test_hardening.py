@@ -388,3 +388,13 @@ def test_check_reruns_a_sample_and_finds_a_changed_value_and_other_versions(tmp_
     assert "damaged: runs.parquet/" + part.name in changed.stderr
     assert "total_outputs" in changed.stdout and "differ" in changed.stdout
     assert cli("experiment", "--check", tmp_path).returncode == 2
+
+
+def test_a_control_character_in_a_text_of_a_claims_file_is_refused(tmp_path):
+    path = tmp_path / "claims.toml"
+    path.write_text('[claims]\nyears = 2\nreplicates = 10\n\n[[claim]]\nid = 1\ntitle = "a\\u0007b"'
+                    '\n  [[claim.contrast]]\n  treatment = { "group.secretariat" = true }\n'
+                    '  expect = { dead = "lower" }\n', encoding="utf-8")
+    done = cli("claims", path, "--out", tmp_path / "out")
+    assert done.returncode == 2 and "claim.title" in done.stderr
+    assert "control character" in done.stderr

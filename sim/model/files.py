@@ -71,6 +71,10 @@ class Section:
         if ok and kind is float:
             value = float(value)
             ok = value == value and abs(value) != float("inf")
+        if ok and kind is str and any(unicodedata.category(c) == "Cc" and c not in "\n\t"
+                                      for c in value):
+            raise self.error(key, "holds a control character.", value,
+                             "text without control characters (new lines and tabs are fine).")
         if not ok or (check is not None and not check(value)):
             raise self.error(key, "is not allowed.", value, allowed or KIND_NAMES[kind] + ".")
         return value
