@@ -62,6 +62,11 @@ def test_validate_compares_only_years_and_levels_recorded_in_full():
                           & (result.activity["level"] == "ministers")].iloc[0]
     assert row["observed"] == record.loc[2016, "ministers"]
     assert row["q05"] <= row["median"] <= row["q95"]
+    chairs = result.patterns[result.patterns["pattern"].str.startswith("chairs")].iloc[0]
+    assert chairs["observed"].split()[:5] == ["MEX", "KOR", "AUS", "TUR", "IDN"]
+    assert 0 <= chairs["simulated_median"] <= 1
+    exits = result.patterns[result.patterns["pattern"].str.startswith("exits")].iloc[0]
+    assert exits["observed"] == 0
 
 
 def test_minilat_validate_writes_its_tables_for_a_record_of_ones_own(tmp_path):

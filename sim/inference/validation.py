@@ -90,10 +90,58 @@ def validate_case(record: Record | str, runs: int = 1000, seed: int = 0,
         rows.append({"case": record.name, "pattern": f"state at the end of {year}",
                      "observed": seen, "simulated_median": hits / runs, "simulated_lo": lo,
                      "simulated_hi": hi, "inside": bool(hits / runs >= STATE_FLOOR)})
+    rows += _chairs_and_exits(record, scenario, batch.trajectories, years)
     result = CaseResult(record, scenario, runs, pd.DataFrame(rows, columns=CASE_COLUMNS),
                         pd.DataFrame(activity), pd.DataFrame(state_rows), labels)
     result.sensitivity = sensitivity(record, batch.trajectories, scenario, years)
     return result
+
+
+def _chairs_and_exits(record: Record, scenario: Scenario, trajectories, years: list[int]
+                      ) -> list[dict]:
+    """Two patterns: the record's chair in each compared year it names one (the member of its
+    last `chair` row on or before 1 July), against the share of runs with that chair in every
+    such year (inside when at least STATE_FLOOR of runs); and the record's exits over the
+    compared years against the simulated number."""
+    import datetime as dt
+
+    rows = []
+    if not years:
+        return rows
+    chairs = record.rows[record.rows["kind"] == "chair"].sort_values("date")
+    named = {}
+    for year in years:
+        before = chairs[chairs["date"] <= dt.date(year, 7, 1)]
+        if len(before) and before["member"].iloc[-1] in scenario.codes:
+            named[year] = before["member"].iloc[-1]
+    if named:
+        codes = np.array(scenario.codes + ("",))  # index -1 (vacant) reads as ""
+        matches = np.ones(len(trajectories), dtype=bool)
+        for year, code in named.items():
+            q = year * 4 + 2 - scenario.start_quarter
+            chair = np.array([t.series["chair"][q] if q < t.quarters_run else -1
+                              for t in trajectories])
+            matches &= codes[chair] == code
+        hits = int(matches.sum())
+        lo, hi = wilson_interval(hits, len(trajectories), INTERVAL)
+        span = f"{min(named)}" if len(named) == 1 else f"{min(named)} – {max(named)}"
+        rows.append({"case": record.name, "pattern": f"chairs {span}",
+                     "observed": " ".join(named[y] for y in sorted(named)),
+                     "simulated_median": hits / len(trajectories), "simulated_lo": lo,
+                     "simulated_hi": hi, "inside": bool(hits / len(trajectories) >= STATE_FLOOR)})
+    first, last = years[0], years[-1]
+    exits = record.rows[(record.rows["kind"] == "exit")
+                        & record.rows["date"].between(dt.date(first, 1, 1), dt.date(last, 12, 31))]
+    end = last * 4 + 3 - scenario.start_quarter
+    simulated = []
+    for t in trajectories:
+        status = t.series["status"][min(end, t.quarters_run - 1)]
+        simulated.append(int(np.sum(status == rules.EXITED)))
+    q = np.quantile(simulated, [0.05, 0.5, 0.95])
+    rows.append({"case": record.name, "pattern": f"exits {first} – {last}", "observed": len(exits),
+                 "simulated_median": q[1], "simulated_lo": q[0], "simulated_hi": q[2],
+                 "inside": bool(q[0] <= len(exits) <= q[2])})
+    return rows
 
 
 def _states_to_horizon(trajectory) -> np.ndarray:

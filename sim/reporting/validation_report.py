@@ -37,6 +37,13 @@ def write_validation(results: list[CaseResult], folder: Path) -> Path:
             f"{int(activity['inside'].sum())} of {len(activity)} year-and-level patterns; the "
             f"record's state (by the outcome rule) is one that at least {STATE_FLOOR:.0%} of runs "
             f"are in at the end of {int(state['inside'].sum())} of {len(state)} years.")
+        for row in r.patterns[r.patterns["pattern"].str.startswith(("chairs", "exits"))
+                              ].itertuples():
+            simulated = (f"{row.simulated_median:.0%} of runs have them"
+                         if isinstance(row.observed, str)
+                         else f"simulated {row.simulated_lo:g} – {row.simulated_hi:g}")
+            lines.append(f"{r.record.name}: {row.pattern}: the record {row.observed}; "
+                         f"{simulated}.")
         missed = activity[~activity["inside"]]
         if len(missed):
             lines.append(f"{r.record.name}: outside the interval: "
