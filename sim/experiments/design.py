@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.errors import InputError, UserError
+from sim.errors import InputError
 from sim.model.files import FOLDER_NAME_RULE, check_fits, folder_name_problem
 from sim.model.params import (
     Key,
     Scenario,
     _suggest,
     find_line,
-    load_scenario,
+    load_named_scenario,
     read_toml,
     scenario_as_dict,
     with_overrides,
@@ -188,19 +188,12 @@ def load_experiment(path: str | Path, replicates: int | None = None,
     chunk_size = get("chunk_size", int, 0, lambda v: v >= 0, "a whole number, 0 = automatic.")
     description = get("description", str, "")
 
-    scenario_path = path.parent / scenario_ref
     fixed_raw = raw.get("fixed", {})
     if not isinstance(fixed_raw, Mapping):
         raise error(("fixed",), "must be a table.", show_value=False,
                     allowed='a [fixed] table of "dotted.key" = value.')
-    try:
-        base = load_scenario(scenario_path if scenario_path.is_file() else scenario_ref,
-                             years=years)
-    except InputError:
-        raise
-    except UserError as exc:  # an unknown scenario name: point at the experiment file
-        raise error(("experiment", "scenario"), "names no scenario.", scenario_ref,
-                    str(exc).split(": ", 1)[-1]) from None
+    base = load_named_scenario(scenario_ref, path.parent, lambda why: error(
+        ("experiment", "scenario"), "names no scenario.", scenario_ref, why), years=years)
     fixed = _flatten(fixed_raw)
     if fixed:
         base = _apply(base, fixed, source, text, "fixed")

@@ -39,7 +39,7 @@ from sim.model.files import (
 from sim.model.params import (
     Scenario,
     find_line,
-    load_scenario,
+    load_named_scenario,
     parse_quarter,
     read_toml,
     with_overrides,
@@ -152,14 +152,8 @@ def load_calibration(path: str | Path, draws: int | None = None) -> Calibration:
     observed = pd.Series({y: int(sum(d.year == y for d in dates)) for y in years},
                          name="statements")
 
-    base_ref = path.parent / scenario_ref
-    try:
-        base = load_scenario(base_ref if base_ref.is_file() else scenario_ref)
-    except InputError:
-        raise
-    except UserError as exc:  # an unknown scenario name: point at the calibration file
-        raise error(("calibration", "scenario"), "names no scenario.", scenario_ref,
-                    str(exc).split(": ", 1)[-1]) from None
+    base = load_named_scenario(scenario_ref, path.parent, lambda why: error(
+        ("calibration", "scenario"), "names no scenario.", scenario_ref, why))
     start = parse_quarter(base.start)
     last_abs = parse_quarter(f"{last_day.year}Q{(last_day.month - 1) // 3 + 1}")
     last_quarter = last_abs - start
@@ -200,14 +194,8 @@ def load_calibration(path: str | Path, draws: int | None = None) -> Calibration:
                     'e.g. ["mikta", "mikta-formal"].')
     long_run = []
     for ref in long_refs:
-        local = path.parent / ref
-        try:
-            long_run.append(load_scenario(local if local.is_file() else ref))
-        except InputError:
-            raise
-        except Exception as exc:
-            raise error(("calibration", "long_run"), "names no scenario.", ref, str(exc)
-                        ) from None
+        long_run.append(load_named_scenario(ref, path.parent, lambda why, ref=ref: error(
+            ("calibration", "long_run"), "names no scenario.", ref, why)))
     long_run_runs = get(head, "calibration", "long_run_runs", int, 5, lambda v: v >= 1,
                         "a whole number, at least 1.")
     check_fits("draws", draws, DRAW_BYTES + 8 * (len(priors) + len(observed)),

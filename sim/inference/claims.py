@@ -23,7 +23,7 @@ from sim.model.files import FOLDER_NAME_RULE, Section, check_fits, folder_name_p
 from sim.model.params import (
     Scenario,
     find_line,
-    load_scenario,
+    load_named_scenario,
     read_toml,
     scenario_as_dict,
     with_overrides,
@@ -108,13 +108,8 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
     scenario_ref = head.get("scenario", str, "mikta", bool, "a built-in scenario name or a path.")
 
     def scenario(ref: str, section: Section, key: str) -> Scenario:
-        local = path.parent / ref
-        try:
-            return load_scenario(local if local.is_file() else ref, years=years)
-        except InputError:
-            raise
-        except Exception as exc:
-            raise section.error(key, "names no scenario.", ref, str(exc)) from None
+        return load_named_scenario(ref, path.parent, lambda why: section.error(
+            key, "names no scenario.", ref, why), years=years)
 
     base = scenario(scenario_ref, head, "scenario")
     items = top.sections("claim", CLAIM_KEYS)

@@ -58,7 +58,7 @@ def validate_case(record: Record | str, runs: int = 1000, seed: int = 0,
     batch = simulate(scenario, list(range(seed, seed + runs)), engine="fast", record=True)
     levels = {lv: np.array([t.series[f"outputs_{lv}"] for t in batch.trajectories])
               for lv in LEVELS}
-    states = np.array([_states_to_horizon(t) for t in batch.trajectories])
+    states = _to_horizon(batch.trajectories, "state", "last")  # dead after death
     years = _common_years(record, scenario)
     observed = record.activity_by_year()
     rows, activity, state_rows = [], [], []
@@ -144,11 +144,15 @@ def _chairs_and_exits(record: Record, scenario: Scenario, trajectories, years: l
     return rows
 
 
-def _states_to_horizon(trajectory) -> np.ndarray:
-    """A run's state in every quarter of the horizon: a run stops at death, and is dead after."""
-    states = trajectory.series["state"].copy()
-    states[trajectory.quarters_run:] = states[trajectory.quarters_run - 1]
-    return states
+def _to_horizon(trajectories, name: str, after_death: str) -> np.ndarray:
+    """One series of every run over the whole horizon, (R, T): a run stops at death, and after
+    it the series keeps its last value (`after_death="last"`) or is 0 (`"zero"`)."""
+    rows = []
+    for t in trajectories:
+        values = t.series[name].copy()
+        values[t.quarters_run:] = values[t.quarters_run - 1] if after_death == "last" else 0
+        rows.append(values)
+    return np.array(rows)
 
 
 def _common_years(record: Record, scenario: Scenario) -> list[int]:
@@ -206,16 +210,7 @@ def _series_to_horizon(trajectories) -> tuple[np.ndarray, ...]:
     at death, and has no activity and its last members after it (so a rule that would have
     let it live sees it dormant, not revived: a relabelled share of deaths is a lower bound of
     the change)."""
-    officials, ministers, leaders, members = [], [], [], []
-    for t in trajectories:
-        s, run = t.series, t.quarters_run
-        for out, name in ((officials, "outputs_officials"), (ministers, "outputs_ministers"),
-                          (leaders, "outputs_leaders")):
-            values = s[name].copy()
-            values[run:] = 0
-            out.append(values)
-        active = s["active_members"].copy()
-        active[run:] = active[run - 1]
-        members.append(active)
-    officials, ministers, leaders = map(np.array, (officials, ministers, leaders))
-    return officials, ministers, leaders, officials + ministers + leaders > 0, np.array(members)
+    officials, ministers, leaders = (_to_horizon(trajectories, f"outputs_{level}", "zero")
+                                     for level in LEVELS)
+    members = _to_horizon(trajectories, "active_members", "last")
+    return officials, ministers, leaders, officials + ministers + leaders > 0, members

@@ -12,7 +12,7 @@ import difflib
 import re
 import tomllib
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -337,6 +337,20 @@ def builtin_names() -> list[str]:
 
 def builtin_path(name: str) -> Path:
     return Path(str(resources.files("sim.model.scenarios") / f"{name}.toml"))
+
+
+def load_named_scenario(ref: str, relative_to: Path, unknown: Callable[[str], Exception],
+                        years: int | None = None) -> Scenario:
+    """The scenario a user's file names: a file relative to that file's folder, else a built-in
+    name. A name that is neither raises `unknown(reason)`, which should point at the naming file;
+    errors inside a scenario file point at that file."""
+    local = Path(relative_to) / ref
+    try:
+        return load_scenario(local if local.is_file() else ref, years=years)
+    except InputError:
+        raise
+    except UserError as exc:
+        raise unknown(str(exc).split(": ", 1)[-1]) from None
 
 
 def locate(name_or_path: str | Path) -> Path:
