@@ -136,8 +136,8 @@ def test_experiment_writes_its_report(smoke):
     assert f"report: {out / 'report.md'}" in result.stdout.replace("\n", "")
     text = (out / "report.md").read_text()
     headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
-    assert headings[:5] == ["Provenance", "Outcome shares", "Trajectories", "Survival",
-                            "Paired contrasts"]
+    assert headings[:6] == ["Provenance", "Outcome shares", "Trajectories", "Survival",
+                            "Outcome rule sensitivity", "Paired contrasts"]
     assert headings[-1] == "Not in this report"
     for omitted in ("Phase diagram", "Global sensitivity"):  # one factor, a grid
         assert f"- **{omitted}**" in text
@@ -220,7 +220,9 @@ unknown_key = 1
 trajectory_runs = "all"
 """, timeseries=True)
     text = write_report(out).read_text()
-    assert "Read from `timeseries.parquet`." in text and "regenerated" not in text
+    trajectories = text.split("## Trajectories\n", 1)[1].split("\n## ", 1)[0]
+    assert "Read from `timeseries.parquet`." in trajectories
+    assert "regenerated" not in trajectories
     assert "](figures/trajectories_point_000.png)" in text
     assert "](figures/trajectories_point_001.png)" not in text
     assert "`unknown_key` (known: contrast" in text
@@ -279,6 +281,7 @@ trajectories = 0
     check_png(out / "figures" / "tornado.png")
     assert "- **Paired contrasts**: runs are paired only under common random numbers" in text
     assert "- **Trajectories**: turned off" in text
+    assert "- **Outcome rule sensitivity**: turned off" in text
 
 
 def test_sobol_design_gets_sobol_indices(tmp_path):
@@ -303,6 +306,107 @@ samples = 16
         assert f"**{output}**" in text
     assert len(re.findall(r"^\| `group.chair_boost` \| -?\d\.\d{3} ± ", text, re.MULTILINE)) == 3
     check_png(out / "figures" / "sobol.png")
-    for omitted in ("Trajectories", "Survival", "Paired contrasts", "Phase diagram"):
+    for omitted in ("Trajectories", "Survival", "Outcome rule sensitivity", "Paired contrasts",
+                    "Phase diagram"):
         assert f"- **{omitted}**" in text
     assert "80 design points: the table pools all 160 runs" in text
+
+
+@pytest.fixture(scope="module")
+def rule_report(tmp_path_factory):
+    """A report of two points that set different zombie windows, with zombies at both."""
+    out = _run(tmp_path_factory.mktemp("rule"), """
+[experiment]
+name = "rule"
+scenario = "mikta"
+years = 12
+replicates = 30
+seed = 3
+design = "grid"
+
+[fixed]
+"members.*.budget_trend" = -0.08
+
+[factors]
+"group.zombie_months" = [12, 24]
+
+[report]
+trajectory_runs = 20
+""")
+    return out, write_report(out).read_text()
+
+
+def _rule_table(text: str) -> pd.DataFrame:
+    """The outcome rule sensitivity table of report.md, its cells as text, by rule."""
+    section = text.split("## Outcome rule sensitivity\n", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+    return pd.DataFrame(rows, columns=header).set_index("rule")
+
+
+def _shares(cell: str) -> list[float]:
+    return [float(share) for share in cell.split(" / ")]
+
+
+def test_the_rule_sensitivity_relabels_the_runs_of_the_trajectory_points(rule_report):
+    out, text = rule_report
+    headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
+    assert headings.index("Outcome rule sensitivity") == headings.index("Survival") + 1
+    table = _rule_table(text)
+    assert list(table.columns) == ["`apex_window_months`", "`grace_months`", "`zombie_months`",
+                                   "`dormant_months`", "point 0", "point 1"]
+    assert len(table) == 11 and table.index[0] == "as set"
+    assert table.loc["every window × 1.5"].iloc[:4].tolist() == ["54", "36", "18", "90"]
+    runs = load_results(out).runs.sort_values(["point_id", "replicate"])
+    for point_id, part in runs.groupby("point_id"):
+        first = part.head(20)["outcome"]
+        recorded = " / ".join(f"{100 * np.mean(first == state):.1f}"
+                              for state in ("alive", "zombie", "dead"))
+        assert table.loc["as set", f"point {point_id}"] == recorded
+    assert "so the fall in the death share under a longer window is a lower bound" in text
+    assert "The windows shown are point 0's" in text
+    moved = {(point, rule): abs(_shares(table.loc[rule, point])[1]
+                                - _shares(table.loc["as set", point])[1])
+             for point in ("point 0", "point 1") for rule in table.index[1:]}
+    point, rule = max(moved, key=moved.get)
+    assert moved[(point, rule)] > 0
+    before, after = _shares(table.loc["as set", point])[1], _shares(table.loc[rule, point])[1]
+    assert (f"The zombie share at {point} moves most, from {before:.1f} % to {after:.1f} %, "
+            f"when {rule.replace(' × ', ' is multiplied by ')}.") in text
+
+
+def test_a_shorter_zombie_window_makes_no_fewer_zombies_and_the_same_deaths(rule_report):
+    """The zombie window enters only the zombie test (rules.group_state), not the apex level or
+    death, so halving it can only turn alive quarters into zombie ones."""
+    _, text = rule_report
+    table = _rule_table(text)
+    shorter = table.loc["`zombie_months` × 0.5"]
+    assert shorter["`zombie_months`"] == "6"  # point 0's own 12 months, halved
+    for point in ("point 0", "point 1"):
+        _, zombie, dead = _shares(table.loc["as set", point])
+        _, zombie_shorter, dead_shorter = _shares(shorter[point])
+        assert dead_shorter == dead and zombie_shorter >= zombie
+    assert any(_shares(shorter[point])[1] > _shares(table.loc["as set", point])[1]
+               for point in ("point 0", "point 1"))
+
+
+def test_an_lhs_report_leaves_the_rule_sensitivity_out(tmp_path):
+    out = _run(tmp_path, """
+[experiment]
+name = "lhs"
+scenario = "mikta"
+years = 3
+replicates = 2
+seed = 8
+design = "lhs"
+samples = 4
+
+[factors]
+"members.*.budget_trend" = { min = -0.08, max = 0.0 }
+"group.chair_boost" = { min = 0.0, max = 0.5 }
+""")
+    text = write_report(out).read_text()
+    assert "## Outcome rule sensitivity" not in text
+    assert ("- **Outcome rule sensitivity**: a lhs design samples points at random; relabelled "
+            "shares of single points say little") in text

@@ -175,27 +175,39 @@ def sensitivity(record: Record, trajectories, scenario: Scenario, years: list[in
     (rounded to whole quarters)."""
     if not years:
         return pd.DataFrame()
-    base = rule_of(scenario.group)
     end_record = (years[-1] * 4 + 3) - record.start_quarter
     end_model = (years[-1] * 4 + 3) - scenario.start_quarter
-    series = _series_to_horizon(trajectories)
+    variants = rule_variants(rule_of(scenario.group))
+    table = relabelled_shares(trajectories, scenario.group.min_members, variants, end_model)
+    table.insert(1 + len(WINDOWS), "record",
+                 [record.labels(rule).names()[end_record] for _, rule in variants])
+    return table
+
+
+def rule_variants(base: Rule) -> list[tuple[str, Rule]]:
+    """The rule as set, then with each window and with every window multiplied by each factor
+    of SENSITIVITY, named like `zombie_months × 0.5`."""
     variants = [("as set", base)]
     for factor in SENSITIVITY:
-        variants += [(f"{name} × {factor:g}",
-                      _with(base, name, max(0 if name == "grace_months" else 3,
-                                            3 * round(getattr(base, name) * factor / 3))))
+        scaled = base.scaled(factor)
+        variants += [(f"{name} × {factor:g}", _with(base, name, getattr(scaled, name)))
                      for name in WINDOWS]
-        variants.append((f"every window × {factor:g}", base.scaled(factor)))
+        variants.append((f"every window × {factor:g}", scaled))
+    return variants
+
+
+def relabelled_shares(trajectories, min_members: int, variants: list[tuple[str, Rule]],
+                      quarter: int) -> pd.DataFrame:
+    """Per variant (rule name, its windows): the shares of runs alive, zombie and dead in
+    `quarter` (from the start) when the runs are labelled again under its rule."""
+    series = _series_to_horizon(trajectories)
     rows = []
-    for label_text, rule in variants:
-        seen = record.labels(rule).names()[end_record]
-        states, _, _ = label_batch(*series, scenario.group.min_members, rule)
-        at_end = states[:, end_model]
-        rows.append({"rule": label_text, "apex_window_months": rule.apex_window_months,
-                     "grace_months": rule.grace_months, "zombie_months": rule.zombie_months,
-                     "dormant_months": rule.dormant_months, "record": seen,
-                     **{name: float(np.mean(at_end == k))
-                        for k, name in enumerate(rules.STATE_NAMES)}})
+    for name, rule in variants:
+        states, _, _ = label_batch(*series, min_members, rule)
+        at_quarter = states[:, quarter]
+        rows.append({"rule": name, **{window: getattr(rule, window) for window in WINDOWS},
+                     **{state: float(np.mean(at_quarter == k))
+                        for k, state in enumerate(rules.STATE_NAMES)}})
     return pd.DataFrame(rows)
 
 

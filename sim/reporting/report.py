@@ -3,8 +3,8 @@
 Each section appears only where the experiment's design supports it; the report ends with the
 sections left out and why. An experiment file's optional `[report]` table may set:
 `contrast` (a pair of point ids, or a list of pairs, for the paired contrasts), `trajectories`
-(how many design points get trajectory figures, default 6) and `trajectory_runs` (runs per
-point regenerated for them, default 200).
+(how many design points get trajectory figures and the outcome rule's sensitivity table,
+default 6) and `trajectory_runs` (runs per point regenerated for them, default 200).
 """
 
 from __future__ import annotations
@@ -302,7 +302,8 @@ def _write_report(folder, contrasts, trajectories, trajectory_runs, progress) ->
     written: list[str] = []
     steps = [("Provenance", _provenance), ("Outcome shares", _shares),
              ("Trajectories", _trajectories), ("Survival", _survival),
-             ("Paired contrasts", _contrasts), ("Phase diagram", _phase_diagram),
+             ("Outcome rule sensitivity", _rule_sensitivity), ("Paired contrasts", _contrasts),
+             ("Phase diagram", _phase_diagram),
              ("Global sensitivity", _sensitivity), ("Regions that lead to zombies", _regions)]
     for name, make in steps:
         if progress:
@@ -452,15 +453,10 @@ def _shares(results: Results, settings: dict, figures: Path, written: list) -> S
 
 def _trajectories(results: Results, settings: dict, figures: Path, written: list
                   ) -> Section | str:
-    design = results.experiment["design"]
-    if design in ("lhs", "sobol"):
-        return (f"a {design} design samples points at random; trajectories of single points "
-                "say little (see global sensitivity).")
-    count = int(settings.get("trajectories", 6))
-    per_point = int(settings.get("trajectory_runs", 200))
-    if count < 1 or per_point < 1:
-        return "turned off in the experiment's [report] table."
-    point_ids = sorted(results.runs["point_id"].unique())[:count]
+    chosen = _trajectory_points(results, settings, "trajectories")
+    if isinstance(chosen, str):
+        return chosen
+    point_ids, per_point = chosen
     try:
         scenario = _base_scenario(results)
         series, source = _point_series(results, scenario, point_ids, per_point)
@@ -493,12 +489,67 @@ def _trajectories(results: Results, settings: dict, figures: Path, written: list
     return section
 
 
+def _trajectory_points(results: Results, settings: dict, subject: str
+                       ) -> tuple[list[int], int] | str:
+    """The design points the [report] table's `trajectories` and `trajectory_runs` choose, and
+    the runs per point; or why the section about their `subject` is left out."""
+    design = results.experiment["design"]
+    if design in ("lhs", "sobol"):
+        return (f"a {design} design samples points at random; {subject} of single points say "
+                "little (see global sensitivity).")
+    count = int(settings.get("trajectories", 6))
+    per_point = int(settings.get("trajectory_runs", 200))
+    if count < 1 or per_point < 1:
+        return "turned off in the experiment's [report] table."
+    return sorted(results.runs["point_id"].unique())[:count], per_point
+
+
+def _chosen_runs(results: Results, point_ids: list[int], per_point: int) -> pd.DataFrame:
+    """The rows of runs.parquet of the first `per_point` replicates of each point."""
+    return (results.runs[results.runs["point_id"].isin(point_ids)]
+            .sort_values(["point_id", "replicate"]).groupby("point_id").head(per_point))
+
+
+@dataclass
+class Regenerated:
+    """The chosen runs of one design point, simulated again from their seeds."""
+
+    point_id: int
+    scenario: Any  # the point's scenario
+    runs: pd.DataFrame  # their rows of runs.parquet
+    trajectories: list  # one per row, in the same order
+    mismatched: int  # runs that end differently from runs.parquet
+
+
+def _regenerate(results: Results, scenario, chosen: pd.DataFrame) -> list[Regenerated]:
+    """The chosen runs, point by point, from their seeds on the fast engine."""
+    from sim.model.simulation import simulate
+
+    points = []
+    for point_id, runs in chosen.groupby("point_id", sort=True):
+        point_scenario = _point_scenario(results, scenario, point_id)
+        batch = simulate(point_scenario, runs["seed"].tolist(), record=True)
+        again = np.array([r["outcome"] for r in batch.summaries])
+        points.append(Regenerated(int(point_id), point_scenario, runs, batch.trajectories,
+                                  int(np.sum(again != runs["outcome"].to_numpy()))))
+    return points
+
+
+def _regenerated_note(points: list[Regenerated], per_point: int, why: str) -> str:
+    """Where the runs come from, and whether they end as runs.parquet says."""
+    mismatched = sum(p.mismatched for p in points)
+    note = (f"The runs were regenerated from their seeds (fast engine, at most {per_point} per "
+            f"point), {why}")
+    return note + ("; every regenerated run ends as recorded in `runs.parquet`." if not mismatched
+                   else f"; {mismatched} of {sum(len(p.runs) for p in points)} regenerated runs "
+                   "end differently from `runs.parquet` (a different project version?).")
+
+
 def _point_series(results: Results, scenario, point_ids: list[int], per_point: int
                   ) -> tuple[pd.DataFrame, str]:
     """Per-quarter state, outputs and mean engagement of up to `per_point` runs per point: read
     from timeseries.parquet if it was written, else regenerated from the runs' seeds."""
-    chosen = (results.runs[results.runs["point_id"].isin(point_ids)]
-              .sort_values(["point_id", "replicate"]).groupby("point_id").head(per_point))
+    chosen = _chosen_runs(results, point_ids, per_point)
     columns = ["run_id", "quarter", "state", "outputs", "mean_engagement"]
     path = results.folder / TIMESERIES
     if results.manifest.get("timeseries") and path.exists():
@@ -511,26 +562,17 @@ def _point_series(results: Results, scenario, point_ids: list[int], per_point: i
                  .sort_values(["run_id", "quarter"]))
         frame["state"] = frame["state"].astype(object)
         return frame, "Read from `timeseries.parquet`."
-    from sim.model.simulation import simulate
-
-    parts, mismatched = [], 0
-    for point_id, runs in chosen.groupby("point_id", sort=True):
-        point_scenario = _point_scenario(results, scenario, point_id)
-        batch = simulate(point_scenario, runs["seed"].tolist(), record=True)
-        again = [r["outcome"] for r in batch.summaries]
-        mismatched += int(np.sum(np.array(again) != runs["outcome"].to_numpy()))
-        for run_id, trajectory in zip(runs["run_id"], batch.trajectories, strict=True):
+    points = _regenerate(results, scenario, chosen)
+    parts = []
+    for point in points:
+        for run_id, trajectory in zip(point.runs["run_id"], point.trajectories, strict=True):
             t = trajectory.quarters_run
             parts.append(pd.DataFrame({
-                "run_id": run_id, "point_id": point_id, "quarter": np.arange(t),
+                "run_id": run_id, "point_id": point.point_id, "quarter": np.arange(t),
                 "state": np.asarray(statistics.STATE_NAMES, dtype=object)[trajectory.upto("state")],
                 "outputs": trajectory.upto("outputs"),
                 "mean_engagement": trajectory.upto("mean_engagement")}))
-    note = (f"The runs were regenerated from their seeds (fast engine, at most {per_point} per "
-            "point), since the experiment did not record time series")
-    note += ("; every regenerated run ends as recorded in `runs.parquet`." if not mismatched else
-             f"; {mismatched} of {len(chosen)} regenerated runs end differently from "
-             "`runs.parquet` (a different project version?).")
+    note = _regenerated_note(points, per_point, "since the experiment did not record time series")
     return pd.concat(parts, ignore_index=True), note
 
 
@@ -596,6 +638,73 @@ def _survival(results: Results, settings: dict, figures: Path, written: list) ->
             "design point": both["b"].map(labels), "against": both["a"],
             "χ²": both["statistic"].map(lambda v: f"{v:.2f}"), "p": both["p"].map(_p)})))
     return section
+
+
+def _rule_sensitivity(results: Results, settings: dict, figures: Path, written: list
+                      ) -> Section | str:
+    from sim.inference.validation import WINDOWS, relabelled_shares, rule_variants
+    from sim.model.labels import rule_of
+
+    chosen = _trajectory_points(results, settings, "relabelled shares")
+    if isinstance(chosen, str):
+        return chosen
+    point_ids, per_point = chosen
+    try:
+        points = _regenerate(results, _base_scenario(results),
+                             _chosen_runs(results, point_ids, per_point))
+    except (UserError, ValueError) as exc:  # e.g. results of an older version of the model
+        return f"the runs could not be regenerated from the manifest's scenario ({exc})."
+    end = results.horizon - 1
+    tables = {}
+    for point in points:
+        try:
+            variants = rule_variants(rule_of(point.scenario.group))
+        except ValueError as exc:
+            return (f"a window of point {point.point_id} made half as long again leaves the "
+                    f"outcome rule's allowed range ({exc}).")
+        tables[point.point_id] = relabelled_shares(
+            point.trajectories, point.scenario.group.min_members, variants, end)
+    first = points[0].point_id
+    which = ("each design point" if len(points) == results.points
+             else f"the first {len(points)} design points")
+    section = Section("Outcome rule sensitivity")
+    section.add(f"For {which}: the shares of runs alive / zombie / dead (%) after "
+                f"{results.experiment['years']} years when the runs are labelled again under "
+                "the outcome rule with each of its windows, then all of them, halved or made "
+                "half as long again (rounded to whole quarters; docs/validation.md). "
+                + _regenerated_note(points, per_point, "to be labelled again from their "
+                                    "meetings and documents per level and their members"))
+    section.add("A run stops at its death and is relabelled with no activity after it: a rule "
+                "with a longer window sees it dormant, never revived, so the fall in the death "
+                "share under a longer window is a lower bound of the change.")
+    base = tables[first]
+    shown = pd.DataFrame({"rule": base["rule"].map(_code_windows),
+                          **{f"`{w}`": base[w] for w in WINDOWS}})
+    for point_id, table in tables.items():
+        shown[f"point {point_id}"] = [
+            " / ".join(f"{100 * row[state]:.1f}" for state in statistics.STATE_NAMES)
+            for _, row in table.iterrows()]
+    section.add(Table(shown))
+    if any(not tables[p][list(WINDOWS)].equals(base[list(WINDOWS)]) for p in tables):
+        section.add(f"The windows shown are point {first}'s; every point's variants scale the "
+                    "windows it sets.")
+    section.add(_largest_zombie_change(tables))
+    return section
+
+
+def _largest_zombie_change(tables: dict[int, pd.DataFrame]) -> str:
+    """The sentence naming the point and rule variant whose zombie share moves most from the
+    rule as set (the first row)."""
+    moves = [(abs(table["zombie"].iloc[k] - table["zombie"].iloc[0]), point_id, k)
+             for point_id, table in tables.items() for k in range(1, len(table))]
+    change, point_id, k = max(moves, key=lambda move: move[0])
+    if change == 0:
+        return "No variant of the rule changes the zombie share at any point."
+    table = tables[point_id]
+    variant = _code_windows(table["rule"].iloc[k]).replace(" × ", " is multiplied by ")
+    return (f"The zombie share at point {point_id} moves most, from "
+            f"{100 * table['zombie'].iloc[0]:.1f} % to {100 * table['zombie'].iloc[k]:.1f} %, "
+            f"when {variant}.")
 
 
 def _contrasts(results: Results, settings: dict, figures: Path, written: list
@@ -877,6 +986,11 @@ def _p(p: float) -> str:
 def _p_is(p: float) -> str:
     text = _p(p)
     return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def _code_windows(variant: str) -> str:
+    """The outcome rule's window names in a variant's name set as code."""
+    return re.sub(r"\b\w+_months\b", r"`\g<0>`", variant)
 
 
 def _code_rule(rule: str) -> str:
