@@ -215,3 +215,22 @@ def test_bad_experiment_file_exits_2_before_any_run(tmp_path):
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 2 and "experiment.replicates" in stderr
     assert "Traceback" not in stderr and not (tmp_path / "o").exists()
+
+
+def test_every_run_uses_the_seed_its_row_records_when_all_factors_are_numbers(tmp_path):
+    from sim.experiments.design import scenario_for
+    from sim.model.simulation import simulate
+
+    path = tmp_path / "numeric.toml"  # float and int factors only: a row read whole is floats
+    path.write_text('[experiment]\nname = "numeric"\nscenario = "mikta"\nyears = 12\n'
+                    'replicates = 10\nseed = 5\nengine = "fast"\n[factors]\n'
+                    '"members.*.budget_trend" = [-0.08, 0.0]\n"group.agenda_breadth" = [3, 7]\n')
+    experiment = load_experiment(path)
+    execute(experiment, tmp_path / "out", workers=1)
+    runs = runs_of(tmp_path / "out")
+    assert runs["seed"].max() > 2**53  # seeds a float cannot hold exactly
+    for _, part in runs.groupby("point_id"):
+        values = {k: part[k].iloc[0].item() for k in experiment.factor_keys}
+        again = simulate(scenario_for(experiment, values), part["seed"].tolist())
+        assert [s["outcome"] for s in again.summaries] == part["outcome"].tolist()
+        assert [s["total_outputs"] for s in again.summaries] == part["total_outputs"].tolist()

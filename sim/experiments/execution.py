@@ -90,18 +90,21 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     records: list[dict[str, Any] | None] = [None] * len(runs)
     trajectories: list[Any] = [None] * len(runs)
 
+    def cell(column: str, i: int) -> Any:
+        """One value in its column's own type (a row of mixed columns would be cast to float,
+        which rounds 64-bit seeds)."""
+        return runs[column].iat[i]
+
     def fail(i: int, exc: BaseException) -> None:
-        row = runs.iloc[i]
-        errors.append({"run_id": int(row.run_id), "point_id": int(row.point_id),
-                       "replicate": int(row.replicate), "seed": int(row.seed),
+        errors.append({"run_id": int(cell("run_id", i)), "point_id": int(cell("point_id", i)),
+                       "replicate": int(cell("replicate", i)), "seed": int(cell("seed", i)),
                        "error": f"{type(exc).__name__}: {exc}",
                        "traceback": "".join(traceback.format_exception(exc))})
 
     def scenario(i: int):
-        row = runs.iloc[i]
-        point = int(row.point_id)
+        point = int(cell("point_id", i))
         if point not in scenarios:
-            scenarios[point] = scenario_for(experiment, {k: row[k] for k in keys})
+            scenarios[point] = scenario_for(experiment, {k: cell(k, i) for k in keys})
         return scenarios[point]
 
     prepared = []
@@ -121,7 +124,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
 def _simulate(prepared, runs, records, trajectories, engine: str, record: bool,
               fail: Callable) -> None:
     """All prepared runs in one call; if it raises, one by one, to record the culprit."""
-    seeds = [int(runs.iloc[i].seed) for i, _ in prepared]
+    seeds = [int(runs["seed"].iat[i]) for i, _ in prepared]
     try:
         done = simulate([s for _, s in prepared], seeds, engine=engine, record=record)
     except Exception:

@@ -932,8 +932,8 @@ def _base_scenario(results: Results):
 def _point_scenario(results: Results, base, point_id: int):
     from sim.model.params import with_overrides
 
-    row = results.runs[results.runs["point_id"] == point_id].iloc[0]
-    return with_overrides(base, {k: _plain(row[k]) for k in results.factor_keys})
+    runs = results.runs[results.runs["point_id"] == point_id]  # by column: keeps each type
+    return with_overrides(base, {k: _plain(runs[k].iloc[0]) for k in results.factor_keys})
 
 
 def _plain(value: Any) -> Any:
