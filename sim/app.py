@@ -324,7 +324,8 @@ class RunChart:
         self.fig.text(0.1 / width, 1 - 0.05 / FIGURE_HEIGHT, run.label, fontsize=10,
                       fontweight="bold", va="top")
         self.ax_a.set_ylabel("joint outputs")
-        self.ax_a.set_title("shaded: the chair's term (grey hatched: vacant)", fontsize=8,
+        self.ax_a.set_title("shaded: the chair's term (grey hatched: vacant; dashed: the "
+                            "same chair again)", fontsize=8,
                             loc="left")
         self.ax_s.set_ylim(0, 1)
         self.ax_s.set_yticks([])
@@ -344,7 +345,7 @@ class RunChart:
             return self.shown[1]
         record = {name: trajectory.upto(name) for name in ("engagement", "status", "crisis",
                                                           "outputs", "chair", "state",
-                                                          "in_rival")}
+                                                          "in_rival", "new_term")}
         top = max(2 * self.run.scenario.group.base_rate,
                   float(record["outputs"].max(initial=0)) + 1)
         if self.background is None or top != self.top:
@@ -374,6 +375,11 @@ class RunChart:
                 [(years[a] - 0.125, (b - a + 1) * rules.QUARTER) for a, b, c in spans
                  if c == chair], (0, self.top), facecolor="#bbbbbb" if vacant
                 else self.colors[chair], alpha=0.2, lw=0, hatch="///" if vacant else None))
+        repeats = np.flatnonzero(rules.chair_repeats(record["chair"], record["new_term"]))
+        if repeats.size:  # a second term in a row starts: a dashed line in the chair's colour
+            drawn.append(self.ax_a.vlines(
+                years[repeats] - 0.125, 0, self.top, linestyles="dashed", lw=1.2,
+                colors=[self.colors[record["chair"][t]] for t in repeats]))
         drawn.append(self.ax_a.vlines(years, 0, record["outputs"], color="#333333",
                                       lw=self.bar_width))
         for state, name in enumerate(rules.STATE_NAMES):

@@ -194,6 +194,7 @@ def _print_summary(s, summary: dict) -> None:
     table.add_row("revivals", str(summary["revivals"]))
     table.add_row("exits", str(summary["exits"]))
     table.add_row("vacant chair terms", str(summary["vacancies"]))
+    table.add_row("second chair terms in a row", str(summary["chair_repeats"]))
     table.add_row(f"joins of {s.world.rival_name}", str(summary["rival_joins"]))
     table.add_row("total joint outputs", str(summary["total_outputs"]))
     out.print(table)

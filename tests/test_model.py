@@ -77,7 +77,8 @@ def test_invariants_hold_for_random_parameters(seed):
 
 
 def test_a_vacant_chair_is_not_death():
-    s = load_scenario("mikta", {"group.chair_threshold": 1.0})  # nobody ever accepts
+    s = load_scenario("mikta", {"group.chair_threshold": 1.0, "group.chair_cost": 10.0})
+    # no budget covers a chair term: nobody can take the chair
     traj = run(s, seed=1)
     assert summarize(traj)["vacancies"] == s.quarters // s.group.chair_term
     assert summarize(traj)["outcome"] != "dead"
@@ -115,7 +116,8 @@ def test_no_rival_bloc_means_no_joins():
 
 
 def test_a_secretariat_never_leaves_the_chair_vacant():
-    s = load_scenario("mikta", {"group.secretariat": True, "group.chair_threshold": 1.0})
+    s = load_scenario("mikta", {"group.secretariat": True, "group.chair_threshold": 1.0,
+                                    "group.chair_cost": 10.0})
     traj = run(s, seed=2)
     assert summarize(traj)["vacancies"] == 0
 
@@ -125,3 +127,32 @@ def test_horizon_and_overrides_reach_the_model():
     traj = model.run()
     assert traj.quarters == 12 and model.scenario.group.agenda_breadth == 3
     assert (traj.since_apex <= np.arange(12)).all()
+
+
+def test_a_join_of_the_rival_bloc_the_record_dates_is_a_fact_not_a_draw():
+    from sim.model.simulation import simulate
+
+    s = load_scenario("mikta")
+    batch = simulate(s, list(range(200)), record=True)
+    joined = s.quarter_index("2025Q1")
+    known = s.quarter_index(s.world.rival_known_through)
+    idn = s.codes.index("IDN")
+    for t in batch.trajectories:
+        in_rival = t.upto("in_rival")
+        assert not in_rival[:joined].any()  # nobody in the BRICS before the dated join
+        if t.quarters_run > joined:
+            assert in_rival[joined:, idn].all()
+        assert not t.upto("rival_round")[:known + 1].any()  # no random round while known
+
+
+def test_a_dated_draw_while_the_record_shows_the_rival_bloc_is_refused(tmp_path):
+    from sim.errors import InputError
+
+    path = tmp_path / "drawn.toml"
+    path.write_text('[scenario]\nextends = "mikta"\n[[events]]\ndate = "2017Q3"\n'
+                    'kind = "rival_invite"\nmember = "MEX"\n')
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert "drawn.toml" in message and "rival_known_through = 2025Q4" in message
+    assert "rival_join" in message

@@ -31,8 +31,9 @@ def test_the_log_has_the_scenarios_dated_events_and_the_rival_blocs_moves():
     log = texts(event_log(trajectory, s))
     assert "2017 Q4 — Australia: budget ×0.5" in log
     assert "2017 Q1 — Mexico: attention ×0.6 for 4 years" in log
-    assert "2017 Q3 — BRICS invites Mexico" in log
-    assert "2023 Q3 — BRICS expansion round" in log
+    assert "2025 Q1 — Indonesia joins BRICS" in log  # a dated fact of the record
+    assert not any("BRICS invites" in line or "expansion round" in line for line in log
+                   if line < "2026")  # the record shows the BRICS's members through 2025
     assert "2020 Q1 — global crisis begins" in log
     assert "2014 Q1 — Mexico takes the chair" in log
 
@@ -52,7 +53,8 @@ def test_the_log_is_in_time_order_and_stops_where_the_run_stopped():
 
 
 def test_a_leadership_vacuum_is_logged_but_is_not_death():
-    trajectory, s = run(seed=3, overrides={"group.chair_threshold": 1.0})
+    trajectory, s = run(seed=3, overrides={"group.chair_threshold": 1.0,
+                                               "group.chair_cost": 10.0})
     log = texts(event_log(trajectory, s))
     assert "2014 Q1 — chair term vacant: no member takes the chair" in log
     assert "2015 Q1 — chair term vacant: no member takes the chair (2 in a row)" in log

@@ -66,7 +66,7 @@ def _hand_built_trajectory():
     s["state"][:7] = [0, 0, 1, 1, 0, 1, 2]
     s["outputs"][:7] = [3, 2, 0, 0, 4, 0, 1]
     s["chair"][:7] = [0, 0, 0, 0, -1, -1, -1]
-    s["new_term"][:7] = [True, False, False, False, True, False, False]
+    s["new_term"][:7] = [True, False, True, False, True, False, False]  # a repeat, a vacancy
     s["status"][:7] = rules.ACTIVE
     s["status"][5:7, 2] = rules.EXITED
     s["in_rival"][:7] = [False, True, False]
@@ -82,7 +82,7 @@ def test_summary_of_a_hand_built_run():
     assert summary == {
         "outcome": "dead", "death_quarter": 6, "death_cause": "members",
         "first_zombie_quarter": 2, "zombie_quarters": 3, "revivals": 1, "exits": 1,
-        "vacancies": 1, "total_outputs": 10, "rival_joins": 1, "seed": 9,
+        "vacancies": 1, "chair_repeats": 1, "total_outputs": 10, "rival_joins": 1, "seed": 9,
     }
 
 

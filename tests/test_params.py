@@ -56,7 +56,8 @@ def test_mikta_has_the_sources_facts():
     assert members["IDN"].capacity_need == max(m.capacity_need for m in s.members)
     assert members["TUR"].regional_fit < members["IDN"].regional_fit
     kinds = {(e.kind, e.member, e.date) for e in s.events}
-    assert ("budget", "AUS", "2017Q4") in kinds and ("rival_invite", "MEX", "2017Q3") in kinds
+    assert ("budget", "AUS", "2017Q4") in kinds and ("rival_join", "IDN", "2025Q1") in kinds
+    assert not any(kind == "rival_invite" for kind, _, _ in kinds)  # guest, not candidate
 
 
 def test_formal_mikta_differs_only_by_secretariat_and_treaty():

@@ -180,29 +180,47 @@ def test_crisis_and_rival_membership_take_attention():
 ROTATION = np.array([0, 2, 4, 3, 1])
 
 
-def test_declining_chair_is_skipped():
-    willingness = np.array([0.5, 0.5, 0.1, 0.5, 0.5])  # member 2 declines
-    chair, pointer, vacant = rules.choose_chair(1, willingness, np.ones(5, bool), ROTATION,
-                                                0.2, False)
+def test_the_turn_passes_on_and_a_member_that_cannot_take_it_is_skipped():
+    able = np.array([True, True, False, True, True])  # member 2 cannot cover the cost
+    chair, pointer, vacant = rules.choose_chair(1, able, np.ones(5, bool), ROTATION, False)
     assert chair == 4 and pointer == 3 and not vacant
 
 
 def test_exited_member_is_passed_over():
     active = np.array([True, True, False, True, True])
-    chair, _, _ = rules.choose_chair(1, np.full(5, 0.9), active, ROTATION, 0.2, False)
+    chair, _, _ = rules.choose_chair(1, np.ones(5, bool), active, ROTATION, False)
     assert chair == 4
 
 
-def test_nobody_willing_leaves_the_term_vacant_and_the_turn_moves_on():
-    chair, pointer, vacant = rules.choose_chair(3, np.full(5, 0.1), np.ones(5, bool), ROTATION,
-                                                0.2, False)
+def test_the_incumbent_repeats_only_when_no_other_member_can_take_the_chair():
+    # member 3 (rotation position 3) chaired; the turn is at position 4 (member 1)
+    others_can = np.ones(5, bool)
+    chair, _, _ = rules.choose_chair(4, others_can, np.ones(5, bool), ROTATION, False)
+    assert chair == 1
+    only_incumbent = np.array([False, False, False, True, False])
+    chair, pointer, vacant = rules.choose_chair(4, only_incumbent, np.ones(5, bool), ROTATION,
+                                                False)
+    assert chair == 3 and pointer == 4 and not vacant
+    series = np.array([3, 3, 3, 3, 3, 1])
+    terms = np.array([True, False, False, False, True, True])
+    assert rules.chair_repeats(series, terms).tolist() == [False] * 4 + [True, False]
+
+
+def test_nobody_able_leaves_the_term_vacant_and_the_turn_moves_on():
+    chair, pointer, vacant = rules.choose_chair(3, np.zeros(5, bool), np.ones(5, bool), ROTATION,
+                                                False)
     assert chair == rules.VACANT and vacant and pointer == 4
 
 
 def test_with_a_secretariat_the_member_whose_turn_it_is_holds_the_chair():
-    chair, pointer, vacant = rules.choose_chair(3, np.full(5, 0.1), np.ones(5, bool), ROTATION,
-                                                0.2, True)
+    chair, pointer, vacant = rules.choose_chair(3, np.zeros(5, bool), np.ones(5, bool), ROTATION,
+                                                True)
     assert chair == 3 and pointer == 4 and not vacant
+
+
+def test_a_member_can_take_the_chair_when_its_budget_covers_enough_of_the_cost():
+    assert rules.chair_able(0.3, 0.5, 0.5).item() and not rules.chair_able(0.2, 0.5, 0.5).item()
+    assert rules.chair_able(np.array([2.0, 0.0]), 0.5, 1.0).tolist() == [True, False]
 
 
 def test_chair_effort_is_willingness_with_a_floor_under_a_secretariat():
@@ -326,19 +344,16 @@ def test_rules_on_a_batch_equal_the_rules_on_each_run(seed):
     runs, n = 7, 5
     engagement = rng.random((runs, n))
     active = rng.random((runs, n)) > 0.2
-    willingness = rng.random((runs, n))
+    able = rng.random((runs, n)) > 0.5
     pointer = rng.integers(0, n, runs)
-    threshold = rng.random(runs) * 0.5
     secretariat = rng.random(runs) > 0.5
     reach = rng.random(n) * 2
     batch_partners = rules.partners_engagement(engagement, reach, active)
-    batch_chair = rules.choose_chair(pointer, willingness, active, ROTATION, threshold,
-                                     secretariat)
+    batch_chair = rules.choose_chair(pointer, able, active, ROTATION, secretariat)
     batch_mean = rules.mean_engagement(engagement, active)
     for r in range(runs):
         np.testing.assert_array_equal(
             rules.partners_engagement(engagement[r], reach, active[r]), batch_partners[r])
-        one = rules.choose_chair(pointer[r], willingness[r], active[r], ROTATION, threshold[r],
-                                 secretariat[r])
+        one = rules.choose_chair(pointer[r], able[r], active[r], ROTATION, secretariat[r])
         assert [int(x) for x in one] == [int(x[r]) for x in batch_chair]
         assert rules.mean_engagement(engagement[r], active[r]) == batch_mean[r]

@@ -42,7 +42,8 @@ BACKENDS = ("local", "dask")
 SUMMARY_TYPES = {
     "outcome": pa.string(), "death_quarter": pa.int64(), "death_cause": pa.string(),
     "first_zombie_quarter": pa.int64(), "zombie_quarters": pa.int64(), "revivals": pa.int64(),
-    "exits": pa.int64(), "vacancies": pa.int64(), "total_outputs": pa.int64(),
+    "exits": pa.int64(), "vacancies": pa.int64(), "chair_repeats": pa.int64(),
+    "total_outputs": pa.int64(),
     "rival_joins": pa.int64(),
 }
 FACTOR_TYPES = {"bool": pa.bool_(), "int64": pa.int64(), "float64": pa.float64()}

@@ -23,6 +23,8 @@ class DatedEvents:
     attention_factor: np.ndarray  # (T, N) product of attention factors in force at t
     forced_crisis: np.ndarray  # (T, N) length in quarters of a crisis dated at t, else 0
     invitation: np.ndarray  # (T, N) an invitation to the rival bloc dated at t
+    rival_join: np.ndarray  # (T, N) the member joins the rival bloc at t (a dated fact)
+    rival_draws_from: int  # first quarter of random rounds (after `rival_known_through`)
     rival_round: np.ndarray  # (T,) an expansion round of the rival bloc dated at t
     global_crisis: np.ndarray  # (T,) a dated global crisis is on at t
     joins_at: np.ndarray  # (N,) quarter each member joins (0 for founders)
@@ -48,6 +50,7 @@ def dated_events(scenario: Scenario, quarters: int) -> DatedEvents:
     attention_factor = np.ones((quarters, n))
     forced_crisis = np.zeros((quarters, n), dtype=np.int64)
     invitation = np.zeros((quarters, n), dtype=bool)
+    rival_join = np.zeros((quarters, n), dtype=bool)
     rival_round = np.zeros(quarters, dtype=bool)
     global_crisis = np.zeros(quarters, dtype=bool)
     for event in scenario.events:
@@ -65,6 +68,8 @@ def dated_events(scenario: Scenario, quarters: int) -> DatedEvents:
             forced_crisis[start, i] = max(forced_crisis[start, i], length)
         elif event.kind == "rival_invite":
             invitation[start, i] = True
+        elif event.kind == "rival_join":
+            rival_join[start, i] = True
         elif event.kind == "rival_round":
             rival_round[start] = True
         elif event.kind == "global_crisis":
@@ -74,8 +79,10 @@ def dated_events(scenario: Scenario, quarters: int) -> DatedEvents:
     has_first = np.array([bool(m.first_election) for m in scenario.members])
     first = np.array([scenario.quarter_index(m.first_election) if m.first_election else 0
                       for m in scenario.members], dtype=np.int64)
-    return DatedEvents(budget_shift, attention_factor, forced_crisis, invitation, rival_round,
-                       global_crisis, joins_at, first, has_first)
+    known = scenario.world.rival_known_through
+    draws_from = scenario.quarter_index(known) + 1 if known else 0
+    return DatedEvents(budget_shift, attention_factor, forced_crisis, invitation, rival_join,
+                       max(draws_from, 0), rival_round, global_crisis, joins_at, first, has_first)
 
 
 def election_periods(election_interval) -> np.ndarray:
@@ -95,7 +102,7 @@ def compile_calendar(dated: DatedEvents, tape: Tape, election_interval, rival_ro
     every_quarter = np.arange(quarters, dtype=np.int32).reshape((-1,) + (1,) * first.ndim)
     new_government = rules.new_government(every_quarter, first, period)
     rival_round = rules.rival_round_quarters(tape.group_stream("rival_round"), rival_round_rate,
-                                             dated.rival_round)
+                                             dated.rival_round, dated.rival_draws_from)
     global_crisis = rules.global_crisis_quarters(tape.group_stream("global_crisis"),
                                                  global_crisis_rate, global_crisis_years,
                                                  dated.global_crisis)

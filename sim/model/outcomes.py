@@ -19,7 +19,8 @@ from sim.model.params import GroupParams
 from sim.model.trajectory import Trajectory
 
 SUMMARY_KEYS = ("outcome", "death_quarter", "death_cause", "first_zombie_quarter",
-                "zombie_quarters", "revivals", "exits", "vacancies", "total_outputs",
+                "zombie_quarters", "revivals", "exits", "vacancies", "chair_repeats",
+                "total_outputs",
                 "rival_joins", "seed")
 
 
@@ -61,6 +62,7 @@ def summary_arrays(state, outputs, chair, new_term, status, in_rival, rival_at_s
         "revivals": revived.sum(axis=-1),
         "exits": (final_status == rules.EXITED).sum(axis=-1),
         "vacancies": (ran & np.asarray(new_term) & (np.asarray(chair) == rules.VACANT)).sum(-1),
+        "chair_repeats": (ran & rules.chair_repeats(chair, new_term)).sum(axis=-1),
         "total_outputs": np.where(ran, outputs, 0).sum(axis=-1),
         "rival_joins": (final_rival & ~np.asarray(rival_at_start)).sum(axis=-1),
     }

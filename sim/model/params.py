@@ -22,8 +22,10 @@ from sim.errors import InputError, InputWarning, UserError, format_value
 
 QUARTERS_PER_YEAR = 4
 MIN_MEMBERS, MAX_MEMBERS = 3, 12
-EVENT_KINDS = ("budget", "attention", "crisis", "rival_invite", "rival_round", "global_crisis")
-MEMBER_EVENT_KINDS = ("budget", "attention", "crisis", "rival_invite")
+EVENT_KINDS = ("budget", "attention", "crisis", "rival_invite", "rival_join", "rival_round",
+               "global_crisis")
+MEMBER_EVENT_KINDS = ("budget", "attention", "crisis", "rival_invite", "rival_join")
+RIVAL_DRAWS = ("rival_invite", "rival_round")  # rival events that are draws, not facts
 
 
 # --------------------------------------------------------------------------------------------
@@ -117,8 +119,9 @@ class GroupParams:
     chair_term: int = param(4, "length of one chair term", "quarters", 1, 12)
     chair_order: tuple[str, ...] = param((), "rotation order of the chair (member codes); "
                                          "empty = the order members are listed")
-    chair_threshold: float = param(0.2, "willingness a member needs to accept the chair (M7)",
-                                   "willingness", 0, 1)
+    chair_threshold: float = param(0.5, "share of a chair term's cost a member's budget must "
+                                   "cover for it to take its turn in the chair (M7)", "share",
+                                   0, 1)
     chair_cost: float = param(0.5, "budget at which a member covers a chair term in full (M7)",
                               "share of founding budget", 0, 10, low_open=True)
     chair_boost: float = param(0.3, "extra engagement the chair aims for during its term (M6)",
@@ -174,7 +177,12 @@ class WorldParams:
                               "0 = no rival bloc, 3 = three times as strong (M9)", "multiplier",
                               0, 10)
     rival_round_rate: float = param(0.1, "expansion rounds of the rival bloc beyond the dated "
-                                    "ones (M9)", "rounds per year", 0, 4)
+                                    "ones, after `rival_known_through` (M9)", "rounds per year",
+                                    0, 4)
+    rival_known_through: str = param("", "last quarter through which the record shows who "
+                                     "joined the rival bloc, e.g. '2025Q4': until then joins "
+                                     "are the dated `rival_join` facts only, and random rounds "
+                                     "and invitations begin after it; empty = no record (M9)")
     rival_outside_value: float = param(0.5, "value of the outside option to a member of the "
                                        "rival bloc, at pull 1 (M9)", "value units", 0, 10)
     rival_split: float = param(0.3, "share of attention a member of both groups gives to the "
@@ -242,7 +250,7 @@ class Event:
 
     date: str = param("", "quarter of the event, e.g. '2017Q4'")
     kind: str = param("", "one of " + ", ".join(EVENT_KINDS))
-    member: str = param("", "member code (budget, attention, crisis, rival_invite)")
+    member: str = param("", "member code (budget, attention, crisis, rival_invite, rival_join)")
     factor: float = param(1.0, "multiplier of the budget or of attention", "multiplier", 0, 10)
     years: float = param(0.0, "duration (attention: 0 = permanent; crisis, global_crisis: "
                          "required)", "years", 0, 100)
@@ -957,6 +965,8 @@ def _check_consistency(s: Scenario, origin: _Origin) -> None:
         raise origin.error(("group", "min_members"),
                            f"exceeds the {founding} founding members.", s.group.min_members,
                            f"at most {founding}, or fewer members with a `joins` date.")
+    known = (_check_quarter(s.world.rival_known_through, ("world", "rival_known_through"),
+                            origin) if s.world.rival_known_through else None)
     for i, e in enumerate(s.events):
         path = ("events", str(i))
         if e.kind not in EVENT_KINDS:
@@ -974,6 +984,12 @@ def _check_consistency(s: Scenario, origin: _Origin) -> None:
         if e.kind not in MEMBER_EVENT_KINDS and e.member:
             raise origin.error(path + ("member",), f"is not used by a {e.kind} event.",
                                e.member, "leave it out.")
+        if known is not None and e.kind in RIVAL_DRAWS and parse_quarter(e.date) <= known:
+            raise origin.error(path + ("date",), f"is a {e.kind} while the record shows the "
+                               f"rival bloc's members (world.rival_known_through = "
+                               f"{s.world.rival_known_through}).", e.date,
+                               f"a date after {s.world.rival_known_through}; a join the record "
+                               "shows is an event of kind \"rival_join\".")
         if e.kind in ("budget", "attention") and e.factor <= 0:
             raise origin.error(path + ("factor",), "must be positive.", e.factor,
                                "a multiplier above 0.")

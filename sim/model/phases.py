@@ -160,6 +160,7 @@ INPUTS = {
     "minister_enthusiasm": MEMBER,  # M3: a new minister's enthusiasm, if one takes office
     "attention_factor": MEMBER,  # M6: dated attention events
     "invitation": MEMBER,  # M9: a dated invitation to the rival bloc
+    "joins_rival": MEMBER,  # M9: a dated join of the rival bloc (a fact of the record)
     "rival_invite": MEMBER,  # M9: uniform
     "rival_join": MEMBER,  # M9: uniform
 }
@@ -194,6 +195,7 @@ def exogenous_inputs(shocks, calendar, p) -> dict[str, np.ndarray]:
                                                          p.enthusiasm_spread),
         "attention_factor": dated.attention_factor,
         "invitation": dated.invitation,
+        "joins_rival": dated.rival_join,
         "rival_invite": shocks.rival_invite,
         "rival_join": shocks.rival_join,
     }
@@ -280,9 +282,9 @@ def consider_rival_bloc(m, g, p, x) -> None:
     m.invited = rules.rival_invitations(x.rival_round, x.invitation, p.rival_pull,
                                         p.rival_affinity, m.active, m.in_rival,
                                         x.rival_invite)
-    if rules.anywhere(m.invited):
-        m.in_rival = m.in_rival | rules.rival_joins(m.invited, p.rival_affinity, m.engagement,
-                                                    x.rival_join)
+    if rules.anywhere(m.invited) or rules.anywhere(x.joins_rival):
+        m.in_rival = rules.rival_member(m.in_rival, x.joins_rival, p.rival_pull, m.invited,
+                                        p.rival_affinity, m.engagement, x.rival_join)
 
 
 def view_of_the_group(m, g, p, x) -> None:
@@ -291,8 +293,9 @@ def view_of_the_group(m, g, p, x) -> None:
     willingness = rules.chair_willingness(m.engagement, m.budget,
                                           rules.on_member_axis(p.chair_cost))
     if rules.anywhere(x.new_term):
-        chosen, pointer, vacant = rules.choose_chair(g.chair_pointer, willingness, active,
-                                                     p.rotation, p.chair_threshold,
+        able = rules.chair_able(m.budget, rules.on_member_axis(p.chair_cost),
+                                rules.on_member_axis(p.chair_threshold))
+        chosen, pointer, vacant = rules.choose_chair(g.chair_pointer, able, active, p.rotation,
                                                      p.secretariat)
         g.chair = rules.where(x.new_term, chosen, g.chair)
         g.chair_pointer = rules.where(x.new_term, pointer, g.chair_pointer)

@@ -253,7 +253,8 @@ def engagement_step(engagement, target, adjust_rate):
 
 
 def chair_willingness(engagement, budget, chair_cost):
-    """Readiness to chair: engagement times the budget's cover of the chair's cost."""
+    """Readiness to lead: engagement times the budget's cover of the chair's cost (the chair's
+    effort while it holds the chair)."""
     return engagement * np.minimum(1.0, budget / chair_cost)
 
 
@@ -261,22 +262,28 @@ def is_term_start(quarter, chair_term):
     return np.asarray(quarter) % chair_term == 0
 
 
-def choose_chair(pointer, willingness, active, rotation, threshold, secretariat):
-    """The chair of a new term: the next active member in rotation order willing to take it.
+def chair_able(budget, chair_cost, threshold):
+    """Whether a member's budget covers at least `threshold` of a chair term's cost."""
+    return np.minimum(1.0, budget / chair_cost) >= threshold
 
-    Members who decline are skipped. Returns (chair, next pointer, vacant). `pointer` is the
-    position in `rotation` (member indices) whose turn it is. With a secretariat a term never
-    lapses: if nobody accepts, the member whose turn it is holds the chair and the secretariat
-    carries the work.
+
+def choose_chair(pointer, able, active, rotation, secretariat):
+    """The chair of a new term by the rotation norm: the member whose turn it is takes it.
+
+    A member that cannot (`able` false, or not active) is passed over; the incumbent, the last
+    in the turn order, takes a second term only when no other active member can. Returns
+    (chair, next pointer, vacant). `pointer` is the position in `rotation` (member indices) whose
+    turn it is. With a secretariat a term never lapses: if nobody can take the chair, the member
+    whose turn it is holds it and the secretariat carries the work.
     """
     rotation = np.asarray(rotation)
     k = rotation.shape[0]
     pointer = np.asarray(pointer)
     positions = (pointer[..., None] + np.arange(k)) % k
     candidates = rotation[positions]
-    shape = np.broadcast_shapes(np.shape(willingness), np.shape(active))
+    shape = np.broadcast_shapes(np.shape(able), np.shape(active))
     candidates = np.broadcast_to(candidates, (*shape[:-1], k))
-    ready = np.broadcast_to(active & (willingness >= on_member_axis(threshold)), shape)
+    ready = np.broadcast_to(np.asarray(active) & np.asarray(able), shape)
     eligible = np.take_along_axis(ready, candidates, axis=-1)
     present = np.take_along_axis(np.broadcast_to(active, shape), candidates, axis=-1)
     accepted = eligible.any(axis=-1)
@@ -286,6 +293,15 @@ def choose_chair(pointer, willingness, active, rotation, threshold, secretariat)
                      np.take_along_axis(candidates, offset[..., None], axis=-1)[..., 0], VACANT)
     next_pointer = (pointer + np.where(accepted | held, offset + 1, 1)) % k
     return chair, next_pointer, chair == VACANT
+
+
+def chair_repeats(chair, new_term):
+    """(..., T) whether a term starts with the chair of the term before it (a second term)."""
+    chair, new_term = np.asarray(chair), np.asarray(new_term, dtype=bool)
+    repeat = np.zeros(chair.shape, dtype=bool)
+    repeat[..., 1:] = new_term[..., 1:] & (chair[..., 1:] == chair[..., :-1]) & (
+        chair[..., 1:] != VACANT)
+    return repeat
 
 
 def is_chair(chair, n_members: int):
@@ -365,11 +381,13 @@ def visibility_step(visibility, outputs, smoothing):
 # Pressure from the BRICS": members might defect if the BRICS expands)
 
 
-def rival_round_quarters(u, rate, scheduled):
-    """(T, ...) mask of the rival bloc's expansion rounds: the dated ones and random ones."""
+def rival_round_quarters(u, rate, scheduled, draws_from=0):
+    """(T, ...) mask of the rival bloc's expansion rounds: the dated ones, and random ones from
+    quarter `draws_from` on (before it, the record shows who joined)."""
     u = np.asarray(u)
     scheduled = np.asarray(scheduled).reshape((-1,) + (1,) * (u.ndim - 1))
-    return scheduled | tape.happens(u, tape.hazard_probability(rate, QUARTER))
+    drawn = np.arange(u.shape[0]).reshape((-1,) + (1,) * (u.ndim - 1)) >= draws_from
+    return scheduled | (drawn & tape.happens(u, tape.hazard_probability(rate, QUARTER)))
 
 
 def rival_invitations(round_now, scheduled_invite, pull, affinity, active, in_rival, u):
@@ -377,6 +395,13 @@ def rival_invitations(round_now, scheduled_invite, pull, affinity, active, in_ri
     probability = np.minimum(1.0, pull * affinity)
     invited = scheduled_invite | (round_now & tape.happens(u, probability))
     return invited & (pull > 0) & active & ~in_rival
+
+
+def rival_member(in_rival, joins_by_record, pull, invited, affinity, engagement, u):
+    """Members of the rival bloc after this quarter: those already in it, those the record
+    dates as joining now (unless there is no bloc, `pull` 0), and invited members who accept."""
+    return in_rival | (joins_by_record & (pull > 0)) | rival_joins(invited, affinity, engagement,
+                                                                   u)
 
 
 def rival_joins(invited, affinity, engagement, u):

@@ -135,6 +135,7 @@ def _mark_events(ax, scenario: Scenario, years, t_run: int) -> None:
                  "attention": f"{event.member} attention ×{event.factor:g}",
                  "crisis": f"{event.member} crisis",
                  "rival_invite": f"{scenario.world.rival_name} invites {event.member}",
+                 "rival_join": f"{event.member} joins {scenario.world.rival_name}",
                  "rival_round": f"{scenario.world.rival_name} expands",
                  "global_crisis": "global crisis"}[event.kind]
         ax.axvline(years[q], color="#555555", lw=0.8, ls="--")

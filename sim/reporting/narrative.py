@@ -84,6 +84,9 @@ def event_log(trajectory: Trajectory, scenario: Scenario) -> list[LogEntry]:
                 row = s["vacant_in_a_row"][t]
                 add("chair term vacant: no member takes the chair"
                     + (f" ({row} in a row)" if row > 1 else ""), "chair")
+            elif t and chair == s["chair"][t - 1]:
+                add(f"{names[chair]} keeps the chair for another term: no other member can "
+                    "take it", "chair")
             else:
                 add(f"{names[chair]} takes the chair", "chair")
         for i, name in enumerate(names):
