@@ -28,10 +28,10 @@ DEMONSTRATIONS = {
     "austerity": {"seed": 11, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 3},
                   "compare": True},
     "vacuum": {"seed": 16, "keys": {"Chair boost": ["Home"]}, "compare": True},
-    "secretariat-before": {"seed": 16, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 10}},
-    "secretariat": {"seed": 16, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 10},
+    "secretariat-before": {"seed": 3, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 6}},
+    "secretariat": {"seed": 3, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 6},
                     "switches": ["Secretariat"]},
-    "brics": {"seed": 54, "keys": {"Rival bloc pull": ["End"]}, "compare": True},
+    "brics": {"seed": 26, "keys": {"Rival bloc pull": ["End"]}, "compare": True},
 }
 
 

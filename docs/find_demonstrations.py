@@ -21,12 +21,13 @@ from sim.model.simulation import simulate
 from sim.reporting.narrative import headline
 
 SCENARIO = "mikta"
-# name, levers (the page's), what the changed run's headline must start with, the unchanged one's
+# name, levers (the page's), what the changed run's headline must start with, the unchanged one's;
+# "…, after" is looked for among the seeds found for the entry before it (the same shocks)
 DEMONSTRATIONS: list[tuple[str, dict, str, str | None]] = [
     ("austerity", {"budget_trend": -0.03}, "ZOMBIE", "ALIVE"),
     ("vacuum", {"chair_boost": 0.0}, "ZOMBIE", "ALIVE"),
-    ("secretariat, before", {"budget_trend": -0.1}, "DEAD", "ALIVE"),
-    ("secretariat, after", {"budget_trend": -0.1, "secretariat": True}, "", None),  # same seeds
+    ("secretariat, before", {"budget_trend": -0.06}, "ZOMBIE", "ALIVE"),
+    ("secretariat, after", {"budget_trend": -0.06, "secretariat": True}, "ALIVE", None),
     ("brics", {"rival_pull": 5.0}, "DEAD", "ALIVE"),
 ]
 
@@ -74,9 +75,9 @@ def main() -> None:
     found: list[tuple[int, list[str]]] = []
     for name, levers, changed, unchanged in DEMONSTRATIONS:
         print(f"\n{name}: {levers}; 300 seeds: {shares(overrides_of(levers))}")
-        seeds = ([seed for seed, _ in found] if name.endswith("after")
-                 else range(args.seeds))
-        found = find(levers, changed, unchanged, seeds, args.show)
+        after = name.endswith("after")  # among the seeds found for "before", the same shocks
+        seeds = [seed for seed, _ in found] if after else range(args.seeds)
+        found = find(levers, changed, unchanged, seeds, len(seeds) if after else args.show)
         for seed, pair in found:
             print(f"  seed {seed}: {pair[0]}  |  unchanged: {pair[1]}")
 

@@ -121,12 +121,12 @@ def test_minilat_app_refuses_a_bad_scenario_and_a_busy_port():
 # docs/teaching.md's demonstrations: seed, levers moved, how the changed run ends, and how the
 # scenario as it stands ends with the same seed.
 DEMONSTRATIONS = [
-    (1, {"budget_trend": -0.03}, "ZOMBIE since 2042 Q2", "ALIVE"),
-    (13, {"chair_boost": 0.0}, "ZOMBIE since 2043 Q4", "ALIVE"),
-    (4, {"budget_trend": -0.1},
-     "DEAD in 2043 Q1 of cause: too few members (fewer than 3 active)", "ALIVE"),
-    (4, {"budget_trend": -0.1, "secretariat": True}, "ALIVE", None),
-    (66, {"rival_pull": 5.0}, "ZOMBIE since 2043 Q4", "ALIVE"),
+    (11, {"budget_trend": -0.03}, "ZOMBIE since 2042 Q3", "ALIVE"),
+    (16, {"chair_boost": 0.0}, "ZOMBIE since 2043 Q4", "ALIVE"),
+    (3, {"budget_trend": -0.06}, "ZOMBIE since 2033 Q4", "ALIVE"),
+    (3, {"budget_trend": -0.06, "secretariat": True}, "ALIVE", None),
+    (26, {"rival_pull": 5.0}, "DEAD in 2037 Q2 of cause: too few members (fewer than 3 active)",
+     "ALIVE"),
 ]
 
 

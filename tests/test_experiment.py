@@ -155,7 +155,7 @@ def test_killed_halfway_and_resumed_equals_uninterrupted(tmp_path):
 
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
-    path = experiment_file(tmp_path, years=10, replicates=25, engine="mesa", chunk=4)
+    path = experiment_file(tmp_path, years=10, replicates=50, engine="mesa", chunk=4)
     process = cli("experiment", path, "--out", tmp_path / "int", "--workers", "2", "--quiet")
     parts = tmp_path / "int" / "runs.parquet"
     deadline = time.time() + 120
@@ -169,7 +169,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     assert manifest["status"] == "interrupted"
     finished = cli("experiment", path, "--out", tmp_path / "int", "--resume", "--quiet")
     finished.communicate(timeout=300)
-    assert finished.returncode == 0 and len(runs_of(tmp_path / "int")) == 100
+    assert finished.returncode == 0 and len(runs_of(tmp_path / "int")) == 200
 
 
 def test_a_failing_run_is_recorded_and_the_rest_goes_on(tmp_path, monkeypatch):

@@ -319,8 +319,8 @@ def test_a_second_ctrl_c_still_leaves_a_resumable_folder(tmp_path):
     process.send_signal(signal.SIGINT)
     time.sleep(0.05)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, (stdout, stderr, sorted(p.name for p in out.iterdir()))
     assert "Traceback" not in stderr and "--resume" in stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"

@@ -156,3 +156,31 @@ def test_a_dated_draw_while_the_record_shows_the_rival_bloc_is_refused(tmp_path)
     message = str(caught.value)
     assert "drawn.toml" in message and "rival_known_through = 2025Q4" in message
     assert "rival_join" in message
+
+
+def test_a_new_government_takes_its_country_out_without_any_rival_bloc(tmp_path):
+    path = tmp_path / "leaving.toml"
+    path.write_text('[scenario]\nextends = "generic-5"\n[world]\nrival_pull = 0.0\n'
+                    '[group]\nreview_exit = 1.0\n[member_defaults]\nelection_interval = 20.0\n'
+                    'first_election = "2040Q1"\n[members.C]\nfirst_election = "2015Q3"\n'
+                    'exit_cost = 0.0\ncost_burden = 5.0\ncapacity_need = 0.0\n'
+                    'regional_fit = 1.0\n')
+    s = load_scenario(path)  # the group gives C nothing and costs it five times the others:
+    # its new government leaves with probability about 0.98 (39 of seeds 0 - 39)
+    for seed in range(3):
+        traj = run(s, seed=seed, years=4)
+        status = traj.upto("status")
+        left = s.quarter_index("2015Q3")
+        assert (status[:left, 2] == rules.ACTIVE).all()
+        assert (status[left:, 2] == rules.EXITED).all()  # the day its new government arrives
+        assert (status[:, [0, 1, 3, 4]] == rules.ACTIVE).all()
+        assert not traj.upto("in_rival").any()
+
+
+def test_exits_happen_over_30_years_with_no_rival_bloc():
+    from sim.model.simulation import simulate
+
+    s = load_scenario("generic-5", {"world.rival_pull": 0.0})
+    summaries = simulate(s, list(range(300))).summaries
+    assert all(x["rival_joins"] == 0 for x in summaries)
+    assert 0 < sum(x["exits"] > 0 for x in summaries) < 300

@@ -112,8 +112,9 @@ def test_every_change_in_the_record_has_exactly_one_entry(case):
         assert count(f"{name} leaves the group") == exits
         joins = ((status[:, i] == rules.ACTIVE) & (before[:, i] == rules.PENDING)).sum()
         assert count(f"{name} joins the group") == joins - (status[0, i] == rules.ACTIVE)
+        member_in_quarter = (status[:, i] == rules.ACTIVE) | (before[:, i] == rules.ACTIVE)
         assert count(f"{name} joins {s.world.rival_name}") == (
-            in_rival[:, i] & ~was_in[:, i] & (status[:, i] == rules.ACTIVE)).sum()
+            in_rival[:, i] & ~was_in[:, i] & member_in_quarter).sum()
         assert count(f"invites {name}") == trajectory.upto("invited")[:, i].sum()
     vacant = trajectory.upto("new_term") & (trajectory.upto("chair") == rules.VACANT)
     assert sum("chair term vacant" in e.text for e in log) == vacant.sum()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import special
 
 from sim.model import rules
 
@@ -123,20 +124,30 @@ def test_global_crisis_value_needs_a_capable_chair():
 # ---------------------------------------------------------------- M5 cost, M12 focus
 
 
-def _cost(breadth=7, budget=1.0, n_active=5, secretariat=False):
-    return rules.participation_cost(0.8, 1.0, breadth, 7, n_active, 4, 1.0, secretariat, 0.3,
-                                    budget)
+def _cost(work=1.0, budget=1.0, n_active=5, secretariat=False):
+    return rules.participation_cost(0.8, 1.0, work, n_active, 4, 1.0, secretariat, 0.3, budget)
 
 
-@given(st.integers(1, 29), st.floats(0.05, 3))
-def test_cost_rises_with_agenda_breadth_and_falls_with_budget(breadth, budget):
-    assert _cost(breadth + 1, budget) > _cost(breadth, budget)
-    assert _cost(breadth, budget * 1.5) < _cost(breadth, budget)
+@given(st.floats(0, 5), st.floats(0.05, 3))
+def test_cost_grows_with_the_work_the_group_asks_and_falls_with_budget(work, budget):
+    assert _cost(work + 0.5, budget) > _cost(work, budget)
+    assert _cost(work, budget * 1.5) <= _cost(work, budget)
+    assert _cost(0.0, budget) == 0.0  # no upkeep and no activity: nothing to pay
+
+
+def test_work_is_upkeep_plus_recent_activity_against_a_normally_engaged_group():
+    assert rules.workload(3.0, 3.0, 0.5) == 1.0 and rules.workload(1.5, 3.0, 0.0) == 0.5
+    assert rules.workload(0.0, 3.0, 0.5) == 0.5 and rules.workload(9.0, 3.0, 1.0) == 1.0
 
 
 def test_cost_falls_with_a_secretariat_and_rises_with_members():
     assert _cost(secretariat=True) < _cost()
     assert _cost(n_active=6) > _cost(n_active=5)
+
+
+def test_a_broader_agenda_raises_the_network_value_and_its_cost_is_in_the_work():
+    assert rules.breadth_factor(14, 7, 0.5) > 1.0 > rules.breadth_factor(3, 7, 0.5)
+    assert rules.breadth_factor(7, 7, 0.5) == 1.0
 
 
 def test_a_narrower_agenda_raises_output():
@@ -313,6 +324,21 @@ def test_exit_needs_long_disengagement_and_a_losing_membership():
     assert not rules.exits(True, 7, 8, -0.5, 0.2)
     assert not rules.exits(True, 8, 8, -0.1, 0.2)
     assert not rules.exits(True, 8, 8, -0.4, rules.member_exit_cost(0.2, True, 0.3))
+
+
+def test_a_new_government_leaves_a_group_worth_far_less_than_leaving_costs():
+    # worth far less: leaves with probability near review_exit (here 1); worth more: stays
+    assert rules.leaves_on_review(True, -3.0, 0.2, 8.0, 1.0, 0.99)
+    assert not rules.leaves_on_review(True, 2.0, 0.2, 8.0, 1.0, 0.01)
+    assert not rules.leaves_on_review(False, -3.0, 0.2, 8.0, 1.0, 0.0)  # no new government
+    assert not rules.leaves_on_review(True, -3.0, 0.2, 8.0, 0.0, 0.0)  # review_exit 0
+    # a treaty's exit cost makes the same government less likely to leave
+    loose = 0.5 * special.expit(-8.0 * (-0.3 + 0.2))
+    bound = 0.5 * special.expit(-8.0 * (-0.3 + rules.member_exit_cost(0.2, True, 0.3)))
+    u = (loose + bound) / 2
+    assert rules.leaves_on_review(True, -0.3, 0.2, 8.0, 0.5, u)
+    assert not rules.leaves_on_review(True, -0.3, rules.member_exit_cost(0.2, True, 0.3), 8.0,
+                                      0.5, u)
 
 
 def test_a_dormant_member_pays_little_for_staying():

@@ -83,12 +83,14 @@ class GroupParams:
 
     secretariat: bool = param(False, "a dedicated staffed secretariat (M11)")
     treaty: bool = param(False, "a founding treaty that makes leaving costly (M11)")
-    agenda_breadth: int = param(7, "number of priority areas on the agenda (M5, M12)",
+    agenda_breadth: int = param(7, "number of priority areas on the agenda (M4, M12)",
                                 "priority areas", 1, 30)
-    reference_breadth: int = param(7, "agenda breadth at which cost and output are at base level",
-                                   "priority areas", 1, 30)
+    reference_breadth: int = param(7, "agenda breadth at which network value and output are at "
+                                   "base level", "priority areas", 1, 30)
     focus_elasticity: float = param(0.5, "how strongly a narrower agenda raises output (M12)",
                                     "elasticity", 0, 3)
+    breadth_elasticity: float = param(0.5, "how strongly a broader agenda raises the network "
+                                      "value (M4, M12)", "elasticity", 0, 3)
     min_members: int = param(3, "fewer active members than this and the group is dead",
                              "members", 2, MAX_MEMBERS)
     apex_repeat: int = param(2, "events at one level within apex_window_months that make it the "
@@ -150,8 +152,12 @@ class GroupParams:
                                         "(M8)", "per quarter", 0, 1, low_open=True)
     diversification_value: float = param(0.2, "standing value of an extra channel to a member "
                                          "with no regional home (M4)", "value units", 0, 10)
-    participation_cost: float = param(0.8, "cost of taking part at the founding budget and "
-                                      "reference agenda (M5)", "value units", 0, 10)
+    participation_cost: float = param(0.8, "cost of taking part in a normally active group "
+                                      "(visibility = base rate) at the founding budget (M5)",
+                                      "value units", 0, 10)
+    maintenance_share: float = param(0.5, "share of that cost that does not fall with the "
+                                     "group's pace: focal points, the chair's year, the yearly "
+                                     "meetings (M5)", "share", 0, 1)
     secretariat_dues: float = param(0.1, "yearly dues for a secretariat, off each member's "
                                     "budget (M1, M11)", "share of founding budget", 0, 1)
     secretariat_saving: float = param(0.3, "share of the participation cost a secretariat saves "
@@ -166,6 +172,9 @@ class GroupParams:
                                   "(M10)", "engagement", 0, 1)
     exit_patience: int = param(8, "quarters of disengagement before a member weighs leaving "
                                "(M10)", "quarters", 1, 80)
+    review_exit: float = param(0.5, "chance that a new government takes its country out of a "
+                               "group worth far less to it than leaving costs (M10)",
+                               "probability", 0, 1)
 
 
 @dataclass(frozen=True)

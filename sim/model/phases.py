@@ -163,6 +163,7 @@ INPUTS = {
     "joins_rival": MEMBER,  # M9: a dated join of the rival bloc (a fact of the record)
     "rival_invite": MEMBER,  # M9: uniform
     "rival_join": MEMBER,  # M9: uniform
+    "government_review": MEMBER,  # M10: uniform
 }
 
 
@@ -198,6 +199,7 @@ def exogenous_inputs(shocks, calendar, p) -> dict[str, np.ndarray]:
         "joins_rival": dated.rival_join,
         "rival_invite": shocks.rival_invite,
         "rival_join": shocks.rival_join,
+        "government_review": shocks.government_review,
     }
 
 
@@ -205,6 +207,8 @@ def derived_parameters(p) -> dict[str, Any]:
     """Parameters computed once per run from the declared ones."""
     return {
         "focus": rules.focus_factor(p.agenda_breadth, p.reference_breadth, p.focus_elasticity),
+        "breadth": rules.breadth_factor(p.agenda_breadth, p.reference_breadth,
+                                        p.breadth_elasticity),
         "dues": rules.secretariat_dues(p.secretariat_dues, p.secretariat),
         "leaving_cost": rules.member_exit_cost(p.exit_cost, rules.on_member_axis(p.treaty),
                                                rules.on_member_axis(p.treaty_exit_cost)),
@@ -218,7 +222,7 @@ def derived_parameters(p) -> dict[str, Any]:
     }
 
 
-DERIVED_SCOPES = {"focus": GROUP, "dues": GROUP, "leaving_cost": MEMBER,
+DERIVED_SCOPES = {"focus": GROUP, "breadth": GROUP, "dues": GROUP, "leaving_cost": MEMBER,
                   "crisis_onset_calm": MEMBER, "crisis_onset_global": MEMBER,
                   "apex_window": GROUP, "grace_quarters": GROUP, "zombie_quarters": GROUP,
                   "dormant_quarters": GROUP}
@@ -310,15 +314,17 @@ def view_of_the_group(m, g, p, x) -> None:
 def choose_engagement(m, g, p, x) -> None:
     """M4–M6: weigh value against cost and move engagement toward the target."""
     m.value = rules.membership_value(
-        rules.network_value(m.partners, p.capacity_need, p.network_weight, p.network_partners),
+        rules.network_value(m.partners, p.capacity_need, p.network_weight * p.breadth,
+                            p.network_partners),
         rules.visibility_value(g.visibility, p.base_rate, p.regional_fit, p.visibility_weight),
         rules.diversification_value(p.regional_fit, p.diversification_value),
         rules.crisis_coordination_value(x.global_crisis, g.chair_effort,
                                         p.crisis_coordination_value))
     m.cost = rules.participation_cost(
-        p.participation_cost, p.cost_burden, p.agenda_breadth, p.reference_breadth, g.n_active,
-        p.network_partners, p.coordination_elasticity, p.secretariat, p.secretariat_saving,
-        m.budget)
+        p.participation_cost, p.cost_burden,
+        rules.workload(g.visibility, p.base_rate, p.maintenance_share),
+        g.n_active, p.network_partners, p.coordination_elasticity, p.secretariat,
+        p.secretariat_saving, m.budget)
     m.outside = rules.outside_option(m.in_rival, p.rival_pull, p.rival_outside_value)
     m.net_value = rules.net_value(m.value, m.cost, m.outside)
     m.attention = rules.attention(m.crisis, p.crisis_depth, m.in_rival, p.rival_split,
@@ -349,12 +355,16 @@ def produce_outputs(m, g, p, x) -> None:
 
 
 def consider_exit(m, g, p, x) -> None:
-    """M10: leave after long disengagement if staying is worth less than leaving costs."""
+    """M10: a new government may take its country out of a group worth little to it; a member
+    also leaves after long disengagement if staying is worth less than leaving costs."""
     active = m.active
     m.disengaged = rules.disengaged_quarters(m.disengaged, m.engagement, p.exit_threshold,
                                              active)
     stay = rules.staying_value(m.value, m.cost, m.engagement, m.outside)
-    leaving = rules.exits(active, m.disengaged, p.exit_patience, stay, p.leaving_cost)
+    leaving = rules.exits(active, m.disengaged, p.exit_patience, stay, p.leaving_cost) | (
+        active & rules.leaves_on_review(x.new_minister, stay, p.leaving_cost,
+                                        p.value_sensitivity, p.review_exit,
+                                        x.government_review))
     if rules.anywhere(leaving):
         m.status = rules.where(leaving, rules.EXITED, m.status)
         m.active = rules.is_active(m.status)

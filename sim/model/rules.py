@@ -203,7 +203,7 @@ def net_value(value, cost, outside):
 
 
 # ---------------------------------------------------------------- M5 participation cost, and
-# M12 focus and size
+# M12 focus, breadth and size
 
 
 def focus_factor(agenda_breadth, reference_breadth, elasticity):
@@ -211,16 +211,28 @@ def focus_factor(agenda_breadth, reference_breadth, elasticity):
     return (reference_breadth / agenda_breadth) ** elasticity
 
 
-def participation_cost(base_cost, burden, agenda_breadth, reference_breadth, n_active,
-                       full_partners, coordination_elasticity, secretariat, saving, budget):
+def breadth_factor(agenda_breadth, reference_breadth, elasticity):
+    """Network value multiplier of a broader (or narrower) agenda than the reference: more
+    areas in which a member finds partners for its own priorities (000: a broad, open agenda)."""
+    return (agenda_breadth / reference_breadth) ** elasticity
+
+
+def workload(visibility, base_rate, maintenance_share):
+    """The work membership asks, 1 in a normally engaged group: a fixed share for keeping up
+    (focal points, the chair's year, the yearly meetings), the rest in proportion to the group's
+    recent outputs (smoothed) against a normally engaged group's."""
+    return maintenance_share + (1.0 - maintenance_share) * visibility / base_rate
+
+
+def participation_cost(base_cost, burden, work, n_active, full_partners,
+                       coordination_elasticity, secretariat, saving, budget):
     """Cost of taking part, felt relative to the member's available budget.
 
-    Grows with agenda breadth and with the number of members to coordinate; a secretariat
-    saves a share of it.
+    Grows with the work the group's activity asks (not with the number of areas it names) and
+    with the number of members to coordinate; a secretariat saves a share of it.
     """
-    breadth = agenda_breadth / reference_breadth
     size = (np.maximum(n_active - 1, 1) / full_partners) ** coordination_elasticity
-    return base_cost * burden * breadth * size * (1.0 - saving * secretariat) / budget
+    return base_cost * burden * work * size * (1.0 - saving * secretariat) / budget
 
 
 # ---------------------------------------------------------------- M6 engagement
@@ -433,6 +445,17 @@ def staying_value(value, cost, engagement, outside):
     standby costs little), so a group can stay on the books after it stops being used.
     """
     return value - cost * engagement - outside
+
+
+def leaves_on_review(new_government, net_value, exit_cost, sensitivity, review_exit, u):
+    """Members whose new government takes its country out of the group.
+
+    A government that takes office reviews the group: it leaves with probability
+    `review_exit · logistic(−sensitivity · (net value + exit cost))`, near `review_exit` when
+    the group is worth much less to it than leaving costs, near 0 when it is worth more.
+    """
+    probability = review_exit * special.expit(-sensitivity * (net_value + exit_cost))
+    return np.asarray(new_government, dtype=bool) & tape.happens(u, probability)
 
 
 def exits(active, disengaged, patience, stay_value, exit_cost):

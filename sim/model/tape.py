@@ -57,6 +57,8 @@ STREAMS: tuple[Stream, ...] = (  # append only; never reorder or rekey
     Stream("rival_join", "member", "M9: accepts the invitation?"),
     Stream("officials_activity", "group", "M8: officials' joint outputs in the quarter", key=1),
     Stream("leaders_activity", "group", "M8: a leaders' summit in the quarter?", key=2),
+    Stream("government_review", "member", "M10: does a new government take its country out?",
+           key=3),
 )
 GROUP_STREAMS = tuple(s.name for s in STREAMS if s.scope == "group" and not s.key)
 MEMBER_STREAMS = tuple(s.name for s in STREAMS if s.scope == "member" and not s.key)
@@ -324,6 +326,7 @@ class Shocks:
     activity: np.ndarray  # ministers' level
     officials_activity: np.ndarray
     leaders_activity: np.ndarray
+    government_review: np.ndarray
 
     @classmethod
     def from_tape(cls, tape: Tape) -> Shocks:
@@ -337,4 +340,5 @@ class Shocks:
             activity=tape.group_stream("activity"),
             officials_activity=tape.group_stream("officials_activity"),
             leaders_activity=tape.group_stream("leaders_activity"),
+            government_review=tape.member_stream("government_review"),
         )

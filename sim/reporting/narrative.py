@@ -94,8 +94,8 @@ def event_log(trajectory: Trajectory, scenario: Scenario) -> list[LogEntry]:
                 add(f"{name} joins the group", "member")
             if status[i] == rules.EXITED and before[i] == rules.ACTIVE:
                 add(f"{name} leaves the group", "member")
-            if status[i] != rules.ACTIVE:
-                continue
+            if status[i] != rules.ACTIVE and before[i] != rules.ACTIVE:
+                continue  # not a member during this quarter (one that left in it still was)
             crisis_began = s["crisis"][t, i] and not (t and s["crisis"][t - 1, i])
             if crisis_began and i not in forced:
                 add(f"{name}: domestic crisis", "member")
