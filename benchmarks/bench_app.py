@@ -25,13 +25,13 @@ CHROMIUM = "/usr/bin/chromium"
 
 # The demonstrations of docs/teaching.md: slider presses from where the page opens, then play.
 DEMONSTRATIONS = {
-    "austerity": {"seed": 11, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 3},
+    "austerity": {"seed": 16, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 3},
                   "compare": True},
-    "vacuum": {"seed": 16, "keys": {"Chair boost": ["Home"]}, "compare": True},
-    "secretariat-before": {"seed": 3, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 6}},
-    "secretariat": {"seed": 3, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 6},
+    "vacuum": {"seed": 22, "keys": {"Chair boost": ["Home"]}, "compare": True},
+    "secretariat-before": {"seed": 2, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 6}},
+    "secretariat": {"seed": 2, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 6},
                     "switches": ["Secretariat"]},
-    "brics": {"seed": 26, "keys": {"Rival bloc pull": ["End"]}, "compare": True},
+    "brics": {"seed": 70, "keys": {"Rival bloc pull": ["End"]}, "compare": True},
 }
 
 

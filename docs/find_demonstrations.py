@@ -49,8 +49,8 @@ def shares(overrides: dict, runs: int = 300) -> str:
 
 
 def overrides_of(levers: dict) -> dict:
-    """The scenario keys the page's levers set."""
-    return {app.LEVERS[name].key: value for name, value in levers.items()}
+    """The scenario keys the page's levers set (as the page sets them)."""
+    return app.lever_changes(levers, {})
 
 
 def find(levers: dict, changed: str, unchanged: str | None, seeds, show: int

@@ -198,7 +198,12 @@ def lever_changes(levers: dict[str, Any], neutral: dict[str, Any]) -> dict[str, 
             moved = abs(value - neutral[name]) >= lever.step / 2
         if moved:
             changes[lever.key] = round(value, 6) if isinstance(value, float) else value
+            if name == "budget_trend":  # the drift the class sets holds for the whole run, also
+                changes[AFTER_TREND] = changes[lever.key]  # after a trend the sources date
     return changes
+
+
+AFTER_TREND = "members.*.budget_trend_after"
 
 
 def parse_more(text: str) -> dict[str, Any]:
@@ -211,7 +216,8 @@ def describe_changes(changes: dict[str, Any]) -> str:
     """The changes in force, in the page's words."""
     labels = {lever.key: lever.label for lever in LEVERS.values()}
     return "; ".join(f"{labels.get(key, key)} = {format_value(value)}"
-                     for key, value in changes.items())
+                     for key, value in changes.items()
+                     if not (key == AFTER_TREND and LEVERS["budget_trend"].key in changes))
 
 
 def levers_in_force(s: Scenario) -> str:

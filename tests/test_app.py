@@ -30,7 +30,7 @@ def test_the_page_and_minilat_run_give_the_same_trajectory(tmp_path):
                                               compare=True))
     changed, unchanged = model.runs
     result = cli("run", "mikta", "--seed", "3", "--set", "members.*.budget_trend=-0.1",
-                 "--out", tmp_path / "changed")
+                 "--set", "members.*.budget_trend_after=-0.1", "--out", tmp_path / "changed")
     assert result.returncode == 0, result.stderr
     from_cli = pd.read_parquet(tmp_path / "changed" / "timeseries.parquet")
     pd.testing.assert_frame_equal(changed.trajectory.to_frame(changed.scenario), from_cli)
@@ -121,11 +121,11 @@ def test_minilat_app_refuses_a_bad_scenario_and_a_busy_port():
 # docs/teaching.md's demonstrations: seed, levers moved, how the changed run ends, and how the
 # scenario as it stands ends with the same seed.
 DEMONSTRATIONS = [
-    (11, {"budget_trend": -0.03}, "ZOMBIE since 2042 Q3", "ALIVE"),
-    (16, {"chair_boost": 0.0}, "ZOMBIE since 2043 Q4", "ALIVE"),
-    (3, {"budget_trend": -0.06}, "ZOMBIE since 2033 Q4", "ALIVE"),
-    (3, {"budget_trend": -0.06, "secretariat": True}, "ALIVE", None),
-    (26, {"rival_pull": 5.0}, "DEAD in 2037 Q2 of cause: too few members (fewer than 3 active)",
+    (16, {"budget_trend": -0.03}, "ZOMBIE since 2041 Q4", "ALIVE"),
+    (22, {"chair_boost": 0.0}, "ZOMBIE since 2043 Q4", "ALIVE"),
+    (2, {"budget_trend": -0.06}, "ZOMBIE since 2034 Q3", "ALIVE"),
+    (2, {"budget_trend": -0.06, "secretariat": True}, "ALIVE", None),
+    (70, {"rival_pull": 5.0}, "DEAD in 2038 Q2 of cause: too few members (fewer than 3 active)",
      "ALIVE"),
 ]
 

@@ -184,3 +184,76 @@ def test_exits_happen_over_30_years_with_no_rival_bloc():
     summaries = simulate(s, list(range(300))).summaries
     assert all(x["rival_joins"] == 0 for x in summaries)
     assert 0 < sum(x["exits"] > 0 for x in summaries) < 300
+
+
+VALUE_UNIT_KEYS = ("group.network_weight", "group.visibility_weight",
+                   "group.diversification_value", "group.treaty_exit_cost",
+                   "world.rival_outside_value", "world.crisis_coordination_value",
+                   "members.*.exit_cost")
+
+
+def test_the_value_unit_is_fixed_so_rescaling_every_value_changes_the_runs():
+    from sim.model.simulation import simulate
+
+    base = load_scenario("generic-5")
+    k = 2.0
+    scaled = {key: k * _value(base, key) for key in VALUE_UNIT_KEYS}
+    scaled["group.value_sensitivity"] = base.group.value_sensitivity / k
+    seeds = list(range(40))
+    before = simulate(base, seeds, record=True).trajectories
+    after = simulate(load_scenario("generic-5", scaled), seeds, record=True).trajectories
+    # the cost of taking part is the unit: it does not scale, so engagement responds differently
+    assert any(not np.array_equal(a.upto("engagement"), b.upto("engagement"))
+               for a, b in zip(before, after, strict=True))
+    # and no other parameter is in value units (one that were would be a free scale again)
+    import dataclasses
+
+    from sim.model.params import GroupParams, MemberParams, WorldParams
+
+    in_value_units = {f.name for cls in (GroupParams, WorldParams, MemberParams)
+                      for f in dataclasses.fields(cls) if f.metadata["spec"].unit == "value units"}
+    assert in_value_units == {key.rsplit(".", 1)[-1] for key in VALUE_UNIT_KEYS}
+
+
+def _value(scenario, key):
+    section, name = key.split(".", 1)
+    if section == "members":
+        return getattr(scenario.members[0], name.split(".")[-1])
+    return getattr(scenario.group if section == "group" else scenario.world, name)
+
+
+def test_a_dated_trend_ends_where_its_source_does_and_the_stated_assumption_follows():
+    from sim.model.calendar import dated_events
+
+    s = load_scenario("mikta")
+    kor, aus = s.codes.index("KOR"), s.codes.index("AUS")
+    dated = dated_events(s, s.quarters)
+    until = s.quarter_index("2018Q2")
+    assert dated.trend_until[kor] == until
+    quarters = np.arange(s.quarters)
+    path = rules.budget_path(-0.05, quarters, 0.0, dated.trend_until[kor], 0.0)
+    assert np.allclose(np.diff(path[:until + 1]), -0.05 / 4)  # the source's decline
+    assert np.allclose(path[until:], path[until])  # then flat: the scenario's assumption
+    going_on = rules.budget_path(-0.05, quarters, 0.0, dated.trend_until[kor], -0.05)
+    assert np.allclose(np.diff(going_on), -0.0125)
+    # what a run's members meet, without budget noise: Korea's budget settles once its decline
+    # ends, Australia's returns to the founding level once its restructuring is over
+    calm = load_scenario("mikta", {"members.*.budget_volatility": 0.0})
+    budget = run(calm, seed=4).upto("budget")
+    late, later = calm.quarter_index("2030Q1"), calm.quarter_index("2035Q1")
+    assert budget[late, kor] < 0.9 and np.isclose(budget[late, kor], budget[later, kor],
+                                                  rtol=1e-3)
+    assert np.isclose(budget[late, aus], 1.0, rtol=1e-3)
+    # Australia's restructuring halves its budget from 2017Q4 for the 0.75 years the source
+    # reports it, then the budget returns to its path
+    start, end = s.quarter_index("2017Q4"), s.quarter_index("2018Q3")
+    assert np.allclose(dated.budget_shift[start:end, aus], np.log(0.5))
+    assert np.allclose(dated.budget_shift[end:, aus], 0.0)
+    assert np.allclose(dated.budget_shift[:start, aus], 0.0)
+
+
+def test_the_pages_budget_lever_sets_the_drift_for_the_whole_run():
+    from sim.app import lever_changes
+
+    changes = lever_changes({"budget_trend": -0.03}, {"budget_trend": 0.0})
+    assert changes == {"members.*.budget_trend": -0.03, "members.*.budget_trend_after": -0.03}

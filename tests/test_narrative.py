@@ -70,13 +70,10 @@ def test_dormancy_is_named_as_the_cause_of_death():
 
 
 def test_a_zombie_headline_gives_the_start_of_the_current_spell():
-    for seed in range(40):
-        trajectory, s = run(seed=seed)
-        state = trajectory.upto("state")
-        if state[-1] == rules.ZOMBIE:
-            break
-    else:
-        pytest.skip("no zombie among the seeds tried")
+    cut = {"members.*.budget_trend": -0.06, "members.*.budget_trend_after": -0.06}
+    trajectory, s = run(seed=2, overrides=cut)  # ends a zombie (docs/teaching.md, 3.)
+    state = trajectory.upto("state")
+    assert state[-1] == rules.ZOMBIE
     since = len(state) - 1
     while state[since - 1] == rules.ZOMBIE:
         since -= 1

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from scipy import special
 
 from sim.model import rules
+from sim.model.calendar import NEVER
 
 unit = st.floats(0, 1)
 positive = st.floats(0.01, 10)
@@ -18,10 +19,10 @@ positive = st.floats(0.01, 10)
 def test_budget_without_shocks_returns_to_its_trend_path():
     log_budget = np.log(0.3)
     for quarter in range(200):
-        path_before = rules.budget_path(-0.05, quarter - 1, 0.0)
-        path_now = rules.budget_path(-0.05, quarter, 0.0)
+        path_before = rules.budget_path(-0.05, quarter - 1, 0.0, NEVER, 0.0)
+        path_now = rules.budget_path(-0.05, quarter, 0.0, NEVER, 0.0)
         log_budget = rules.budget_step(log_budget, path_before, path_now, 1.0, 0.2, 0.0)
-    assert log_budget == pytest.approx(rules.budget_path(-0.05, 199, 0.0), abs=1e-6)
+    assert log_budget == pytest.approx(rules.budget_path(-0.05, 199, 0.0, NEVER, 0.0), abs=1e-6)
 
 
 def test_budget_shock_scales_with_volatility():
@@ -125,7 +126,7 @@ def test_global_crisis_value_needs_a_capable_chair():
 
 
 def _cost(work=1.0, budget=1.0, n_active=5, secretariat=False):
-    return rules.participation_cost(0.8, 1.0, work, n_active, 4, 1.0, secretariat, 0.3, budget)
+    return rules.participation_cost(1.0, work, n_active, 4, 1.0, secretariat, 0.3, budget)
 
 
 @given(st.floats(0, 5), st.floats(0.05, 3))

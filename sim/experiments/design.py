@@ -157,6 +157,9 @@ def load_experiment(path: str | Path, replicates: int | None = None,
                         allowed=_suggest(key, list(EXPERIMENT_KEYS), "experiment"))
 
     def get(key: str, kind: type, default: Any, check=None, allowed: str = "") -> Any:
+        if key not in head and default is None:
+            raise error(("experiment", key), "is missing.", show_value=False,
+                        allowed=allowed or f"a {kind.__name__} ({EXPERIMENT_KEYS[key]}).")
         value = head.get(key, default)
         ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):

@@ -14,12 +14,14 @@ from sim.model import rules
 from sim.model.params import QUARTERS_PER_YEAR, Scenario
 from sim.model.tape import Tape
 
+NEVER = 10**9  # a quarter no run reaches
+
 
 @dataclass(frozen=True)
 class DatedEvents:
     """The scenario's dated events as arrays over quarters (T) and members (N)."""
 
-    budget_shift: np.ndarray  # (T, N) log of the product of budget factors dated up to t
+    budget_shift: np.ndarray  # (T, N) log of the budget factors in force at t
     attention_factor: np.ndarray  # (T, N) product of attention factors in force at t
     forced_crisis: np.ndarray  # (T, N) length in quarters of a crisis dated at t, else 0
     invitation: np.ndarray  # (T, N) an invitation to the rival bloc dated at t
@@ -28,6 +30,7 @@ class DatedEvents:
     rival_round: np.ndarray  # (T,) an expansion round of the rival bloc dated at t
     global_crisis: np.ndarray  # (T,) a dated global crisis is on at t
     joins_at: np.ndarray  # (N,) quarter each member joins (0 for founders)
+    trend_until: np.ndarray  # (N,) last quarter of each member's budget trend (far off if none)
     first_change: np.ndarray  # (N,) dated first change of government (relative quarter)
     has_first_change: np.ndarray  # (N,) whether that date is given (else a random phase)
 
@@ -58,10 +61,11 @@ def dated_events(scenario: Scenario, quarters: int) -> DatedEvents:
         if start >= quarters:
             continue
         length = max(1, round(event.years * QUARTERS_PER_YEAR))
-        end = quarters if (event.kind == "attention" and event.years == 0) else start + length
+        end = (quarters if (event.kind in ("attention", "budget") and event.years == 0)
+               else start + length)
         i = codes.index(event.member) if event.member else None
         if event.kind == "budget":
-            budget_shift[start:, i] += np.log(event.factor)
+            budget_shift[start:end, i] += np.log(event.factor)
         elif event.kind == "attention":
             attention_factor[start:end, i] *= event.factor
         elif event.kind == "crisis":
@@ -74,6 +78,9 @@ def dated_events(scenario: Scenario, quarters: int) -> DatedEvents:
             rival_round[start] = True
         elif event.kind == "global_crisis":
             global_crisis[start:end] = True
+    trend_until = np.array([scenario.quarter_index(m.budget_trend_until)
+                            if m.budget_trend_until else NEVER for m in scenario.members],
+                           dtype=np.int64)
     joins_at = np.array([scenario.quarter_index(m.joins) if m.joins else 0
                          for m in scenario.members], dtype=np.int64)
     has_first = np.array([bool(m.first_election) for m in scenario.members])
@@ -82,7 +89,8 @@ def dated_events(scenario: Scenario, quarters: int) -> DatedEvents:
     known = scenario.world.rival_known_through
     draws_from = scenario.quarter_index(known) + 1 if known else 0
     return DatedEvents(budget_shift, attention_factor, forced_crisis, invitation, rival_join,
-                       max(draws_from, 0), rival_round, global_crisis, joins_at, first, has_first)
+                       max(draws_from, 0), rival_round, global_crisis, joins_at, trend_until,
+                       first, has_first)
 
 
 def election_periods(election_interval) -> np.ndarray:

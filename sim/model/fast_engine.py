@@ -43,7 +43,8 @@ def stack_params(scenarios: Sequence[Scenario]) -> StackedParams:
     unique = list({id(s): s for s in scenarios}.values())
     for s in unique[1:]:
         if s.codes != first.codes or s.events != first.events or s.start != first.start or any(
-            (a.joins, a.first_election) != (b.joins, b.first_election)
+            (a.joins, a.first_election, a.budget_trend_until)
+            != (b.joins, b.first_election, b.budget_trend_until)
             for a, b in zip(s.members, first.members, strict=True)
         ):
             raise ValueError("a batch must share members, start and dated events")
@@ -136,7 +137,7 @@ def _simulate(template: Scenario, p: StackedParams, dated: DatedEvents, seeds: n
                                 p.world["rival_round_rate"], p.world["global_crisis_rate"],
                                 p.world["global_crisis_years"])
     params = phases.run_parameters({**p.group, **p.world}, p.member, dated.joins_at,
-                                   template.chair_rotation)
+                                   template.chair_rotation, dated.trend_until)
     inputs = phases.exogenous_inputs(Shocks.from_tape(tape), calendar, params)
     del tape
     s = initial_state(params, runs, n, quarters)

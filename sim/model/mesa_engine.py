@@ -88,7 +88,8 @@ def scenario_parameters(scenario: Scenario, calendar: Calendar):
     group.update({name: getattr(scenario.world, name) for name in numeric_fields(WorldParams)})
     member = {name: np.array(scenario.member_values(name))
               for name in numeric_fields(MemberParams)}
-    return phases.run_parameters(group, member, calendar.dated.joins_at, scenario.chair_rotation)
+    return phases.run_parameters(group, member, calendar.dated.joins_at, scenario.chair_rotation,
+                                 calendar.dated.trend_until)
 
 
 class MinilateralModel(mesa.Model):

@@ -3,6 +3,11 @@
 Every parameter is declared once, here, with its type, default, allowed range, unit and meaning.
 Scenarios are TOML data: they are parsed, never executed. A bad value raises `InputError` naming
 the file (and line), the dotted key, the value and what is allowed.
+
+Value units: one value unit is what taking part in a normally engaged group costs a ministry of
+`cost_burden` 1 at its founding budget (M5). Values, the outside option and the costs of leaving
+are in these units; `value_sensitivity` is per value unit. Fixing the unit by this convention
+leaves no free scale: multiplying every value by k changes the runs.
 """
 
 from __future__ import annotations
@@ -130,34 +135,32 @@ class GroupParams:
                                "engagement", 0, 1)
     standby: float = param(0.15, "floor of the group's pull: the low-maintenance tool kept "
                            "on standby (M6)", "share", 0, 1)
-    value_sensitivity: float = param(8.0, "steepness of engagement's response to net value (M6)",
-                                     "per value unit", 0, 50)
+    value_sensitivity: float = param(6.4, "steepness of engagement's response to net value, and "
+                                     "of a new government's review (M6, M10)", "per value unit",
+                                     0, 50)
     adjust_rate: float = param(0.3, "share of the gap to its target engagement closes each "
                                "quarter (M6)", "per quarter", 0, 1, low_open=True)
     personalization: float = param(1.0, "how far engagement depends on the foreign minister's "
                                    "enthusiasm (M3)", "share", 0, 1)
-    network_weight: float = param(2.0, "value of capacity building and network sharing with "
+    network_weight: float = param(2.5, "value of capacity building and network sharing with "
                                   "fully engaged partners (M4)", "value units", 0, 10)
     network_partners: int = param(4, "number of partners whose engagement gives the full "
                                   "network value, and the group size at base coordination cost",
                                   "members", 1, MAX_MEMBERS - 1)
     coordination_elasticity: float = param(1.0, "how fast the cost of coordinating grows with "
                                            "the number of members (M12)", "elasticity", 0, 3)
-    visibility_weight: float = param(1.5, "value of the group's visibility to a member with no "
+    visibility_weight: float = param(1.875, "value of the group's visibility to a member with no "
                                      "regional fit (M4)", "value units", 0, 10)
     founding_visibility: float = param(1.0, "visibility the group's launch gives it at the start: "
                                        "expectations the start-up must then live up to (M4, M8)",
                                        "share of base rate", 0, 10)
     visibility_smoothing: float = param(0.25, "weight of this quarter's outputs in visibility "
                                         "(M8)", "per quarter", 0, 1, low_open=True)
-    diversification_value: float = param(0.2, "standing value of an extra channel to a member "
+    diversification_value: float = param(0.25, "standing value of an extra channel to a member "
                                          "with no regional home (M4)", "value units", 0, 10)
-    participation_cost: float = param(0.8, "cost of taking part in a normally active group "
-                                      "(visibility = base rate) at the founding budget (M5)",
-                                      "value units", 0, 10)
-    maintenance_share: float = param(0.5, "share of that cost that does not fall with the "
-                                     "group's pace: focal points, the chair's year, the yearly "
-                                     "meetings (M5)", "share", 0, 1)
+    maintenance_share: float = param(0.5, "share of the cost of taking part that does not fall "
+                                     "with the group's pace: focal points, the chair's year, the "
+                                     "yearly meetings (M5)", "share", 0, 1)
     secretariat_dues: float = param(0.1, "yearly dues for a secretariat, off each member's "
                                     "budget (M1, M11)", "share of founding budget", 0, 1)
     secretariat_saving: float = param(0.3, "share of the participation cost a secretariat saves "
@@ -166,7 +169,7 @@ class GroupParams:
                                      "outputs per quarter", 0, 100)
     secretariat_support: float = param(0.5, "chair effort a secretariat guarantees; with one, "
                                        "chair terms never lapse (M7, M11)", "effort", 0, 1)
-    treaty_exit_cost: float = param(0.3, "extra cost of leaving under a treaty (M10, M11)",
+    treaty_exit_cost: float = param(0.375, "extra cost of leaving under a treaty (M10, M11)",
                                     "value units", 0, 10)
     exit_threshold: float = param(0.1, "engagement below which a member counts as disengaged "
                                   "(M10)", "engagement", 0, 1)
@@ -192,7 +195,7 @@ class WorldParams:
                                      "joined the rival bloc, e.g. '2025Q4': until then joins "
                                      "are the dated `rival_join` facts only, and random rounds "
                                      "and invitations begin after it; empty = no record (M9)")
-    rival_outside_value: float = param(0.5, "value of the outside option to a member of the "
+    rival_outside_value: float = param(0.625, "value of the outside option to a member of the "
                                        "rival bloc, at pull 1 (M9)", "value units", 0, 10)
     rival_split: float = param(0.3, "share of attention a member of both groups gives to the "
                                "rival bloc (M9)", "share of attention", 0, 1)
@@ -202,8 +205,9 @@ class WorldParams:
                                        "years", 0, 10, low_open=True)
     crisis_hazard_factor: float = param(1.5, "multiplier of every member's crisis hazard during a "
                                         "global crisis (M12)", "multiplier", 1, 10)
-    crisis_coordination_value: float = param(0.5, "value of coordinating in a global crisis under "
-                                             "a fully capable chair (M12)", "value units", 0, 10)
+    crisis_coordination_value: float = param(0.625, "value of coordinating in a global crisis "
+                                             "under a fully capable chair (M12)", "value units",
+                                             0, 10)
     budget_floor: float = param(0.05, "smallest budget a ministry keeps for the group (M1, M5)",
                                 "share of founding budget", 0, 1, low_open=True)
 
@@ -220,6 +224,12 @@ class MemberParams:
     initial_engagement: float = param(0.5, "engagement at the start", "engagement", 0, 1)
     budget_trend: float = param(0.0, "per-year drift of the log budget for the group (M1)",
                                 "log units per year", -1, 1)
+    budget_trend_until: str = param("", "last quarter of `budget_trend`, as far as a source "
+                                    "dates the trend, e.g. '2018Q2'; empty = to the horizon "
+                                    "(M1)")
+    budget_trend_after: float = param(0.0, "per-year drift of the log budget after "
+                                      "`budget_trend_until`: the scenario's stated assumption "
+                                      "(M1)", "log units per year", -1, 1)
     budget_volatility: float = param(0.1, "size of random budget changes (M1)",
                                      "log units per sqrt(year)", 0, 2)
     budget_reversion: float = param(0.5, "pull of the budget back to its trend path (M1)",
@@ -248,7 +258,8 @@ class MemberParams:
     reach: float = param(1.0, "network the member brings to the others, e.g. missions in "
                          "regions they lack (M4, M12)", "multiplier", 0, 5)
     rival_affinity: float = param(0.0, "closeness to the rival bloc (M9)", "share", 0, 1)
-    exit_cost: float = param(0.2, "cost of leaving an informal group (M10)", "value units", 0, 10)
+    exit_cost: float = param(0.25, "cost of leaving an informal group (M10)", "value units", 0,
+                             10)
     cost_burden: float = param(1.0, "weight of the group's cost for this ministry, e.g. "
                                "capacity-constrained ones (M5)", "multiplier", 0, 5)
 
@@ -261,8 +272,8 @@ class Event:
     kind: str = param("", "one of " + ", ".join(EVENT_KINDS))
     member: str = param("", "member code (budget, attention, crisis, rival_invite, rival_join)")
     factor: float = param(1.0, "multiplier of the budget or of attention", "multiplier", 0, 10)
-    years: float = param(0.0, "duration (attention: 0 = permanent; crisis, global_crisis: "
-                         "required)", "years", 0, 100)
+    years: float = param(0.0, "duration (attention, budget: 0 = permanent; crisis, "
+                         "global_crisis: required)", "years", 0, 100)
     note: str = param("", "source or reason for the event")
 
 
@@ -960,6 +971,16 @@ def _check_consistency(s: Scenario, origin: _Origin) -> None:
                                "'#rrggbb' or empty.")
         if m.first_election:
             _check_quarter(m.first_election, ("members", m.code, "first_election"), origin)
+        if m.budget_trend_until:
+            q = _check_quarter(m.budget_trend_until, ("members", m.code, "budget_trend_until"),
+                               origin) - s.start_quarter
+            if q < 0:
+                raise origin.error(("members", m.code, "budget_trend_until"),
+                                   "is before the start.", m.budget_trend_until,
+                                   f"a quarter from {s.start} on, or empty for the horizon.")
+            if q >= s.quarters:
+                _warn_after_horizon(origin, ("members", m.code, "budget_trend_until"),
+                                    m.budget_trend_until, s)
         if m.joins:
             q = _check_quarter(m.joins, ("members", m.code, "joins"), origin) - s.start_quarter
             if q < 0:

@@ -122,9 +122,13 @@ STATE: tuple[Variable, ...] = (
     _var("new_minister", MEMBER, bool, False, False, True, "a new government takes office (M3)",
          "input"),
     # Member, not recorded
-    _var("log_budget", MEMBER, float, lambda p: rules.budget_path(p.budget_trend, -1, 0.0),
+    _var("log_budget", MEMBER, float, lambda p: rules.budget_path(p.budget_trend, -1, 0.0,
+                                                                  p.trend_until,
+                                                                  p.budget_trend_after),
          NAN, False, "log of the budget before dues (M1)"),
-    _var("budget_path", MEMBER, float, lambda p: rules.budget_path(p.budget_trend, -1, 0.0),
+    _var("budget_path", MEMBER, float, lambda p: rules.budget_path(p.budget_trend, -1, 0.0,
+                                                                   p.trend_until,
+                                                                   p.budget_trend_after),
          NAN, False, "log budget the trend and dated events point to (M1)"),
     _var("crisis_left", MEMBER, np.int64, 0, 0, False, "crisis quarters left after this one"),
     _var("partners", MEMBER, float, 0.0, NAN, False, "engagement of the partners (M4)"),
@@ -229,11 +233,12 @@ DERIVED_SCOPES = {"focus": GROUP, "breadth": GROUP, "dues": GROUP, "leaving_cost
 
 
 def run_parameters(group: Mapping[str, Any], member: Mapping[str, Any], joins_at,
-                   rotation) -> SimpleNamespace:
+                   rotation, trend_until) -> SimpleNamespace:
     """The parameters as phases read them: group and world values, member values on the last
-    axis, the quarter each member joins, the chair rotation and the derived parameters."""
+    axis, the quarter each member joins, the chair rotation, the last quarter of each member's
+    budget trend and the derived parameters."""
     p = SimpleNamespace(**group, **member, joins_at=np.asarray(joins_at),
-                        rotation=np.asarray(rotation))
+                        rotation=np.asarray(rotation), trend_until=np.asarray(trend_until))
     vars(p).update(derived_parameters(p))
     return p
 
@@ -250,7 +255,7 @@ def member_parameters(p: SimpleNamespace, index: int) -> SimpleNamespace:
 
 
 MEMBER_PARAMETERS = frozenset(
-    {*numeric_fields(MemberParams), "joins_at",
+    {*numeric_fields(MemberParams), "joins_at", "trend_until",
      *(name for name, scope in DERIVED_SCOPES.items() if scope == MEMBER)})
 GROUP_PARAMETERS = frozenset(
     {*numeric_fields(GroupParams), *numeric_fields(WorldParams),
@@ -270,7 +275,8 @@ def face_circumstances(m, g, p, x) -> None:
         m.status = rules.where(joining, rules.ACTIVE, m.status)
         m.active = rules.is_active(m.status)
         m.engagement = rules.where(joining, p.initial_engagement, m.engagement)
-    path_now = rules.budget_path(p.budget_trend, x.quarter, x.budget_shift)
+    path_now = rules.budget_path(p.budget_trend, x.quarter, x.budget_shift, p.trend_until,
+                                 p.budget_trend_after)
     m.log_budget = rules.budget_step(m.log_budget, m.budget_path, path_now, p.budget_reversion,
                                      p.budget_volatility, x.budget_shock)
     m.budget_path = path_now
@@ -321,8 +327,7 @@ def choose_engagement(m, g, p, x) -> None:
         rules.crisis_coordination_value(x.global_crisis, g.chair_effort,
                                         p.crisis_coordination_value))
     m.cost = rules.participation_cost(
-        p.participation_cost, p.cost_burden,
-        rules.workload(g.visibility, p.base_rate, p.maintenance_share),
+        p.cost_burden, rules.workload(g.visibility, p.base_rate, p.maintenance_share),
         g.n_active, p.network_partners, p.coordination_elasticity, p.secretariat,
         p.secretariat_saving, m.budget)
     m.outside = rules.outside_option(m.in_rival, p.rival_pull, p.rival_outside_value)

@@ -80,9 +80,12 @@ def joins_now(status, joins_at, quarter):
 # Priorities and Shrinking Resources": budget cuts and reorganisations slow engagement)
 
 
-def budget_path(trend, quarter, shift):
-    """Log budget the member's trend and dated budget events point to at `quarter`."""
-    return trend * (np.asarray(quarter) * QUARTER) + shift
+def budget_path(trend, quarter, shift, until, after):
+    """Log budget the member's trend and dated budget events point to at `quarter`: the trend
+    up to quarter `until`, then the drift `after`."""
+    quarter = np.asarray(quarter)
+    return (trend * (np.minimum(quarter, until) * QUARTER)
+            + after * (np.maximum(quarter - until, 0) * QUARTER) + shift)
 
 
 def budget_step(log_budget, path_before, path_now, reversion, volatility, shock):
@@ -224,15 +227,17 @@ def workload(visibility, base_rate, maintenance_share):
     return maintenance_share + (1.0 - maintenance_share) * visibility / base_rate
 
 
-def participation_cost(base_cost, burden, work, n_active, full_partners,
-                       coordination_elasticity, secretariat, saving, budget):
-    """Cost of taking part, felt relative to the member's available budget.
+def participation_cost(burden, work, n_active, full_partners, coordination_elasticity,
+                       secretariat, saving, budget):
+    """Cost of taking part, in value units, felt relative to the member's available budget.
 
-    Grows with the work the group's activity asks (not with the number of areas it names) and
-    with the number of members to coordinate; a secretariat saves a share of it.
+    1 for a ministry of burden 1 at its founding budget in a normally engaged group of the
+    reference size: the value unit. Grows with the work the group's activity asks (not with the
+    number of areas it names) and with the number of members to coordinate; a secretariat saves
+    a share of it.
     """
     size = (np.maximum(n_active - 1, 1) / full_partners) ** coordination_elasticity
-    return base_cost * burden * work * size * (1.0 - saving * secretariat) / budget
+    return burden * work * size * (1.0 - saving * secretariat) / budget
 
 
 # ---------------------------------------------------------------- M6 engagement
