@@ -147,3 +147,17 @@ def test_small_suite_is_deterministic_and_reports(tmp_path):
         pixels = image.imread(png)
         assert pixels.shape[0] > 200 and pixels.shape[1] > 400
         assert (pixels[..., :3] < 0.9).any(axis=-1).mean() > 0.01  # not blank
+
+
+def test_summaries_of_parts_join_without_a_warning_when_a_column_is_empty_in_one():
+    import warnings
+
+    from sim.model.simulation import joined_summaries
+
+    none_died = pd.DataFrame({"seed": [1, 2], "death_quarter": [None, None]})
+    one_died = pd.DataFrame({"seed": [3, 4], "death_quarter": [17, None]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        joined = joined_summaries([none_died, one_died])
+    assert joined["seed"].tolist() == [1, 2, 3, 4]
+    assert joined["death_quarter"].iloc[2] == 17 and joined["death_quarter"].isna().sum() == 3

@@ -343,7 +343,7 @@ def long_run_outcomes(calibration: Calibration, accepted: pd.DataFrame,
     over all accepted draws: what the record says, and does not say, about the group's fate."""
     from sim.experiments.execution import pool_map
     from sim.inference.statistics import shares_by_point
-    from sim.model.simulation import summaries
+    from sim.model.simulation import joined_summaries, summaries
 
     draws = accepted[[p.key for p in calibration.priors]].to_dict("records")
     n = calibration.long_run_runs
@@ -357,7 +357,7 @@ def long_run_outcomes(calibration: Calibration, accepted: pd.DataFrame,
             scenarios = [with_overrides(scenario, v) for v in values]
             tasks = [(scenarios[i: i + chunk], seeds[i: i + chunk])
                      for i in range(0, len(seeds), chunk)]
-            runs = pd.concat(pool_map(summaries, tasks, workers), ignore_index=True)
+            runs = joined_summaries(pool_map(summaries, tasks, workers))
             shares = shares_by_point(runs.assign(point_id=0), []).iloc[0]
             rows.append({"scenario": scenario.name, "parameters": label,
                          "runs": len(scenarios), "years": scenario.years,

@@ -203,12 +203,12 @@ def metrics(summary: pd.DataFrame, horizon_quarters: int) -> pd.DataFrame:
 def run_arms(scenarios: list[Scenario], seeds: list[int], workers: int) -> list[pd.DataFrame]:
     """Summaries of each scenario on every seed (fast engine), over one pool of workers."""
     from sim.experiments.execution import pool_map
-    from sim.model.simulation import summaries
+    from sim.model.simulation import joined_summaries, summaries
 
     parts = max(1, workers)
     tasks = [(scenario, seeds[i::parts]) for scenario in scenarios for i in range(parts)]
     frames = pool_map(summaries, tasks, workers)
-    return [pd.concat(frames[k * parts:(k + 1) * parts]).set_index("seed").loc[seeds]
+    return [joined_summaries(frames[k * parts:(k + 1) * parts]).set_index("seed").loc[seeds]
             .reset_index() for k in range(len(scenarios))]
 
 

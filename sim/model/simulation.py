@@ -67,3 +67,9 @@ def summaries(task: tuple[Scenario | Sequence[Scenario], Sequence[int]]) -> pd.D
     scenarios, seeds = task
     return simulate(scenarios if isinstance(scenarios, Scenario) else list(scenarios),
                     seeds).frame()
+
+
+def joined_summaries(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Tasks' summary frames as one, each column typed by every part's values (a column that
+    is empty in one part, e.g. no deaths among its seeds, does not decide its type)."""
+    return pd.DataFrame.from_records([row for frame in frames for row in frame.to_dict("records")])
