@@ -91,15 +91,17 @@ def _row_sum(x: np.ndarray, out: np.ndarray) -> None:
 def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
     """The arithmetic of the model's update for `runs` runs over `quarters` quarters, and no more.
 
-    The same mechanisms as the fast engine (budget, crisis, ministers, rival bloc, chair at term
-    starts, value, cost, attention, engagement, Poisson outputs at three levels, visibility, exits,
-    the apex level and state), with its random inputs drawn in one bulk call, on preallocated
-    arrays updated in place: no per-run seeding, no masks for dead runs, no recording, no
-    summary, no rule calls. A floor that no engine doing the model's work can beat.
+    The same mechanisms as the fast engine (budget, crisis, governments and ministers with the
+    successor's carried ownership, rival bloc, chair at term starts, value, cost on workload,
+    attention, engagement, Poisson outputs at three levels, visibility, exits by drift and by a
+    new government's review, the apex level and state), with its random inputs drawn in one
+    bulk call, on preallocated arrays updated in place: no per-run seeding, no masks for dead
+    runs, no recording, no summary, no rule calls. A floor that no engine doing the model's work
+    can beat.
     """
     rng = np.random.default_rng(0)
     shape = (runs, members)
-    u = rng.random((quarters, 6, runs, members))  # the member streams the update reads
+    u = rng.random((quarters, 9, runs, members))  # the member streams the update reads
     ug = rng.random((quarters, 5, runs))  # activity x 3 levels, rival rounds, global crises
     z = special.ndtri(u[:, 0])
     keep, vol, trend = 1 - 0.5 * 0.25, 0.1 * 0.5, np.full(shape, -0.01)
@@ -112,6 +114,7 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
     crisis_left, crisis = np.zeros(shape), np.zeros(shape, dtype=bool)
     mask, mask2 = np.empty(shape, dtype=bool), np.empty(shape, dtype=bool)
     in_rival, active = np.zeros(shape, dtype=bool), np.ones(shape, dtype=bool)
+    new_government = np.empty(shape, dtype=bool)
     low, weighted, partners = np.zeros(shape), np.empty(shape), np.empty(shape)
     total, mean_e, rate, visibility = (np.empty(runs), np.empty(runs), np.empty(runs),
                                        np.full(runs, 3.0))
@@ -147,9 +150,19 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
         np.maximum(crisis_left, 0, out=crisis_left)
         np.copyto(crisis_left, tmp, where=mask)
         np.logical_or(crisis, mask, out=crisis)
-        # M3 ministers: a new one where the government changes
-        np.less(u[t, 3], 0.05, out=mask)
-        np.copyto(enthusiasm, u[t, 3], where=mask)
+        # M3 governments (an election's outcome) and ministers (or a reshuffle); the successor
+        # carries part of the predecessor's ownership, as far as the group is routine
+        np.less(u[t, 7], 0.025, out=new_government)
+        np.less(u[t, 8], 0.04, out=mask)
+        mask |= new_government
+        np.divide(visibility, 3.0, out=term)
+        np.minimum(term, 1.0, out=term)
+        np.multiply(term, 0.5, out=term)
+        np.multiply(enthusiasm, term[:, None], out=tmp)
+        np.subtract(1.0, term, out=term)
+        np.multiply(u[t, 3], term[:, None], out=tmp2)
+        np.add(tmp, tmp2, out=tmp)
+        np.copyto(enthusiasm, tmp, where=mask)
         # M9 rival bloc: invitations at a round, joins
         np.less(u[t, 4], affinity, out=mask)
         mask &= (ug[t, 1] < 0.025)[:, None]
@@ -182,7 +195,10 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
         np.add(value, weighted, out=value)
         np.multiply(tmp, 0.2, out=weighted)
         np.add(value, weighted, out=value)
-        np.divide(0.8, budget, out=cost)
+        np.divide(visibility, 3.0, out=term)  # M5 the work the group's activity asks
+        np.multiply(term, 0.5, out=term)
+        np.add(term, 0.5, out=term)
+        np.divide(term[:, None], budget, out=cost)
         np.multiply(in_rival, 0.5, out=tmp)
         np.subtract(value, cost, out=tmp2)
         np.subtract(tmp2, tmp, out=tmp2)
@@ -239,6 +255,13 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
         np.greater_equal(low, 8, out=mask)
         np.less(tmp, -0.2, out=mask2)
         mask &= mask2
+        active &= ~mask
+        np.add(tmp, 0.25, out=tmp)  # a new government's review: leaves with a logistic chance
+        np.multiply(tmp, -6.4, out=tmp)
+        special.expit(tmp, out=tmp)
+        np.multiply(tmp, 0.5, out=tmp)
+        np.less(u[t, 6], tmp, out=mask)
+        mask &= new_government
         active &= ~mask
         # Outcome: windows of each level, the apex level, the last apex and active quarters,
         # death and state

@@ -16,7 +16,8 @@ from sim.model.trajectory import Trajectory
 SKIP = {"chair_order", "rival_name", "code", "name", "color", "joins", "first_election",
         "in_rival", "reference_breadth", "network_partners", "apex_window_months",
         "grace_months", "zombie_months", "dormant_months", "chair_term",
-        "min_members"}
+        "min_members",
+        "first_election_changed"}  # a fact of the dated election, shared by a batch
 CAPS = {"base_rate": 20.0, "agenda_breadth": 20, "election_interval": 12.0}
 
 

@@ -95,7 +95,8 @@ def test_death_by_dormancy_is_absorbing_and_stops_the_run():
 
 
 def test_a_zombie_can_revive():
-    s = load_scenario("mikta")
+    s = load_scenario("mikta", {"members.*.budget_trend": -0.06,
+                                "members.*.budget_trend_after": -0.06})
     revived = [summarize(run(s, seed=seed))["revivals"] for seed in range(40)]
     assert max(revived) > 0
 

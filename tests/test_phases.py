@@ -102,7 +102,7 @@ def test_a_phase_changed_in_the_table_changes_both_engines(monkeypatch):
 
 def test_members_who_are_not_active_keep_their_engagement():
     """Active-only phases leave pending and exited members as they were (both engines)."""
-    scenario = load_scenario("generic-5")
+    scenario = load_scenario("generic-5", {"members.E.joins": "2020Q1"})  # pending 6 years
     checked = 0
     for one in run_batch(scenario, list(range(60)), record_series=True).trajectories:
         status, engagement = one.upto("status"), one.upto("engagement")

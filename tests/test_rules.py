@@ -75,11 +75,36 @@ def test_minister_enthusiasm_stays_in_unit_interval(u, mean, spread):
     assert 0.0 <= rules.minister_enthusiasm(u, mean, spread) <= 1.0
 
 
-def test_changes_of_government_follow_the_interval_from_the_first_date():
-    changes = rules.new_government(np.arange(40)[:, None], np.array([3, -2]), np.array([8, 20]))
-    assert list(np.flatnonzero(changes[:, 0])) == [3, 11, 19, 27, 35]
-    assert list(np.flatnonzero(changes[:, 1])) == [18, 38]
-    assert not changes[0].any()  # the founders are in office at the start
+def test_elections_follow_the_interval_from_the_first_date():
+    election = rules.elections(np.arange(40)[:, None], np.array([3, -2]), np.array([8, 20]))
+    assert list(np.flatnonzero(election[:, 0])) == [3, 11, 19, 27, 35]
+    assert list(np.flatnonzero(election[:, 1])) == [18, 38]
+    assert not election[0].any()  # the founders are in office at the start
+
+
+def test_the_dated_change_of_government_is_a_fact_and_later_elections_may_reelect():
+    quarters = np.arange(20)
+    election = rules.elections(quarters, 3, 8)  # quarters 3, 11, 19
+    u = np.full(20, 0.7)  # every later election re-elects at turnover 0.5
+    changes = rules.government_changes(election, quarters, 3, True, True, u, 0.5)
+    assert list(np.flatnonzero(changes)) == [3]
+    assert list(np.flatnonzero(rules.government_changes(election, quarters, 3, True, True, u,
+                                                       0.8))) == [3, 11, 19]
+    # a dated election that re-elected the government: no change, whatever the draw
+    assert not rules.government_changes(election, quarters, 3, True, False, np.zeros(20),
+                                        0.0)[3]
+    # an undated phase: no election is known to have changed the government
+    assert not rules.government_changes(election, quarters, 3, False, True, u, 0.5).any()
+    # a re-elected government keeps its minister unless a reshuffle replaces them
+    ministers = rules.new_ministers(changes, np.full(20, 0.99), 0.15)
+    assert list(np.flatnonzero(ministers)) == [3]
+    assert rules.new_ministers(changes, np.zeros(20), 0.15).all()
+
+
+def test_a_successor_carries_more_of_the_ownership_the_more_the_group_is_routine():
+    assert rules.successor_enthusiasm(0.9, 0.3, 0.5, 1.0) == pytest.approx(0.6)
+    assert rules.successor_enthusiasm(0.9, 0.3, 0.5, 0.0) == pytest.approx(0.3)
+    assert rules.routine(6.0, 3.0) == 1.0 and rules.routine(1.5, 3.0) == 0.5
 
 
 def test_without_personalization_the_minister_does_not_matter():

@@ -33,6 +33,7 @@ class DatedEvents:
     trend_until: np.ndarray  # (N,) last quarter of each member's budget trend (far off if none)
     first_change: np.ndarray  # (N,) dated first change of government (relative quarter)
     has_first_change: np.ndarray  # (N,) whether that date is given (else a random phase)
+    first_changed: np.ndarray  # (N,) whether the dated election changed the government
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Calendar:
     """Dated events plus the random dates of one run (or of a batch, with leading axis R)."""
 
     dated: DatedEvents
-    new_government: np.ndarray  # (T, N), or (T, R, N) for a batch
+    new_government: np.ndarray  # (T, N), or (T, R, N) for a batch: an election changed it
+    new_minister: np.ndarray  # (T, N) or (T, R, N): a change of government or a reshuffle
     rival_round: np.ndarray  # (T,), or (T, R)
     global_crisis: np.ndarray  # (T,), or (T, R)
 
@@ -84,13 +86,14 @@ def dated_events(scenario: Scenario, quarters: int) -> DatedEvents:
     joins_at = np.array([scenario.quarter_index(m.joins) if m.joins else 0
                          for m in scenario.members], dtype=np.int64)
     has_first = np.array([bool(m.first_election) for m in scenario.members])
+    first_changed = np.array([m.first_election_changed for m in scenario.members])
     first = np.array([scenario.quarter_index(m.first_election) if m.first_election else 0
                       for m in scenario.members], dtype=np.int64)
     known = scenario.world.rival_known_through
     draws_from = scenario.quarter_index(known) + 1 if known else 0
     return DatedEvents(budget_shift, attention_factor, forced_crisis, invitation, rival_join,
                        max(draws_from, 0), rival_round, global_crisis, joins_at, trend_until,
-                       first, has_first)
+                       first, has_first, first_changed)
 
 
 def election_periods(election_interval) -> np.ndarray:
@@ -99,8 +102,9 @@ def election_periods(election_interval) -> np.ndarray:
         np.int32)
 
 
-def compile_calendar(dated: DatedEvents, tape: Tape, election_interval, rival_round_rate,
-                     global_crisis_rate, global_crisis_years) -> Calendar:
+def compile_calendar(dated: DatedEvents, tape: Tape, election_interval, turnover,
+                     reshuffle_rate, rival_round_rate, global_crisis_rate,
+                     global_crisis_years) -> Calendar:
     """The calendar of one run (member parameters (N,)) or of a batch ((R, N) and (R,))."""
     quarters = tape.quarters
     period = election_periods(election_interval)
@@ -108,18 +112,25 @@ def compile_calendar(dated: DatedEvents, tape: Tape, election_interval, rival_ro
     random_first = np.floor(phase_draw * period).astype(np.int32)
     first = np.where(dated.has_first_change, dated.first_change, random_first).astype(np.int32)
     every_quarter = np.arange(quarters, dtype=np.int32).reshape((-1,) + (1,) * first.ndim)
-    new_government = rules.new_government(every_quarter, first, period)
+    election = rules.elections(every_quarter, first, period)
+    new_government = rules.government_changes(election, every_quarter, first,
+                                              dated.has_first_change, dated.first_changed,
+                                              tape.member_stream("election_outcome"),
+                                              np.asarray(turnover))
+    new_minister = rules.new_ministers(new_government, tape.member_stream("reshuffle"),
+                                       np.asarray(reshuffle_rate))
     rival_round = rules.rival_round_quarters(tape.group_stream("rival_round"), rival_round_rate,
                                              dated.rival_round, dated.rival_draws_from)
     global_crisis = rules.global_crisis_quarters(tape.group_stream("global_crisis"),
                                                  global_crisis_rate, global_crisis_years,
                                                  dated.global_crisis)
-    return Calendar(dated, new_government, rival_round, global_crisis)
+    return Calendar(dated, new_government, new_minister, rival_round, global_crisis)
 
 
 def calendar_for(scenario: Scenario, tape: Tape) -> Calendar:
     """The calendar of one run of `scenario` with this tape."""
     dated = dated_events(scenario, tape.quarters)
     w = scenario.world
-    return compile_calendar(dated, tape, np.array(scenario.member_values("election_interval")),
+    return compile_calendar(dated, tape, *(np.array(scenario.member_values(name)) for name in
+                                           ("election_interval", "turnover", "reshuffle_rate")),
                             w.rival_round_rate, w.global_crisis_rate, w.global_crisis_years)

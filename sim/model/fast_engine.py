@@ -43,8 +43,8 @@ def stack_params(scenarios: Sequence[Scenario]) -> StackedParams:
     unique = list({id(s): s for s in scenarios}.values())
     for s in unique[1:]:
         if s.codes != first.codes or s.events != first.events or s.start != first.start or any(
-            (a.joins, a.first_election, a.budget_trend_until)
-            != (b.joins, b.first_election, b.budget_trend_until)
+            (a.joins, a.first_election, a.first_election_changed, a.budget_trend_until)
+            != (b.joins, b.first_election, b.first_election_changed, b.budget_trend_until)
             for a, b in zip(s.members, first.members, strict=True)
         ):
             raise ValueError("a batch must share members, start and dated events")
@@ -133,7 +133,8 @@ def _simulate(template: Scenario, p: StackedParams, dated: DatedEvents, seeds: n
     """Advance every run quarter by quarter through the phase table."""
     runs, n = p.member["reach"].shape
     tape = draw_tapes(seeds, quarters, n)
-    calendar = compile_calendar(dated, tape, p.member["election_interval"],
+    calendar = compile_calendar(dated, tape, p.member["election_interval"], p.member["turnover"],
+                                p.member["reshuffle_rate"],
                                 p.world["rival_round_rate"], p.world["global_crisis_rate"],
                                 p.world["global_crisis_years"])
     params = phases.run_parameters({**p.group, **p.world}, p.member, dated.joins_at,

@@ -142,6 +142,10 @@ class GroupParams:
                                "quarter (M6)", "per quarter", 0, 1, low_open=True)
     personalization: float = param(1.0, "how far engagement depends on the foreign minister's "
                                    "enthusiasm (M3)", "share", 0, 1)
+    ownership_carry: float = param(0.5, "share of the predecessor's enthusiasm a new foreign "
+                                   "minister carries when the group is part of the ministry's "
+                                   "routine (a normally active group; less when it is less "
+                                   "active) (M3)", "share", 0, 1)
     network_weight: float = param(2.5, "value of capacity building and network sharing with "
                                   "fully engaged partners (M4)", "value units", 0, 10)
     network_partners: int = param(4, "number of partners whose engagement gives the full "
@@ -239,10 +243,17 @@ class MemberParams:
                                 "years", 0, 10, low_open=True)
     crisis_depth: float = param(0.5, "share of attention a crisis takes away (M2)",
                                 "share of attention", 0, 1)
-    election_interval: float = param(4.0, "years between changes of government (M3)",
-                                     "years", 0.25, 20)
-    first_election: str = param("", "quarter of a change of government, e.g. '2018Q4'; the "
-                                "others follow every election_interval; empty = a random phase")
+    election_interval: float = param(4.0, "years between elections (M3)", "years", 0.25, 20)
+    first_election: str = param("", "quarter of a dated election, e.g. '2018Q4'; the others "
+                                "follow every election_interval; empty = a random phase (M3)")
+    first_election_changed: bool = param(True, "whether that dated election changed the "
+                                         "government (false: re-elected, the minister stays) "
+                                         "(M3)")
+    turnover: float = param(0.5, "chance that an election after the first changes the "
+                            "government (a re-elected one keeps its minister) (M3)",
+                            "probability", 0, 1)
+    reshuffle_rate: float = param(0.15, "foreign ministers replaced between changes of "
+                                  "government (M3)", "per year", 0, 4)
     founding_enthusiasm: float = param(0.9, "enthusiasm of the minister in office at the start "
                                        "(founders created the group) or when the member joins "
                                        "(M3)", "enthusiasm", 0, 1)

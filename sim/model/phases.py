@@ -119,8 +119,10 @@ STATE: tuple[Variable, ...] = (
     _var("in_rival", MEMBER, bool, lambda p: p.in_rival, False, True,
          "also a member of the rival bloc (M9)"),
     _var("invited", MEMBER, bool, False, False, True, "invited to the rival bloc (M9)"),
-    _var("new_minister", MEMBER, bool, False, False, True, "a new government takes office (M3)",
-         "input"),
+    _var("new_minister", MEMBER, bool, False, False, True,
+         "a new foreign minister takes office (M3)", "input"),
+    _var("new_government", MEMBER, bool, False, False, True,
+         "an election changes the government (M3, M10)", "input"),
     # Member, not recorded
     _var("log_budget", MEMBER, float, lambda p: rules.budget_path(p.budget_trend, -1, 0.0,
                                                                   p.trend_until,
@@ -160,7 +162,8 @@ INPUTS = {
     "crisis_onset": MEMBER,  # M2: uniform
     "crisis_length": MEMBER,  # M2: quarters, if a crisis starts now
     "forced_crisis": MEMBER,  # M2: a dated crisis of this many quarters starts
-    "new_minister": MEMBER,  # M3: a change of government
+    "new_minister": MEMBER,  # M3: a change of government or a reshuffle
+    "new_government": MEMBER,  # M3, M10: an election that changes the government
     "minister_enthusiasm": MEMBER,  # M3: a new minister's enthusiasm, if one takes office
     "attention_factor": MEMBER,  # M6: dated attention events
     "invitation": MEMBER,  # M9: a dated invitation to the rival bloc
@@ -195,7 +198,8 @@ def exogenous_inputs(shocks, calendar, p) -> dict[str, np.ndarray]:
         "crisis_onset": shocks.crisis_onset,
         "crisis_length": rules.crisis_length(shocks.crisis_length, p.crisis_years),
         "forced_crisis": dated.forced_crisis,
-        "new_minister": calendar.new_government,
+        "new_minister": calendar.new_minister,
+        "new_government": calendar.new_government,
         "minister_enthusiasm": rules.minister_enthusiasm(shocks.enthusiasm, p.enthusiasm_mean,
                                                          p.enthusiasm_spread),
         "attention_factor": dated.attention_factor,
@@ -284,7 +288,11 @@ def face_circumstances(m, g, p, x) -> None:
     onset = rules.where(x.global_crisis, p.crisis_onset_global, p.crisis_onset_calm)
     m.crisis, m.crisis_left = rules.crisis_step(m.crisis_left, x.crisis_onset, x.crisis_length,
                                                 onset, x.forced_crisis)
-    m.enthusiasm = rules.where(x.new_minister, x.minister_enthusiasm, m.enthusiasm)
+    m.enthusiasm = rules.where(
+        x.new_minister,
+        rules.successor_enthusiasm(m.enthusiasm, x.minister_enthusiasm, p.ownership_carry,
+                                   rules.routine(g.visibility, p.base_rate)),
+        m.enthusiasm)
 
 
 def consider_rival_bloc(m, g, p, x) -> None:
@@ -367,7 +375,7 @@ def consider_exit(m, g, p, x) -> None:
                                              active)
     stay = rules.staying_value(m.value, m.cost, m.engagement, m.outside)
     leaving = rules.exits(active, m.disengaged, p.exit_patience, stay, p.leaving_cost) | (
-        active & rules.leaves_on_review(x.new_minister, stay, p.leaving_cost,
+        active & rules.leaves_on_review(x.new_government, stay, p.leaving_cost,
                                         p.value_sensitivity, p.review_exit,
                                         x.government_review))
     if rules.anywhere(leaving):

@@ -136,10 +136,36 @@ def crisis_step(quarters_left, u_onset, length, onset_probability, forced_quarte
 # (000, "MIKTA's Challenges": too personalized to foreign ministers)
 
 
-def new_government(quarter, first_change, interval_quarters):
-    """Whether the government changes in `quarter` (quarter 0 has the founders in office)."""
+def elections(quarter, first_change, interval_quarters):
+    """Whether an election falls in `quarter` (quarter 0 has the founders in office)."""
     quarter = np.asarray(quarter)
     return (quarter > 0) & ((quarter - first_change) % interval_quarters == 0)
+
+
+def government_changes(election, quarter, first_change, dated_first, first_changed, u,
+                       turnover):
+    """Elections that change the government: the dated first one as the record has it, the
+    others with probability `turnover` (a re-elected government keeps its minister)."""
+    known = np.asarray(dated_first) & (np.asarray(quarter) == first_change)
+    return np.asarray(election) & np.where(known, first_changed, tape.happens(u, turnover))
+
+
+def new_ministers(government_change, u, reshuffle_rate):
+    """Quarters with a new foreign minister: a change of government, or a reshuffle."""
+    return government_change | tape.happens(u, tape.hazard_probability(reshuffle_rate, QUARTER))
+
+
+def successor_enthusiasm(predecessor, drawn, carry, routine):
+    """A new minister's enthusiasm: part of the predecessor's ownership of the group, the
+    larger the more the group is part of the ministry's routine (`routine` in [0, 1])."""
+    share = carry * routine
+    return share * predecessor + (1.0 - share) * drawn
+
+
+def routine(visibility, base_rate):
+    """How far the group is part of the ministry's routine: its recent activity against a
+    normally engaged group's, at most 1."""
+    return np.minimum(1.0, visibility / base_rate)
 
 
 def minister_enthusiasm(u, mean, spread):

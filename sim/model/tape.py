@@ -59,6 +59,9 @@ STREAMS: tuple[Stream, ...] = (  # append only; never reorder or rekey
     Stream("leaders_activity", "group", "M8: a leaders' summit in the quarter?", key=2),
     Stream("government_review", "member", "M10: does a new government take its country out?",
            key=3),
+    Stream("election_outcome", "member", "M3: does an election change the government?", key=4),
+    Stream("reshuffle", "member", "M3: is the foreign minister replaced between elections?",
+           key=5),
 )
 GROUP_STREAMS = tuple(s.name for s in STREAMS if s.scope == "group" and not s.key)
 MEMBER_STREAMS = tuple(s.name for s in STREAMS if s.scope == "member" and not s.key)

@@ -100,8 +100,9 @@ def event_log(trajectory: Trajectory, scenario: Scenario) -> list[LogEntry]:
             if crisis_began and i not in forced:
                 add(f"{name}: domestic crisis", "member")
             if s["new_minister"][t, i]:
-                add(f"{name}: new foreign minister (enthusiasm {s['enthusiasm'][t, i]:.2f})",
-                    "member")
+                change = "new government and " if s["new_government"][t, i] else ""
+                add(f"{name}: {change}new foreign minister (enthusiasm "
+                    f"{s['enthusiasm'][t, i]:.2f})", "member")
             if s["invited"][t, i]:
                 add(f"{rival} invites {name}", "rival")
             was_in = s["in_rival"][t - 1, i] if t else trajectory.rival_at_start[i]
