@@ -75,10 +75,13 @@ class Lever:
     low: float = 0
     high: float = 1
     step: float = 0.05
+    also: tuple[str, ...] = ()  # keys set to the same value when the lever moves
 
 
 LEVERS = {
-    "budget_trend": Lever("members.*.budget_trend", "Budget trend (log/yr)", -0.3, 0.3, 0.01),
+    # the drift the class sets holds for the whole run, also after a trend the sources date
+    "budget_trend": Lever("members.*.budget_trend", "Budget trend (log/yr)", -0.3, 0.3, 0.01,
+                          also=("members.*.budget_trend_after",)),
     "crisis_rate": Lever("members.*.crisis_rate", "Domestic crises a year", 0, 2, 0.05),
     "rival_pull": Lever("world.rival_pull", "Rival bloc pull", 0, 5, 0.1),
     "secretariat": Lever("group.secretariat", "Secretariat"),
@@ -197,13 +200,9 @@ def lever_changes(levers: dict[str, Any], neutral: dict[str, Any]) -> dict[str, 
         else:
             moved = abs(value - neutral[name]) >= lever.step / 2
         if moved:
-            changes[lever.key] = round(value, 6) if isinstance(value, float) else value
-            if name == "budget_trend":  # the drift the class sets holds for the whole run, also
-                changes[AFTER_TREND] = changes[lever.key]  # after a trend the sources date
+            for key in (lever.key, *lever.also):
+                changes[key] = round(value, 6) if isinstance(value, float) else value
     return changes
-
-
-AFTER_TREND = "members.*.budget_trend_after"
 
 
 def parse_more(text: str) -> dict[str, Any]:
@@ -215,9 +214,9 @@ def parse_more(text: str) -> dict[str, Any]:
 def describe_changes(changes: dict[str, Any]) -> str:
     """The changes in force, in the page's words."""
     labels = {lever.key: lever.label for lever in LEVERS.values()}
+    companions = {key for lever in LEVERS.values() if lever.key in changes for key in lever.also}
     return "; ".join(f"{labels.get(key, key)} = {format_value(value)}"
-                     for key, value in changes.items()
-                     if not (key == AFTER_TREND and LEVERS["budget_trend"].key in changes))
+                     for key, value in changes.items() if key not in companions)
 
 
 def levers_in_force(s: Scenario) -> str:
