@@ -27,9 +27,9 @@ CHROMIUM = "/usr/bin/chromium"
 DEMONSTRATIONS = {
     "austerity": {"seed": 16, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 3},
                   "compare": True},
-    "vacuum": {"seed": 22, "keys": {"Chair boost": ["Home"]}, "compare": True},
-    "secretariat-before": {"seed": 2, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 6}},
-    "secretariat": {"seed": 2, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 6},
+    "vacuum": {"seed": 202, "keys": {"Chair boost": ["Home"]}, "compare": True},
+    "secretariat-before": {"seed": 3, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 6}},
+    "secretariat": {"seed": 3, "keys": {"Budget trend (log/yr)": ["ArrowLeft"] * 6},
                     "switches": ["Secretariat"]},
     "brics": {"seed": 70, "keys": {"Rival bloc pull": ["End"]}, "compare": True},
 }

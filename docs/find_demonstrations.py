@@ -25,10 +25,10 @@ SCENARIO = "mikta"
 # "…, after" is looked for among the seeds found for the entry before it (the same shocks)
 DEMONSTRATIONS: list[tuple[str, dict, str, str | None]] = [
     ("austerity", {"budget_trend": -0.03}, "ZOMBIE", "ALIVE"),
-    ("vacuum", {"chair_boost": 0.0}, "ZOMBIE", "ALIVE"),  # none in 300 seeds at present values
+    ("vacuum", {"chair_boost": 0.0}, "ZOMBIE", "ALIVE"),
     ("secretariat, before", {"budget_trend": -0.06}, "ZOMBIE", "ALIVE"),
     ("secretariat, after", {"budget_trend": -0.06, "secretariat": True}, "ALIVE", None),
-    ("brics", {"rival_pull": 5.0}, "DEAD", "ALIVE"),
+    ("brics", {"rival_pull": 5.0}, "ZOMBIE", "ALIVE"),
 ]
 
 

@@ -93,8 +93,10 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
 
     The same mechanisms as the fast engine (budget, crisis, governments and ministers with the
     successor's carried ownership, rival bloc, chair at term starts, value, cost on workload,
-    attention, engagement, Poisson outputs at three levels, visibility, exits by drift and by a
-    new government's review, the apex level and state), with its random inputs drawn in one
+    attention, engagement, the larger forum's absorption of value, Poisson outputs of officials
+    and ministers and of statements answering outside events, scheduled summits, visibility,
+    exits by drift and by a new government's review, the apex level and state), with its
+    random inputs drawn in one
     bulk call, on preallocated arrays updated in place: no per-run seeding, no masks for dead
     runs, no recording, no summary, no rule calls. A floor that no engine doing the model's work
     can beat.
@@ -102,7 +104,7 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
     rng = np.random.default_rng(0)
     shape = (runs, members)
     u = rng.random((quarters, 9, runs, members))  # the member streams the update reads
-    ug = rng.random((quarters, 5, runs))  # activity x 3 levels, rival rounds, global crises
+    ug = rng.random((quarters, 5, runs))  # officials, ministers, reactions, rival rounds, crises
     z = special.ndtri(u[:, 0])
     keep, vol, trend = 1 - 0.5 * 0.25, 0.1 * 0.5, np.full(shape, -0.01)
     p_crisis, depth, split, affinity = 1 - np.exp(-0.3 * 0.25), 0.5, 0.3, np.full(shape, 0.3)
@@ -125,6 +127,8 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
     rates, least = np.empty((3, runs)), np.empty(runs)
     apex, last_apex, last_active = (np.zeros(runs), np.zeros(runs), np.zeros(runs))
     happened, qualified, any_out = np.empty(runs), np.empty(runs), np.empty(runs, dtype=bool)
+    since_summit, due = np.zeros(runs), np.empty(runs, dtype=bool)
+    covered, others = np.empty(shape), np.empty(runs)
     zombie, dead = np.empty(runs, dtype=bool), np.empty(runs, dtype=bool)
     chair, pointer = np.zeros(runs, dtype=np.int64), np.zeros(runs, dtype=np.int64)
     order = np.arange(members)
@@ -195,6 +199,12 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
         np.add(value, weighted, out=value)
         np.multiply(tmp, 0.2, out=weighted)
         np.add(value, weighted, out=value)
+        _row_sum(in_rival, others)  # M9 absorption: the share of partners met in the bloc
+        np.subtract(others[:, None], in_rival, out=covered)
+        np.multiply(covered, in_rival, out=covered)
+        np.multiply(covered, -0.5 / (members - 1), out=covered)
+        np.add(covered, 1.0, out=covered)
+        np.multiply(value, covered, out=value)
         np.divide(visibility, 3.0, out=term)  # M5 the work the group's activity asks
         np.multiply(term, 0.5, out=term)
         np.add(term, 0.5, out=term)
@@ -224,11 +234,9 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
         np.multiply(mean_e, effort, out=rates[1])
         np.multiply(rates[1], 2.4, out=rates[1])  # ministers: the chair's effort x engagement
         np.multiply(mean_e, 2.55, out=rates[0])  # officials: engagement
-        np.min(engagement, axis=1, out=least)
-        np.greater_equal(least, 0.5, out=mask[:, 0])
-        np.multiply(mask[:, 0], 0.25, out=rates[2])  # leaders: every government committed
+        np.multiply(mean_e, 1.5, out=rates[2])  # reactions: outside events x engagement
         outputs.fill(0)
-        for level in range(3):
+        for level in range(3):  # officials, ministers, reactions (added to the ministers')
             rate = rates[level]
             np.negative(rate, out=term)
             np.exp(term, out=term)
@@ -243,6 +251,15 @@ def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
                 cdf[searching] += term[searching]
                 searching = searching[cdf[searching] < uniform[searching]]
             np.add(outputs, counts, out=outputs)
+        np.add(level_outputs[1], level_outputs[2], out=level_outputs[1])
+        np.min(engagement, axis=1, out=least)  # leaders: a summit when due and all committed
+        np.greater_equal(since_summit, 3, out=due)
+        np.greater_equal(least, 0.5, out=mask[:, 0])
+        due &= mask[:, 0]
+        np.copyto(level_outputs[2], due)
+        np.add(since_summit, 1, out=since_summit)
+        np.copyto(since_summit, 0, where=due)
+        np.add(outputs, level_outputs[2], out=outputs)
         np.subtract(outputs, visibility, out=term)
         np.multiply(term, 0.25, out=term)
         np.add(visibility, term, out=visibility)

@@ -308,8 +308,12 @@ def calibrate(
     from sim.experiments.storage import writing_folder
     from sim.inference.calibration import calibrate as fit
     from sim.inference.calibration import load_calibration
+    from sim.inference.joint import is_joint
     from sim.reporting.calibration_report import write_results
 
+    if is_joint(file):
+        _calibrate_joint(file, out_dir, draws, workers, force)
+        return
     spec = load_calibration(file, draws=draws)
     with writing_folder(out_dir or Path("results") / spec.name, force, "calibration") as folder:
         with out.status(f"{spec.draws:,} draws of {spec.name} ..."):
@@ -318,27 +322,65 @@ def calibrate(
     accepted = int(result.draws["accepted"].sum())
     out.print(f"{spec.draws:,} draws, {accepted} accepted (distance <= "
               f"{result.tolerance:.2f}) in {result.seconds:.0f} s; results in {folder}")
-    table = Table("parameter", "prior", "accepted 5-95 %", "median", "calibrated",
-                  "identified")
-    for row in result.posterior.itertuples():
-        table.add_row(row.parameter, f"{row.prior_min:g} - {row.prior_max:g}",
-                      f"{row.q05:.3g} - {row.q95:.3g}", f"{row.median:.3g}",
-                      f"{row.calibrated:.3g}", "yes" if row.identified else "no")
-    out.print(table)
+    _print_posterior(result.posterior)
     table = Table("year", "observed", "simulated median", "90 % interval")
     for row in result.predictive.itertuples():
         table.add_row(str(row.year), str(row.observed), f"{row.median:.1f}",
                       f"{row.q05:.1f} - {row.q95:.1f}")
     out.print(table)
-    if len(result.long_run):
-        table = Table("scenario", "parameters", "runs", "alive", "zombie", "dead",
-                      title="The long run (95 % Wilson intervals)", title_justify="left")
-        for row in result.long_run.to_dict("records"):
-            table.add_row(row["scenario"], row["parameters"], f"{row['runs']:,}", *(
-                f"{row[n]:.1%} ({row[n + '_low']:.1%} - {row[n + '_high']:.1%})"
-                for n in ("alive", "zombie", "dead")))
-        out.print(table)
+    _print_long_run(result.long_run)
 
+
+
+def _print_posterior(posterior) -> None:
+    table = Table("parameter", "prior", "accepted 5-95 %", "median", "calibrated",
+                  "identified")
+    for row in posterior.itertuples():
+        table.add_row(row.parameter, f"{row.prior_min:g} - {row.prior_max:g}",
+                      f"{row.q05:.3g} - {row.q95:.3g}", f"{row.median:.3g}",
+                      f"{row.calibrated:.3g}", "yes" if row.identified else "no")
+    out.print(table)
+
+
+def _print_long_run(long_run) -> None:
+    if not len(long_run):
+        return
+    table = Table("scenario", "parameters", "runs", "alive", "zombie", "dead",
+                  title="The long run (95 % Wilson intervals)", title_justify="left")
+    for row in long_run.to_dict("records"):
+        table.add_row(row["scenario"], row["parameters"], f"{row['runs']:,}", *(
+            f"{row[n]:.1%} ({row[n + '_low']:.1%} - {row[n + '_high']:.1%})"
+            for n in ("alive", "zombie", "dead")))
+    out.print(table)
+
+
+def _calibrate_joint(file: Path, out_dir: Path | None, draws: int | None, workers: int | None,
+                     force: bool) -> None:
+    """`calibrate` for a file naming several cases: one set of values for all their records."""
+    from sim.experiments.storage import writing_folder
+    from sim.inference.joint import calibrate_joint, load_joint
+    from sim.reporting.calibration_report import write_joint_results
+
+    spec = load_joint(file, draws=draws)
+    names = ", ".join(c.record.name for c in spec.cases)
+    with writing_folder(out_dir or Path("results") / spec.name, force, "calibration") as folder:
+        with out.status(f"{spec.draws:,} draws of {names} ..."):
+            result = calibrate_joint(spec, workers=workers or os.cpu_count() or 1)
+        write_joint_results(spec, result, folder)
+    accepted = int(result.draws["accepted"].sum())
+    out.print(f"{spec.draws:,} draws, {accepted} accepted (distance <= "
+              f"{result.tolerance:.2f}) in {result.seconds:.0f} s; results in {folder}")
+    _print_posterior(result.posterior)
+    table = Table("case", "statistics", "inside the accepted draws' 90 %",
+                  "inside at the calibrated values")
+    for case in spec.cases:
+        name = case.record.name
+        pred = result.predictive[result.predictive["case"] == name]
+        point = result.calibrated_fit[result.calibrated_fit["case"] == name]
+        table.add_row(name, str(len(pred)), f"{pred['inside'].mean():.0%}",
+                      f"{point['inside'].mean():.0%}")
+    out.print(table)
+    _print_long_run(result.long_run)
 
 # ------------------------------------------------------------------------------ validate
 

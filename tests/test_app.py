@@ -121,12 +121,11 @@ def test_minilat_app_refuses_a_bad_scenario_and_a_busy_port():
 # docs/teaching.md's demonstrations: seed, levers moved, how the changed run ends, and how the
 # scenario as it stands ends with the same seed.
 DEMONSTRATIONS = [
-    (16, {"budget_trend": -0.03}, "ZOMBIE since 2043 Q4", "ALIVE"),
-    (22, {"chair_boost": 0.0}, "ALIVE", "ALIVE"),  # fewer ministers' meetings only
-    (2, {"budget_trend": -0.06}, "ZOMBIE since 2034 Q3", "ALIVE"),
-    (2, {"budget_trend": -0.06, "secretariat": True}, "ALIVE", None),
-    (70, {"rival_pull": 5.0}, "DEAD in 2038 Q2 of cause: too few members (fewer than 3 active)",
-     "ALIVE"),
+    (16, {"budget_trend": -0.03}, "ZOMBIE since 2040 Q2", "ALIVE"),
+    (202, {"chair_boost": 0.0}, "ZOMBIE since 2043 Q3", "ALIVE"),
+    (3, {"budget_trend": -0.06}, "ZOMBIE since 2029 Q2", "ALIVE"),
+    (3, {"budget_trend": -0.06, "secretariat": True}, "ALIVE", None),
+    (70, {"rival_pull": 5.0}, "ZOMBIE since 2043 Q3", "ALIVE"),
 ]
 
 

@@ -36,11 +36,13 @@ def test_run_writes_summary_series_and_figure(tmp_path):
 def test_run_with_overrides_changes_the_run(tmp_path):
     base = cli("run", "mikta", "--seed", "3", "--out", tmp_path / "a")
     changed = cli("run", "mikta", "--seed", "3", "--set", "group.base_rate=0.01",
-                  "--set", "members.*.crisis_rate=2", "--out", tmp_path / "b")
+                  "--set", "members.*.crisis_rate=2", "--set", "world.outside_event_rate=0",
+                  "--out", tmp_path / "b")
     assert base.returncode == 0 and changed.returncode == 0, changed.stderr
     b = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert b["outcome"] == "dead" and b["death_cause"] == "dormant"
-    assert b["overrides"] == ["group.base_rate=0.01", "members.*.crisis_rate=2"]
+    assert b["overrides"] == ["group.base_rate=0.01", "members.*.crisis_rate=2",
+                              "world.outside_event_rate=0"]
 
 
 def test_many_runs_print_outcome_shares():

@@ -90,7 +90,7 @@ def test_user_text_is_never_read_as_markup(tmp_path):
 def test_the_manifest_records_checksums_versions_and_the_tape(tmp_path):
     outcome = execute(load_experiment(write(tmp_path)), tmp_path / "out", workers=1)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert manifest["tape_version"] == TAPE_VERSION == 6
+    assert manifest["tape_version"] == TAPE_VERSION == 7
     assert {"python", "numpy", "pandas", "pyarrow", "mesa"} <= set(manifest["environment"])
     files = manifest["chunks"]["files"]
     assert len(files) == manifest["chunks"]["count"] == 2 and outcome.total == 20

@@ -82,12 +82,15 @@ def test_a_vacant_chair_is_not_death():
     traj = run(s, seed=1)
     assert summarize(traj)["vacancies"] == s.quarters // s.group.chair_term
     assert summarize(traj)["outcome"] != "dead"
-    assert traj.upto("outputs_ministers").sum() == 0  # no chair: no ministers' meetings
+    # no chair: no ministers' meetings; only statements answering outside events
+    assert (traj.upto("outputs_ministers") == traj.upto("reactions")).all()
+    assert traj.upto("reactions").sum() > 0
     assert traj.upto("outputs_officials").sum() > 0  # officials' work goes on
 
 
 def test_death_by_dormancy_is_absorbing_and_stops_the_run():
-    s = load_scenario("mikta", {"group.base_rate": 1e-9})  # no activity at any level
+    s = load_scenario("mikta", {"group.base_rate": 1e-9,  # no activity at any level
+                                "world.outside_event_rate": 0.0})
     traj = run(s, seed=1)
     assert summarize(traj)["outcome"] == "dead"
     assert traj.quarters_run == 21  # 60 months after the founding quarter
@@ -181,10 +184,15 @@ def test_a_new_government_takes_its_country_out_without_any_rival_bloc(tmp_path)
 def test_exits_happen_over_30_years_with_no_rival_bloc():
     from sim.model.simulation import simulate
 
-    s = load_scenario("generic-5", {"world.rival_pull": 0.0})
-    summaries = simulate(s, list(range(300))).summaries
+    # A group worth little under austerity, which leaving costs little and new governments
+    # review in earnest: at the calibrated defaults (review_exit 0.049, exit_cost 0.822) exits
+    # without a rival bloc are rarer still (docs/ODD.md §9)
+    s = load_scenario("generic-5", {"world.rival_pull": 0.0, "group.review_exit": 0.5,
+                                    "members.*.exit_cost": 0.05,
+                                    "members.*.budget_trend": -0.03})
+    summaries = simulate(s, list(range(1000))).summaries
     assert all(x["rival_joins"] == 0 for x in summaries)
-    assert 0 < sum(x["exits"] > 0 for x in summaries) < 300
+    assert 0 < sum(x["exits"] > 0 for x in summaries) < 1000
 
 
 VALUE_UNIT_KEYS = ("group.network_weight", "group.visibility_weight",

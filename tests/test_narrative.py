@@ -46,7 +46,8 @@ def test_a_dated_crisis_is_logged_once():
 
 
 def test_the_log_is_in_time_order_and_stops_where_the_run_stopped():
-    trajectory, s = run(seed=3, overrides={"group.base_rate": 1e-9})
+    trajectory, s = run(seed=3, overrides={"group.base_rate": 1e-9,
+                                            "world.outside_event_rate": 0.0})
     log = event_log(trajectory, s)
     quarters = [e.quarter for e in log]
     assert quarters == sorted(quarters) and quarters[-1] == trajectory.quarters_run - 1
@@ -63,7 +64,8 @@ def test_a_leadership_vacuum_is_logged_but_is_not_death():
 
 
 def test_dormancy_is_named_as_the_cause_of_death():
-    trajectory, s = run(seed=3, overrides={"group.base_rate": 1e-9})
+    trajectory, s = run(seed=3, overrides={"group.base_rate": 1e-9,
+                                            "world.outside_event_rate": 0.0})
     cause = "dormancy (no activity at any level for 60 months)"
     assert texts(event_log(trajectory, s))[-1] == f"2019 Q1 — the group dies of {cause}"
     assert headline(trajectory, s).title == f"DEAD in 2019 Q1 of cause: {cause}"

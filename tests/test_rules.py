@@ -303,12 +303,45 @@ def test_activity_at_each_level_follows_its_own_driver():
     assert rules.officials_rate(3.0, 0.6, 1.0, 0.0, 0.5, True, 0.3) == pytest.approx(0.3)
 
 
-def test_summits_need_a_summit_process_and_every_government_committed():
-    assert rules.summit_rate(0.0, 1.0, 0.5) == 0  # no summit process
-    assert rules.summit_rate(1.0, 0.49, 0.5) == 0  # one government not committed
-    assert rules.summit_rate(2.0, 0.5, 0.5) == pytest.approx(0.125)  # one every 2 years
+def test_summits_are_scheduled_and_postponed_until_every_government_is_committed():
+    assert not rules.summit_held(10, 0.0, 1.0, 0.5)  # no summit process
+    assert not rules.summit_held(2, 1.0, 0.9, 0.5)  # not yet due: 3 of 4 quarters
+    assert rules.summit_held(3, 1.0, 0.9, 0.5)  # due: a year after the last
+    assert not rules.summit_held(3, 1.0, 0.49, 0.5)  # one government not committed
+    assert rules.summit_held(7, 2.0, 0.5, 0.5) and not rules.summit_held(6, 2.0, 0.5, 0.5)
+    # a postponed summit is held in the first quarter every government is committed again
+    since, held = 0, []
+    for least in [0.9, 0.9, 0.9, 0.2, 0.2, 0.8, 0.8]:
+        happened = bool(rules.summit_held(since, 1.0, least, 0.5))
+        since = int(rules.quarters_since(since, happened))
+        held.append(happened)
+    assert held == [False, False, False, False, False, True, False]
     lowest = rules.least_engagement(np.array([0.9, 0.3, 0.0]), np.array([True, True, False]))
     assert lowest == pytest.approx(0.3)
+
+
+def test_reactions_follow_outside_events_and_the_members_engagement():
+    assert rules.reaction_rate(6.0, 0.5) == pytest.approx(0.75)  # 6 a year, half answered
+    assert rules.reaction_rate(6.0, 0.0) == 0  # a group nobody engages in answers nothing
+    assert rules.reaction_rate(0.0, 1.0) == 0
+
+
+def test_a_larger_forum_absorbs_the_value_of_members_it_also_gathers():
+    in_rival = np.array([True, True, False])
+    active = np.array([True, True, True])
+    covered = rules.covered_share(in_rival, active)
+    # each bloc member meets one of its two partners in the bloc; the outsider meets none there
+    assert covered.tolist() == pytest.approx([0.5, 0.5, 0.0])
+    assert rules.distinct_share(0.5, covered).tolist() == pytest.approx([0.75, 0.75, 1.0])
+    everyone = rules.covered_share(np.array([True, True, True]), active)
+    assert rules.distinct_share(0.5, everyone).tolist() == pytest.approx([0.5, 0.5, 0.5])
+    # a partner that has left is no partner; a lone member covers nothing
+    gone = rules.covered_share(np.array([True, True, True]), np.array([True, False, True]))
+    assert gone.tolist() == pytest.approx([1.0, 0.0, 1.0])
+    assert rules.covered_share(np.array([True]), np.array([True])).tolist() == [0.0]
+    # batches: (R, N)
+    batch = rules.covered_share(np.array([[True, False], [True, True]]), np.ones((2, 2), bool))
+    assert batch.tolist() == [[0.0, 0.0], [1.0, 1.0]]
 
 
 def test_the_apex_level_moves_up_only_and_an_apex_event_counts_levels_above():

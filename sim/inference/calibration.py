@@ -92,42 +92,108 @@ class Calibration:
     long_run_runs: int = 5
 
 
-def load_calibration(path: str | Path, draws: int | None = None) -> Calibration:
-    """Read and validate a calibration file; errors name file, line, key and value."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), "no such calibration file.")
-    raw, text = read_toml(path)
-    source = str(path)
+@dataclass
+class CalibrationFile:
+    """A calibration file as read, and what every kind of calibration file holds: the head's
+    settings, the priors' table and the long-run scenarios, each value checked."""
 
-    def error(keys: tuple[str, ...], problem: str, value: Any = None, allowed: str | None = None
-              ) -> InputError:
-        return InputError(source, problem, key=".".join(keys), value=value, allowed=allowed,
-                          line=find_line(text, keys))
+    path: Path
+    raw: dict
+    text: str
+    head: Mapping
 
-    top = Section(source, text, raw, (), SECTIONS, label="calibration file",
-                  line_finder=find_line)
-    head = top.section("calibration", CALIBRATION_KEYS, default={}).raw
-    targets = top.section("targets", TARGET_KEYS, default={}).raw
+    @classmethod
+    def read(cls, path: str | Path, sections: tuple[str, ...], head_keys: Mapping[str, str]
+             ) -> CalibrationFile:
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(str(path), "no such calibration file.")
+        raw, text = read_toml(path)
+        top = Section(str(path), text, raw, (), sections, label="calibration file",
+                      line_finder=find_line)
+        return cls(path, raw, text, top.section("calibration", head_keys, default={}).raw)
 
-    def get(table: Mapping, section: str, key: str, kind: type, default: Any, check=None,
-            allowed: str = "") -> Any:
-        reader = Section(source, text, table, (section,), None, line_finder=find_line)
+    @property
+    def source(self) -> str:
+        return str(self.path)
+
+    def section(self, name: str, keys: Mapping[str, str]) -> Mapping:
+        top = Section(self.source, self.text, self.raw, (), None, line_finder=find_line)
+        return top.section(name, keys, default={}).raw
+
+    def error(self, keys: tuple[str, ...], problem: str, value: Any = None,
+              allowed: str | None = None) -> InputError:
+        return InputError(self.source, problem, key=".".join(keys), value=value,
+                          allowed=allowed, line=find_line(self.text, keys))
+
+    def get(self, table: Mapping, section: str, key: str, kind: type, default: Any,
+            check=None, allowed: str = "") -> Any:
+        reader = Section(self.source, self.text, table, (section,), None,
+                         line_finder=find_line)
         return reader.get(key, kind, REQUIRED if default is None else default, check,
                           allowed or KIND_NAMES[kind] + ".")
 
-    name = get(head, "calibration", "name", str, path.stem,
-               lambda v: folder_name_problem(v) is None,
-               f"a name for the results folder: {FOLDER_NAME_RULE}")
+    def setting(self, key: str, kind: type, default: Any, check=None, allowed: str = "") -> Any:
+        return self.get(self.head, "calibration", key, kind, default, check, allowed)
+
+    def settings(self, draws: int | None) -> dict[str, Any]:
+        """name, description, draws, accept, seed and predictive_runs."""
+        setting = self.setting
+        return {
+            "name": setting("name", str, self.path.stem, lambda v: folder_name_problem(v) is None,
+                            f"a name for the results folder: {FOLDER_NAME_RULE}"),
+            "description": setting("description", str, ""),
+            "draws": draws or setting("draws", int, 20_000, lambda v: v >= 10,
+                                      "a whole number of draws, at least 10."),
+            "accept": setting("accept", float, 0.01, lambda v: 0 < v <= 1,
+                              "a share above 0 and at most 1."),
+            "seed": setting("seed", int, 0, lambda v: 0 <= v < 2**63,
+                            "a whole number from 0 to 2**63 - 1."),
+            "predictive_runs": setting("predictive_runs", int, 20, lambda v: v >= 1,
+                                       "a whole number, at least 1."),
+        }
+
+    def priors(self, scenarios: list[Scenario]) -> tuple[Factor, ...]:
+        """The numeric prior ranges, each a key of every one of `scenarios`."""
+        priors_raw = self.raw.get("priors", {})
+        if not isinstance(priors_raw, Mapping) or not priors_raw:
+            raise self.error(("priors",), "must give at least one prior range.",
+                             allowed='"dotted.key" = { min = ..., max = ... }.')
+        priors = []
+        for key, spec in priors_raw.items():
+            checked = [_factor(key, spec, scenario, self.source, self.text, section="priors")
+                       for scenario in scenarios]
+            prior = checked[0]
+            if not prior.is_range or prior.kind is bool:
+                raise self.error(("priors", prior.key), "needs a numeric range.",
+                                 allowed="{ min = ..., max = ... }.")
+            priors.append(prior)
+        return tuple(priors)
+
+    def long_run(self, example: str) -> tuple[tuple[Scenario, ...], int]:
+        """The long-run scenarios and the runs per accepted draw for them."""
+        refs = self.head.get("long_run", [])
+        if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+            raise self.error(("calibration", "long_run"), "is not a list of scenarios.", refs,
+                             f"e.g. {example}.")
+        scenarios = tuple(load_named_scenario(ref, self.path.parent, lambda why, ref=ref:
+                                              self.error(("calibration", "long_run"),
+                                                         "names no scenario.", ref, why))
+                          for ref in refs)
+        runs = self.setting("long_run_runs", int, 5, lambda v: v >= 1,
+                            "a whole number, at least 1.")
+        return scenarios, runs
+
+
+def load_calibration(path: str | Path, draws: int | None = None) -> Calibration:
+    """Read and validate a calibration file; errors name file, line, key and value."""
+    file = CalibrationFile.read(path, SECTIONS, CALIBRATION_KEYS)
+    path, source, error, get = file.path, file.source, file.error, file.get
+    head = file.head
+    targets = file.section("targets", TARGET_KEYS)
     override = draws
-    draws = draws or get(head, "calibration", "draws", int, 20_000, lambda v: v >= 10,
-                         "a whole number of draws, at least 10.")
-    accept = get(head, "calibration", "accept", float, 0.01, lambda v: 0 < v <= 1,
-                 "a share above 0 and at most 1.")
-    seed = get(head, "calibration", "seed", int, 0, lambda v: 0 <= v < 2**63,
-               "a whole number from 0 to 2**63 - 1.")
-    predictive = get(head, "calibration", "predictive_runs", int, 20, lambda v: v >= 1,
-                     "a whole number, at least 1.")
+    settings = file.settings(draws)
+    draws = settings["draws"]
     scenario_ref = get(head, "calibration", "scenario", str, None, bool,
                        "a built-in scenario name or a path.")
 
@@ -178,32 +244,15 @@ def load_calibration(path: str | Path, draws: int | None = None) -> Calibration:
         raise error(("targets", "chair_order"), "names a non-member.", order,
                     f"member codes of {base.name}: {', '.join(codes)}.")
     alive = get(targets, "targets", "alive_at_end", bool, True)
-    priors_raw = raw.get("priors", {})
-    if not isinstance(priors_raw, Mapping) or not priors_raw:
-        raise error(("priors",), "must give at least one prior range.",
-                    allowed='"dotted.key" = { min = ..., max = ... }.')
-    priors = tuple(_factor(key, spec, base, source, text, section="priors")
-                   for key, spec in priors_raw.items())
-    for prior in priors:
-        if not prior.is_range or prior.kind is bool:
-            raise error(("priors", prior.key), "needs a numeric range.",
-                        allowed="{ min = ..., max = ... }.")
-    long_refs = head.get("long_run", [])
-    if not isinstance(long_refs, list) or not all(isinstance(r, str) for r in long_refs):
-        raise error(("calibration", "long_run"), "is not a list of scenarios.", long_refs,
-                    'e.g. ["mikta", "mikta-formal"].')
-    long_run = []
-    for ref in long_refs:
-        long_run.append(load_named_scenario(ref, path.parent, lambda why, ref=ref: error(
-            ("calibration", "long_run"), "names no scenario.", ref, why)))
-    long_run_runs = get(head, "calibration", "long_run_runs", int, 5, lambda v: v >= 1,
-                        "a whole number, at least 1.")
+    priors = file.priors([base])
+    long_run, long_run_runs = file.long_run('["mikta", "mikta-formal"]')
     check_fits("draws", draws, DRAW_BYTES + 8 * (len(priors) + len(observed)),
                source if override is None else "--draws",
                "calibration.draws" if override is None else None, draws)
-    return Calibration(name, get(head, "calibration", "description", str, ""), base, draws,
-                       accept, seed, predictive, priors, observed, year_quarters, last_quarter,
-                       tuple(order), alive, source, tuple(long_run), long_run_runs)
+    return Calibration(settings["name"], settings["description"], base, draws,
+                       settings["accept"], settings["seed"], settings["predictive_runs"], priors,
+                       observed, year_quarters, last_quarter, tuple(order), alive, source,
+                       long_run, long_run_runs)
 
 
 def read_record_dates(path: Path) -> list[dt.date]:

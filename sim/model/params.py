@@ -115,9 +115,9 @@ class GroupParams:
     summit_interval: float = param(0.0, "years between leaders' summits while every member's "
                                    "government is committed; 0 = no summit process (M8)",
                                    "years", 0, 10)
-    summit_commitment: float = param(0.5, "engagement every active member needs for its leader "
+    summit_commitment: float = param(0.365, "engagement every active member needs for its leader "
                                      "to attend a summit (M8)", "engagement", 0, 1)
-    base_rate: float = param(3.0, "ministers' and officials' joint outputs per quarter of a "
+    base_rate: float = param(2.68, "ministers' and officials' joint outputs per quarter of a "
                              "normally engaged group (drive = reference_drive) (M8)",
                              "outputs per quarter", 0, 100, low_open=True)
     reference_drive: float = param(0.5, "drive (chair effort x mean engagement) of a normally "
@@ -131,38 +131,39 @@ class GroupParams:
                                    0, 1)
     chair_cost: float = param(0.5, "budget at which a member covers a chair term in full (M7)",
                               "share of founding budget", 0, 10, low_open=True)
-    chair_boost: float = param(0.3, "extra engagement the chair aims for during its term (M6)",
+    chair_boost: float = param(0.214, "extra engagement the chair aims for during its term (M6)",
                                "engagement", 0, 1)
-    standby: float = param(0.15, "floor of the group's pull: the low-maintenance tool kept "
+    standby: float = param(0.0934, "floor of the group's pull: the low-maintenance tool kept "
                            "on standby (M6)", "share", 0, 1)
-    value_sensitivity: float = param(6.4, "steepness of engagement's response to net value, and "
+    value_sensitivity: float = param(12.0, "steepness of engagement's response to net value, and "
                                      "of a new government's review (M6, M10)", "per value unit",
                                      0, 50)
-    adjust_rate: float = param(0.3, "share of the gap to its target engagement closes each "
+    adjust_rate: float = param(0.122, "share of the gap to its target engagement closes each "
                                "quarter (M6)", "per quarter", 0, 1, low_open=True)
     personalization: float = param(1.0, "how far engagement depends on the foreign minister's "
                                    "enthusiasm (M3)", "share", 0, 1)
-    ownership_carry: float = param(0.5, "share of the predecessor's enthusiasm a new foreign "
+    ownership_carry: float = param(0.409, "share of the predecessor's enthusiasm a new foreign "
                                    "minister carries when the group is part of the ministry's "
                                    "routine (a normally active group; less when it is less "
                                    "active) (M3)", "share", 0, 1)
-    network_weight: float = param(2.5, "value of capacity building and network sharing with "
+    network_weight: float = param(3.04, "value of capacity building and network sharing with "
                                   "fully engaged partners (M4)", "value units", 0, 10)
     network_partners: int = param(4, "number of partners whose engagement gives the full "
                                   "network value, and the group size at base coordination cost",
                                   "members", 1, MAX_MEMBERS - 1)
     coordination_elasticity: float = param(1.0, "how fast the cost of coordinating grows with "
                                            "the number of members (M12)", "elasticity", 0, 3)
-    visibility_weight: float = param(1.875, "value of the group's visibility to a member with no "
+    visibility_weight: float = param(3.96, "value of the group's visibility to a member with no "
                                      "regional fit (M4)", "value units", 0, 10)
-    founding_visibility: float = param(1.0, "visibility the group's launch gives it at the start: "
-                                       "expectations the start-up must then live up to (M4, M8)",
+    founding_visibility: float = param(0.233, "visibility the group's launch gives it at the "
+                                       "start: expectations the start-up must then live up to "
+                                       "(M4, M8)",
                                        "share of base rate", 0, 10)
     visibility_smoothing: float = param(0.25, "weight of this quarter's outputs in visibility "
                                         "(M8)", "per quarter", 0, 1, low_open=True)
     diversification_value: float = param(0.25, "standing value of an extra channel to a member "
                                          "with no regional home (M4)", "value units", 0, 10)
-    maintenance_share: float = param(0.5, "share of the cost of taking part that does not fall "
+    maintenance_share: float = param(0.436, "share of the cost of taking part that does not fall "
                                      "with the group's pace: focal points, the chair's year, the "
                                      "yearly meetings (M5)", "share", 0, 1)
     secretariat_dues: float = param(0.1, "yearly dues for a secretariat, off each member's "
@@ -179,7 +180,7 @@ class GroupParams:
                                   "(M10)", "engagement", 0, 1)
     exit_patience: int = param(8, "quarters of disengagement before a member weighs leaving "
                                "(M10)", "quarters", 1, 80)
-    review_exit: float = param(0.5, "chance that a new government takes its country out of a "
+    review_exit: float = param(0.0492, "chance that a new government takes its country out of a "
                                "group worth far less to it than leaving costs (M10)",
                                "probability", 0, 1)
 
@@ -199,10 +200,19 @@ class WorldParams:
                                      "joined the rival bloc, e.g. '2025Q4': until then joins "
                                      "are the dated `rival_join` facts only, and random rounds "
                                      "and invitations begin after it; empty = no record (M9)")
-    rival_outside_value: float = param(0.625, "value of the outside option to a member of the "
+    rival_outside_value: float = param(0.182, "value of the outside option to a member of the "
                                        "rival bloc, at pull 1 (M9)", "value units", 0, 10)
-    rival_split: float = param(0.3, "share of attention a member of both groups gives to the "
+    rival_split: float = param(0.381, "share of attention a member of both groups gives to the "
                                "rival bloc (M9)", "share of attention", 0, 1)
+    rival_agenda_overlap: float = param(0.5, "share of the group's agenda the rival bloc also "
+                                        "covers: a member meeting its partners in the bloc too "
+                                        "values the group that much less, in proportion to the "
+                                        "share of its partners it meets there (M9: absorption)",
+                                        "share of the agenda", 0, 1)
+    outside_event_rate: float = param(0.929, "outside events (attacks, disasters, nuclear tests) "
+                                      "a year that invite a joint statement of the ministers; "
+                                      "each is answered with probability the members' mean "
+                                      "engagement (M8)", "events per year", 0, 52)
     global_crisis_rate: float = param(0.05, "global crises beyond the dated ones (M12)",
                                       "crises per year", 0, 4)
     global_crisis_years: float = param(2.0, "duration of an undated global crisis (M12)",
@@ -225,7 +235,7 @@ class MemberParams:
     color: str = param("", "colour in figures and the app, '#rrggbb'; empty = a default palette")
     joins: str = param("", "quarter the member joins, e.g. '2021Q1'; empty = a founding member")
     in_rival: bool = param(False, "already a member of the rival bloc at the start (M9)")
-    initial_engagement: float = param(0.5, "engagement at the start", "engagement", 0, 1)
+    initial_engagement: float = param(0.513, "engagement at the start", "engagement", 0, 1)
     budget_trend: float = param(0.0, "per-year drift of the log budget for the group (M1)",
                                 "log units per year", -1, 1)
     budget_trend_until: str = param("", "last quarter of `budget_trend`, as far as a source "
@@ -269,7 +279,7 @@ class MemberParams:
     reach: float = param(1.0, "network the member brings to the others, e.g. missions in "
                          "regions they lack (M4, M12)", "multiplier", 0, 5)
     rival_affinity: float = param(0.0, "closeness to the rival bloc (M9)", "share", 0, 1)
-    exit_cost: float = param(0.25, "cost of leaving an informal group (M10)", "value units", 0,
+    exit_cost: float = param(0.822, "cost of leaving an informal group (M10)", "value units", 0,
                              10)
     cost_burden: float = param(1.0, "weight of the group's cost for this ministry, e.g. "
                                "capacity-constrained ones (M5)", "multiplier", 0, 5)

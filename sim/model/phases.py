@@ -72,6 +72,8 @@ STATE: tuple[Variable, ...] = (
          "officials' and missions' joint outputs this quarter (M8)"),
     _var("outputs_ministers", GROUP, np.int64, 0, 0, True,
          "ministers' meetings and statements this quarter (M8)"),
+    _var("reactions", GROUP, np.int64, 0, 0, True,
+         "ministers' joint statements answering outside events this quarter (M8)"),
     _var("outputs_leaders", GROUP, np.int64, 0, 0, True, "leaders' summits this quarter (M8)"),
     _var("activity_rate", GROUP, float, 0.0, NAN, True,
          "expected joint outputs, every level (M8)"),
@@ -97,6 +99,8 @@ STATE: tuple[Variable, ...] = (
     _var("window_ministers", GROUP, np.int64, 0, 0, False,
          "ministers' outputs in the apex window"),
     _var("window_leaders", GROUP, np.int64, 0, 0, False, "leaders' summits in the apex window"),
+    _var("since_summit", GROUP, np.int64, 0, 0, False,
+         "quarters since the last leaders' summit (the founding counts) (M8)"),
     _var("last_apex", GROUP, np.int64, 0, 0, False,
          "last quarter with an apex-level event (the founding counts)"),
     _var("last_active", GROUP, np.int64, 0, 0, False,
@@ -134,6 +138,8 @@ STATE: tuple[Variable, ...] = (
          NAN, False, "log budget the trend and dated events point to (M1)"),
     _var("crisis_left", MEMBER, np.int64, 0, 0, False, "crisis quarters left after this one"),
     _var("partners", MEMBER, float, 0.0, NAN, False, "engagement of the partners (M4)"),
+    _var("covered", MEMBER, float, 0.0, NAN, False,
+         "share of the partners the member also meets in the rival bloc (M9)"),
     _var("is_chair", MEMBER, bool, False, False, False, "holds the chair (M6)"),
     _var("value", MEMBER, float, 0.0, NAN, False, "value of membership (M4)"),
     _var("cost", MEMBER, float, 0.0, NAN, False, "cost of taking part (M5)"),
@@ -154,7 +160,7 @@ INPUTS = {
     "new_term": GROUP,  # M7
     "activity": GROUP,  # M8: uniform of the ministers' Poisson draw
     "officials_activity": GROUP,  # M8: uniform of the officials' Poisson draw
-    "leaders_activity": GROUP,  # M8: uniform of the leaders' Poisson draw
+    "reactions": GROUP,  # M8: uniform of the draw of statements answering outside events
     "rival_round": GROUP,  # M9
     "global_crisis": GROUP,  # M12
     "budget_shock": MEMBER,  # M1: standard normal
@@ -190,7 +196,7 @@ def exogenous_inputs(shocks, calendar, p) -> dict[str, np.ndarray]:
                                         chair_term),
         "activity": shocks.activity,
         "officials_activity": shocks.officials_activity,
-        "leaders_activity": shocks.leaders_activity,
+        "reactions": shocks.reactions,
         "rival_round": calendar.rival_round,
         "global_crisis": calendar.global_crisis,
         "budget_shock": shocks.budget,
@@ -322,6 +328,7 @@ def view_of_the_group(m, g, p, x) -> None:
                                         p.secretariat_support)
     g.n_active = rules.count_members(active)
     m.partners = rules.partners_engagement(m.engagement, p.reach, active)
+    m.covered = rules.covered_share(m.in_rival, active)
     m.is_chair = rules.is_chair(g.chair, p.rotation.shape[0])
 
 
@@ -333,7 +340,8 @@ def choose_engagement(m, g, p, x) -> None:
         rules.visibility_value(g.visibility, p.base_rate, p.regional_fit, p.visibility_weight),
         rules.diversification_value(p.regional_fit, p.diversification_value),
         rules.crisis_coordination_value(x.global_crisis, g.chair_effort,
-                                        p.crisis_coordination_value))
+                                        p.crisis_coordination_value)
+    ) * rules.distinct_share(p.rival_agenda_overlap, m.covered)
     m.cost = rules.participation_cost(
         p.cost_burden, rules.workload(g.visibility, p.base_rate, p.maintenance_share),
         g.n_active, p.network_partners, p.coordination_elasticity, p.secretariat,
@@ -357,12 +365,17 @@ def produce_outputs(m, g, p, x) -> None:
                                      p.reference_drive, p.secretariat, p.secretariat_floor)
     ministers = rules.ministers_rate(p.base_rate, p.officials_share, p.focus, g.chair_effort,
                                      g.mean_engagement, p.reference_drive)
-    leaders = rules.summit_rate(p.summit_interval, rules.least_engagement(m.engagement, m.active),
-                                p.summit_commitment)
-    g.activity_rate = officials + ministers + leaders
+    summit = rules.summit_held(g.since_summit, p.summit_interval,
+                               rules.least_engagement(m.engagement, m.active),
+                               p.summit_commitment)
+    g.since_summit = rules.quarters_since(g.since_summit, summit)
+    leaders = summit.astype(np.int64)
+    reactions = rules.reaction_rate(p.outside_event_rate, g.mean_engagement)
+    g.activity_rate = officials + ministers + reactions + leaders
     g.outputs_officials = rules.joint_outputs(x.officials_activity, officials)
-    g.outputs_ministers = rules.joint_outputs(x.activity, ministers)
-    g.outputs_leaders = rules.joint_outputs(x.leaders_activity, leaders)
+    g.reactions = rules.joint_outputs(x.reactions, reactions)
+    g.outputs_ministers = rules.joint_outputs(x.activity, ministers) + g.reactions
+    g.outputs_leaders = leaders
     g.outputs = g.outputs_officials + g.outputs_ministers + g.outputs_leaders
     g.visibility = rules.visibility_step(g.visibility, g.outputs, p.visibility_smoothing)
 
@@ -431,13 +444,14 @@ PHASES: tuple[Phase, ...] = (
           consider_rival_bloc),
     Phase("view_of_the_group", GROUP, False,
           ("chair", "chair_pointer", "vacant_in_a_row", "chair_effort",
-           "n_active", "partners", "is_chair"), ("M7", "M4"), view_of_the_group),
+           "n_active", "partners", "covered", "is_chair"), ("M7", "M4", "M9"),
+          view_of_the_group),
     Phase("choose_engagement", MEMBER, True,
           ("value", "cost", "outside", "net_value", "attention", "engagement"),
           ("M4", "M5", "M6", "M12"), choose_engagement),
     Phase("produce_outputs", GROUP, False,
-          ("mean_engagement", "activity_rate", "outputs_officials", "outputs_ministers",
-           "outputs_leaders", "outputs", "visibility"), ("M8",),
+          ("mean_engagement", "since_summit", "activity_rate", "outputs_officials", "reactions",
+           "outputs_ministers", "outputs_leaders", "outputs", "visibility"), ("M8",),
           produce_outputs),
     # The exit rule applies to active members by itself (`exits` and `disengaged_quarters` take
     # `active`), so every member takes part: an inactive one stays as it is.

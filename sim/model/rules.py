@@ -394,19 +394,33 @@ def officials_rate(base_rate, officials_share, focus, mean_engaged, reference_dr
             + secretariat_floor * secretariat)
 
 
+def reaction_rate(event_rate, mean_engaged):
+    """Expected joint statements answering outside events this quarter (M8): events arrive at
+    `event_rate` a year and each is answered with probability the members' mean engagement
+    (a statement of all members, agreed by e-mail among focal points; [000] Table 1)."""
+    return event_rate * QUARTER * mean_engaged
+
+
 def least_engagement(engagement, active):
     """The engagement of the least engaged active member (0 if none)."""
     lowest = np.min(np.where(active, engagement, np.inf), axis=-1)
     return np.where(np.isfinite(lowest), lowest, 0.0)
 
 
-def summit_rate(summit_interval, least_engaged, summit_commitment):
-    """Expected leaders' summits this quarter (M8): a group with a summit process holds one
-    every `summit_interval` years while every member's government is committed (each active
-    member's engagement at least `summit_commitment`); none without a summit process."""
+def summit_held(since_summit, summit_interval, least_engaged, summit_commitment):
+    """Whether the leaders meet this quarter (M8): a group with a summit process holds its summit
+    when `summit_interval` years have passed since the last one (the founding counts) and every
+    member's government is committed (each active member's engagement at least
+    `summit_commitment`); a summit due while one is not is postponed until all are. None without
+    a summit process."""
     interval = np.asarray(summit_interval, dtype=float)
-    held = (interval > 0) & (least_engaged >= summit_commitment)
-    return np.where(held, QUARTER / np.where(interval > 0, interval, 1.0), 0.0)
+    due = since_summit + 1 >= np.maximum(1, np.rint(interval * QUARTERS_PER_YEAR))
+    return (interval > 0) & due & (least_engaged >= summit_commitment)
+
+
+def quarters_since(previous, happened):
+    """Quarters since the last quarter in which it happened: 0 if now, else one more."""
+    return np.where(happened, 0, previous + 1)
 
 
 def joint_outputs(u, rate):
@@ -450,6 +464,24 @@ def rival_member(in_rival, joins_by_record, pull, invited, affinity, engagement,
 def rival_joins(invited, affinity, engagement, u):
     """Invited members who accept: the more likely, the closer to the bloc and the less engaged."""
     return invited & tape.happens(u, affinity * (1.0 - engagement))
+
+
+def covered_share(in_rival, active):
+    """For each active member, the share of its active partners it also meets in the rival bloc:
+    the others of the bloc among them if it is a member itself, else 0."""
+    both = np.asarray(in_rival & active, dtype=np.int64)
+    others = over_members(np.asarray(active, dtype=np.int64))[..., None] - np.asarray(
+        active, dtype=np.int64)
+    others_in_bloc = over_members(both)[..., None] - both
+    return np.where(in_rival & active & (others > 0), others_in_bloc / np.maximum(others, 1),
+                    0.0)
+
+
+def distinct_share(agenda_overlap, covered):
+    """Share of the group's value a larger forum does not already give a member (Gray 2018:
+    organizations with similar goals and overlapping members compete): 1 less the share of the
+    agenda the bloc covers, in proportion to the share of partners the member meets there."""
+    return 1.0 - agenda_overlap * covered
 
 
 def outside_option(in_rival, pull, value):

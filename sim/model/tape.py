@@ -56,12 +56,14 @@ STREAMS: tuple[Stream, ...] = (  # append only; never reorder or rekey
     Stream("rival_invite", "member", "M9: invited at an expansion round?"),
     Stream("rival_join", "member", "M9: accepts the invitation?"),
     Stream("officials_activity", "group", "M8: officials' joint outputs in the quarter", key=1),
-    Stream("leaders_activity", "group", "M8: a leaders' summit in the quarter?", key=2),
+    Stream("leaders_activity", "group", "M8: a leaders' summit in the quarter? (no longer read: "
+           "summits are scheduled)", key=2),
     Stream("government_review", "member", "M10: does a new government take its country out?",
            key=3),
     Stream("election_outcome", "member", "M3: does an election change the government?", key=4),
     Stream("reshuffle", "member", "M3: is the foreign minister replaced between elections?",
            key=5),
+    Stream("reactions", "group", "M8: joint statements answering outside events", key=6),
 )
 GROUP_STREAMS = tuple(s.name for s in STREAMS if s.scope == "group" and not s.key)
 MEMBER_STREAMS = tuple(s.name for s in STREAMS if s.scope == "member" and not s.key)
@@ -328,7 +330,7 @@ class Shocks:
     rival_join: np.ndarray
     activity: np.ndarray  # ministers' level
     officials_activity: np.ndarray
-    leaders_activity: np.ndarray
+    reactions: np.ndarray
     government_review: np.ndarray
 
     @classmethod
@@ -342,6 +344,6 @@ class Shocks:
             rival_join=tape.member_stream("rival_join"),
             activity=tape.group_stream("activity"),
             officials_activity=tape.group_stream("officials_activity"),
-            leaders_activity=tape.group_stream("leaders_activity"),
+            reactions=tape.group_stream("reactions"),
             government_review=tape.member_stream("government_review"),
         )

@@ -86,3 +86,68 @@ def _plot_posterior(calibration: Calibration, draws: pd.DataFrame, path: Path) -
     axes.flat[0].legend(frameon=False, fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
+
+
+def write_joint_results(calibration, result, folder: Path) -> Path:
+    """A joint calibration's folder: draws.parquet, posterior.csv, predictive.csv,
+    calibrated_fit.csv, scales.csv, long_run.csv, calibration.json and two figures."""
+    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
+
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(folder / "draws.parquet", result.draws)
+    for name, frame in (("posterior", result.posterior), ("predictive", result.predictive),
+                        ("calibrated_fit", result.calibrated_fit),
+                        ("long_run", result.long_run),
+                        ("scales", result.scales.rename("scale").rename_axis("statistic")
+                         .reset_index())):
+        atomic_write_bytes(folder / f"{name}.csv", frame.to_csv(index=False).encode())
+    accepted = result.draws[result.draws["accepted"]]
+    summary = {
+        "name": calibration.name, "source": calibration.source, "draws": calibration.draws,
+        "cases": [c.record.name for c in calibration.cases],
+        "statistics": {c.record.name: len(c.observed) for c in calibration.cases},
+        "statistics_used": {c.record.name: int((result.scales[c.observed.index] > 0).sum())
+                            for c in calibration.cases},
+        "accepted": len(accepted), "accept_share": calibration.accept,
+        "tolerance": result.tolerance, "seed": calibration.seed,
+        "accepted_case_distances": {c.record.name: float(
+            accepted[f"distance_{c.record.name}"].median()) for c in calibration.cases},
+        "calibrated": {k: float(v) for k, v in result.calibrated.items()},
+        "predictive_inside": {c: float(g["inside"].mean())
+                              for c, g in result.predictive.groupby("case")},
+        "calibrated_inside": {c: float(g["inside"].mean())
+                              for c, g in result.calibrated_fit.groupby("case")},
+        "long_run": result.long_run.to_dict("records"),
+        "seconds": round(result.seconds, 1), **provenance(),
+    }
+    atomic_write_bytes(folder / "calibration.json", json.dumps(summary, indent=2).encode())
+    _plot_joint_fit(result.predictive, folder / "fit.png")
+    _plot_posterior(calibration, result.draws, folder / "posterior.png")
+    return folder
+
+
+def _plot_joint_fit(predictive: pd.DataFrame, path: Path) -> None:
+    """Per case and statistic: the record's yearly values against the accepted draws' 90 %
+    interval and median."""
+    from sim.reporting.figures import subplots
+
+    panels = list(predictive.groupby(["case", "statistic"], sort=False))
+    cols = 3
+    rows = -(-len(panels) // cols)
+    fig, axes = subplots(rows, cols, figsize=(3.6 * cols, 2.5 * rows), dpi=150, squeeze=False)
+    for ax, ((case, statistic), frame) in zip(axes.flat, panels, strict=False):
+        state = statistic in ("zombie", "dead")
+        if not state:
+            ax.fill_between(frame["year"], frame["q05"], frame["q95"], color="#9ecae1",
+                            label="accepted draws, 90 %")
+        ax.plot(frame["year"], frame["mean" if state else "median"], color="#08306b",
+                label="share of runs / median")
+        ax.plot(frame["year"], frame["observed"], "o", color="#e6550d", ms=3, label="record")
+        unit = "at year end" if state else "per year"
+        ax.set_title(f"{case}: {statistic} ({unit})", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    axes.flat[0].legend(frameon=False, fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path)

@@ -1,0 +1,332 @@
+"""One set of behavioural values for several cases: a joint calibration against their records.
+
+A joint calibration file names case records (`[calibration] cases`, shipped names such as
+`mikta` and `ibsa`, or paths to record TOML files) instead of one scenario and one statements
+CSV. Each case's targets come from its record and the scenario the record names, over the
+calendar years both cover in full (as `minilat validate` compares them):
+
+- activity: the record's meetings and documents per year at every level the record holds in
+  full that year (`<case>:<level>:<year>`);
+- states: whether the group is a zombie, and whether it is dead, at the end of each year, by
+  the outcome rule applied to the record (`<case>:zombie:<year>`, `<case>:dead:<year>`).
+
+Every prior is one key set in every case's scenario at once (the behavioural values are shared;
+the cases' files hold their facts). Each parameter set is run once per case on the fast engine.
+
+Distance. Each statistic is scaled by its spread over the prior draws (the median absolute
+deviation, times 1.4826, or the standard deviation where that is 0; a statistic that never
+varies is left out: it cannot tell draws apart), as in an adaptive distance (Prangle 2017). A
+case's distance is the root mean square of its scaled differences, so a case with many
+statistics weighs no more than one with few; the joint distance is the root mean square of the
+cases' distances. The accepted draws are the `accept` share closest to the records.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError, UserError
+from sim.experiments.design import Factor, run_seed
+from sim.inference.calibration import UNIDENTIFIED, CalibrationFile, posterior_summary
+from sim.inference.records import Record, load_record
+from sim.model import rules
+from sim.model.files import (
+    check_fits,
+)
+from sim.model.labels import LEVELS
+from sim.model.params import (
+    Scenario,
+    load_scenario,
+    read_toml,
+    with_overrides,
+)
+
+SECTIONS = ("calibration", "priors")
+JOINT_KEYS = {
+    "name": "name of the calibration and of its results folder",
+    "description": "what the calibration fits",
+    "cases": "case records fitted at once: shipped names (mikta, ibsa) or record TOML paths",
+    "draws": "parameter sets drawn from the priors (one run of each case each)",
+    "accept": "share of draws accepted (the tolerance is the distance at this quantile)",
+    "seed": "seed of the draws and of their runs",
+    "predictive_runs": "runs per accepted draw and case for the posterior predictive intervals",
+    "long_run": "scenarios whose outcome at their own horizon is reported over the accepted draws",
+    "long_run_runs": "runs per accepted draw for the long-run outcome shares",
+}
+MAD_TO_SD = 1.4826  # the median absolute deviation of a normal sample, times this, is its sd
+DRAW_BYTES = 600
+
+
+@dataclass(frozen=True)
+class CaseTarget:
+    """One case's record and scenario, and the statistics it is held to."""
+
+    record: Record
+    scenario: Scenario  # the record's scenario, run to the end of the compared years
+    years: tuple[int, ...]
+    observed: pd.Series  # statistic name -> observed value
+
+
+@dataclass(frozen=True)
+class JointCalibration:
+    """A validated joint calibration file."""
+
+    name: str
+    description: str
+    cases: tuple[CaseTarget, ...]
+    draws: int
+    accept: float
+    seed: int
+    predictive_runs: int
+    priors: tuple[Factor, ...]
+    source: str
+    long_run: tuple[Scenario, ...] = ()
+    long_run_runs: int = 5
+
+
+def is_joint(path: str | Path) -> bool:
+    """Whether a calibration file names cases (a joint calibration) rather than one scenario."""
+    try:
+        raw, _ = read_toml(Path(path))
+    except (InputError, UserError):
+        return False
+    head = raw.get("calibration", {})
+    return isinstance(head, Mapping) and "cases" in head
+
+
+def load_joint(path: str | Path, draws: int | None = None) -> JointCalibration:
+    """Read and validate a joint calibration file; errors name file, line, key and value."""
+    file = CalibrationFile.read(path, SECTIONS, JOINT_KEYS)
+    path, head, error = file.path, file.head, file.error
+    override = draws
+    settings = file.settings(draws)
+    draws = settings["draws"]
+    refs = head.get("cases")
+    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and r
+                                                         for r in refs):
+        raise error(("calibration", "cases"), "is not a list of case records.", refs,
+                    'e.g. ["mikta", "ibsa"]: shipped records or record TOML files.')
+    if len(set(refs)) < len(refs):
+        raise error(("calibration", "cases"), "names a case twice.", refs, "distinct cases.")
+    cases = []
+    for ref in refs:
+        local = path.parent / ref
+        try:
+            record = load_record(local if local.is_file() else ref)
+        except InputError:
+            raise
+        except UserError as exc:
+            raise error(("calibration", "cases"), "names no record.", ref,
+                        str(exc).split(": ", 1)[-1]) from None
+        cases.append(case_target(record))
+    priors = file.priors([case.scenario for case in cases])
+    long_run, long_run_runs = file.long_run('["mikta", "ibsa"]')
+    if long_run:
+        file.priors(list(long_run))  # every prior is a key of the long-run scenarios too
+    statistics = sum(len(c.observed) for c in cases)
+    check_fits("draws", draws, DRAW_BYTES + 8 * (len(priors) + statistics),
+               file.source if override is None else "--draws",
+               "calibration.draws" if override is None else None, draws)
+    return JointCalibration(settings["name"], settings["description"], tuple(cases), draws,
+                            settings["accept"], settings["seed"], settings["predictive_runs"],
+                            priors, file.source, long_run, long_run_runs)
+
+
+def case_target(record: Record) -> CaseTarget:
+    """The statistics a case's record holds its runs to, over the years both cover in full."""
+    from sim.inference.validation import _common_years
+
+    scenario = load_scenario(record.scenario)
+    years = _common_years(record, with_overrides(scenario, years=200))
+    if not years:
+        raise UserError(f"{record.source}: the record and its scenario {scenario.name} share "
+                        "no whole calendar year to compare.")
+    scenario = with_overrides(scenario, years=(years[-1] * 4 + 3 - scenario.start_quarter) // 4
+                              + 1)
+    activity = record.activity_by_year()
+    states = dict(zip(*record.observed_states()[["quarter", "state"]].T.values, strict=True))
+    observed = {}
+    for year in years:
+        for level in LEVELS:
+            if record.complete(level, year):
+                observed[f"{record.name}:{level}:{year}"] = float(activity.loc[year, level])
+    for year in years:
+        state = states.get(f"{year}Q4")
+        if state is not None:
+            observed[f"{record.name}:zombie:{year}"] = float(state == "zombie")
+            observed[f"{record.name}:dead:{year}"] = float(state == "dead")
+    return CaseTarget(record, scenario, tuple(years), pd.Series(observed, dtype=float))
+
+
+def case_statistics(case: CaseTarget, parameter_sets: list[dict], seeds: list[int]
+                    ) -> pd.DataFrame:
+    """The case's statistics of one run per parameter set (columns as `case.observed`)."""
+    from sim.model.simulation import simulate
+
+    scenarios = [with_overrides(case.scenario, values) for values in parameter_sets]
+    batch = simulate(scenarios, seeds, engine="fast", record=True)
+    start = case.scenario.start_quarter
+    columns: dict[str, np.ndarray] = {}
+    trajectories = batch.trajectories
+    levels = {lv: np.array([t.series[f"outputs_{lv}"] for t in trajectories]) for lv in LEVELS}
+    state = np.array([np.where(np.arange(len(t.series["state"])) < t.quarters_run,
+                               t.series["state"], rules.DEAD) for t in trajectories])
+    for name in case.observed.index:
+        _, what, year = name.split(":")
+        year = int(year)
+        q0 = year * 4 - start
+        if what in LEVELS:
+            columns[name] = levels[what][:, q0:q0 + 4].sum(axis=1).astype(float)
+        else:
+            code = rules.ZOMBIE if what == "zombie" else rules.DEAD
+            columns[name] = (state[:, q0 + 3] == code).astype(float)
+    return pd.DataFrame(columns)
+
+
+def _simulate(task: tuple[JointCalibration, list[dict], list[int]]) -> pd.DataFrame:
+    calibration, parameter_sets, seeds = task
+    return pd.concat([case_statistics(case, parameter_sets, seeds)
+                      for case in calibration.cases], axis=1)
+
+
+def simulate_statistics(calibration: JointCalibration, params: pd.DataFrame, seeds: list[int],
+                        workers: int, chunk: int = 1000) -> pd.DataFrame:
+    """Every case's statistics for one run per row of `params`, in parallel chunks."""
+    from sim.experiments.execution import pool_map
+
+    records = params.to_dict("records")
+    tasks = [(calibration, records[i: i + chunk], seeds[i: i + chunk])
+             for i in range(0, len(records), chunk)]
+    return pd.concat(pool_map(_simulate, tasks, workers), ignore_index=True)
+
+
+def statistic_scales(simulated: pd.DataFrame) -> pd.Series:
+    """Each statistic's spread over the prior draws (MAD x 1.4826, else the sd); 0 if none."""
+    median = simulated.median()
+    mad = (simulated - median).abs().median() * MAD_TO_SD
+    return mad.where(mad > 0, simulated.std(ddof=0)).fillna(0.0)
+
+
+def case_distances(calibration: JointCalibration, simulated: pd.DataFrame,
+                   scales: pd.Series) -> pd.DataFrame:
+    """One column per case: the root mean square of its scaled differences from the record."""
+    out = {}
+    for case in calibration.cases:
+        used = [k for k in case.observed.index if scales[k] > 0]
+        if not used:
+            out[case.record.name] = np.zeros(len(simulated))
+            continue
+        scaled = (simulated[used] - case.observed[used]) / scales[used]
+        out[case.record.name] = np.sqrt((scaled ** 2).mean(axis=1).to_numpy())
+    return pd.DataFrame(out, index=simulated.index)
+
+
+def joint_distance(per_case: pd.DataFrame) -> np.ndarray:
+    """The root mean square of the cases' distances: each case weighs the same."""
+    return np.sqrt((per_case ** 2).mean(axis=1).to_numpy())
+
+
+@dataclass
+class JointResult:
+    draws: pd.DataFrame  # parameters, per-case distances, distance, accepted
+    scales: pd.Series  # statistic -> scale (0: left out)
+    posterior: pd.DataFrame  # per parameter: prior range, accepted quantiles, identified
+    predictive: pd.DataFrame  # per statistic: case, kind, year, observed, simulated intervals
+    calibrated: dict[str, Any]
+    calibrated_fit: pd.DataFrame  # as `predictive`, for the calibrated values alone
+    long_run: pd.DataFrame
+    tolerance: float
+    seconds: float
+
+
+def prior_draws(calibration: JointCalibration) -> pd.DataFrame:
+    """The parameter sets: a Latin hypercube, uniform on each prior range."""
+    from scipy.stats import qmc
+
+    unit = qmc.LatinHypercube(d=len(calibration.priors), seed=calibration.seed).random(
+        calibration.draws)
+    return pd.DataFrame({p.key: [p.cast(p.low + u * (p.high - p.low)) for u in unit[:, j]]
+                         for j, p in enumerate(calibration.priors)})
+
+
+def calibrate_joint(calibration: JointCalibration, workers: int = 2) -> JointResult:
+    """Draw, simulate every case, scale, accept; then the posterior and its predictive fit."""
+    from sim.inference.calibration import long_run_outcomes
+
+    start = time.perf_counter()
+    params = prior_draws(calibration)
+    seeds = [run_seed(calibration.seed, k, 0, common=False) for k in range(len(params))]
+    simulated = simulate_statistics(calibration, params, seeds, workers)
+    scales = statistic_scales(simulated)
+    per_case = case_distances(calibration, simulated, scales)
+    draws = pd.concat([params, per_case.add_prefix("distance_")], axis=1)
+    draws["distance"] = joint_distance(per_case)
+    keep = max(1, round(calibration.accept * len(draws)))
+    tolerance = float(np.sort(draws["distance"].to_numpy())[keep - 1])
+    draws["accepted"] = draws["distance"] <= tolerance
+    accepted = draws[draws["accepted"]]
+    keys = [p.key for p in calibration.priors]
+    # fresh runs of every accepted draw: the predictive intervals, and the draw closest to the
+    # records on average (one run per draw accepts lucky draws too; the mean over many does not)
+    repeats = calibration.predictive_runs
+    draw_of_run = accepted.index.repeat(repeats)
+    fresh = accepted[keys].loc[draw_of_run].reset_index(drop=True)
+    fresh_seeds = [run_seed(calibration.seed, 10**9 + k, 1, common=False)
+                   for k in range(len(fresh))]
+    again = simulate_statistics(calibration, fresh, fresh_seeds, workers)
+    expected = pd.Series(joint_distance(case_distances(calibration, again, scales)),
+                         index=draw_of_run).groupby(level=0).mean()
+    draws["expected_distance"] = expected.reindex(draws.index)
+    best = expected.idxmin()
+    calibrated = {k: accepted.loc[best, k] for k in keys}
+    posterior = posterior_summary(calibration, accepted)
+    posterior["calibrated"] = [calibrated[k] for k in keys]
+    runs = 50 * repeats
+    point = pd.DataFrame([calibrated] * runs)
+    point_seeds = [run_seed(calibration.seed, 2 * 10**9 + k, 2, common=False)
+                   for k in range(runs)]
+    at_point = simulate_statistics(calibration, point, point_seeds, workers)
+    long_run = long_run_outcomes(calibration, accepted, calibrated, workers)
+    return JointResult(draws, scales, posterior, intervals(calibration, again),
+                       calibrated, intervals(calibration, at_point), long_run, tolerance,
+                       time.perf_counter() - start)
+
+
+def intervals(calibration: JointCalibration, simulated: pd.DataFrame) -> pd.DataFrame:
+    """Per statistic: case, what (a level, zombie or dead), year, the observed value and the
+    simulated median, 5 % and 95 % quantiles and mean."""
+    rows = []
+    for case in calibration.cases:
+        for name, observed in case.observed.items():
+            _, what, year = name.split(":")
+            values = simulated[name].to_numpy()
+            q05, q50, q95 = np.quantile(values, [0.05, 0.5, 0.95])
+            rows.append({"case": case.record.name, "statistic": what, "year": int(year),
+                         "observed": observed, "median": q50, "q05": q05, "q95": q95,
+                         "mean": float(values.mean()),
+                         "inside": bool(q05 <= observed <= q95)})
+    return pd.DataFrame(rows)
+
+
+__all__ = [
+    "UNIDENTIFIED",
+    "CaseTarget",
+    "JointCalibration",
+    "JointResult",
+    "calibrate_joint",
+    "case_distances",
+    "case_statistics",
+    "case_target",
+    "intervals",
+    "is_joint",
+    "joint_distance",
+    "load_joint",
+    "statistic_scales",
+]
