@@ -28,6 +28,7 @@ SHIPPED = ROOT / "experiments" / "joint-calibration.toml"
 BASE = """
 [calibration]
 cases = CASES
+method = "rejection"
 draws = DRAWS
 accept = 0.1
 seed = 3

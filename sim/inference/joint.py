@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,14 @@ JOINT_KEYS = {
     "predictive_runs": "runs per accepted draw and case for the posterior predictive intervals",
     "long_run": "scenarios whose outcome at their own horizon is reported over the accepted draws",
     "long_run_runs": "runs per accepted draw for the long-run outcome shares",
+    "method": 'how to fit: "smc" (ABC-SMC with pyabc, the default) or "rejection"',
+    "population_size": "smc: parameter sets accepted in each generation",
+    "max_populations": "smc: generations at most",
+    "min_epsilon": "smc: stop when the tolerance falls to this distance",
+    "max_simulations": "smc: stop after this many parameter sets simulated",
+    "replicates": "runs of each case per parameter set, whose statistics are averaged (smc)",
 }
+METHODS = ("smc", "rejection")
 MAD_TO_SD = 1.4826  # the median absolute deviation of a normal sample, times this, is its sd
 DRAW_BYTES = 600
 
@@ -89,6 +96,12 @@ class JointCalibration:
     source: str
     long_run: tuple[Scenario, ...] = ()
     long_run_runs: int = 5
+    method: str = "smc"
+    population_size: int = 200
+    max_populations: int = 8
+    min_epsilon: float = 0.0
+    max_simulations: int = 20_000
+    replicates: int = 1
 
 
 def is_joint(path: str | Path) -> bool:
@@ -134,9 +147,24 @@ def load_joint(path: str | Path, draws: int | None = None) -> JointCalibration:
     check_fits("draws", draws, DRAW_BYTES + 8 * (len(priors) + statistics),
                file.source if override is None else "--draws",
                "calibration.draws" if override is None else None, draws)
+    setting = file.setting
+    method = setting("method", str, "smc", lambda v: v in METHODS,
+                     '"smc" (ABC-SMC with pyabc) or "rejection".')
+    smc = {
+        "population_size": setting("population_size", int, 200, lambda v: v >= 2,
+                                   "a whole number of parameter sets, at least 2."),
+        "max_populations": setting("max_populations", int, 8, lambda v: v >= 1,
+                                   "a whole number of generations, at least 1."),
+        "min_epsilon": setting("min_epsilon", float, 0.0, lambda v: v >= 0,
+                               "a distance, 0 or more."),
+        "max_simulations": setting("max_simulations", int, 20_000, lambda v: v >= 1,
+                                   "a whole number of parameter sets, at least 1."),
+        "replicates": setting("replicates", int, 1, lambda v: 1 <= v <= 1000,
+                              "a whole number of runs from 1 to 1000."),
+    }
     return JointCalibration(settings["name"], settings["description"], tuple(cases), draws,
                             settings["accept"], settings["seed"], settings["predictive_runs"],
-                            priors, file.source, long_run, long_run_runs)
+                            priors, file.source, long_run, long_run_runs, method, **smc)
 
 
 def case_target(record: Record) -> CaseTarget:
@@ -235,68 +263,114 @@ def joint_distance(per_case: pd.DataFrame) -> np.ndarray:
 
 @dataclass
 class JointResult:
-    draws: pd.DataFrame  # parameters, per-case distances, distance, accepted
-    scales: pd.Series  # statistic -> scale (0: left out)
-    posterior: pd.DataFrame  # per parameter: prior range, accepted quantiles, identified
+    method: str  # "smc" or "rejection"
+    draws: pd.DataFrame  # rejection: every draw (parameters, distances, accepted); smc: the sets
+    sets: pd.DataFrame  # the posterior's parameter sets: dotted-key columns and `weight`
+    scales: pd.Series  # statistic -> scale over prior draws (0: left out): the common yardstick
+    posterior: pd.DataFrame  # per parameter: prior range, posterior quantiles, identified
     predictive: pd.DataFrame  # per statistic: case, kind, year, observed, simulated intervals
     calibrated: dict[str, Any]
     calibrated_fit: pd.DataFrame  # as `predictive`, for the calibrated values alone
     long_run: pd.DataFrame
-    tolerance: float
+    tolerance: float  # in the method's own distance
     seconds: float
+    simulations: int  # parameter sets simulated by the fit (each one run, or `replicates`, of
+    # every case), the predictive checks not counted
+    generations: pd.DataFrame = field(default_factory=pd.DataFrame)  # smc: t, epsilon, ...
 
 
-def prior_draws(calibration: JointCalibration) -> pd.DataFrame:
-    """The parameter sets: a Latin hypercube, uniform on each prior range."""
+def prior_draws(calibration: JointCalibration, draws: int | None = None,
+                seed: int | None = None) -> pd.DataFrame:
+    """Parameter sets from a Latin hypercube, uniform on each prior range."""
     from scipy.stats import qmc
 
-    unit = qmc.LatinHypercube(d=len(calibration.priors), seed=calibration.seed).random(
-        calibration.draws)
+    unit = qmc.LatinHypercube(d=len(calibration.priors),
+                              seed=calibration.seed if seed is None else seed).random(
+        draws or calibration.draws)
     return pd.DataFrame({p.key: [p.cast(p.low + u * (p.high - p.low)) for u in unit[:, j]]
                          for j, p in enumerate(calibration.priors)})
 
 
-def calibrate_joint(calibration: JointCalibration, workers: int = 2) -> JointResult:
-    """Draw, simulate every case, scale, accept; then the posterior and its predictive fit."""
-    from sim.inference.calibration import long_run_outcomes
+YARDSTICK_DRAWS = 2000  # prior draws that scale the statistics of an SMC calibration's report
 
+
+def calibrate_joint(calibration: JointCalibration, workers: int = 2, folder: Path | None = None,
+                    backend: str = "local", scheduler: str | None = None, resume: bool = False,
+                    report=None) -> JointResult:
+    """Fit by the file's method; then the posterior, its predictive fit and the long run."""
     start = time.perf_counter()
-    params = prior_draws(calibration)
-    seeds = [run_seed(calibration.seed, k, 0, common=False) for k in range(len(params))]
-    simulated = simulate_statistics(calibration, params, seeds, workers)
-    scales = statistic_scales(simulated)
-    per_case = case_distances(calibration, simulated, scales)
-    draws = pd.concat([params, per_case.add_prefix("distance_")], axis=1)
-    draws["distance"] = joint_distance(per_case)
-    keep = max(1, round(calibration.accept * len(draws)))
-    tolerance = float(np.sort(draws["distance"].to_numpy())[keep - 1])
-    draws["accepted"] = draws["distance"] <= tolerance
-    accepted = draws[draws["accepted"]]
     keys = [p.key for p in calibration.priors]
-    # fresh runs of every accepted draw: the predictive intervals, and the draw closest to the
-    # records on average (one run per draw accepts lucky draws too; the mean over many does not)
+    generations = pd.DataFrame()
+    if calibration.method == "rejection":
+        params = prior_draws(calibration)
+        seeds = [run_seed(calibration.seed, k, 0, common=False) for k in range(len(params))]
+        simulated = simulate_statistics(calibration, params, seeds, workers)
+        scales = statistic_scales(simulated)
+        per_case = case_distances(calibration, simulated, scales)
+        draws = pd.concat([params, per_case.add_prefix("distance_")], axis=1)
+        draws["distance"] = joint_distance(per_case)
+        keep = max(1, round(calibration.accept * len(draws)))
+        tolerance = float(np.sort(draws["distance"].to_numpy())[keep - 1])
+        draws["accepted"] = draws["distance"] <= tolerance
+        sample = draws[draws["accepted"]]
+        sets = sample[keys].assign(weight=1.0 / len(sample)).reset_index(drop=True)
+        simulations = len(params)
+    else:
+        import shutil
+        import tempfile
+
+        from sim.inference.smc import generations as generation_table
+        from sim.inference.smc import posterior_sets, run_smc
+
+        scratch = None
+        if folder is None:  # pyabc's history needs a file: a temporary one, deleted here
+            folder = scratch = Path(tempfile.mkdtemp(prefix="minilat-smc-"))
+        try:
+            history = run_smc(calibration, folder, workers, backend, scheduler, resume, report)
+            sets = posterior_sets(calibration, history)
+            generations = generation_table(history)
+            simulations = int(history.total_nr_simulations)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+        tolerance = float(generations["epsilon"].iloc[-1]) if len(generations) else np.nan
+        yardstick = prior_draws(calibration, YARDSTICK_DRAWS, calibration.seed + 1)
+        seeds = [run_seed(calibration.seed, k, 3, common=False)
+                 for k in range(len(yardstick))]
+        scales = statistic_scales(simulate_statistics(calibration, yardstick, seeds, workers))
+        # an equally weighted sample of the weighted sets, for the intervals and fresh runs
+        rng = np.random.default_rng(calibration.seed)
+        picked = rng.choice(len(sets), size=len(sets), p=sets["weight"].to_numpy())
+        sample = sets.loc[picked, keys].reset_index(drop=True)
+        draws = sets.copy()
+    # fresh runs of every set: the predictive intervals, and the set closest to the records on
+    # average (one run per set accepts lucky sets too; the mean over many does not)
     repeats = calibration.predictive_runs
-    draw_of_run = accepted.index.repeat(repeats)
-    fresh = accepted[keys].loc[draw_of_run].reset_index(drop=True)
+    draw_of_run = sample.index.repeat(repeats)
+    fresh = sample[keys].loc[draw_of_run].reset_index(drop=True)
     fresh_seeds = [run_seed(calibration.seed, 10**9 + k, 1, common=False)
                    for k in range(len(fresh))]
     again = simulate_statistics(calibration, fresh, fresh_seeds, workers)
     expected = pd.Series(joint_distance(case_distances(calibration, again, scales)),
                          index=draw_of_run).groupby(level=0).mean()
-    draws["expected_distance"] = expected.reindex(draws.index)
+    if calibration.method == "rejection":
+        draws["expected_distance"] = expected.reindex(draws.index)
     best = expected.idxmin()
-    calibrated = {k: accepted.loc[best, k] for k in keys}
-    posterior = posterior_summary(calibration, accepted)
+    calibrated = {k: sample.loc[best, k] for k in keys}
+    posterior = posterior_summary(calibration, sample)
     posterior["calibrated"] = [calibrated[k] for k in keys]
     runs = 50 * repeats
     point = pd.DataFrame([calibrated] * runs)
     point_seeds = [run_seed(calibration.seed, 2 * 10**9 + k, 2, common=False)
                    for k in range(runs)]
     at_point = simulate_statistics(calibration, point, point_seeds, workers)
-    long_run = long_run_outcomes(calibration, accepted, calibrated, workers)
-    return JointResult(draws, scales, posterior, intervals(calibration, again),
-                       calibrated, intervals(calibration, at_point), long_run, tolerance,
-                       time.perf_counter() - start)
+    from sim.inference.calibration import long_run_outcomes
+
+    long_run = long_run_outcomes(calibration, sample, calibrated, workers)
+    return JointResult(calibration.method, draws, sets, scales, posterior,
+                       intervals(calibration, again), calibrated,
+                       intervals(calibration, at_point), long_run, tolerance,
+                       time.perf_counter() - start, simulations, generations)
 
 
 def intervals(calibration: JointCalibration, simulated: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,247 @@
+"""ABC-SMC over case records with pyabc: the default method of a joint calibration.
+
+pyabc (Klinger, Rickert and Hasenauer 2018) runs sequential Monte Carlo ABC: a population of
+parameter sets is drawn from the priors, and each generation perturbs the last one's accepted sets
+and keeps those whose runs come within a tolerance that falls from generation to generation. Its
+history (every generation's particles, weights and distances) is an SQLite database in the
+calibration's folder, `history.db`, from which an interrupted calibration resumes.
+
+The distance is pyabc's adaptive weighted Euclidean distance (Prangle 2017) over every case's
+statistics: each statistic is scaled, every generation, by its spread over that generation's runs
+(the median absolute deviation, or the standard deviation where that is 0, as
+`joint.statistic_scales`; a statistic that never varies is left out), and weighs 1 / sqrt(n) for a
+case with n statistics, so that each case counts by the root mean square of its differences and
+neither dominates. The tolerance of each
+generation is the median of the last one's distances. A particle's statistics are those of one
+run of each case on the fast engine, or the means over `replicates` runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import UserError
+from sim.inference.joint import (
+    MAD_TO_SD,
+    JointCalibration,
+    case_statistics,
+)
+
+HISTORY = "history.db"
+
+
+def scale_mad_or_sd(samples: np.ndarray, **_: Any) -> np.ndarray:
+    """Each statistic's spread over a generation's runs: MAD x 1.4826, else the sd (pyabc's
+    scale-function signature)."""
+    samples = np.asarray(samples, dtype=float)
+    median = np.median(samples, axis=0)
+    mad = np.median(np.abs(samples - median), axis=0) * MAD_TO_SD
+    return np.where(mad > 0, mad, samples.std(axis=0))
+
+
+def from_unbounded(prior, z: float) -> float:
+    """A prior's value from pyabc's unbounded parameter: low + (high - low) * logistic(z).
+
+    pyabc samples z, whose prior is the standard logistic distribution: the image of a uniform
+    prior on [low, high] under the logit. Its Gaussian perturbations then never leave the prior's
+    support, which in many dimensions most of them would (a uniform prior on a 17-dimensional
+    box holds under 5 % of them), and its importance weights stay finite.
+    """
+    from scipy.special import expit
+
+    return prior.low + (prior.high - prior.low) * float(expit(z))
+
+
+def parameter_names(calibration: JointCalibration) -> dict[str, str]:
+    """pyabc's name of each prior (`p0`, `p1`, ...: names safe in its database) -> the key."""
+    return {f"p{i}": prior.key for i, prior in enumerate(calibration.priors)}
+
+
+class JointModel:
+    """pyabc's model: a parameter set -> each case's statistics (one run each, or the means over
+    `replicates` runs). Picklable, so pyabc's samplers can ship it to worker processes."""
+
+    def __init__(self, calibration: JointCalibration):
+        self.calibration = calibration
+        self.names = parameter_names(calibration)
+        self.casts = {name: prior.cast for name, prior in
+                      zip(self.names, calibration.priors, strict=True)}
+
+    def values(self, parameter: dict) -> dict[str, Any]:
+        return {key: self.casts[name](from_unbounded(prior, float(parameter[name])))
+                for (name, key), prior in zip(self.names.items(), self.calibration.priors,
+                                              strict=True)}
+
+    def __call__(self, parameter: dict) -> dict[str, float]:
+        values = self.values(parameter)
+        replicates = self.calibration.replicates
+        # pyabc draws from numpy's global state, and its samplers seed it in each worker process
+        seeds = [int(s) for s in np.random.randint(0, 2**62, size=replicates,  # noqa: NPY002
+                                                   dtype=np.int64)]
+        out: dict[str, float] = {}
+        for case in self.calibration.cases:
+            out |= case_statistics(case, [values] * replicates, seeds).mean().to_dict()
+        return out
+
+
+def abc_smc(calibration: JointCalibration, sampler):
+    """The pyabc ABCSMC object of a calibration: priors, model, distance, population, sampler."""
+    import pyabc
+
+    names = parameter_names(calibration)
+    prior = pyabc.Distribution(**{
+        name: pyabc.RV("logistic", 0, 1)
+        for name, p in zip(names, calibration.priors, strict=True)})
+    # one adaptive Euclidean distance over every statistic; a statistic of a case with n of them
+    # weighs 1 / sqrt(n), so each case's part is the root mean square of its scaled differences
+    # and a case with many statistics weighs no more than one with few (as `joint_distance`)
+    weights = {name: 1 / np.sqrt(len(case.observed))
+               for case in calibration.cases for name in case.observed.index}
+    distance = pyabc.distance.AdaptivePNormDistance(p=2, scale_function=scale_mad_or_sd,
+                                                    fixed_weights=weights)
+    # perturb each parameter with its own kernel: a product of one-dimensional kernel densities
+    # keeps the importance weights from collapsing in many dimensions, where one joint Gaussian
+    # mixture leaves a few particles all the weight (docs/calibration.md)
+    transitions = pyabc.AggregatedTransition(
+        mapping={name: pyabc.MultivariateNormalTransition() for name in names})
+    return pyabc.ABCSMC(JointModel(calibration), prior, distance,
+                        population_size=calibration.population_size, sampler=sampler,
+                        transitions=transitions)
+
+
+def observed(calibration: JointCalibration) -> dict[str, float]:
+    """The records' statistics, by name, as pyabc compares them."""
+    return {name: float(value) for case in calibration.cases
+            for name, value in case.observed.items()}
+
+
+@dataclass
+class Generation:
+    """One generation as pyabc reports it."""
+
+    t: int
+    epsilon: float
+    simulations: int
+    accepted: int
+    ess: float
+
+    @property
+    def acceptance_rate(self) -> float:
+        return self.accepted / self.simulations if self.simulations else float("nan")
+
+
+class _Progress(logging.Handler):
+    """pyabc's log lines of each generation, passed on as `Generation`s."""
+
+    NUMBER = r"(\d[0-9]*(?:\.[0-9]+)?(?:e[+-]\d+)?|inf)"
+    EPS = re.compile(rf"^t: (-?\d+), eps: {NUMBER}")
+    ACCEPTED = re.compile(rf"^Accepted: (\d+) / (\d+) = {NUMBER}, ESS: {NUMBER}")
+
+    def __init__(self, report: Callable[[Generation], None]):
+        super().__init__(logging.INFO)
+        self.report = report
+        self.t, self.eps = None, None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if match := self.EPS.match(message):
+                self.t, self.eps = int(match.group(1)), float(match.group(2))
+            elif (match := self.ACCEPTED.match(message)) and self.t is not None:
+                self.report(Generation(self.t, self.eps, int(match.group(2)),
+                                       int(match.group(1)), float(match.group(4))))
+        except Exception:  # a line of another form is not progress; the run goes on
+            return
+
+
+def sampler_for(backend: str, workers: int, scheduler: str | None):
+    """pyabc's sampler for the execution choices of `minilat experiment`."""
+    import pyabc
+
+    if backend == "dask":
+        from sim.experiments.execution import DaskBackend
+
+        cluster = DaskBackend(workers, scheduler)
+        return pyabc.sampler.DaskDistributedSampler(dask_client=cluster.client), cluster
+    if workers == 1:
+        return pyabc.sampler.SingleCoreSampler(), None
+    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers), None
+
+
+def run_smc(calibration: JointCalibration, folder: Path, workers: int = 2,
+            backend: str = "local", scheduler: str | None = None, resume: bool = False,
+            report: Callable[[Generation], None] | None = None):
+    """Run (or resume) the calibration's ABC-SMC into `folder/history.db`; its pyabc History."""
+    db_path = folder / HISTORY
+    if resume and not db_path.is_file():
+        raise UserError(f"{folder}: no {HISTORY} to resume from. Run without --resume.")
+    folder.mkdir(parents=True, exist_ok=True)
+    import pyabc  # noqa: F401  (its import adds its console handler, replaced below)
+
+    np.random.seed(calibration.seed % 2**32)  # noqa: NPY002 (pyabc's transitions draw from it)
+    handler = _Progress(report or (lambda generation: None))
+    logger = logging.getLogger("ABC")  # pyabc's loggers are "ABC" and "ABC.<part>"
+    level, handlers, propagate = logger.level, logger.handlers[:], logger.propagate
+    logger.handlers = [handler]  # its lines become our progress, not its console output
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    cluster = None
+    try:
+        sampler, cluster = sampler_for(backend, workers, scheduler)
+        abc = abc_smc(calibration, sampler)
+        db = f"sqlite:///{db_path}"
+        if resume:
+            history = abc.load(db, 1)
+            done = history.max_t + 1 if history.max_t is not None else 0
+            left = calibration.max_populations - done
+            if left <= 0:
+                return history
+        else:
+            history = abc.new(db, observed(calibration))
+            left = calibration.max_populations
+        start = time.perf_counter()
+        abc.run(minimum_epsilon=calibration.min_epsilon, max_nr_populations=left,
+                max_total_nr_simulations=calibration.max_simulations)
+        history.seconds = time.perf_counter() - start
+        return history
+    finally:
+        logger.handlers, logger.propagate = handlers, propagate
+        logger.setLevel(level)
+        if cluster is not None:
+            cluster.close()
+
+
+def generations(history) -> pd.DataFrame:
+    """t, epsilon, simulations, accepted, acceptance_rate, ess per generation of a history."""
+    from pyabc.weighted_statistics import effective_sample_size
+
+    rows = []
+    for row in history.get_all_populations().itertuples():
+        if row.t < 0:
+            continue
+        frame, weights = history.get_distribution(m=0, t=row.t)
+        rows.append({"t": int(row.t), "epsilon": float(row.epsilon),
+                     "simulations": int(row.samples), "accepted": len(frame),
+                     "acceptance_rate": len(frame) / row.samples if row.samples else np.nan,
+                     "ess": float(effective_sample_size(weights))})
+    return pd.DataFrame(rows)
+
+
+def posterior_sets(calibration: JointCalibration, history) -> pd.DataFrame:
+    """The last generation's parameter sets: one row each, dotted-key columns and `weight`."""
+    frame, weights = history.get_distribution(m=0, t=history.max_t)
+    names = parameter_names(calibration)
+    out = pd.DataFrame({key: [prior.cast(from_unbounded(prior, float(v))) for v in frame[name]]
+                        for (name, key), prior in zip(names.items(), calibration.priors,
+                                                      strict=True)})
+    out["weight"] = np.asarray(weights, dtype=float) / np.sum(weights)
+    return out

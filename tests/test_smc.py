@@ -1,0 +1,152 @@
+"""ABC-SMC with pyabc over case records: the posterior as a file, progress, resuming."""
+
+import json
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.errors import InputError
+from sim.inference.joint import calibrate_joint, load_joint
+from sim.inference.smc import Generation, _Progress, scale_mad_or_sd
+
+SMALL = """
+[calibration]
+cases = ["mikta", "ibsa"]
+method = "smc"
+population_size = 10
+max_populations = MAXPOP
+max_simulations = 2000
+seed = 5
+predictive_runs = 1
+[priors]
+"group.base_rate" = { min = 1.0, max = 6.0 }
+"members.*.initial_engagement" = { min = 0.1, max = 0.7 }
+"""
+
+
+def write(tmp_path: Path, max_populations: int = 2, extra: str = "") -> Path:
+    path = tmp_path / "smc.toml"
+    path.write_text(SMALL.replace("MAXPOP", str(max_populations)) + extra)
+    return path
+
+
+def minilat(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_the_scale_is_the_mad_or_else_the_sd():
+    samples = np.array([[1.0, 0.0, 5.0], [2.0, 0.0, 5.0], [3.0, 0.0, 5.0], [10.0, 1.0, 5.0]])
+    scales = scale_mad_or_sd(samples)
+    assert scales[0] == pytest.approx(1.0 * 1.4826)  # median 2.5, deviations .5 .5 1.5 7.5
+    assert scales[1] == pytest.approx(np.std([0, 0, 0, 1.0]))  # MAD 0: the sd
+    assert scales[2] == 0  # never varies: left out by pyabc (weight 0)
+
+
+def test_progress_reads_pyabc_s_lines_of_a_generation():
+    seen: list[Generation] = []
+    handler = _Progress(seen.append)
+
+    def log(message):
+        handler.emit(logging.LogRecord("ABC", logging.INFO, "", 0, message, None, None))
+
+    log("t: 3, eps: 1.50799263e+00.")
+    log("Accepted: 200 / 1600 = 1.2500e-01, ESS: 1.8034e+02.")
+    log("Timing t=3 [s]: total=1.2")  # other lines are not progress
+    log("Accepted: nonsense")  # and a line of another form never stops the run
+    assert seen == [Generation(3, pytest.approx(1.50799263), 1600, 200, pytest.approx(180.34))]
+    assert seen[0].acceptance_rate == pytest.approx(0.125)
+
+
+def test_a_bad_method_is_named(tmp_path):
+    path = write(tmp_path)
+    path.write_text(path.read_text().replace('method = "smc"', 'method = "mcmc"'))
+    with pytest.raises(InputError) as info:
+        load_joint(path)
+    assert "calibration.method" in str(info.value) and "rejection" in str(info.value)
+
+
+def test_same_seed_same_posterior_on_one_worker(tmp_path):
+    calibration = load_joint(write(tmp_path))
+    a = calibrate_joint(calibration, workers=1, folder=tmp_path / "a")
+    b = calibrate_joint(calibration, workers=1, folder=tmp_path / "b")
+    pd.testing.assert_frame_equal(a.sets, b.sets)
+    assert len(a.generations) == 2 and a.method == "smc"
+    assert a.sets["weight"].sum() == pytest.approx(1.0)
+    # every simulation counts: the prior sample that calibrates the distance (t = -1) too
+    assert a.simulations == a.generations["simulations"].sum() + 10
+
+
+def test_the_command_writes_the_posterior_as_a_file(tmp_path):
+    path, out = write(tmp_path), tmp_path / "out"
+    result = minilat("calibrate", path, "--out", out, "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert "generation 0: tolerance" in result.stdout and "generation 1:" in result.stdout
+    assert "ABC INFO" not in result.stdout + result.stderr  # pyabc's own console lines
+    posterior = pd.read_parquet(out / "posterior.parquet")
+    assert list(posterior.columns) == ["group.base_rate", "members.*.initial_engagement",
+                                       "weight"]
+    assert len(posterior) == 10 and posterior["weight"].sum() == pytest.approx(1.0)
+    assert posterior["group.base_rate"].between(1.0, 6.0).all()
+    generations = pd.read_csv(out / "generations.csv")
+    assert generations["t"].tolist() == [0, 1]
+    assert (generations["accepted"] == 10).all()
+    summary = json.loads((out / "calibration.json").read_text())
+    assert summary["method"] == "smc" and summary["cases"] == ["mikta", "ibsa"]
+    assert (out / "history.db").is_file() and (out / "pairs.png").stat().st_size > 0
+
+
+def _generations_stored(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as connection:
+            return connection.execute("select count(*) from populations where t >= 0"
+                                      ).fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_calibration_killed_mid_generation_resumes_from_its_history(tmp_path):
+    path, out = write(tmp_path, max_populations=3), tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "sim.cli", "calibrate", str(path),
+                                "--out", str(out), "--workers", "1"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and _generations_stored(out / "history.db") < 1:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)  # in generation 1 (or later), mid-way
+    process.wait()
+    stored = _generations_stored(out / "history.db")
+    assert 1 <= stored < 3
+    with sqlite3.connect(out / "history.db") as connection:
+        first = connection.execute("select epsilon from populations where t = 0").fetchone()[0]
+    # without --resume the folder is kept, not overwritten
+    refused = minilat("calibrate", path, "--out", out, "--workers", "1")
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    resumed = minilat("calibrate", path, "--out", out, "--workers", "1", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    generations = pd.read_csv(out / "generations.csv")
+    assert generations["t"].tolist() == [0, 1, 2]
+    assert generations["epsilon"].iloc[0] == pytest.approx(first)  # kept, not redone
+    assert f"generation {stored}:" in resumed.stdout
+
+
+def test_resume_needs_the_same_file_and_its_history(tmp_path):
+    path, out = write(tmp_path), tmp_path / "out"
+    missing = minilat("calibrate", path, "--out", out, "--resume")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert minilat("calibrate", path, "--out", out, "--workers", "1").returncode == 0
+    path.write_text(path.read_text().replace("max = 6.0", "max = 7.0"))
+    changed = minilat("calibrate", path, "--out", out, "--resume")
+    assert changed.returncode == 2 and "differs" in changed.stderr
+    rejection = minilat("calibrate", path, "--out", tmp_path / "r", "--resume", "--method",
+                        "rejection")
+    assert rejection.returncode == 2 and "smc" in rejection.stderr
