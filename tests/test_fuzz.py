@@ -302,6 +302,41 @@ def test_a_mutated_calibration_or_record_is_refused_or_fits(tmp_path, text, csv)
         assert rows, "a record without rows was accepted"
 
 
+JOINT = """\
+[calibration]
+name = "fuzz-joint"
+cases = ["mikta", "ibsa"]
+method = "rejection"
+draws = 10
+accept = 0.5
+seed = 3
+predictive_runs = 1
+population_size = 4
+max_populations = 1
+max_simulations = 10
+replicates = 1
+
+[priors]
+"group.base_rate" = { min = 1.0, max = 6.0 }
+"members.*.initial_engagement" = { min = 0.1, max = 0.7 }
+"""
+
+
+@settings(FUZZ, max_examples=SCALE or 30)
+@given(text=st.one_of(mutated(JOINT), st.just(JOINT)))
+def test_a_mutated_joint_calibration_is_refused_or_fits(tmp_path, text):
+    path = tmp_path / "joint.toml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    code, stdout, stderr = invoke("calibrate", str(path), "--out", str(out), "--workers", "1",
+                                  "--force")
+    check_outcome(code, stdout, stderr, (str(path),))
+    if code == 0:
+        posterior = __import__("pandas").read_parquet(out / "posterior.parquet")
+        assert abs(posterior["weight"].sum() - 1) < 1e-9
+
+
 # ------------------------------------------------------------------------------ arguments
 
 ARGUMENT_VALUES = st.one_of(

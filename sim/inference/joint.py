@@ -200,16 +200,19 @@ def case_statistics(case: CaseTarget, parameter_sets: list[dict], seeds: list[in
 
     scenarios = [with_overrides(case.scenario, values) for values in parameter_sets]
     batch = simulate(scenarios, seeds, engine="fast", record=True)
-    start = case.scenario.start_quarter
+    return statistics_of(case, batch.trajectories, case.scenario.start_quarter)
+
+
+def statistics_of(case: CaseTarget, trajectories, start_quarter: int) -> pd.DataFrame:
+    """The case's statistics (columns as `case.observed`) of recorded runs that start in
+    `start_quarter` (absolute) and reach the case's last compared year."""
     columns: dict[str, np.ndarray] = {}
-    trajectories = batch.trajectories
     levels = {lv: np.array([t.series[f"outputs_{lv}"] for t in trajectories]) for lv in LEVELS}
     state = np.array([np.where(np.arange(len(t.series["state"])) < t.quarters_run,
                                t.series["state"], rules.DEAD) for t in trajectories])
     for name in case.observed.index:
         _, what, year = name.split(":")
-        year = int(year)
-        q0 = year * 4 - start
+        q0 = int(year) * 4 - start_quarter
         if what in LEVELS:
             columns[name] = levels[what][:, q0:q0 + 4].sum(axis=1).astype(float)
         else:
