@@ -287,10 +287,13 @@ def read_record_dates(path: Path) -> list[dt.date]:
     return dates
 
 
-def prior_draws(calibration: Calibration) -> pd.DataFrame:
-    """The parameter sets: a Latin hypercube, uniform on each prior range."""
-    unit = qmc.LatinHypercube(d=len(calibration.priors), seed=calibration.seed).random(
-        calibration.draws)
+def prior_draws(calibration, draws: int | None = None, seed: int | None = None
+                ) -> pd.DataFrame:
+    """Parameter sets from a Latin hypercube, uniform on each prior range (by default the
+    calibration's own number of draws and seed)."""
+    unit = qmc.LatinHypercube(d=len(calibration.priors),
+                              seed=calibration.seed if seed is None else seed).random(
+        draws or calibration.draws)
     return pd.DataFrame({p.key: [p.cast(p.low + u * (p.high - p.low)) for u in unit[:, j]]
                          for j, p in enumerate(calibration.priors)})
 

@@ -34,7 +34,12 @@ import pandas as pd
 
 from sim.errors import InputError, UserError
 from sim.experiments.design import Factor, run_seed
-from sim.inference.calibration import UNIDENTIFIED, CalibrationFile, posterior_summary
+from sim.inference.calibration import (
+    UNIDENTIFIED,
+    CalibrationFile,
+    posterior_summary,
+    prior_draws,
+)
 from sim.inference.records import Record, load_record
 from sim.model import rules
 from sim.model.files import (
@@ -280,18 +285,6 @@ class JointResult:
     simulations: int  # parameter sets simulated by the fit (each one run, or `replicates`, of
     # every case), the predictive checks not counted
     generations: pd.DataFrame = field(default_factory=pd.DataFrame)  # smc: t, epsilon, ...
-
-
-def prior_draws(calibration: JointCalibration, draws: int | None = None,
-                seed: int | None = None) -> pd.DataFrame:
-    """Parameter sets from a Latin hypercube, uniform on each prior range."""
-    from scipy.stats import qmc
-
-    unit = qmc.LatinHypercube(d=len(calibration.priors),
-                              seed=calibration.seed if seed is None else seed).random(
-        draws or calibration.draws)
-    return pd.DataFrame({p.key: [p.cast(p.low + u * (p.high - p.low)) for u in unit[:, j]]
-                         for j, p in enumerate(calibration.priors)})
 
 
 YARDSTICK_DRAWS = 2000  # prior draws that scale the statistics of an SMC calibration's report
