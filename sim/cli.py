@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sim.errors import UserError
+from sim.errors import InputError, UserError
 
 app = typer.Typer(
     name="minilat",
@@ -614,6 +614,13 @@ def experiment(
                                         "their seeds and compare them with what is stored.")
                      ] = False,
     sample: Annotated[int, typer.Option(min=1, help="Runs --check reruns.")] = 20,
+    posterior: Annotated[Path | None, typer.Option(
+        help="A calibration's results folder: draw parameter sets by weight from its "
+             "posterior.parquet; replicate r runs set r mod --sets at every design point.")
+                         ] = None,
+    sets: Annotated[int | None, typer.Option(min=1, help="Parameter sets drawn with "
+                                             "--posterior (default: one per replicate).")
+                    ] = None,
 ) -> None:
     """Run an experiment: every design point and replicate, in parallel, into Parquet.
 
@@ -627,6 +634,13 @@ def experiment(
     from sim.experiments.storage import FolderLock
 
     spec = load_experiment(file, replicates=replicates, engine=engine)
+    if posterior is not None:
+        from sim.experiments.design import with_posterior
+
+        spec = with_posterior(spec, posterior, sets or spec.replicates)
+    elif sets is not None:
+        raise InputError("--sets", "needs --posterior.", value=sets,
+                         allowed="--posterior DIR, the results folder of a calibration.")
     folder = out_dir or Path("results") / spec.name
     with FolderLock(folder):  # held until the report is written too
         _experiment(spec, file, folder, out_dir, workers, backend, scheduler, resume, force,

@@ -175,10 +175,10 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
 def test_a_failing_run_is_recorded_and_the_rest_goes_on(tmp_path, monkeypatch):
     real = runner.scenario_for
 
-    def flaky(experiment, values):
+    def flaky(experiment, values, posterior_set=0):
         if values["world.rival_pull"] == 2.0 and values["group.secretariat"]:
             raise RuntimeError("deliberate failure")
-        return real(experiment, values)
+        return real(experiment, values, posterior_set)
 
     monkeypatch.setattr(runner, "scenario_for", flaky)
     path = experiment_file(tmp_path)

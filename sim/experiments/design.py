@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.experiments.posterior import SET_COLUMN, PosteriorSets, draw_sets, scenario_of
 from sim.model.files import FOLDER_NAME_RULE, check_fits, folder_name_problem
 from sim.model.params import (
     Key,
@@ -104,6 +105,7 @@ class Experiment:
     fixed: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    posterior: PosteriorSets | None = None  # parameter sets of the replicates (--posterior)
 
     @property
     def factor_keys(self) -> list[str]:
@@ -120,6 +122,7 @@ class Experiment:
                                 {"min": f.low, "max": f.high, "steps": f.steps})
                         for f in self.factors},
             "fixed": self.fixed, "report": self.report,
+            **({"posterior": self.posterior.resolved()} if self.posterior is not None else {}),
         }
 
 
@@ -222,6 +225,20 @@ def load_experiment(path: str | Path, replicates: int | None = None,
         report=dict(report) if isinstance(report, Mapping) else {}, source=source,
     )
     return experiment
+
+
+def with_posterior(experiment: Experiment, folder: str | Path, sets: int) -> Experiment:
+    """The experiment with `sets` parameter sets drawn by weight from a calibration's folder:
+    replicate r runs set r mod `sets` at every design point (sim.experiments.posterior)."""
+    drawn = draw_sets(folder, sets, experiment.seed, experiment.base)
+    for i in range(len(drawn)):  # a point the model refuses is a failed run; a set, an error
+        try:
+            scenario_of(experiment.base, {}, drawn, i, experiment.fixed)
+        except InputError as exc:
+            raise InputError(str(Path(folder) / "posterior.parquet"), f"set {i} (row "
+                             f"{drawn.drawn_rows[i]}) does not fit experiment "
+                             f"{experiment.name}: {exc.problem}", allowed=exc.allowed) from None
+    return dataclasses.replace(experiment, posterior=drawn)
 
 
 def _flatten(table: Any, prefix: str = "", keep=lambda value: False) -> Any:
@@ -463,7 +480,11 @@ def run_table(experiment: Experiment, points: pd.DataFrame | None = None) -> pd.
             (run_seed(experiment.seed, p, r, False)
              for p, r in zip(runs["point_id"], runs["replicate"], strict=True)),
             dtype=np.int64, count=len(runs)))
-    return runs[["run_id", "point_id", "replicate", "seed", *experiment.factor_keys]]
+    ids = ["run_id", "point_id", "replicate", "seed"]
+    if experiment.posterior is not None:
+        runs.insert(4, SET_COLUMN, runs["replicate"] % len(experiment.posterior))
+        ids.append(SET_COLUMN)
+    return runs[[*ids, *experiment.factor_keys]]
 
 
 def chunk_bounds(total_runs: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -491,8 +512,13 @@ def experiment_hash(experiment: Experiment, timeseries: bool, version: str) -> s
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def scenario_for(experiment: Experiment, factor_values: Mapping[str, Any]) -> Scenario:
-    """The base scenario with one design point's factor values."""
+def scenario_for(experiment: Experiment, factor_values: Mapping[str, Any],
+                 posterior_set: int = 0) -> Scenario:
+    """The base scenario with one design point's factor values (over a parameter set of the
+    posterior, where the experiment draws from one)."""
+    if experiment.posterior is not None:
+        return scenario_of(experiment.base, dict(factor_values), experiment.posterior,
+                           posterior_set, experiment.fixed)
     return with_overrides(experiment.base, {k: _plain(v) for k, v in factor_values.items()})
 
 

@@ -33,6 +33,7 @@ from sim.experiments.design import (
     run_table,
     scenario_for,
 )
+from sim.experiments.posterior import SET_COLUMN
 from sim.experiments.storage import FolderLock, ResultsFolder, environment
 from sim.model.outcomes import SUMMARY_KEYS
 from sim.model.simulation import simulate
@@ -86,7 +87,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     start = time.perf_counter()
     experiment, runs = task.experiment, task.runs
     keys = experiment.factor_keys
-    scenarios: dict[int, Any] = {}
+    scenarios: dict[tuple[int, int], Any] = {}  # by (point, parameter set)
     errors: list[dict[str, Any]] = []
     records: list[dict[str, Any] | None] = [None] * len(runs)
     trajectories: list[Any] = [None] * len(runs)
@@ -102,11 +103,13 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
                        "error": f"{type(exc).__name__}: {exc}",
                        "traceback": "".join(traceback.format_exception(exc))})
 
+    sets = runs[SET_COLUMN] if experiment.posterior is not None else None
+
     def scenario(i: int):
-        point = int(cell("point_id", i))
-        if point not in scenarios:
-            scenarios[point] = scenario_for(experiment, {k: cell(k, i) for k in keys})
-        return scenarios[point]
+        key = (int(cell("point_id", i)), int(sets.iat[i]) if sets is not None else 0)
+        if key not in scenarios:
+            scenarios[key] = scenario_for(experiment, {k: cell(k, i) for k in keys}, key[1])
+        return scenarios[key]
 
     prepared = []
     for i in range(len(runs)):
@@ -159,7 +162,8 @@ def _series_frame(runs: pd.DataFrame, trajectories: list, scenarios: dict) -> pd
         if trajectory is None:
             continue
         row = runs.iloc[i]
-        frame = trajectory.to_frame(scenarios[int(row.point_id)])
+        frame = trajectory.to_frame(scenarios[(int(row.point_id), int(getattr(
+            row, SET_COLUMN, 0)))])
         frame.insert(0, "replicate", int(row.replicate))
         frame.insert(0, "point_id", int(row.point_id))
         frame.insert(0, "run_id", int(row.run_id))

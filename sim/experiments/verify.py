@@ -13,9 +13,10 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.errors import UserError
+from sim.experiments.posterior import PosteriorSets, run_scenarios
 from sim.experiments.storage import ResultsFolder, environment
 from sim.model.outcomes import SUMMARY_KEYS
-from sim.model.params import resolve, with_overrides
+from sim.model.params import resolve
 from sim.model.simulation import simulate
 from sim.model.tape import TAPE_VERSION
 
@@ -74,8 +75,10 @@ def check_results(folder: str | Path, sample: int = 20, seed: int = 0) -> CheckR
     chosen = order.sort_values(["rank", "point_id"]).head(sample).sort_values("run_id")
     base = resolve(manifest["scenario"]["resolved"], source=f"{results.manifest_path}",
                    recorded=True)
-    scenarios = [with_overrides(base, {k: _plain(row[k]) for k in factor_keys})
-                 for _, row in chosen.iterrows()]
+    posterior = manifest["experiment"].get("posterior")
+    scenarios = run_scenarios(base, factor_keys, chosen.reset_index(drop=True),
+                              PosteriorSets.from_resolved(posterior) if posterior else None,
+                              manifest["experiment"].get("fixed") or {})
     rerun = simulate(scenarios, [int(s) for s in chosen["seed"]],
                      engine=manifest.get("engine", "fast")).summaries
     rows = []

@@ -23,6 +23,7 @@ import pandas as pd
 
 from sim.errors import UserError
 from sim.experiments.design import run_seed
+from sim.experiments.posterior import read_posterior
 from sim.inference.joint import case_distances, case_target, statistic_scales, statistics_of
 from sim.inference.records import Record, builtin_records, load_record
 from sim.inference.statistics import wilson_interval
@@ -49,24 +50,6 @@ class Forecast:
     seconds: float
     compared: pd.DataFrame  # year, median, lo, hi: outputs at `levels`, as the record has them
     levels: list[str]  # the levels the record holds in full in every compared year
-
-
-def read_posterior(folder: Path) -> pd.DataFrame:
-    """A calibration's `posterior.parquet`: parameter sets (dotted keys) and `weight`."""
-    path = Path(folder) / "posterior.parquet"
-    if not path.is_file():
-        raise UserError(f"{folder}: holds no posterior.parquet. Give the results folder of a "
-                        "calibration (minilat calibrate writes one).")
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as exc:  # a damaged file is a message, not a traceback
-        raise UserError(f"{path}: cannot be read as Parquet ({exc}).") from None
-    weights = frame.get("weight")
-    if weights is None or not len(frame) or not np.isfinite(weights).all() \
-            or (weights < 0).any() or weights.sum() <= 0:
-        raise UserError(f"{path}: needs rows and a `weight` column of non-negative numbers "
-                        "with a positive sum.")
-    return frame
 
 
 def record_for(scenario: Scenario) -> Record | None:

@@ -380,6 +380,13 @@ def _provenance(results: Results, settings: dict, figures: Path, written: list) 
     ]
     if e.get("fixed"):
         rows.insert(3, ("fixed", ", ".join(f"`{k}` = {_fmt(v)}" for k, v in e["fixed"].items())))
+    posterior = e.get("posterior")
+    if posterior:
+        rows.insert(5, ("parameter sets", f"{posterior['sets']} drawn by weight from "
+                        f"`{posterior['source']}/posterior.parquet` (keys: "
+                        f"{', '.join(f'`{k}`' for k in posterior['keys'])}); replicate r runs "
+                        "set r mod sets at every point, so each point's shares are mixed over "
+                        "the posterior; the column `posterior_set` of `runs.parquet` names it"))
     if settings["_ignored"]:
         rows.append(("ignored in [report]", "; ".join(settings["_ignored"])))
     section.add(Table(pd.DataFrame(rows, columns=["", "value"])))
@@ -395,7 +402,10 @@ def _provenance(results: Results, settings: dict, figures: Path, written: list) 
     section.add(Table(pd.DataFrame(factors, columns=["factor", "values"])))
     section.add("Each run's seed is in `runs.parquet` (column `seed`); the seeds derive from the "
                 f"experiment seed as follows: {m.get('seeds', {}).get('derivation', '?')}.")
-    resolved = json.dumps(e, indent=2, default=str)
+    shown = {**e, "posterior": {k: v for k, v in posterior.items() if k not in ("values", "rows")}
+                                | {"values": "(one row per set: see manifest.json)"}} \
+        if posterior else e
+    resolved = json.dumps(shown, indent=2, default=str)
     section.add("The experiment as resolved:")
     section.add(Code(resolved))
     return section
@@ -523,12 +533,18 @@ class Regenerated:
 
 def _regenerate(results: Results, scenario, chosen: pd.DataFrame) -> list[Regenerated]:
     """The chosen runs, point by point, from their seeds on the fast engine."""
+    from sim.experiments.posterior import PosteriorSets, run_scenarios
     from sim.model.simulation import simulate
 
+    posterior = results.experiment.get("posterior")
+    sets = PosteriorSets.from_resolved(posterior) if posterior else None
     points = []
     for point_id, runs in chosen.groupby("point_id", sort=True):
         point_scenario = _point_scenario(results, scenario, point_id)
-        batch = simulate(point_scenario, runs["seed"].tolist(), record=True)
+        per_run = point_scenario if sets is None else run_scenarios(
+            scenario, results.factor_keys, runs.reset_index(drop=True), sets,
+            results.experiment.get("fixed") or {})
+        batch = simulate(per_run, runs["seed"].tolist(), record=True)
         again = np.array([r["outcome"] for r in batch.summaries])
         points.append(Regenerated(int(point_id), point_scenario, runs, batch.trajectories,
                                   int(np.sum(again != runs["outcome"].to_numpy()))))

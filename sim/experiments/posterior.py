@@ -1,0 +1,143 @@
+"""Parameter sets drawn from a calibration's posterior, as a factor of an experiment's replicates.
+
+`minilat calibrate` writes `posterior.parquet`: one row per parameter set, dotted-key columns and
+a `weight`. An experiment given `--posterior DIR --sets N` draws N sets by weight (with
+replacement, from the experiment seed) and runs replicate r with set r mod N at every design
+point. With common random numbers replicate r then meets the same shocks and the same parameter
+values at every point, so a paired contrast carries both seed and parameter uncertainty, and the
+outcome shares of a point are mixed over the posterior. The experiment's own `[fixed]` values and
+factors take precedence over a set's value of the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import UserError
+from sim.model.params import Scenario, with_overrides
+
+POSTERIOR_FILE = "posterior.parquet"
+SET_COLUMN = "posterior_set"
+
+
+def read_posterior(folder: str | Path) -> pd.DataFrame:
+    """A calibration's `posterior.parquet`: parameter sets (dotted keys) and `weight`."""
+    path = Path(folder) / POSTERIOR_FILE
+    if not path.is_file():
+        raise UserError(f"{folder}: holds no {POSTERIOR_FILE}. Give the results folder of a "
+                        "calibration (minilat calibrate writes one).")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # a damaged file is a message, not a traceback
+        raise UserError(f"{path}: cannot be read as Parquet ({exc}).") from None
+    weights = frame.get("weight")
+    if weights is None or not len(frame) or not pd.api.types.is_numeric_dtype(weights) \
+            or not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+        raise UserError(f"{path}: needs rows and a `weight` column of non-negative numbers "
+                        "with a positive sum.")
+    keys = [c for c in frame.columns if c != "weight"]
+    if not keys:
+        raise UserError(f"{path}: has no parameter columns besides `weight`.")
+    for key in keys:
+        if not pd.api.types.is_numeric_dtype(frame[key]) or not np.isfinite(
+                frame[key].to_numpy(dtype=float)).all():
+            raise UserError(f"{path}: column {key} must hold finite numbers.")
+    return frame
+
+
+@dataclass(frozen=True)
+class PosteriorSets:
+    """N parameter sets drawn by weight from a posterior file, in draw order."""
+
+    source: str  # the calibration's results folder, as given
+    digest: str  # sha256 of its posterior.parquet
+    keys: tuple[str, ...]
+    values: tuple[tuple[float, ...], ...]  # one row per set, in `keys` order
+    drawn_rows: tuple[int, ...]  # the row of posterior.parquet each set came from
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def of_replicate(self, replicate: int) -> int:
+        return replicate % len(self.values)
+
+    def overrides(self, index: int) -> dict[str, float]:
+        """Set `index` as dotted-key overrides."""
+        return dict(zip(self.keys, self.values[index], strict=True))
+
+    def resolved(self) -> dict[str, Any]:
+        return {"source": self.source, "digest": self.digest, "sets": len(self.values),
+                "keys": list(self.keys), "rows": list(self.drawn_rows),
+                "values": [list(v) for v in self.values],
+                "assignment": "replicate r runs set r mod sets at every design point"}
+
+    @classmethod
+    def from_resolved(cls, entry: dict[str, Any]) -> PosteriorSets:
+        return cls(entry["source"], entry["digest"], tuple(entry["keys"]),
+                   tuple(tuple(float(x) for x in row) for row in entry["values"]),
+                   tuple(int(r) for r in entry["rows"]))
+
+    def frame(self) -> pd.DataFrame:
+        """The drawn sets as a table: posterior_set, row, then one column per key."""
+        frame = pd.DataFrame(list(self.values), columns=list(self.keys))
+        frame.insert(0, "row", list(self.drawn_rows))
+        frame.insert(0, SET_COLUMN, np.arange(len(frame), dtype=np.int64))
+        return frame
+
+
+def draw_sets(folder: str | Path, sets: int, seed: int, base: Scenario) -> PosteriorSets:
+    """Draw `sets` parameter sets by weight from `folder`'s posterior, checked against `base`."""
+    if sets < 1:
+        raise UserError(f"--sets {sets}: must be at least 1.")
+    frame = read_posterior(folder)
+    path = Path(folder) / POSTERIOR_FILE
+    keys = [c for c in frame.columns if c != "weight"]
+    weights = frame["weight"].to_numpy(dtype=float)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+    rows = rng.choice(len(frame), size=sets, p=weights / weights.sum())
+    values = frame[keys].to_numpy(dtype=float)[rows]
+    try:
+        with_overrides(base, dict(zip(keys, values[0].tolist(), strict=True)))
+    except UserError as exc:
+        raise UserError(f"{path}: does not fit scenario {base.name}: {exc}") from None
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return PosteriorSets(str(folder), digest, tuple(keys),
+                         tuple(tuple(float(x) for x in row) for row in values),
+                         tuple(int(r) for r in rows))
+
+
+def scenario_of(base: Scenario, factor_values: dict[str, Any], posterior: PosteriorSets | None,
+                set_index: int, fixed: dict[str, Any]) -> Scenario:
+    """One run's scenario: its parameter set, then the experiment's fixed values, then its point's
+    factor values (a later key wins, `members.KOR.x` over `members.*.x` included)."""
+    values: dict[str, Any] = posterior.overrides(set_index) if posterior is not None else {}
+    if posterior is not None:
+        values.update(fixed)
+    values.update({k: _plain(v) for k, v in factor_values.items()})
+    return with_overrides(base, values)
+
+
+def run_scenarios(base: Scenario, factor_keys: list[str], runs: pd.DataFrame,
+                  posterior: PosteriorSets | None, fixed: dict[str, Any]) -> list[Scenario]:
+    """The scenario of every row of a run table, one per (point, set) built once."""
+    cache: dict[tuple[int, int], Scenario] = {}
+    sets = runs[SET_COLUMN].to_numpy() if posterior is not None else np.zeros(len(runs), int)
+    points = runs["point_id"].to_numpy()
+    scenarios = []
+    for i in range(len(runs)):
+        key = (int(points[i]), int(sets[i]))
+        if key not in cache:
+            cache[key] = scenario_of(base, {k: runs[k].iat[i] for k in factor_keys}, posterior,
+                                     key[1], fixed)
+        scenarios.append(cache[key])
+    return scenarios
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
