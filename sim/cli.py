@@ -556,8 +556,18 @@ def claims(
     quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
     force: Annotated[bool, typer.Option(help="Delete earlier claims results in the folder "
                                         "first.")] = False,
+    posterior: Annotated[Path | None, typer.Option(
+        help="A calibration's results folder: also run every contrast under parameter sets "
+             "drawn by weight from its posterior.parquet and write robustness.csv.")] = None,
+    sets: Annotated[int, typer.Option(min=1, help="Parameter sets drawn with --posterior.")
+                    ] = 40,
 ) -> None:
-    """Run the sources' claims as paired experiments and write their report."""
+    """Run the sources' claims as paired experiments and write their report.
+
+    With --posterior, every contrast also runs under each of --sets parameter sets (the same
+    seeds in every arm and set), and each predicted effect is called robust, conditional or
+    does not hold by the share of sets in which it holds (robustness.csv).
+    """
     from sim.experiments.storage import writing_folder
     from sim.inference.claims import load_claims, run_claims
     from sim.reporting.claims_report import write_claims_report
@@ -568,9 +578,20 @@ def claims(
         if not quiet:
             err.print(message, highlight=False)
 
+    robustness = None
+    if posterior is not None:
+        from sim.experiments.posterior import draw_sets
+
+        draw_sets(posterior, sets, suite.seed, suite.claims[0].contrasts[0].baseline)  # checks
     with writing_folder(out_dir or Path("results") / suite.name, force, "claims") as folder:
         result = run_claims(suite, workers=workers or os.cpu_count() or 1, progress=progress)
-        report = write_claims_report(suite, result, folder)
+        if posterior is not None:
+            from sim.inference.robustness import run_robustness, write_robustness
+
+            robustness = run_robustness(suite, posterior, sets, workers or os.cpu_count() or 1,
+                                        progress)
+            write_robustness(robustness, folder)
+        report = write_claims_report(suite, result, folder, robustness)
     table = Table("claim", "title", "verdict")
     for row in result.verdicts.itertuples():
         table.add_row(str(row.claim), row.title, row.verdict + (f": {row.condition}"
@@ -578,6 +599,17 @@ def claims(
     out.print(table)
     out.print(f"{suite.replicates:,} paired runs per arm in {result.seconds:.0f} s; "
               f"report: {report}", highlight=False)
+    if robustness is not None:
+        table = Table("claim", "contrast", "metric", "sets holding", "effect (95 %)", "verdict",
+                      title=f"across {sets} parameter sets of {posterior}", title_justify="left")
+        for row in robustness.table.itertuples():
+            table.add_row(str(row.claim), row.contrast, f"{row.metric} {row.predicted}",
+                          f"{row.share_holding:.0%}",
+                          f"{row.effect:+.3g} ({row.effect_lo:+.3g} to {row.effect_hi:+.3g})",
+                          row.verdict)
+        out.print(table)
+        out.print(f"{robustness.runs:,} runs in {robustness.seconds:.0f} s; "
+                  f"{folder / 'robustness.csv'}", highlight=False)
 
 
 # ------------------------------------------------------------------------------ experiment

@@ -305,10 +305,24 @@ def zombie_regions(runs: pd.DataFrame, factor_keys: list[str], max_depth: int = 
     rule. Density: the share of the rule's runs that end zombie or dead. `predicted` marks rules
     where they are the majority.
     """
+    regions = rule_regions(runs, factor_keys, (runs["outcome"] != "alive").to_numpy(),
+                           max_depth, min_leaf_share, seed)
+    return regions.rename(columns={"hits": "not_alive"})
+
+
+def rule_regions(frame: pd.DataFrame, keys: list[str], target: np.ndarray, max_depth: int = 3,
+                 min_leaf_share: float = 0.02, seed: int = 0) -> pd.DataFrame:
+    """Rules over `keys` for the rows where `target` is true: the leaves of a shallow decision
+    tree (scikit-learn), with sibling leaves of one class merged into their parent.
+
+    Coverage: the share of all target rows under the rule; density: the share of the rule's
+    rows that are target rows; `predicted`: rules where they are the majority.
+    """
     from sklearn.tree import DecisionTreeClassifier
 
+    runs, factor_keys = frame, keys
     features = runs[factor_keys].astype(float).to_numpy()
-    target = (runs["outcome"] != "alive").to_numpy()
+    target = np.asarray(target, dtype=bool)
     tree = DecisionTreeClassifier(max_depth=max_depth, random_state=seed,
                                   min_samples_leaf=max(5, int(min_leaf_share * len(runs))))
     tree.fit(features, target)
@@ -336,7 +350,7 @@ def zombie_regions(runs: pd.DataFrame, factor_keys: list[str], max_depth: int = 
         predicted = uniform(node)
         if predicted is not None:
             rows.append({"rule": _rule_text(bounds, kinds), "runs": int(size[node]),
-                         "not_alive": int(hits[node]), "coverage": hits[node] / total,
+                         "hits": int(hits[node]), "coverage": hits[node] / total,
                          "density": hits[node] / max(int(size[node]), 1),
                          "predicted": predicted})
             return
@@ -347,9 +361,9 @@ def zombie_regions(runs: pd.DataFrame, factor_keys: list[str], max_depth: int = 
         walk(right, {**bounds, key: (max(low, threshold), high)})
 
     walk(0, {})
-    frame = pd.DataFrame(rows, columns=["rule", "runs", "not_alive", "coverage", "density",
+    table = pd.DataFrame(rows, columns=["rule", "runs", "hits", "coverage", "density",
                                         "predicted"])
-    return frame.sort_values(["predicted", "density"], ascending=False, ignore_index=True)
+    return table.sort_values(["predicted", "density"], ascending=False, ignore_index=True)
 
 
 def _rule_text(bounds: dict[str, tuple[float, float]], kinds: dict[str, type]) -> str:

@@ -53,8 +53,10 @@ def sentence(claim: Claim, verdict: dict, effects: pd.DataFrame) -> str:
     return f"{head} — " + "; ".join(parts) + "."
 
 
-def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path) -> Path:
-    """claims.csv, effects.parquet, report.md, report.html and figures/ into `folder`."""
+def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
+                        robustness=None) -> Path:
+    """claims.csv, effects.parquet, report.md, report.html and figures/ into `folder` (with a
+    section per claim on its effects across a posterior's parameter sets, where run)."""
     from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
     from sim.reporting.report import Bullets, Document, Figure, Section, Table, to_html, to_markdown
 
@@ -79,6 +81,16 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path) -
                                                        result.verdicts.to_dict("records"),
                                        strict=True)])
     head.add(Table(summary[["claim", "title", "verdict", "sentence"]].astype(str)))
+    if robustness is not None:
+        head.add(f"Across the posterior: every contrast also ran under "
+                 f"{int(robustness.table['sets'].max())} parameter sets drawn by weight from a "
+                 f"calibration's posterior, {suite.replicates:,} paired runs per arm and set on "
+                 f"the same seeds ({robustness.runs:,} runs, {robustness.seconds:.0f} s). An "
+                 "effect holds in a set when its 95 % interval lies on the predicted side of "
+                 "zero; it is robust where it holds in at least 90 % of the sets, conditional "
+                 "in 10 – 90 %, and does not hold below 10 % (`robustness.csv`; per set, with "
+                 "the parameter values, `robustness_sets.csv`).")
+        head.add(Table(_robustness_table(robustness.table)))
     doc.sections.append(head)
     for claim, verdict in zip(suite.claims, result.verdicts.to_dict("records"), strict=True):
         section = Section(f"Claim {claim.id}: {claim.title}")
@@ -99,6 +111,8 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path) -
         if claim.reference:
             section.add(_reference_text(claim, result))
         section.add(f"**{sentence(claim, verdict, result.effects)}**")
+        if robustness is not None:
+            section.add(_robustness_text(claim, robustness))
         doc.sections.append(section)
     atomic_write_bytes(folder / "report.html", to_html(doc).encode())
     atomic_write_bytes(folder / "report.md", to_markdown(doc).encode())
@@ -107,6 +121,32 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path) -
                     "verdicts": result.verdicts.to_dict("records")}
     atomic_write_bytes(folder / "claims.json", json.dumps(summary_json, indent=2).encode())
     return folder / "report.md"
+
+
+def _robustness_table(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "claim": str(r.claim), "contrast": r.contrast, "metric": f"{r.metric} {r.predicted}",
+        "sets holding": f"{r.share_holding:.0%}",
+        "effect over the posterior (95 %)": f"{r.effect:+.3g} ({r.effect_lo:+.3g} to "
+                                            f"{r.effect_hi:+.3g})",
+        "verdict": r.verdict} for r in table.itertuples()])
+
+
+def _robustness_text(claim: Claim, robustness) -> str:
+    """The claim's effects across the posterior, with the rule of each conditional one."""
+    rows = robustness.table[robustness.table["claim"] == claim.id]
+    parts = []
+    for r in rows.itertuples():
+        text = (f"{r.metric} {r.predicted} in {r.contrast}: {r.verdict}, holding in "
+                f"{r.share_holding:.0%} of {r.sets} parameter sets (effect over the posterior "
+                f"{r.effect:+.3g}, 95 % {r.effect_lo:+.3g} to {r.effect_hi:+.3g})")
+        rule = robustness.rules[(robustness.rules["claim"] == claim.id)
+                                & (robustness.rules["contrast"] == r.contrast)
+                                & (robustness.rules["metric"] == r.metric)]
+        if len(rule):
+            text += f"; {rule['sentence'].iloc[0]}"
+        parts.append(text)
+    return "Across the posterior: " + "; ".join(parts) + "."
 
 
 def _reference_text(claim: Claim, result: ClaimsResult) -> str:

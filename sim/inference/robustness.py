@@ -1,0 +1,196 @@
+"""Claims over a posterior: does each predicted effect hold for the sets the records allow?
+
+Every contrast of a claims file is run under N parameter sets drawn by weight from a calibration's
+`posterior.parquet`, R paired runs per arm and set. The seeds are common to both arms and to every
+set (replicate r has one seed throughout), so arms and sets differ only by what they change. For
+each set the effect is the mean paired difference (treatment minus baseline) with its t interval;
+it *holds* in a set when that interval lies wholly on the predicted side of zero. An effect is
+
+- **robust** where it holds in at least 90 % of the sets,
+- **conditional** where it holds in 10 – 90 %,
+- **does not hold** below 10 %.
+
+The effect mixed over the posterior is the mean of the sets' effects; its interval comes from a
+two-stage bootstrap (sets resampled, then each set's mean drawn within its own standard error), so
+it carries parameter and seed uncertainty. For a conditional effect a shallow decision tree over
+the sets' parameter values (the scenario-discovery code of `statistics.rule_regions`) says where
+it holds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.experiments.design import run_seed
+from sim.experiments.posterior import PosteriorSets, draw_sets
+from sim.inference.claims import ClaimSuite, metrics
+from sim.inference.statistics import rule_regions
+from sim.model.params import Scenario, scenario_as_dict, with_overrides
+
+ROBUST, CONDITIONAL, FAILS = "robust", "conditional", "does not hold"
+ROBUST_SHARE, FAILS_SHARE = 0.9, 0.1
+COLUMNS = ["claim", "contrast", "metric", "predicted", "sets", "share_holding", "effect",
+           "effect_lo", "effect_hi", "verdict"]
+BATCH = 2_000  # runs a worker takes at once
+
+
+@dataclass
+class RobustnessResult:
+    table: pd.DataFrame  # COLUMNS, one row per claim, contrast and predicted effect
+    per_set: pd.DataFrame  # claim, contrast, metric, set, effect, low, high, holds
+    sets: pd.DataFrame  # the drawn sets: posterior_set, row, one column per key
+    rules: pd.DataFrame  # claim, contrast, metric, rule, coverage, density, sentence
+    runs: int
+    seconds: float
+
+
+def verdict_of_share(share: float) -> str:
+    return ROBUST if share >= ROBUST_SHARE else FAILS if share < FAILS_SHARE else CONDITIONAL
+
+
+def arm_scenario(start: Scenario, changes: dict, posterior: PosteriorSets, index: int
+                 ) -> Scenario:
+    """An arm under parameter set `index`: the set's values, then the arm's own changes."""
+    return with_overrides(start, {**posterior.overrides(index), **changes})
+
+
+def set_effects(baseline: np.ndarray, treatment: np.ndarray, confidence: float
+                ) -> pd.DataFrame:
+    """Per set (rows of the sets x replicates arrays): mean paired difference and t interval."""
+    d = treatment - baseline
+    n = d.shape[1]
+    mean = d.mean(axis=1)
+    se = d.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(len(d))
+    half = stats.t.ppf(0.5 + confidence / 2, max(n - 1, 1)) * se
+    return pd.DataFrame({"effect": mean, "low": mean - half, "high": mean + half, "se": se})
+
+
+def mixed_effect(per_set: pd.DataFrame, confidence: float, seed: int, draws: int = 4000
+                 ) -> tuple[float, float, float]:
+    """The effect mixed over the sets, with a two-stage bootstrap interval."""
+    rng = np.random.default_rng(seed)
+    mean, se = per_set["effect"].to_numpy(), per_set["se"].to_numpy()
+    picked = rng.integers(0, len(mean), size=(draws, len(mean)))
+    boot = (mean[picked] + rng.standard_normal(picked.shape) * se[picked]).mean(axis=1)
+    tail = (1 - confidence) / 2
+    return float(mean.mean()), float(np.quantile(boot, tail)), float(np.quantile(boot, 1 - tail))
+
+
+def holds(frame: pd.DataFrame, direction: str) -> np.ndarray:
+    return (frame["low"] > 0).to_numpy() if direction == "higher" else \
+        (frame["high"] < 0).to_numpy()
+
+
+def run_robustness(suite: ClaimSuite, posterior_folder: str | Path, sets: int, workers: int = 1,
+                   progress=None) -> RobustnessResult:
+    """Every contrast of `suite` under `sets` parameter sets drawn from a posterior folder."""
+    from sim.experiments.execution import pool_map
+    from sim.model.simulation import joined_summaries, summaries
+
+    start = time.perf_counter()
+    base = suite.claims[0].contrasts[0].baseline
+    posterior = draw_sets(posterior_folder, sets, suite.seed, base)
+    reps = suite.replicates
+    seeds = [run_seed(suite.seed, 0, r, common=True) for r in range(reps)]
+    arms: list[tuple[Scenario, dict]] = []  # unique arms: start scenario and its changes
+    seen: dict[str, int] = {}
+    position: dict[tuple[int, str], int] = {}
+    for claim in suite.claims:
+        for k, contrast in enumerate(claim.contrasts):
+            for arm, scenario, changes in (
+                    ("baseline", contrast.baseline, contrast.baseline_changes),
+                    ("treatment", contrast.treatment, contrast.treatment_changes)):
+                key = repr(sorted(scenario_as_dict(scenario).items())) + repr(sorted(
+                    changes.items()))
+                if key not in seen:
+                    seen[key] = len(arms)
+                    arms.append((scenario, changes))
+                position[(claim.id, f"{k}:{arm}")] = seen[key]
+    total = len(arms) * len(posterior) * reps
+    if progress:
+        progress(f"{len(arms)} arms x {len(posterior)} parameter sets x {reps:,} runs = "
+                 f"{total:,} runs")
+    tasks, owners = [], []
+    for a, (scenario, changes) in enumerate(arms):
+        runs = [arm_scenario(scenario, changes, posterior, s) for s in range(len(posterior))]
+        flat = [(runs[s], seed) for s in range(len(posterior)) for seed in seeds]
+        for lo in range(0, len(flat), BATCH):
+            part = flat[lo: lo + BATCH]
+            tasks.append(([p[0] for p in part], [p[1] for p in part]))
+            owners.append(a)
+    frames = pool_map(summaries, tasks, workers)
+    measured = []
+    for a, (scenario, _) in enumerate(arms):
+        joined = joined_summaries([f for f, o in zip(frames, owners, strict=True) if o == a])
+        measured.append(metrics(joined, scenario.quarters))
+    table, per_set, rules = [], [], []
+    set_frame = posterior.frame()
+    for claim in suite.claims:
+        for k, contrast in enumerate(claim.contrasts):
+            b = measured[position[(claim.id, f"{k}:baseline")]]
+            t = measured[position[(claim.id, f"{k}:treatment")]]
+            for metric, direction in contrast.expect.items():
+                shape = (len(posterior), reps)
+                effects = set_effects(b[metric].to_numpy().reshape(shape),
+                                      t[metric].to_numpy().reshape(shape), suite.confidence)
+                held = holds(effects, direction)
+                share = float(held.mean())
+                effect, low, high = mixed_effect(effects, suite.confidence,
+                                                 seed=suite.seed + len(table))
+                table.append({"claim": claim.id, "contrast": contrast.name, "metric": metric,
+                              "predicted": direction, "sets": len(posterior),
+                              "share_holding": share, "effect": effect, "effect_lo": low,
+                              "effect_hi": high, "verdict": verdict_of_share(share)})
+                per_set.append(effects.drop(columns="se").assign(
+                    claim=claim.id, contrast=contrast.name, metric=metric,
+                    posterior_set=np.arange(len(posterior)), holds=held))
+                if verdict_of_share(share) == CONDITIONAL:
+                    rules.append({"claim": claim.id, "contrast": contrast.name,
+                                  "metric": metric, **where_it_holds(set_frame, held,
+                                                                     list(posterior.keys))})
+    per_set_frame = pd.concat(per_set, ignore_index=True)[
+        ["claim", "contrast", "metric", "posterior_set", "effect", "low", "high", "holds"]]
+    return RobustnessResult(pd.DataFrame(table, columns=COLUMNS), per_set_frame, set_frame,
+                            pd.DataFrame(rules, columns=["claim", "contrast", "metric", "rule",
+                                                         "coverage", "density", "sentence"]),
+                            total, time.perf_counter() - start)
+
+
+def where_it_holds(sets: pd.DataFrame, held: np.ndarray, keys: list[str]) -> dict:
+    """The rule over parameter values that covers most of the sets where an effect holds."""
+    varied = [k for k in keys if sets[k].nunique() > 1]
+    if not varied or held.all() or not held.any():
+        return {"rule": "", "coverage": float("nan"), "density": float("nan"),
+                "sentence": "no rule: the sets do not vary or the effect does not change"}
+    regions = rule_regions(sets, varied, held, max_depth=2, min_leaf_share=0.05)
+    found = regions[regions["predicted"]].sort_values(["coverage", "density"],
+                                                      ascending=False)
+    if found.empty:
+        return {"rule": "", "coverage": float("nan"), "density": float("nan"),
+                "sentence": "no rule of at most two conditions on the parameters separates "
+                            "the sets where it holds"}
+    best = found.iloc[0]
+    return {"rule": best["rule"], "coverage": float(best["coverage"]),
+            "density": float(best["density"]),
+            "sentence": f"holds when {best['rule']} (covers {best['coverage']:.0%} of the sets "
+                        f"where it holds; holds in {best['density']:.0%} of the sets under the "
+                        "rule)"}
+
+
+def write_robustness(result: RobustnessResult, folder: Path) -> list[str]:
+    """robustness.csv, robustness_sets.csv (per set) and robustness_rules.csv in `folder`."""
+    from sim.experiments.storage import atomic_write_bytes
+
+    folder = Path(folder)
+    per_set = result.per_set.merge(result.sets, on="posterior_set")
+    for name, frame, digits in (("robustness.csv", result.table, "%.4g"),
+                                ("robustness_sets.csv", per_set, "%.5g"),
+                                ("robustness_rules.csv", result.rules, "%.3g")):
+        atomic_write_bytes(folder / name, frame.to_csv(index=False, float_format=digits).encode())
+    return ["robustness.csv", "robustness_sets.csv", "robustness_rules.csv"]

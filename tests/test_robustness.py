@@ -1,0 +1,115 @@
+"""Claims over a posterior: shares of parameter sets holding, mixed effects, and the rule."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.inference.claims import load_claims
+from sim.inference.robustness import (
+    CONDITIONAL,
+    COLUMNS,
+    FAILS,
+    ROBUST,
+    mixed_effect,
+    run_robustness,
+    set_effects,
+    verdict_of_share,
+)
+
+# Fixing the base rate at 3 lowers a run's outputs exactly where the set's own base rate is above
+# 3, and raises them where it is below: the effect holds in the sets with base_rate > 3.
+CLAIMS = """\
+[claims]
+name = "synthetic"
+scenario = "mikta"
+years = 10
+replicates = {replicates}
+seed = 11
+
+[[claim]]
+id = 1
+title = "A base rate of 3 lowers outputs"
+  [[claim.contrast]]
+  name = "base rate fixed at 3"
+  treatment = {{ "group.base_rate" = 3.0 }}
+  expect = {{ total_outputs = "lower" }}
+"""
+
+
+def synthetic(tmp_path, sets: int = 40, replicates: int = 60):
+    rng = np.random.default_rng(4)
+    low = rng.uniform(1.0, 2.3, sets // 2)
+    high = rng.uniform(3.8, 5.5, sets - sets // 2)
+    frame = pd.DataFrame({"group.base_rate": np.concatenate([low, high]),
+                          "group.standby": rng.uniform(0.0, 0.3, sets),  # irrelevant
+                          "weight": 1.0})
+    calibration = tmp_path / "calibration"
+    calibration.mkdir()
+    frame.to_parquet(calibration / "posterior.parquet")
+    path = tmp_path / "claims.toml"
+    path.write_text(CLAIMS.format(replicates=replicates))
+    return path, calibration, frame
+
+
+def test_a_synthetic_claim_recovers_the_share_and_the_rule(tmp_path):
+    path, calibration, frame = synthetic(tmp_path)
+    result = run_robustness(load_claims(path), calibration, sets=40, workers=2)
+    row = result.table.iloc[0]
+    drawn = result.sets["group.base_rate"].to_numpy()
+    expected_share = float((drawn > 3.0).mean())
+    assert 0.2 < expected_share < 0.8  # drawn with replacement, both sides present
+    assert row["share_holding"] == pytest.approx(expected_share)
+    assert row["verdict"] == CONDITIONAL
+    per_set = result.per_set
+    assert (per_set["holds"].to_numpy() == (drawn > 3.0)).all()
+    rule = result.rules.iloc[0]
+    assert rule["rule"].startswith("group.base_rate >")
+    threshold = float(rule["rule"].split(">")[1])
+    assert 2.3 < threshold < 3.8
+    assert rule["coverage"] == pytest.approx(1.0) and rule["density"] == pytest.approx(1.0)
+    assert "holds when group.base_rate >" in rule["sentence"]
+    assert result.runs == 2 * 40 * 60
+
+
+def test_the_command_writes_robustness_csv_and_the_report_section(tmp_path):
+    path, calibration, _ = synthetic(tmp_path, sets=20, replicates=20)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "claims", str(path), "--posterior",
+                           str(calibration), "--sets", "20", "--out", str(out), "--quiet"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out / "robustness.csv")
+    assert list(table.columns) == COLUMNS and table["sets"].iloc[0] == 20
+    per_set = pd.read_csv(out / "robustness_sets.csv")
+    assert len(per_set) == 20 and "group.base_rate" in per_set.columns
+    report = (out / "report.md").read_text()
+    assert "Across the posterior" in report and "holds when group.base_rate >" in report
+
+
+def test_a_bad_posterior_is_refused_before_anything_is_written(tmp_path):
+    path, calibration, frame = synthetic(tmp_path)
+    frame.drop(columns="weight").to_parquet(calibration / "posterior.parquet")
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "claims", str(path), "--posterior",
+                           str(calibration), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "weight" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_verdict_thresholds_and_the_mixed_interval():
+    assert verdict_of_share(0.9) == ROBUST and verdict_of_share(0.89) == CONDITIONAL
+    assert verdict_of_share(0.1) == CONDITIONAL and verdict_of_share(0.09) == FAILS
+    rng = np.random.default_rng(0)
+    # sets whose true effects spread from -1 to 3: the mixed effect is their mean, 1, and its
+    # interval is far wider than the seed noise within a set alone would give
+    truth = np.linspace(-1, 3, 50)
+    baseline = rng.normal(0, 1, (50, 400))
+    treatment = baseline + truth[:, None] + rng.normal(0, 0.1, (50, 400))
+    effects = set_effects(baseline, treatment, 0.95)
+    assert np.allclose(effects["effect"], truth, atol=0.03)
+    effect, low, high = mixed_effect(effects, 0.95, seed=1)
+    assert effect == pytest.approx(1.0, abs=0.02)
+    assert low < 0.8 and high > 1.2 and low < effect < high
