@@ -559,8 +559,12 @@ def claims(
     posterior: Annotated[Path | None, typer.Option(
         help="A calibration's results folder: also run every contrast under parameter sets "
              "drawn by weight from its posterior.parquet and write robustness.csv.")] = None,
-    sets: Annotated[int, typer.Option(min=1, help="Parameter sets drawn with --posterior.")
-                    ] = 40,
+    sets: Annotated[int, typer.Option(min=1, help="Parameter sets drawn with --posterior "
+                                      "or spread over the priors with --prior.")] = 40,
+    prior: Annotated[Path | None, typer.Option(
+        help="A calibration file: also run every contrast under parameter sets spread over "
+             "its priors, and say of each effect whether it follows from the model's form "
+             "(its sign in every set) or is a finding (assumed_or_found.csv).")] = None,
 ) -> None:
     """Run the sources' claims as paired experiments and write their report.
 
@@ -578,24 +582,40 @@ def claims(
         if not quiet:
             err.print(message, highlight=False)
 
-    robustness = None
-    if posterior is not None:
-        from sim.experiments.posterior import draw_sets
+    from sim.experiments.posterior import draw_sets, prior_sets
+    from sim.inference.robustness import (
+        assumed_or_found,
+        claim_words,
+        run_robustness,
+        write_robustness,
+    )
 
-        draw_sets(posterior, sets, suite.seed, suite.claims[0].contrasts[0].baseline)  # checks
+    base = suite.claims[0].contrasts[0].baseline
+    drawn = draw_sets(posterior, sets, suite.seed, base) if posterior is not None else None
+    spread = prior_sets(prior, sets, suite.seed, base) if prior is not None else None
+    robustness = found = None
+    cores = workers or os.cpu_count() or 1
     with writing_folder(out_dir or Path("results") / suite.name, force, "claims") as folder:
-        result = run_claims(suite, workers=workers or os.cpu_count() or 1, progress=progress)
-        if posterior is not None:
-            from sim.inference.robustness import run_robustness, write_robustness
-
-            robustness = run_robustness(suite, posterior, sets, workers or os.cpu_count() or 1,
-                                        progress)
+        result = run_claims(suite, workers=cores, progress=progress)
+        if drawn is not None:
+            robustness = run_robustness(suite, drawn, cores, progress)
             write_robustness(robustness, folder)
-        report = write_claims_report(suite, result, folder, robustness)
-    table = Table("claim", "title", "verdict")
+        if spread is not None:
+            over_prior = run_robustness(suite, spread, cores, progress)
+            write_robustness(over_prior, folder, "prior")
+            found = assumed_or_found(suite, over_prior)
+            found.to_csv(folder / "assumed_or_found.csv", index=False, float_format="%.3g")
+            found.attrs["claims"] = claim_words(found)
+            found.attrs["seconds"] = over_prior.seconds
+            found.attrs["runs"] = over_prior.runs
+        report = write_claims_report(suite, result, folder, robustness, found)
+    table = Table("claim", "title", "verdict", *(["assumed or found"] if found is not None
+                                                  else []))
+    words = dict(found.attrs["claims"].itertuples(index=False)) if found is not None else {}
     for row in result.verdicts.itertuples():
         table.add_row(str(row.claim), row.title, row.verdict + (f": {row.condition}"
-                                                               if row.condition else ""))
+                                                               if row.condition else ""),
+                      *([words.get(row.claim, "")] if found is not None else []))
     out.print(table)
     out.print(f"{suite.replicates:,} paired runs per arm in {result.seconds:.0f} s; "
               f"report: {report}", highlight=False)

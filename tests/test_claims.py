@@ -161,3 +161,51 @@ def test_summaries_of_parts_join_without_a_warning_when_a_column_is_empty_in_one
         joined = joined_summaries([none_died, one_died])
     assert joined["seed"].tolist() == [1, 2, 3, 4]
     assert joined["death_quarter"].iloc[2] == 17 and joined["death_quarter"].isna().sum() == 3
+
+
+def _flat(table, prefix=""):
+    out = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+# Changes that are one thing although they touch two keys, and why.
+ONE_THING = [
+    {"group.secretariat", "group.treaty"},  # the source names the two lifelines together [000]
+    {"members.*.turnover", "members.*.reshuffle_rate"},  # the two ways a minister changes (M3)
+    {"members.KOR.enthusiasm_mean", "members.KOR.enthusiasm_spread"},  # always enthusiastic
+]
+
+
+def test_every_shipped_contrast_changes_one_thing_and_says_why():
+    from sim.model.params import scenario_as_dict
+
+    suite = load_claims("experiments/claims.toml")
+    for claim in suite.claims:
+        assert claim.decided_by.startswith("M"), claim.id
+        for contrast in claim.contrasts:
+            assert len(contrast.why) > 40, (claim.id, contrast.name)
+            a = _flat(scenario_as_dict(contrast.baseline))
+            b = _flat(scenario_as_dict(contrast.treatment))
+            changed = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+            changed -= {"scenario.name", "scenario.title", "scenario.description"}
+            codes = {m.code for m in contrast.baseline.members}
+            new = {k.split(".")[1] for k in changed if k.startswith("members.")
+                   and k.split(".")[1] not in codes}
+            things = set()
+            for key in changed:
+                parts = key.split(".")
+                if (parts[0] == "members" and parts[1] in new) or (key == "group.chair_order" \
+                        and new):
+                    things.add("a new member")  # its values and its place in the rotation
+                elif parts[0] == "members" and all(
+                        a.get(f"members.{c}.{parts[2]}") != b.get(f"members.{c}.{parts[2]}")
+                        for c in codes):
+                    things.add(f"members.*.{parts[2]}")
+                else:
+                    things.add(key)
+            assert len(things) == 1 or things in ONE_THING, (claim.id, contrast.name, things)

@@ -120,6 +120,26 @@ def test_extends_merges_tables_and_appends_events(tmp_path):
     assert len(s.events) == 1
 
 
+def test_without_events_removes_exactly_the_named_events_of_the_base(tmp_path):
+    mikta = load_scenario("mikta")
+    child = write(tmp_path, '[scenario]\nextends = "mikta"\nname = "no-covid"\n'
+                  'without_events = ["global_crisis@2020Q1"]\n', "child.toml")
+    s = load_scenario(child)
+    assert len(s.events) == len(mikta.events) - 1
+    assert not [e for e in s.events if e.kind == "global_crisis"]
+    assert [e for e in mikta.events if e.kind != "global_crisis"] == list(s.events)
+    missing = write(tmp_path, '[scenario]\nextends = "mikta"\nname = "x"\n'
+                    'without_events = ["global_crisis@2021Q1"]\n', "missing.toml")
+    with pytest.raises(InputError) as caught:
+        load_scenario(missing)
+    assert "global_crisis@2021Q1" in str(caught.value) and "global_crisis@2020Q1" in str(
+        caught.value) and caught.value.line == 4
+    alone = write(tmp_path, GOOD.replace('name = "trio"', 'name = "trio"\n'
+                                         'without_events = ["crisis@2020Q1"]'), "alone.toml")
+    with pytest.raises(InputError, match="needs `extends`"):
+        load_scenario(alone)
+
+
 def test_find_line_points_at_the_key_in_its_table():
     text = GOOD + "[members.D]\nbudget_trend = 5\n"
     assert find_line(text, ("members", "C", "budget_trend")) == 12

@@ -70,7 +70,7 @@ def test_a_run_equals_the_same_run_with_its_set_written_as_fixed_values(tmp_path
     (tmp_path / "fixed").mkdir()
     fixed_path, _ = files(tmp_path / "fixed", fixed='"group.base_rate" = 5.5\n'
                           '"members.*.initial_engagement" = 0.6')
-    written = execute(load_experiment(fixed_path), tmp_path / "written", workers=1)
+    execute(load_experiment(fixed_path), tmp_path / "written", workers=1)
     a, b = runs_of(tmp_path / "drawn"), runs_of(tmp_path / "written")
     assert (a["seed"] == b["seed"]).all()
     summary = ["outcome", "total_outputs", "first_zombie_quarter", "zombie_quarters"]

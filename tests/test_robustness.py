@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.experiments.posterior import draw_sets
 from sim.inference.claims import load_claims
 from sim.inference.robustness import (
-    CONDITIONAL,
     COLUMNS,
+    CONDITIONAL,
     FAILS,
     ROBUST,
     mixed_effect,
@@ -55,8 +56,10 @@ def synthetic(tmp_path, sets: int = 40, replicates: int = 60):
 
 
 def test_a_synthetic_claim_recovers_the_share_and_the_rule(tmp_path):
-    path, calibration, frame = synthetic(tmp_path)
-    result = run_robustness(load_claims(path), calibration, sets=40, workers=2)
+    path, calibration, _ = synthetic(tmp_path)
+    suite = load_claims(path)
+    base = suite.claims[0].contrasts[0].baseline
+    result = run_robustness(suite, draw_sets(calibration, 40, suite.seed, base), workers=2)
     row = result.table.iloc[0]
     drawn = result.sets["group.base_rate"].to_numpy()
     expected_share = float((drawn > 3.0).mean())
@@ -113,3 +116,49 @@ def test_verdict_thresholds_and_the_mixed_interval():
     effect, low, high = mixed_effect(effects, 0.95, seed=1)
     assert effect == pytest.approx(1.0, abs=0.02)
     assert low < 0.8 and high > 1.2 and low < effect < high
+
+
+def test_assumed_or_found_tells_a_sign_fixed_by_form_from_one_the_parameters_decide(tmp_path):
+    from sim.inference.robustness import FINDING, FORM, assumed_or_found
+
+    path, calibration, _ = synthetic(tmp_path, sets=30, replicates=40)
+    text = path.read_text() + """
+[[claim]]
+id = 2
+title = "A base rate of 6 raises outputs"
+decided_by = "M8 activity"
+  [[claim.contrast]]
+  name = "base rate fixed at 6"
+  treatment = { "group.base_rate" = 6.0 }
+  expect = { total_outputs = "higher" }
+"""
+    path.write_text(text)
+    suite = load_claims(path)
+    base = suite.claims[0].contrasts[0].baseline
+    over = run_robustness(suite, draw_sets(calibration, 30, suite.seed, base), workers=2)
+    found = assumed_or_found(suite, over).set_index("claim")
+    # fixing the base rate at 3 lowers outputs above 3 and raises them below: a finding
+    assert found.loc[1, "assumed_or_found"] == FINDING
+    assert found.loc[1, "condition"].startswith("conditional on group.base_rate >")
+    assert found.loc[1, "share_opposite"] > 0.2
+    # every set's base rate is below 6, so raising it to 6 can only raise outputs: form
+    assert found.loc[2, "assumed_or_found"] == FORM and found.loc[2, "share_opposite"] == 0
+    assert found.loc[2, "decided_by"] == "M8 activity"
+
+
+def test_the_command_spreads_sets_over_a_calibrations_priors(tmp_path):
+    path, _, _ = synthetic(tmp_path, sets=10, replicates=10)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "claims", str(path), "--prior",
+                           "experiments/joint-calibration.toml", "--sets", "12", "--out",
+                           str(out), "--quiet"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    found = pd.read_csv(out / "assumed_or_found.csv")
+    assert found["prior_sets"].iloc[0] == 12 and found["assumed_or_found"].iloc[0] in (
+        "follows from the model's form", "a finding", "found in no set")
+    sets = pd.read_csv(out / "prior_sets.csv")
+    # the sets spread over the priors: base rates across its range [1, 6], 12 distinct
+    rates = sets.drop_duplicates("posterior_set")["group.base_rate"]
+    assert rates.nunique() == 12 and rates.min() >= 1.0 and rates.max() <= 6.0
+    assert rates.max() - rates.min() > 3.0
+    assert "Assumed or found" in (out / "report.md").read_text()

@@ -43,9 +43,9 @@ METRICS = {
 }
 DIRECTIONS = ("higher", "lower")
 SUITE_KEYS = ("name", "description", "scenario", "years", "replicates", "seed", "confidence")
-CLAIM_KEYS = ("id", "title", "source", "statement", "reference", "contrast")
+CLAIM_KEYS = ("id", "title", "source", "statement", "reference", "contrast", "decided_by")
 CONTRAST_KEYS = ("name", "baseline", "treatment", "baseline_scenario", "treatment_scenario",
-                 "expect")
+                 "expect", "why")
 RUN_BYTES = 2_000  # memory a run's summary and metrics take while the claims are compared
 VERDICT_COLORS = {"holds": "#1b7837", "opposite": "#b2182b", "unclear": "#878787"}
 
@@ -58,6 +58,7 @@ class Contrast:
     baseline_changes: dict
     treatment_changes: dict
     expect: dict[str, str]
+    why: str = ""  # why the contrast is a fair test of the claim
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Claim:
     statement: str
     contrasts: tuple[Contrast, ...]
     reference: dict = field(default_factory=dict)
+    decided_by: str = ""  # the mechanism that decides the claim (an ODD section)
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,8 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
                 raise spec.error("treatment_scenario", "must keep the baseline's members "
                                  "first, in order, for the arms to share their shocks.")
             contrasts.append(Contrast(spec.get("name", str, f"contrast {len(contrasts) + 1}"),
-                                      b, t, b_changes, t_changes, expect))
+                                      b, t, b_changes, t_changes, expect,
+                                      spec.get("why", str, "")))
         if not contrasts:
             raise item.error("contrast", f"is missing (claim {c + 1}).",
                              allowed="at least one [[claim.contrast]].")
@@ -169,7 +172,7 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
                                      "a whole number, 0 to 999999999."),
                             item.get("title", str, ""), item.get("source", str, ""),
                             item.get("statement", str, ""), tuple(contrasts),
-                            dict(reference.raw)))
+                            dict(reference.raw), item.get("decided_by", str, "")))
     ids = [claim.id for claim in claims]
     if len(set(ids)) < len(ids):
         twice = next(i for i in ids if ids.count(i) > 1)

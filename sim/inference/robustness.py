@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.experiments.design import run_seed
-from sim.experiments.posterior import PosteriorSets, draw_sets
+from sim.experiments.posterior import PosteriorSets
 from sim.inference.claims import ClaimSuite, metrics
 from sim.inference.statistics import rule_regions
 from sim.model.params import Scenario, scenario_as_dict, with_overrides
@@ -82,20 +82,24 @@ def mixed_effect(per_set: pd.DataFrame, confidence: float, seed: int, draws: int
     return float(mean.mean()), float(np.quantile(boot, tail)), float(np.quantile(boot, 1 - tail))
 
 
+def signed(frame: pd.DataFrame, direction: str) -> np.ndarray:
+    """Sets whose estimated effect lies on the predicted side of zero (zero is not)."""
+    return (frame["effect"] > 0).to_numpy() if direction == "higher" else \
+        (frame["effect"] < 0).to_numpy()
+
+
 def holds(frame: pd.DataFrame, direction: str) -> np.ndarray:
     return (frame["low"] > 0).to_numpy() if direction == "higher" else \
         (frame["high"] < 0).to_numpy()
 
 
-def run_robustness(suite: ClaimSuite, posterior_folder: str | Path, sets: int, workers: int = 1,
+def run_robustness(suite: ClaimSuite, posterior: PosteriorSets, workers: int = 1,
                    progress=None) -> RobustnessResult:
-    """Every contrast of `suite` under `sets` parameter sets drawn from a posterior folder."""
+    """Every contrast of `suite` under each parameter set of `posterior` (see the module)."""
     from sim.experiments.execution import pool_map
     from sim.model.simulation import joined_summaries, summaries
 
     start = time.perf_counter()
-    base = suite.claims[0].contrasts[0].baseline
-    posterior = draw_sets(posterior_folder, sets, suite.seed, base)
     reps = suite.replicates
     seeds = [run_seed(suite.seed, 0, r, common=True) for r in range(reps)]
     arms: list[tuple[Scenario, dict]] = []  # unique arms: start scenario and its changes
@@ -149,13 +153,15 @@ def run_robustness(suite: ClaimSuite, posterior_folder: str | Path, sets: int, w
                               "effect_hi": high, "verdict": verdict_of_share(share)})
                 per_set.append(effects.drop(columns="se").assign(
                     claim=claim.id, contrast=contrast.name, metric=metric,
-                    posterior_set=np.arange(len(posterior)), holds=held))
+                    posterior_set=np.arange(len(posterior)), holds=held,
+                    predicted_sign=signed(effects, direction)))
                 if verdict_of_share(share) == CONDITIONAL:
                     rules.append({"claim": claim.id, "contrast": contrast.name,
                                   "metric": metric, **where_it_holds(set_frame, held,
                                                                      list(posterior.keys))})
     per_set_frame = pd.concat(per_set, ignore_index=True)[
-        ["claim", "contrast", "metric", "posterior_set", "effect", "low", "high", "holds"]]
+        ["claim", "contrast", "metric", "posterior_set", "effect", "low", "high", "holds",
+         "predicted_sign"]]
     return RobustnessResult(pd.DataFrame(table, columns=COLUMNS), per_set_frame, set_frame,
                             pd.DataFrame(rules, columns=["claim", "contrast", "metric", "rule",
                                                          "coverage", "density", "sentence"]),
@@ -165,9 +171,10 @@ def run_robustness(suite: ClaimSuite, posterior_folder: str | Path, sets: int, w
 def where_it_holds(sets: pd.DataFrame, held: np.ndarray, keys: list[str]) -> dict:
     """The rule over parameter values that covers most of the sets where an effect holds."""
     varied = [k for k in keys if sets[k].nunique() > 1]
-    if not varied or held.all() or not held.any():
+    if not varied or held.all() or not held.any() or min(held.sum(), (~held).sum()) < 5:
         return {"rule": "", "coverage": float("nan"), "density": float("nan"),
-                "sentence": "no rule: the sets do not vary or the effect does not change"}
+                "sentence": f"no rule: it holds in {held.mean():.0%} of the sets, too few "
+                            "or too many to separate"}
     regions = rule_regions(sets, varied, held, max_depth=2, min_leaf_share=0.05)
     found = regions[regions["predicted"]].sort_values(["coverage", "density"],
                                                       ascending=False)
@@ -183,14 +190,75 @@ def where_it_holds(sets: pd.DataFrame, held: np.ndarray, keys: list[str]) -> dic
                         "rule)"}
 
 
-def write_robustness(result: RobustnessResult, folder: Path) -> list[str]:
-    """robustness.csv, robustness_sets.csv (per set) and robustness_rules.csv in `folder`."""
+def write_robustness(result: RobustnessResult, folder: Path, prefix: str = "robustness"
+                     ) -> list[str]:
+    """<prefix>.csv, <prefix>_sets.csv (per set) and <prefix>_rules.csv in `folder`."""
     from sim.experiments.storage import atomic_write_bytes
 
     folder = Path(folder)
     per_set = result.per_set.merge(result.sets, on="posterior_set")
-    for name, frame, digits in (("robustness.csv", result.table, "%.4g"),
-                                ("robustness_sets.csv", per_set, "%.5g"),
-                                ("robustness_rules.csv", result.rules, "%.3g")):
+    names = [f"{prefix}.csv", f"{prefix}_sets.csv", f"{prefix}_rules.csv"]
+    for name, frame, digits in zip(names, (result.table, per_set, result.rules),
+                                   ("%.4g", "%.5g", "%.3g"), strict=True):
         atomic_write_bytes(folder / name, frame.to_csv(index=False, float_format=digits).encode())
-    return ["robustness.csv", "robustness_sets.csv", "robustness_rules.csv"]
+    return names
+
+
+FORM, FINDING, NOWHERE = "follows from the model's form", "a finding", "found in no set"
+CHANCE = 0.025  # the share of sets a one-sided 95 % interval puts on the wrong side by chance
+
+
+def assumed_or_found(suite: ClaimSuite, prior: RobustnessResult) -> pd.DataFrame:
+    """Per claim and predicted effect, over parameter sets spread over the priors.
+
+    An effect whose interval lies on the opposite side of zero in no more sets than chance
+    allows (2.5 %) follows from the model's form: the mechanism can move it one way only, and
+    the parameters decide how far. One that is opposite in more sets is a finding, conditional
+    on where it holds (a rule over the sets), or found in no set if it holds in none.
+    """
+    rows = []
+    keys = [c for c in prior.sets.columns if c not in ("posterior_set", "row")]
+    for claim in suite.claims:
+        for contrast in claim.contrasts:
+            for metric, direction in contrast.expect.items():
+                mine = prior.per_set[(prior.per_set["claim"] == claim.id)
+                                     & (prior.per_set["contrast"] == contrast.name)
+                                     & (prior.per_set["metric"] == metric)]
+                held = mine["holds"].to_numpy(dtype=bool)
+                opposite = (mine["high"] < 0).to_numpy() if direction == "higher" else \
+                    (mine["low"] > 0).to_numpy()
+                condition = ""
+                if opposite.mean() <= CHANCE:
+                    word = FORM
+                elif held.any():
+                    word = FINDING
+                    where = where_it_holds(prior.sets, held, keys)
+                    condition = (f"conditional on {where['rule']}" if where["rule"] else
+                                 "conditional on parameters no rule of two conditions "
+                                 "separates")
+                else:
+                    word = NOWHERE
+                rows.append({"claim": claim.id, "contrast": contrast.name, "metric": metric,
+                             "predicted": direction, "decided_by": claim.decided_by,
+                             "prior_sets": len(held), "share_holding": float(held.mean()),
+                             "share_opposite": float(opposite.mean()),
+                             "assumed_or_found": word, "condition": condition})
+    return pd.DataFrame(rows)
+
+
+def claim_words(table: pd.DataFrame) -> pd.DataFrame:
+    """One line per claim from `assumed_or_found`: form if every effect is, else what varies."""
+    rows = []
+    for claim, group in table.groupby("claim", sort=False):
+        words = set(group["assumed_or_found"])
+        if words == {FORM}:
+            text = FORM
+        elif FINDING in words or (FORM in words and NOWHERE in words):
+            conditions = [f"{r.metric} {r.predicted} in {r.contrast}: {r.condition}"
+                          for r in group.itertuples() if r.assumed_or_found == FINDING]
+            text = f"{FINDING}, " + ("; ".join(conditions) if conditions else
+                                    "its effects hold in some contrasts only")
+        else:
+            text = NOWHERE
+        rows.append({"claim": claim, "assumed_or_found": text})
+    return pd.DataFrame(rows)

@@ -600,7 +600,41 @@ def _merge_base(raw: dict, path: Path, text: str, seen: tuple[Path, ...]) -> dic
         else:
             merged[section] = _deep_copy(value)
     merged["scenario"].pop("extends", None)
+    dropped = merged["scenario"].pop("without_events", None)
+    if dropped is not None:
+        merged["events"] = _without_events(merged.get("events", []), dropped, origin)
     return merged
+
+
+def _without_events(events: list, dropped: Any, origin: _Origin) -> list:
+    """The base's dated events less those `[scenario] without_events` names as KIND@DATE."""
+    allowed = "a list of the base's events as KIND@DATE, e.g. [\"global_crisis@2020Q1\"]."
+    if not isinstance(dropped, list) or not all(isinstance(d, str) for d in dropped):
+        raise origin.error(("scenario", "without_events"), "has the wrong type.", dropped,
+                           allowed)
+    kept = list(events)
+    for entry in dropped:
+        kind, _, date = entry.partition("@")
+        try:
+            quarter = parse_quarter(date)
+        except ValueError:
+            quarter = None
+        match = [e for e in kept if isinstance(e, Mapping) and e.get("kind") == kind.strip()
+                 and quarter is not None and _quarter_or_none(e.get("date")) == quarter]
+        if not match:
+            present = ", ".join(f"{e.get('kind')}@{e.get('date')}" for e in kept
+                                if isinstance(e, Mapping)) or "none"
+            raise origin.error(("scenario", "without_events"), "names no event of the base.",
+                               entry, f"one of: {present}.")
+        kept = [e for e in kept if e not in match]
+    return kept
+
+
+def _quarter_or_none(date: Any) -> int | None:
+    try:
+        return parse_quarter(date) if isinstance(date, str) else None
+    except ValueError:
+        return None
 
 
 def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
@@ -902,6 +936,10 @@ def _build_scenario(raw: dict, origin: _Origin) -> Scenario:
     info: dict[str, Any] = {"extends": "", "name": "", "title": "", "description": "",
                             "start": "2014Q1", "years": 30}
     for key, value in head.items():
+        if key == "without_events":
+            raise origin.error(("scenario", key), "needs `extends`: it removes events of the "
+                               "scenario this one extends.", show_value=False,
+                               allowed='extends = "mikta" beside it.')
         if key not in SCENARIO_KEYS:
             raise origin.error(("scenario", key), "is not a known key.", show_value=False,
                                allowed=_suggest(key, list(SCENARIO_KEYS), "scenario"))

@@ -54,7 +54,7 @@ def sentence(claim: Claim, verdict: dict, effects: pd.DataFrame) -> str:
 
 
 def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
-                        robustness=None) -> Path:
+                        robustness=None, found: pd.DataFrame | None = None) -> Path:
     """claims.csv, effects.parquet, report.md, report.html and figures/ into `folder` (with a
     section per claim on its effects across a posterior's parameter sets, where run)."""
     from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
@@ -91,6 +91,16 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
                  "in 10 – 90 %, and does not hold below 10 % (`robustness.csv`; per set, with "
                  "the parameter values, `robustness_sets.csv`).")
         head.add(Table(_robustness_table(robustness.table)))
+    if found is not None:
+        words = found.attrs["claims"]
+        head.add(f"Assumed or found: every contrast also ran under "
+                 f"{int(found['prior_sets'].max())} parameter sets spread over the calibration's "
+                 f"priors ({found.attrs['runs']:,} runs, {found.attrs['seconds']:.0f} s). An "
+                 "effect that is on the opposite side of zero (95 % interval) in no more of them "
+                 "than chance allows (2.5 %) follows from the model's form: its mechanism moves "
+                 "it one way only. One that is opposite in more is a finding, conditional on "
+                 "where it holds (`assumed_or_found.csv`).")
+        head.add(Table(words.assign(claim=words["claim"].astype(str))))
     doc.sections.append(head)
     for claim, verdict in zip(suite.claims, result.verdicts.to_dict("records"), strict=True):
         section = Section(f"Claim {claim.id}: {claim.title}")
@@ -111,8 +121,13 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
         if claim.reference:
             section.add(_reference_text(claim, result))
         section.add(f"**{sentence(claim, verdict, result.effects)}**")
+        for contrast in claim.contrasts:
+            if contrast.why:
+                section.add(f"Why *{contrast.name}* is a fair test: {contrast.why}")
         if robustness is not None:
             section.add(_robustness_text(claim, robustness))
+        if found is not None:
+            section.add(_found_text(claim, found))
         doc.sections.append(section)
     atomic_write_bytes(folder / "report.html", to_html(doc).encode())
     atomic_write_bytes(folder / "report.md", to_markdown(doc).encode())
@@ -121,6 +136,17 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
                     "verdicts": result.verdicts.to_dict("records")}
     atomic_write_bytes(folder / "claims.json", json.dumps(summary_json, indent=2).encode())
     return folder / "report.md"
+
+
+def _found_text(claim: Claim, found: pd.DataFrame) -> str:
+    rows = found[found["claim"] == claim.id]
+    parts = [f"{r.metric} {r.predicted} in {r.contrast}: {r.assumed_or_found}"
+             + (f", {r.condition}" if r.condition else "")
+             + f" (holds in {r.share_holding:.0%} of {r.prior_sets} sets, opposite in "
+               f"{r.share_opposite:.0%})"
+             for r in rows.itertuples()]
+    decided = f" Decided by: {claim.decided_by}." if claim.decided_by else ""
+    return "Over the priors: " + "; ".join(parts) + "." + decided
 
 
 def _robustness_table(table: pd.DataFrame) -> pd.DataFrame:
