@@ -102,7 +102,7 @@ def scenarios_show(
                 continue
             kind, spec = spec_of(key)
             allowed = ("" if spec.low is None else f"{spec.low:g}") + (
-                "" if spec.high is None else f" to {spec.high:g}")
+                "" if spec.high is None else f" to {spec.high:g}") + " | ".join(spec.choices)
             unit = f" [{spec.unit}]" if spec.unit else ""
             lines.append(f"{key:<36} {kind.__name__:<6} {allowed:<14} {spec.meaning}{unit}")
         lines.append(f"members.<CODE>.<key> sets one member; CODE is one of "
@@ -582,10 +582,11 @@ def claims(
         if not quiet:
             err.print(message, highlight=False)
 
-    from sim.experiments.posterior import draw_sets, prior_sets
+    from sim.experiments.posterior import draw_sets
     from sim.inference.robustness import (
         assumed_or_found,
         claim_words,
+        prior_sets,
         run_robustness,
         write_robustness,
     )
@@ -597,6 +598,12 @@ def claims(
     cores = workers or os.cpu_count() or 1
     with writing_folder(out_dir or Path("results") / suite.name, force, "claims") as folder:
         result = run_claims(suite, workers=cores, progress=progress)
+        variants = None
+        if suite.variants:
+            from sim.inference.claims import run_variants
+
+            variants = run_variants(suite, cores, progress)
+            variants.to_csv(folder / "variants.csv", index=False)
         if drawn is not None:
             robustness = run_robustness(suite, drawn, cores, progress)
             write_robustness(robustness, folder)
@@ -608,7 +615,7 @@ def claims(
             found.attrs["claims"] = claim_words(found)
             found.attrs["seconds"] = over_prior.seconds
             found.attrs["runs"] = over_prior.runs
-        report = write_claims_report(suite, result, folder, robustness, found)
+        report = write_claims_report(suite, result, folder, robustness, found, variants)
     table = Table("claim", "title", "verdict", *(["assumed or found"] if found is not None
                                                   else []))
     words = dict(found.attrs["claims"].itertuples(index=False)) if found is not None else {}

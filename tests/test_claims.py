@@ -209,3 +209,60 @@ def test_every_shipped_contrast_changes_one_thing_and_says_why():
                 else:
                     things.add(key)
             assert len(things) == 1 or things in ONE_THING, (claim.id, contrast.name, things)
+
+
+VARIANT_SUITE = """\
+[claims]
+name = "variants"
+scenario = "mikta"
+years = 15
+replicates = 40
+seed = 3
+
+[[claim]]
+id = 1
+title = "A secretariat under austerity"
+  [[claim.contrast]]
+  name = "secretariat"
+  baseline = { "members.*.budget_trend" = -0.06, "group.secretariat_dues" = 0.3 }
+  treatment = { "members.*.budget_trend" = -0.06, "group.secretariat_dues" = 0.3, TREATED }
+  expect = { alive = "lower" }
+
+[variants]
+"mechanisms.dues" = ["full", "growing"]
+""".replace("TREATED", '"group.secretariat" = true')
+
+
+def test_claims_run_under_each_structural_variant_in_both_arms(tmp_path):
+    from sim.inference.claims import run_variants, under_variant
+
+    path = tmp_path / "claims.toml"
+    path.write_text(VARIANT_SUITE)
+    suite = load_claims(path)
+    assert suite.variants == (("mechanisms.dues", "full"), ("mechanisms.dues", "growing"))
+    full = under_variant(suite, "mechanisms.dues", "full")
+    contrast = full.claims[0].contrasts[0]
+    assert contrast.baseline.mechanisms.dues == contrast.treatment.mechanisms.dues == "full"
+    assert suite.claims[0].contrasts[0].baseline.mechanisms.dues == "capped"
+    table = run_variants(suite)
+    assert list(table["variant"]) == ["mechanisms.dues = full", "mechanisms.dues = growing"]
+    # the same verdict as a file that writes the variant into both arms by hand
+    by_hand = path.read_text().split("[variants]")[0].replace(
+        '"group.secretariat_dues" = 0.3 }', '"group.secretariat_dues" = 0.3, '
+        '"mechanisms.dues" = "full" }').replace(
+        '"group.secretariat" = true }', '"group.secretariat" = true, "mechanisms.dues" = "full" }')
+    (tmp_path / "hand.toml").write_text(by_hand)
+    hand = run_claims(load_claims(tmp_path / "hand.toml"))
+    assert hand.verdicts["verdict"].iloc[0] == table["verdict"].iloc[0]
+
+
+def test_a_bad_variant_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "claims.toml"
+    path.write_text(VARIANT_SUITE.replace('["full", "growing"]', '["full", "sometimes"]'))
+    with pytest.raises(InputError) as caught:
+        load_claims(path)
+    assert "sometimes" in str(caught.value) and "growing" in str(caught.value)
+    path.write_text(VARIANT_SUITE.replace('"mechanisms.dues" = ["full", "growing"]',
+                                          '"group.secretariat" = [true]'))
+    with pytest.raises(InputError, match="structural variants"):
+        load_claims(path)

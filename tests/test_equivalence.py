@@ -16,7 +16,13 @@ from scipy.stats import qmc
 from sim.model.fast_engine import run_batch
 from sim.model.mesa_engine import run
 from sim.model.outcomes import summarize, to_records
-from sim.model.params import GroupParams, MemberParams, WorldParams, load_scenario
+from sim.model.params import (
+    GroupParams,
+    MechanismParams,
+    MemberParams,
+    WorldParams,
+    load_scenario,
+)
 from tests.conftest import CAPS, SKIP, check_invariants, random_overrides
 
 TOLERANCE = 1e-9
@@ -124,3 +130,33 @@ def test_fast_engine_keeps_the_invariants():
     batch = run_batch(scenarios, np.arange(60), record_series=True)
     for scenario, traj in zip(scenarios, batch.trajectories, strict=True):
         check_invariants(traj, scenario)
+
+
+STRESSED = {"group.secretariat": True, "group.secretariat_dues": 0.3,
+            "group.review_exit": 0.5, "members.*.exit_cost": 0.1,
+            "members.*.budget_trend": -0.05}  # where dues, exits and costs bite
+VARIANTS = [(f.name, choice) for f in dataclasses.fields(MechanismParams)
+            for choice in f.metadata["spec"].choices]
+
+
+@pytest.mark.parametrize("name, choice", VARIANTS)
+def test_fast_engine_equals_mesa_under_every_structural_variant(name, choice):
+    scenario = load_scenario("mikta", {**STRESSED, f"mechanisms.{name}": choice}, years=20)
+    check(compare(scenario, list(range(30))), 30)
+
+
+def test_one_batch_mixes_structural_variants_run_by_run():
+    scenarios = [load_scenario("mikta", {**STRESSED, f"mechanisms.{name}": choice}, years=20)
+                 for name, choice in VARIANTS for _ in range(3)]
+    check(compare(scenarios, list(range(len(scenarios)))), len(scenarios))
+
+
+@pytest.mark.parametrize("name, choice", [v for v in VARIANTS
+                                          if v[1] != getattr(MechanismParams(), v[0])])
+def test_every_structural_variant_changes_the_runs(name, choice):
+    seeds = list(range(200))
+    own = run_batch(load_scenario("mikta", STRESSED, years=20), seeds).summary
+    other = run_batch(load_scenario("mikta", {**STRESSED, f"mechanisms.{name}": choice},
+                                    years=20), seeds).summary
+    assert any(not np.array_equal(own[k], other[k], equal_nan=True) for k in own
+               if k not in ("seed",)), f"mechanisms.{name} = {choice} changes nothing"

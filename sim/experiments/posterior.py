@@ -91,31 +91,6 @@ class PosteriorSets:
         return frame
 
 
-def prior_sets(calibration_file: str | Path, sets: int, seed: int, base: Scenario
-               ) -> PosteriorSets:
-    """`sets` parameter sets spread over a calibration file's priors (a Latin hypercube, uniform
-    on each range), in draw order, checked against `base`."""
-    from sim.inference.calibration import load_calibration, prior_draws
-    from sim.inference.joint import is_joint, load_joint
-
-    if sets < 1:
-        raise UserError(f"--sets {sets}: must be at least 1.")
-    calibration = (load_joint if is_joint(calibration_file) else load_calibration)(
-        calibration_file)
-    frame = prior_draws(calibration, draws=sets, seed=seed)
-    try:
-        with_overrides(base, frame.iloc[0].to_dict())
-    except UserError as exc:
-        raise UserError(f"{calibration_file}: its priors do not fit scenario {base.name}: "
-                        f"{exc}") from None
-    keys = list(frame.columns)
-    values = frame.to_numpy(dtype=float)
-    digest = hashlib.sha256(Path(calibration_file).read_bytes()).hexdigest()
-    return PosteriorSets(f"the priors of {calibration_file}", digest, tuple(keys),
-                         tuple(tuple(float(x) for x in row) for row in values),
-                         tuple(range(sets)))
-
-
 def draw_sets(folder: str | Path, sets: int, seed: int, base: Scenario) -> PosteriorSets:
     """Draw `sets` parameter sets by weight from `folder`'s posterior, checked against `base`."""
     if sets < 1:

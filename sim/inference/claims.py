@@ -9,6 +9,7 @@ with a bootstrap interval over pairs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -82,6 +83,7 @@ class ClaimSuite:
     confidence: float
     claims: tuple[Claim, ...]
     source: str
+    variants: tuple[tuple[str, str], ...] = ()  # (mechanisms.<name>, variant) to run each under
 
 
 def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
@@ -92,7 +94,7 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
                          else "is a folder, not a claims file.")
     raw, text = read_toml(path)
     source = str(path)
-    top = Section(source, text, raw, (), ("claims", "claim"), label="claims file",
+    top = Section(source, text, raw, (), ("claims", "claim", "variants"), label="claims file",
                   line_finder=find_line)
     head = top.section("claims", SUITE_KEYS, default={})
     name = head.get("name", str, path.stem, lambda v: folder_name_problem(v) is None,
@@ -178,10 +180,59 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
         twice = next(i for i in ids if ids.count(i) > 1)
         raise top.error("claim.id", f"{twice} is given to two claims.",
                         allowed="a different id for each claim.")
-    arms = 2 * sum(len(claim.contrasts) for claim in claims)
+    variants = _variants(top, base)
+    arms = 2 * sum(len(claim.contrasts) for claim in claims) * (1 + len(variants))
     check_fits("paired runs", arms * reps, RUN_BYTES, source if replicates is None
                else "--replicates", "claims.replicates" if replicates is None else None, reps)
-    return ClaimSuite(name, description, years, reps, seed, confidence, tuple(claims), source)
+    return ClaimSuite(name, description, years, reps, seed, confidence, tuple(claims), source,
+                      variants)
+
+
+def _variants(top: Section, base: Scenario) -> tuple[tuple[str, str], ...]:
+    """The `[variants]` table: "mechanisms.<name>" = ["<variant>", ...], each checked."""
+    table = top.section("variants", None, default={})
+    found = []
+    for key in _flatten(table.raw):
+        values = _flatten(table.raw)[key]
+        if not key.startswith("mechanisms.") or not isinstance(values, list) or not values:
+            raise table.error(key.split(".")[-1], "is not a list of structural variants.",
+                              values, '"mechanisms.<name>" = ["<variant>", ...] (scenarios show '
+                              "NAME --keys lists the mechanisms.* keys).")
+        for value in values:
+            try:
+                with_overrides(base, {key: value})
+            except InputError as exc:
+                raise InputError(top.source, f"[variants]: {exc.problem}", key=key, value=value,
+                                 allowed=exc.allowed, line=table.line(key.split(".")[-1])
+                                 ) from None
+            found.append((key, value))
+    return tuple(found)
+
+
+def under_variant(suite: ClaimSuite, key: str, value: str) -> ClaimSuite:
+    """The suite with every arm of every contrast under one structural variant."""
+    def arm(scenario: Scenario) -> Scenario:
+        return with_overrides(scenario, {key: value})
+
+    claims = tuple(dataclasses.replace(claim, contrasts=tuple(dataclasses.replace(
+        c, baseline=arm(c.baseline), treatment=arm(c.treatment),
+        baseline_changes={**c.baseline_changes, key: value},
+        treatment_changes={**c.treatment_changes, key: value}) for c in claim.contrasts))
+        for claim in suite.claims)
+    return dataclasses.replace(suite, claims=claims, variants=())
+
+
+def run_variants(suite: ClaimSuite, workers: int = 1, progress=None) -> pd.DataFrame:
+    """Every claim's verdict under each structural variant of the suite's `[variants]`."""
+    rows = []
+    for key, value in suite.variants:
+        if progress:
+            progress(f"claims under {key} = {value}")
+        result = run_claims(under_variant(suite, key, value), workers=workers)
+        for verdict in result.verdicts.itertuples():
+            rows.append({"claim": verdict.claim, "variant": f"{key} = {value}",
+                         "verdict": verdict.verdict, "condition": verdict.condition})
+    return pd.DataFrame(rows, columns=["claim", "variant", "verdict", "condition"])
 
 
 # ------------------------------------------------------------------------------ running

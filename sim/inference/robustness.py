@@ -19,6 +19,7 @@ it holds.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.errors import UserError
 from sim.experiments.design import run_seed
 from sim.experiments.posterior import PosteriorSets
 from sim.inference.claims import ClaimSuite, metrics
@@ -48,6 +50,31 @@ class RobustnessResult:
     rules: pd.DataFrame  # claim, contrast, metric, rule, coverage, density, sentence
     runs: int
     seconds: float
+
+
+def prior_sets(calibration_file: str | Path, sets: int, seed: int, base: Scenario
+               ) -> PosteriorSets:
+    """`sets` parameter sets spread over a calibration file's priors (a Latin hypercube, uniform
+    on each range), in draw order, checked against `base`."""
+    from sim.inference.calibration import load_calibration, prior_draws
+    from sim.inference.joint import is_joint, load_joint
+
+    if sets < 1:
+        raise UserError(f"--sets {sets}: must be at least 1.")
+    calibration = (load_joint if is_joint(calibration_file) else load_calibration)(
+        calibration_file)
+    frame = prior_draws(calibration, draws=sets, seed=seed)
+    try:
+        with_overrides(base, frame.iloc[0].to_dict())
+    except UserError as exc:
+        raise UserError(f"{calibration_file}: its priors do not fit scenario {base.name}: "
+                        f"{exc}") from None
+    keys = list(frame.columns)
+    values = frame.to_numpy(dtype=float)
+    digest = hashlib.sha256(Path(calibration_file).read_bytes()).hexdigest()
+    return PosteriorSets(f"the priors of {calibration_file}", digest, tuple(keys),
+                         tuple(tuple(float(x) for x in row) for row in values),
+                         tuple(range(sets)))
 
 
 def verdict_of_share(share: float) -> str:

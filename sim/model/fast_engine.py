@@ -17,7 +17,14 @@ import numpy as np
 from sim.model import phases, rules
 from sim.model.calendar import DatedEvents, compile_calendar, dated_events
 from sim.model.outcomes import summary_arrays
-from sim.model.params import GroupParams, MemberParams, Scenario, WorldParams, numeric_fields
+from sim.model.params import (
+    GroupParams,
+    MemberParams,
+    Scenario,
+    WorldParams,
+    mechanism_codes,
+    numeric_fields,
+)
 from sim.model.tape import Shocks, draw_tapes
 from sim.model.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
 
@@ -53,6 +60,8 @@ def stack_params(scenarios: Sequence[Scenario]) -> StackedParams:
              for n in numeric_fields(GroupParams)}
     world = {n: np.array([getattr(s.world, n) for s in unique])[index]
              for n in numeric_fields(WorldParams)}
+    codes = [mechanism_codes(s) for s in unique]
+    world.update({n: np.array([c[n] for c in codes])[index] for n in codes[0]})
     member = {n: np.array([[getattr(m, n) for m in s.members] for s in unique])[index]
               for n in numeric_fields(MemberParams)}
     return StackedParams(group, world, member)

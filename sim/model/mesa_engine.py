@@ -24,6 +24,7 @@ from sim.model.params import (
     Scenario,
     WorldParams,
     load_scenario,
+    mechanism_codes,
     numeric_fields,
     with_overrides,
 )
@@ -86,6 +87,7 @@ def scenario_parameters(scenario: Scenario, calendar: Calendar):
     """`phases.run_parameters` of one run: group values as scalars, member values as (N,)."""
     group = {name: getattr(scenario.group, name) for name in numeric_fields(GroupParams)}
     group.update({name: getattr(scenario.world, name) for name in numeric_fields(WorldParams)})
+    group.update(mechanism_codes(scenario))
     member = {name: np.array(scenario.member_values(name))
               for name in numeric_fields(MemberParams)}
     return phases.run_parameters(group, member, calendar.dated.joins_at, scenario.chair_rotation,

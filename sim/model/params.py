@@ -48,11 +48,14 @@ class Spec:
     high: float | None = None
     low_open: bool = False
     high_open: bool = False
+    choices: tuple[str, ...] = ()  # for a string: the values it may take
 
     def allowed(self, kind: type) -> str:
         """The allowed values in words, e.g. 'a number from 0 to 1 (share of attention)'."""
         noun = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
         text = noun.get(kind, "a list of member codes")
+        if self.choices:
+            text = "one of " + ", ".join(f'"{c}"' for c in self.choices)
         if self.low is not None and self.high is not None:
             lo = "above" if self.low_open else "from"
             hi = "below" if self.high_open else "to"
@@ -168,6 +171,9 @@ class GroupParams:
                                      "yearly meetings (M5)", "share", 0, 1)
     secretariat_dues: float = param(0.1, "yearly dues for a secretariat, off each member's "
                                     "budget (M1, M11)", "share of founding budget", 0, 1)
+    secretariat_dues_growth: float = param(0.03, "growth of the dues with the secretariat's "
+                                           "age, under mechanisms.dues = \"growing\" (M11; "
+                                           "an assumption)", "per year", 0, 0.5)
     secretariat_saving: float = param(0.3, "share of the participation cost a secretariat saves "
                                       "(M5, M11)", "share", 0, 1)
     secretariat_floor: float = param(0.3, "outputs a secretariat produces on its own (M8, M11)",
@@ -312,6 +318,7 @@ class Scenario:
     members: tuple[MemberParams, ...]
     events: tuple[Event, ...]
     source: str = ""
+    mechanisms: MechanismParams = field(default_factory=lambda: MechanismParams())
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -538,6 +545,7 @@ def with_overrides(
         years=checked.get("scenario", {}).get("years", scenario.years),
         group=dataclasses.replace(scenario.group, **checked.get("group", {})),
         world=dataclasses.replace(scenario.world, **checked.get("world", {})),
+        mechanisms=dataclasses.replace(scenario.mechanisms, **checked.get("mechanisms", {})),
         members=tuple(dataclasses.replace(m, **checked[m.code]) if m.code in checked else m
                       for m in scenario.members))
     _check_consistency(changed, origin)
@@ -554,6 +562,7 @@ def scenario_as_dict(s: Scenario) -> dict[str, Any]:
         "scenario": {key: getattr(s, key) for key in SCENARIO_KEYS if key != "extends"},
         "group": table(s.group),
         "world": table(s.world),
+        "mechanisms": table(s.mechanisms),
         "members": {m.code: table(m, skip=("code",)) for m in s.members},
         "events": [table(e) for e in s.events],
     }
@@ -684,7 +693,46 @@ def _as_text(value: Any) -> str:
     return format_value(value) if not isinstance(value, str) else value
 
 
-SECTION_CLASSES = {"group": GroupParams, "world": WorldParams, "members": MemberParams}
+def variant(default: str, meaning: str, choices: tuple[str, ...]) -> Any:
+    """Declare a structural variant: a string field that takes one of `choices`."""
+    return field(default=default, metadata={"spec": Spec(meaning, choices=choices)})
+
+
+@dataclass(frozen=True)
+class MechanismParams:
+    """Structural variants: forms of a mechanism the sources do not fix (docs/ODD.md §7, §9).
+    The first choice of each is the model's own form."""
+
+    exit: str = variant("engagement", "M10: how a member comes to leave: weighing a cost of "
+                        "staying in proportion to the engagement it gives (engagement) or the "
+                        "full cost of membership whatever it gives (fixed), besides a new "
+                        "government's review; or by that review alone (review)",
+                        ("engagement", "fixed", "review"))
+    dues: str = variant("capped", "M1, M11: secretariat dues off the budget, never below the "
+                        "floor (capped), in full even below it (full), or growing with the "
+                        "secretariat's age by secretariat_dues_growth (growing)",
+                        ("capped", "full", "growing"))
+    agenda_cost: str = variant("workload", "M5: the participation cost grows with the work the "
+                               "group's activity asks (workload) or with the number of areas "
+                               "on its agenda, however busy (per_area)",
+                               ("workload", "per_area"))
+
+
+def mechanism_codes(scenario: Scenario) -> dict[str, int]:
+    """Each structural variant as the index of its choice: `mechanism_<name>` for the phases."""
+    return {f"mechanism_{f.name}": f.metadata["spec"].choices.index(
+        getattr(scenario.mechanisms, f.name)) for f in dataclasses.fields(MechanismParams)}
+
+
+def variant_code(name: str, choice: str) -> int:
+    """The code `mechanism_codes` gives `choice` of structural variant `name`."""
+    spec = next(f for f in dataclasses.fields(MechanismParams) if f.name == name).metadata["spec"]
+    return spec.choices.index(choice)
+
+
+MECHANISM_PARAMETERS = tuple(f"mechanism_{f.name}" for f in dataclasses.fields(MechanismParams))
+SECTION_CLASSES = {"group": GroupParams, "world": WorldParams, "members": MemberParams,
+                   "mechanisms": MechanismParams}
 KEY_FORMS = ("group.<key>, world.<key>, members.<CODE>.<key>, members.*.<key>, years; "
              "`minilat scenarios show NAME` lists them all.")
 
@@ -710,7 +758,7 @@ class Key:
             return cls(text, "scenario", None, section, *SCENARIO_KEYS[section])
         if section == "scenario" and len(parts) == 2 and parts[1] in SCENARIO_KEYS:
             return cls(text, "scenario", None, parts[1], *SCENARIO_KEYS[parts[1]])
-        if section in ("group", "world") and len(parts) == 2:
+        if section in ("group", "world", "mechanisms") and len(parts) == 2:
             return cls(text, section, None, parts[1],
                        *_declared(SECTION_CLASSES[section], parts[1], text, label))
         if section == "members" and len(parts) == 3:
@@ -742,7 +790,7 @@ class Key:
         """The scenario's values of the key: one, or one per member for `members.*`."""
         if self.section == "scenario":
             return [getattr(scenario, self.field)]
-        if self.section in ("group", "world"):
+        if self.section in ("group", "world", "mechanisms"):
             return [getattr(getattr(scenario, self.section), self.field)]
         return [getattr(scenario.members[scenario.codes.index(code)], self.field)
                 for _, code, _ in self.paths(scenario.codes)]
@@ -772,6 +820,7 @@ def all_keys(scenario: Scenario) -> list[str]:
     keys = ["years", "start"]
     keys += [f"group.{f.name}" for f in dataclasses.fields(GroupParams)]
     keys += [f"world.{f.name}" for f in dataclasses.fields(WorldParams)]
+    keys += [f"mechanisms.{f.name}" for f in dataclasses.fields(MechanismParams)]
     for code in ("*", *scenario.codes):
         keys += [f"members.{code}.{f.name}" for f in dataclasses.fields(MemberParams)
                  if f.name != "code"]
@@ -891,6 +940,8 @@ def _check_value(kind: type, spec: Spec, value: Any, path: tuple[str, ...], orig
     elif kind is str:
         if not isinstance(value, str):
             raise origin.error(path, "has the wrong type.", value, allowed)
+        if spec.choices and value not in spec.choices:
+            raise origin.error(path, "is not one of its variants.", value, allowed)
         return value
     elif kind is tuple:
         if isinstance(value, str):
@@ -925,7 +976,8 @@ def _build(cls: type, data: Any, path: tuple[str, ...], origin: _Origin,
 
 
 def _build_scenario(raw: dict, origin: _Origin) -> Scenario:
-    allowed_top = ["scenario", "group", "world", "member_defaults", "members", "events"]
+    allowed_top = ["scenario", "group", "world", "mechanisms", "member_defaults", "members",
+                   "events"]
     for key in raw:
         if key not in allowed_top:
             raise origin.error((key,), "is not a known section.", show_value=False,
@@ -950,6 +1002,7 @@ def _build_scenario(raw: dict, origin: _Origin) -> Scenario:
 
     group = _build(GroupParams, raw.get("group", {}), ("group",), origin)
     world = _build(WorldParams, raw.get("world", {}), ("world",), origin)
+    mechanisms = _build(MechanismParams, raw.get("mechanisms", {}), ("mechanisms",), origin)
     defaults = raw.get("member_defaults", {})
     if not isinstance(defaults, Mapping):
         raise origin.error(("member_defaults",), "must be a table.", defaults,
@@ -993,7 +1046,7 @@ def _build_scenario(raw: dict, origin: _Origin) -> Scenario:
         name=info["name"] or Path(origin.source.split(" ")[0]).stem,
         title=info["title"], description=info["description"], start=info["start"],
         years=info["years"], group=group, world=world, members=tuple(members), events=events,
-        source=origin.source,
+        source=origin.source, mechanisms=mechanisms,
     )
     _check_consistency(scenario, origin)
     return scenario
@@ -1125,7 +1178,8 @@ def scenario_to_toml(s: Scenario, comments: bool = True) -> str:
         if key == "extends":
             continue
         lines.append(f"{key} = {_toml(getattr(s, key))}")
-    for section, obj in (("group", s.group), ("world", s.world)):
+    for section, obj in (("group", s.group), ("world", s.world),
+                         ("mechanisms", s.mechanisms)):
         lines += ["", f"[{section}]"]
         lines += _fields_toml(obj, comments)
     for m in s.members:

@@ -32,9 +32,20 @@ from typing import Any
 import numpy as np
 
 from sim.model import rules
-from sim.model.params import GroupParams, MemberParams, WorldParams, numeric_fields
+from sim.model.params import (
+    MECHANISM_PARAMETERS,
+    GroupParams,
+    MemberParams,
+    WorldParams,
+    numeric_fields,
+    variant_code,
+)
 
 MEMBER, GROUP = "member", "group"
+# the structural variants' codes (sim.model.params.MechanismParams: a choice's index)
+EXIT_FIXED, EXIT_REVIEW = variant_code("exit", "fixed"), variant_code("exit", "review")
+DUES_FULL, DUES_GROWING = variant_code("dues", "full"), variant_code("dues", "growing")
+AGENDA_PER_AREA = variant_code("agenda_cost", "per_area")
 
 
 @dataclass(frozen=True)
@@ -268,7 +279,7 @@ MEMBER_PARAMETERS = frozenset(
     {*numeric_fields(MemberParams), "joins_at", "trend_until",
      *(name for name, scope in DERIVED_SCOPES.items() if scope == MEMBER)})
 GROUP_PARAMETERS = frozenset(
-    {*numeric_fields(GroupParams), *numeric_fields(WorldParams),
+    {*numeric_fields(GroupParams), *numeric_fields(WorldParams), *MECHANISM_PARAMETERS,
      *(name for name, scope in DERIVED_SCOPES.items() if scope == GROUP)})
 GROUP_NAMES = frozenset(  # every name that holds one value per run, in state, inputs or parameters
     {v.name for v in STATE if v.scope == GROUP}
@@ -290,7 +301,10 @@ def face_circumstances(m, g, p, x) -> None:
     m.log_budget = rules.budget_step(m.log_budget, m.budget_path, path_now, p.budget_reversion,
                                      p.budget_volatility, x.budget_shock)
     m.budget_path = path_now
-    m.budget = rules.available_budget(m.log_budget, p.dues, p.budget_floor)
+    m.budget = rules.available_budget(
+        m.log_budget, rules.dues_now(p.dues, p.mechanism_dues == DUES_GROWING,
+                                     p.secretariat_dues_growth, x.quarter),
+        p.budget_floor, p.mechanism_dues == DUES_FULL)
     onset = rules.where(x.global_crisis, p.crisis_onset_global, p.crisis_onset_calm)
     m.crisis, m.crisis_left = rules.crisis_step(m.crisis_left, x.crisis_onset, x.crisis_length,
                                                 onset, x.forced_crisis)
@@ -343,7 +357,9 @@ def choose_engagement(m, g, p, x) -> None:
                                         p.crisis_coordination_value)
     ) * rules.distinct_share(p.rival_agenda_overlap, m.covered)
     m.cost = rules.participation_cost(
-        p.cost_burden, rules.workload(g.visibility, p.base_rate, p.maintenance_share),
+        p.cost_burden, rules.agenda_work(g.visibility, p.base_rate, p.maintenance_share,
+                                         p.agenda_breadth, p.reference_breadth,
+                                         p.mechanism_agenda_cost == AGENDA_PER_AREA),
         g.n_active, p.network_partners, p.coordination_elasticity, p.secretariat,
         p.secretariat_saving, m.budget)
     m.outside = rules.outside_option(m.in_rival, p.rival_pull, p.rival_outside_value)
@@ -386,8 +402,10 @@ def consider_exit(m, g, p, x) -> None:
     active = m.active
     m.disengaged = rules.disengaged_quarters(m.disengaged, m.engagement, p.exit_threshold,
                                              active)
-    stay = rules.staying_value(m.value, m.cost, m.engagement, m.outside)
-    leaving = rules.exits(active, m.disengaged, p.exit_patience, stay, p.leaving_cost) | (
+    stay = rules.staying_value(m.value, m.cost, m.engagement, m.outside,
+                               p.mechanism_exit == EXIT_FIXED)
+    leaving = rules.exits(active, m.disengaged, p.exit_patience, stay, p.leaving_cost,
+                          p.mechanism_exit == EXIT_REVIEW) | (
         active & rules.leaves_on_review(x.new_government, stay, p.leaving_cost,
                                         p.value_sensitivity, p.review_exit,
                                         x.government_review))

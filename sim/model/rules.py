@@ -99,9 +99,22 @@ def secretariat_dues(dues, secretariat):
     return dues * secretariat
 
 
-def available_budget(log_budget, dues, floor):
-    """Budget left for the group after secretariat dues, never below the floor."""
-    return np.maximum(np.exp(log_budget) - dues, floor)
+def dues_now(dues, growing, growth, quarter):
+    """This quarter's dues: as set, or grown with the secretariat's age at `growth` a year
+    (mechanisms.dues = "growing"; the secretariat exists from the first quarter)."""
+    return dues * where(growing, np.exp(growth * quarter * QUARTER), 1.0)
+
+
+FULL_DUES_FLOOR = 0.1  # with dues paid in full, the budget left is at least this share of the floor
+
+
+def available_budget(log_budget, dues, floor, in_full=False):
+    """Budget left for the group after secretariat dues: never below the floor, or, with dues
+    paid in full (mechanisms.dues = "full"), the dues off even a budget at the floor."""
+    budget = np.exp(log_budget)
+    capped = np.maximum(budget - dues, floor)
+    return where(in_full, np.maximum(np.maximum(budget, floor) - dues, FULL_DUES_FLOOR * floor),
+                 capped)
 
 
 # ---------------------------------------------------------------- M2 domestic-priority shocks
@@ -244,6 +257,14 @@ def breadth_factor(agenda_breadth, reference_breadth, elasticity):
     """Network value multiplier of a broader (or narrower) agenda than the reference: more
     areas in which a member finds partners for its own priorities (000: a broad, open agenda)."""
     return (agenda_breadth / reference_breadth) ** elasticity
+
+
+def agenda_work(visibility, base_rate, maintenance_share, agenda_breadth, reference_breadth,
+                per_area):
+    """The work membership asks: by the group's activity (`workload`), or by the areas on its
+    agenda however busy it is (mechanisms.agenda_cost = "per_area"), 1 at the reference breadth."""
+    return where(per_area, agenda_breadth / reference_breadth,
+                 workload(visibility, base_rate, maintenance_share))
 
 
 def workload(visibility, base_rate, maintenance_share):
@@ -501,13 +522,15 @@ def member_exit_cost(exit_cost, treaty, treaty_exit_cost):
     return exit_cost + treaty_exit_cost * treaty
 
 
-def staying_value(value, cost, engagement, outside):
+def staying_value(value, cost, engagement, outside, fixed_cost=False):
     """What membership is worth as the member now uses it: a dormant member pays little.
 
     The cost of participation scales with the engagement actually given (000: a tool kept on
-    standby costs little), so a group can stay on the books after it stops being used.
+    standby costs little), so a group can stay on the books after it stops being used. With a
+    fixed cost of membership (mechanisms.exit = "fixed") a member weighs the full cost whatever
+    it gives.
     """
-    return value - cost * engagement - outside
+    return value - cost * where(fixed_cost, 1.0, engagement) - outside
 
 
 def leaves_on_review(new_government, net_value, exit_cost, sensitivity, review_exit, u):
@@ -521,9 +544,12 @@ def leaves_on_review(new_government, net_value, exit_cost, sensitivity, review_e
     return np.asarray(new_government, dtype=bool) & tape.happens(u, probability)
 
 
-def exits(active, disengaged, patience, stay_value, exit_cost):
-    """Members that leave: disengaged long enough, and worse off staying than leaving costs."""
-    return active & (disengaged >= patience) & (stay_value < -exit_cost)
+def exits(active, disengaged, patience, stay_value, exit_cost, by_review_only=False):
+    """Members that leave: disengaged long enough, and worse off staying than leaving costs
+    (never, where only a new government's review takes a country out: mechanisms.exit =
+    "review")."""
+    return active & (disengaged >= patience) & (stay_value < -exit_cost) & ~np.asarray(
+        by_review_only, dtype=bool)
 
 
 # ---------------------------------------------------------------- M11 institutional design enters

@@ -54,7 +54,8 @@ def sentence(claim: Claim, verdict: dict, effects: pd.DataFrame) -> str:
 
 
 def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
-                        robustness=None, found: pd.DataFrame | None = None) -> Path:
+                        robustness=None, found: pd.DataFrame | None = None,
+                        variants: pd.DataFrame | None = None) -> Path:
     """claims.csv, effects.parquet, report.md, report.html and figures/ into `folder` (with a
     section per claim on its effects across a posterior's parameter sets, where run)."""
     from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
@@ -91,6 +92,16 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
                  "in 10 – 90 %, and does not hold below 10 % (`robustness.csv`; per set, with "
                  "the parameter values, `robustness_sets.csv`).")
         head.add(Table(_robustness_table(robustness.table)))
+    if variants is not None and len(variants):
+        head.add("Under structural variants: every claim again, with both arms of every contrast "
+                 "under one variant of a mechanism the sources do not fix (the claims file's "
+                 "`[variants]`; docs/ODD.md §7, §9), at the same values and seeds "
+                 "(`variants.csv`).")
+        wide = variants.assign(verdict=[v + (f": {c}" if c else "") for v, c in zip(
+            variants["verdict"], variants["condition"], strict=True)]).pivot(
+            index="claim", columns="variant", values="verdict")
+        wide.insert(0, "as the model has it", result.verdicts.set_index("claim")["verdict"])
+        head.add(Table(wide.reset_index().astype(str)))
     if found is not None:
         words = found.attrs["claims"]
         head.add(f"Assumed or found: every contrast also ran under "
