@@ -588,6 +588,7 @@ def claims(
         claim_words,
         prior_sets,
         run_robustness,
+        write_csv,
         write_robustness,
     )
 
@@ -603,7 +604,7 @@ def claims(
             from sim.inference.claims import run_variants
 
             variants = run_variants(suite, cores, progress)
-            variants.to_csv(folder / "variants.csv", index=False)
+            write_csv(folder / "variants.csv", variants)
         if drawn is not None:
             robustness = run_robustness(suite, drawn, cores, progress)
             write_robustness(robustness, folder)
@@ -611,7 +612,7 @@ def claims(
             over_prior = run_robustness(suite, spread, cores, progress)
             write_robustness(over_prior, folder, "prior")
             found = assumed_or_found(suite, over_prior)
-            found.to_csv(folder / "assumed_or_found.csv", index=False, float_format="%.3g")
+            write_csv(folder / "assumed_or_found.csv", found, "%.3g")
             found.attrs["claims"] = claim_words(found)
             found.attrs["seconds"] = over_prior.seconds
             found.attrs["runs"] = over_prior.runs

@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.experiments.posterior import SET_COLUMN, PosteriorSets, draw_sets, scenario_of
+from sim.experiments.posterior import (
+    POSTERIOR_FILE,
+    SET_COLUMN,
+    PosteriorSets,
+    draw_sets,
+    scenario_of,
+)
 from sim.model.files import FOLDER_NAME_RULE, check_fits, folder_name_problem
 from sim.model.params import (
     Key,
@@ -235,7 +241,7 @@ def with_posterior(experiment: Experiment, folder: str | Path, sets: int) -> Exp
         try:
             scenario_of(experiment.base, {}, drawn, i, experiment.fixed)
         except InputError as exc:
-            raise InputError(str(Path(folder) / "posterior.parquet"), f"set {i} (row "
+            raise InputError(str(Path(folder) / POSTERIOR_FILE), f"set {i} (row "
                              f"{drawn.drawn_rows[i]}) does not fit experiment "
                              f"{experiment.name}: {exc.problem}", allowed=exc.allowed) from None
     return dataclasses.replace(experiment, posterior=drawn)

@@ -64,9 +64,6 @@ class PosteriorSets:
     def __len__(self) -> int:
         return len(self.values)
 
-    def of_replicate(self, replicate: int) -> int:
-        return replicate % len(self.values)
-
     def overrides(self, index: int) -> dict[str, float]:
         """Set `index` as dotted-key overrides."""
         return dict(zip(self.keys, self.values[index], strict=True))
@@ -76,6 +73,14 @@ class PosteriorSets:
                 "keys": list(self.keys), "rows": list(self.drawn_rows),
                 "values": [list(v) for v in self.values],
                 "assignment": "replicate r runs set r mod sets at every design point"}
+
+    @classmethod
+    def of_rows(cls, source: str, digest: str, keys: list[str], values: np.ndarray,
+                rows) -> PosteriorSets:
+        """From a (sets, keys) array of values and the row each set came from."""
+        return cls(source, digest, tuple(keys), tuple(tuple(float(x) for x in row)
+                                                      for row in values),
+                   tuple(int(r) for r in rows))
 
     @classmethod
     def from_resolved(cls, entry: dict[str, Any]) -> PosteriorSets:
@@ -101,24 +106,23 @@ def draw_sets(folder: str | Path, sets: int, seed: int, base: Scenario) -> Poste
     weights = frame["weight"].to_numpy(dtype=float)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
     rows = rng.choice(len(frame), size=sets, p=weights / weights.sum())
-    values = frame[keys].to_numpy(dtype=float)[rows]
-    try:
-        with_overrides(base, dict(zip(keys, values[0].tolist(), strict=True)))
-    except UserError as exc:
-        raise UserError(f"{path}: does not fit scenario {base.name}: {exc}") from None
+    values = frame[keys].to_numpy(dtype=float)
+    for row in np.unique(rows):  # every row drawn, not only the first, must fit the scenario
+        try:
+            with_overrides(base, dict(zip(keys, values[row].tolist(), strict=True)))
+        except UserError as exc:
+            raise UserError(f"{path}: row {row} does not fit scenario {base.name}: "
+                            f"{exc}") from None
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return PosteriorSets(str(folder), digest, tuple(keys),
-                         tuple(tuple(float(x) for x in row) for row in values),
-                         tuple(int(r) for r in rows))
+    return PosteriorSets.of_rows(str(folder), digest, keys, values[rows], rows)
 
 
 def scenario_of(base: Scenario, factor_values: dict[str, Any], posterior: PosteriorSets | None,
                 set_index: int, fixed: dict[str, Any]) -> Scenario:
     """One run's scenario: its parameter set, then the experiment's fixed values, then its point's
     factor values (a later key wins, `members.KOR.x` over `members.*.x` included)."""
-    values: dict[str, Any] = posterior.overrides(set_index) if posterior is not None else {}
-    if posterior is not None:
-        values.update(fixed)
+    values: dict[str, Any] = {**posterior.overrides(set_index), **fixed} \
+        if posterior is not None else {}
     values.update({k: _plain(v) for k, v in factor_values.items()})
     return with_overrides(base, values)
 

@@ -69,12 +69,9 @@ def prior_sets(calibration_file: str | Path, sets: int, seed: int, base: Scenari
     except UserError as exc:
         raise UserError(f"{calibration_file}: its priors do not fit scenario {base.name}: "
                         f"{exc}") from None
-    keys = list(frame.columns)
-    values = frame.to_numpy(dtype=float)
     digest = hashlib.sha256(Path(calibration_file).read_bytes()).hexdigest()
-    return PosteriorSets(f"the priors of {calibration_file}", digest, tuple(keys),
-                         tuple(tuple(float(x) for x in row) for row in values),
-                         tuple(range(sets)))
+    return PosteriorSets.of_rows(f"the priors of {calibration_file}", digest,
+                                 list(frame.columns), frame.to_numpy(dtype=float), range(sets))
 
 
 def verdict_of_share(share: float) -> str:
@@ -220,15 +217,19 @@ def where_it_holds(sets: pd.DataFrame, held: np.ndarray, keys: list[str]) -> dic
 def write_robustness(result: RobustnessResult, folder: Path, prefix: str = "robustness"
                      ) -> list[str]:
     """<prefix>.csv, <prefix>_sets.csv (per set) and <prefix>_rules.csv in `folder`."""
-    from sim.experiments.storage import atomic_write_bytes
-
-    folder = Path(folder)
     per_set = result.per_set.merge(result.sets, on="posterior_set")
     names = [f"{prefix}.csv", f"{prefix}_sets.csv", f"{prefix}_rules.csv"]
     for name, frame, digits in zip(names, (result.table, per_set, result.rules),
                                    ("%.4g", "%.5g", "%.3g"), strict=True):
-        atomic_write_bytes(folder / name, frame.to_csv(index=False, float_format=digits).encode())
+        write_csv(Path(folder) / name, frame, digits)
     return names
+
+
+def write_csv(path: Path, frame: pd.DataFrame, digits: str = "%.4g") -> None:
+    """A table as CSV, written whole or not at all."""
+    from sim.experiments.storage import atomic_write_bytes
+
+    atomic_write_bytes(path, frame.to_csv(index=False, float_format=digits).encode())
 
 
 FORM, FINDING, NOWHERE = "follows from the model's form", "a finding", "found in no set"

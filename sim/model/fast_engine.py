@@ -58,10 +58,10 @@ def stack_params(scenarios: Sequence[Scenario]) -> StackedParams:
 
     group = {n: np.array([getattr(s.group, n) for s in unique])[index]
              for n in numeric_fields(GroupParams)}
+    codes = [mechanism_codes(s) for s in unique]
+    group.update({n: np.array([c[n] for c in codes])[index] for n in codes[0]})
     world = {n: np.array([getattr(s.world, n) for s in unique])[index]
              for n in numeric_fields(WorldParams)}
-    codes = [mechanism_codes(s) for s in unique]
-    world.update({n: np.array([c[n] for c in codes])[index] for n in codes[0]})
     member = {n: np.array([[getattr(m, n) for m in s.members] for s in unique])[index]
               for n in numeric_fields(MemberParams)}
     return StackedParams(group, world, member)

@@ -235,6 +235,12 @@ def derived_parameters(p) -> dict[str, Any]:
         "breadth": rules.breadth_factor(p.agenda_breadth, p.reference_breadth,
                                         p.breadth_elasticity),
         "dues": rules.secretariat_dues(p.secretariat_dues, p.secretariat),
+        # the structural variants, as flags (sim.model.params.MechanismParams)
+        "dues_growing": p.mechanism_dues == DUES_GROWING,
+        "dues_in_full": p.mechanism_dues == DUES_FULL,
+        "cost_per_area": p.mechanism_agenda_cost == AGENDA_PER_AREA,
+        "fixed_exit_cost": p.mechanism_exit == EXIT_FIXED,
+        "exit_by_review_only": p.mechanism_exit == EXIT_REVIEW,
         "leaving_cost": rules.member_exit_cost(p.exit_cost, rules.on_member_axis(p.treaty),
                                                rules.on_member_axis(p.treaty_exit_cost)),
         "crisis_onset_calm": rules.crisis_onset_probability(p.crisis_rate, 1.0),
@@ -247,7 +253,9 @@ def derived_parameters(p) -> dict[str, Any]:
     }
 
 
-DERIVED_SCOPES = {"focus": GROUP, "breadth": GROUP, "dues": GROUP, "leaving_cost": MEMBER,
+DERIVED_SCOPES = {"focus": GROUP, "breadth": GROUP, "dues": GROUP, "dues_growing": GROUP,
+                  "dues_in_full": GROUP, "cost_per_area": GROUP, "fixed_exit_cost": GROUP,
+                  "exit_by_review_only": GROUP, "leaving_cost": MEMBER,
                   "crisis_onset_calm": MEMBER, "crisis_onset_global": MEMBER,
                   "apex_window": GROUP, "grace_quarters": GROUP, "zombie_quarters": GROUP,
                   "dormant_quarters": GROUP}
@@ -302,9 +310,9 @@ def face_circumstances(m, g, p, x) -> None:
                                      p.budget_volatility, x.budget_shock)
     m.budget_path = path_now
     m.budget = rules.available_budget(
-        m.log_budget, rules.dues_now(p.dues, p.mechanism_dues == DUES_GROWING,
-                                     p.secretariat_dues_growth, x.quarter),
-        p.budget_floor, p.mechanism_dues == DUES_FULL)
+        m.log_budget, rules.dues_now(p.dues, p.dues_growing, p.secretariat_dues_growth,
+                                     x.quarter),
+        p.budget_floor, p.dues_in_full)
     onset = rules.where(x.global_crisis, p.crisis_onset_global, p.crisis_onset_calm)
     m.crisis, m.crisis_left = rules.crisis_step(m.crisis_left, x.crisis_onset, x.crisis_length,
                                                 onset, x.forced_crisis)
@@ -359,7 +367,7 @@ def choose_engagement(m, g, p, x) -> None:
     m.cost = rules.participation_cost(
         p.cost_burden, rules.agenda_work(g.visibility, p.base_rate, p.maintenance_share,
                                          p.agenda_breadth, p.reference_breadth,
-                                         p.mechanism_agenda_cost == AGENDA_PER_AREA),
+                                         p.cost_per_area),
         g.n_active, p.network_partners, p.coordination_elasticity, p.secretariat,
         p.secretariat_saving, m.budget)
     m.outside = rules.outside_option(m.in_rival, p.rival_pull, p.rival_outside_value)
@@ -402,10 +410,9 @@ def consider_exit(m, g, p, x) -> None:
     active = m.active
     m.disengaged = rules.disengaged_quarters(m.disengaged, m.engagement, p.exit_threshold,
                                              active)
-    stay = rules.staying_value(m.value, m.cost, m.engagement, m.outside,
-                               p.mechanism_exit == EXIT_FIXED)
+    stay = rules.staying_value(m.value, m.cost, m.engagement, m.outside, p.fixed_exit_cost)
     leaving = rules.exits(active, m.disengaged, p.exit_patience, stay, p.leaving_cost,
-                          p.mechanism_exit == EXIT_REVIEW) | (
+                          p.exit_by_review_only) | (
         active & rules.leaves_on_review(x.new_government, stay, p.leaving_cost,
                                         p.value_sensitivity, p.review_exit,
                                         x.government_review))
