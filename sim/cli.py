@@ -563,8 +563,9 @@ def claims(
                                       "or spread over the priors with --prior.")] = 40,
     prior: Annotated[Path | None, typer.Option(
         help="A calibration file: also run every contrast under parameter sets spread over "
-             "its priors, and say of each effect whether it follows from the model's form "
-             "(its sign in every set) or is a finding (assumed_or_found.csv).")] = None,
+             "its priors and over the claims file's [variants], and say of each effect "
+             "whether it follows from the model's form (its sign in every set and variant) "
+             "or is a finding (assumed_or_found.csv).")] = None,
 ) -> None:
     """Run the sources' claims as paired experiments and write their report.
 
@@ -594,7 +595,8 @@ def claims(
 
     base = suite.claims[0].contrasts[0].baseline
     drawn = draw_sets(posterior, sets, suite.seed, base) if posterior is not None else None
-    spread = prior_sets(prior, sets, suite.seed, base) if prior is not None else None
+    spread = prior_sets(prior, sets, suite.seed, base, suite.variants) \
+        if prior is not None else None
     robustness = found = None
     cores = workers or os.cpu_count() or 1
     with writing_folder(out_dir or Path("results") / suite.name, force, "claims") as folder:

@@ -162,3 +162,89 @@ def test_the_command_spreads_sets_over_a_calibrations_priors(tmp_path):
     assert rates.nunique() == 12 and rates.min() >= 1.0 and rates.max() <= 6.0
     assert rates.max() - rates.min() > 3.0
     assert "Assumed or found" in (out / "report.md").read_text()
+
+
+# Faster-growing dues drain the budgets only where dues grow with the secretariat's age
+# (mechanisms.dues = "growing"); under the other forms both arms are the same runs.
+DUES = """\
+[claims]
+name = "dues"
+scenario = "mikta"
+years = 12
+replicates = 30
+seed = 5
+
+[[claim]]
+id = 1
+title = "Dues growing fast lower outputs"
+  [[claim.contrast]]
+  name = "dues growth 0.3 a year"
+  baseline = { "group.secretariat" = true }
+  treatment = { "group.secretariat" = true, "group.secretariat_dues_growth" = 0.3 }
+  expect = { total_outputs = "lower" }
+
+[variants]
+"mechanisms.dues" = ["full", "growing"]
+"mechanisms.agenda_cost" = ["per_area"]
+"""
+
+
+def test_prior_sets_cross_the_variants_and_the_rule_names_the_form(tmp_path):
+    from sim.inference.robustness import FORM, assumed_or_found, prior_sets, where_it_holds
+
+    path = tmp_path / "claims.toml"
+    path.write_text(DUES)
+    suite = load_claims(path)
+    base = suite.claims[0].contrasts[0].baseline
+    spread = prior_sets("experiments/joint-calibration.toml", 24, suite.seed, base,
+                        suite.variants)
+    sets = spread.frame()
+    # every form of each named mechanism in equal numbers of sets, the scenario's own included
+    assert sets["mechanisms.dues"].value_counts().to_dict() == {"capped": 8, "full": 8,
+                                                                "growing": 8}
+    assert sets["mechanisms.agenda_cost"].value_counts().to_dict() == {"workload": 12,
+                                                                       "per_area": 12}
+    assert spread.overrides(0)["mechanisms.dues"] in ("capped", "full", "growing")
+    over = run_robustness(suite, spread, workers=2)
+    per_set = over.per_set.merge(over.sets, on="posterior_set")
+    growing = (per_set["mechanisms.dues"] == "growing").to_numpy()
+    assert (per_set.loc[~growing, "effect"] == 0).all()  # the same runs in both arms
+    assert per_set.loc[growing, "holds"].all()
+    rule = where_it_holds(over.sets, per_set["holds"].to_numpy(),
+                          [c for c in over.sets.columns if c not in ("posterior_set", "row")])
+    assert rule["rule"] == "mechanisms.dues = growing" and rule["coverage"] == 1.0
+    found = assumed_or_found(suite, over).iloc[0]
+    # never opposite under any form: the mechanism moves it one way only
+    assert found["assumed_or_found"] == FORM and found["opposite_under"] == ""
+
+
+def test_an_effect_opposite_under_one_form_is_a_finding_on_that_form():
+    from sim.inference.robustness import FINDING, RobustnessResult, assumed_or_found
+
+    suite = load_claims_text(CLAIMS.format(replicates=10))
+    n = 60
+    form = np.array(["workload", "per_area"] * (n // 2), dtype=object)
+    effect = np.where(form == "per_area", 0.5, -0.5)  # lower predicted: opposite under per_area
+    sets = pd.DataFrame({"posterior_set": np.arange(n), "row": np.arange(n),
+                         "group.standby": np.linspace(0, 0.3, n),
+                         "mechanisms.agenda_cost": form})
+    per_set = pd.DataFrame({"claim": 1, "contrast": "base rate fixed at 3",
+                            "metric": "total_outputs", "posterior_set": np.arange(n),
+                            "effect": effect, "low": effect - 0.1, "high": effect + 0.1,
+                            "holds": effect + 0.1 < 0, "predicted_sign": effect < 0})
+    result = RobustnessResult(pd.DataFrame(), per_set, sets, pd.DataFrame(), 0, 0.0)
+    found = assumed_or_found(suite, result).iloc[0]
+    assert found["assumed_or_found"] == FINDING
+    assert found["opposite_under"] == "mechanisms.agenda_cost = per_area (100%)"
+    assert found["condition"] == "conditional on mechanisms.agenda_cost = workload"
+    assert found["share_holding"] == 0.5
+
+
+def load_claims_text(text: str):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "claims.toml"
+        path.write_text(text)
+        return load_claims(path)

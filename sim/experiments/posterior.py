@@ -58,13 +58,14 @@ class PosteriorSets:
     source: str  # the calibration's results folder, as given
     digest: str  # sha256 of its posterior.parquet
     keys: tuple[str, ...]
-    values: tuple[tuple[float, ...], ...]  # one row per set, in `keys` order
+    values: tuple[tuple[float | str, ...], ...]  # one row per set, in `keys` order; a
+    # structural variant (mechanisms.<name>) is its name
     drawn_rows: tuple[int, ...]  # the row of posterior.parquet each set came from
 
     def __len__(self) -> int:
         return len(self.values)
 
-    def overrides(self, index: int) -> dict[str, float]:
+    def overrides(self, index: int) -> dict[str, float | str]:
         """Set `index` as dotted-key overrides."""
         return dict(zip(self.keys, self.values[index], strict=True))
 
@@ -78,14 +79,14 @@ class PosteriorSets:
     def of_rows(cls, source: str, digest: str, keys: list[str], values: np.ndarray,
                 rows) -> PosteriorSets:
         """From a (sets, keys) array of values and the row each set came from."""
-        return cls(source, digest, tuple(keys), tuple(tuple(float(x) for x in row)
+        return cls(source, digest, tuple(keys), tuple(tuple(_value(x) for x in row)
                                                       for row in values),
                    tuple(int(r) for r in rows))
 
     @classmethod
     def from_resolved(cls, entry: dict[str, Any]) -> PosteriorSets:
         return cls(entry["source"], entry["digest"], tuple(entry["keys"]),
-                   tuple(tuple(float(x) for x in row) for row in entry["values"]),
+                   tuple(tuple(_value(x) for x in row) for row in entry["values"]),
                    tuple(int(r) for r in entry["rows"]))
 
     def frame(self) -> pd.DataFrame:
@@ -94,6 +95,10 @@ class PosteriorSets:
         frame.insert(0, "row", list(self.drawn_rows))
         frame.insert(0, SET_COLUMN, np.arange(len(frame), dtype=np.int64))
         return frame
+
+
+def _value(x: Any) -> float | str:
+    return x if isinstance(x, str) else float(x)
 
 
 def draw_sets(folder: str | Path, sets: int, seed: int, base: Scenario) -> PosteriorSets:

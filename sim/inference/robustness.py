@@ -52,10 +52,16 @@ class RobustnessResult:
     seconds: float
 
 
-def prior_sets(calibration_file: str | Path, sets: int, seed: int, base: Scenario
-               ) -> PosteriorSets:
+def prior_sets(calibration_file: str | Path, sets: int, seed: int, base: Scenario,
+               variants: tuple[tuple[str, str], ...] = ()) -> PosteriorSets:
     """`sets` parameter sets spread over a calibration file's priors (a Latin hypercube, uniform
-    on each range), in draw order, checked against `base`."""
+    on each range), in draw order, checked against `base`.
+
+    With `variants` ((mechanisms.<name>, variant) pairs, a claims file's `[variants]`) each
+    mechanism so named also takes one of its forms per set, `base`'s own or a listed one, in
+    equal numbers of sets and independently of the other keys (a Latin hypercube over the
+    forms as well), so that every form meets the whole prior.
+    """
     from sim.inference.calibration import load_calibration, prior_draws
     from sim.inference.joint import is_joint, load_joint
 
@@ -69,9 +75,28 @@ def prior_sets(calibration_file: str | Path, sets: int, seed: int, base: Scenari
     except UserError as exc:
         raise UserError(f"{calibration_file}: its priors do not fit scenario {base.name}: "
                         f"{exc}") from None
+    rows: list[list[float | str]] = frame.to_numpy(dtype=float).tolist()
+    keys = list(frame.columns)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3,)))
+    for key, forms in variant_forms(variants, base).items():
+        picked = rng.permutation(np.arange(sets) % len(forms))
+        keys.append(key)
+        for row, index in zip(rows, picked, strict=True):
+            row.append(forms[index])
     digest = hashlib.sha256(Path(calibration_file).read_bytes()).hexdigest()
-    return PosteriorSets.of_rows(f"the priors of {calibration_file}", digest,
-                                 list(frame.columns), frame.to_numpy(dtype=float), range(sets))
+    return PosteriorSets.of_rows(f"the priors of {calibration_file}", digest, keys, rows,
+                                 range(sets))
+
+
+def variant_forms(variants: tuple[tuple[str, str], ...], base: Scenario) -> dict[str, list[str]]:
+    """Each mechanism key of `variants` with its forms: `base`'s own first, then the listed."""
+    forms: dict[str, list[str]] = {}
+    for key, value in variants:
+        own = getattr(base.mechanisms, key.split(".", 1)[1])
+        listed = forms.setdefault(key, [own])
+        if value not in listed:
+            listed.append(value)
+    return forms
 
 
 def verdict_of_share(share: float) -> str:
@@ -194,12 +219,13 @@ def run_robustness(suite: ClaimSuite, posterior: PosteriorSets, workers: int = 1
 
 def where_it_holds(sets: pd.DataFrame, held: np.ndarray, keys: list[str]) -> dict:
     """The rule over parameter values that covers most of the sets where an effect holds."""
-    varied = [k for k in keys if sets[k].nunique() > 1]
+    features = _features(sets, keys)
+    varied = list(features.columns)
     if not varied or held.all() or not held.any() or min(held.sum(), (~held).sum()) < 5:
         return {"rule": "", "coverage": float("nan"), "density": float("nan"),
                 "sentence": f"no rule: it holds in {held.mean():.0%} of the sets, too few "
                             "or too many to separate"}
-    regions = rule_regions(sets, varied, held, max_depth=2, min_leaf_share=0.05)
+    regions = rule_regions(features, varied, held, max_depth=2, min_leaf_share=0.05)
     found = regions[regions["predicted"]].sort_values(["coverage", "density"],
                                                       ascending=False)
     if found.empty:
@@ -212,6 +238,22 @@ def where_it_holds(sets: pd.DataFrame, held: np.ndarray, keys: list[str]) -> dic
             "sentence": f"holds when {best['rule']} (covers {best['coverage']:.0%} of the sets "
                         f"where it holds; holds in {best['density']:.0%} of the sets under the "
                         "rule)"}
+
+
+def _features(sets: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The keys that vary over the sets, a structural variant as one true/false column per form
+    (`mechanisms.dues = full`)."""
+    columns: dict[str, pd.Series] = {}
+    for key in keys:
+        values = sets[key]
+        if values.nunique() < 2:
+            continue
+        if values.dtype == object:
+            for form in pd.unique(values):
+                columns[f"{key} = {form}"] = values == form
+        else:
+            columns[key] = values
+    return pd.DataFrame(columns, index=sets.index)
 
 
 def write_robustness(result: RobustnessResult, folder: Path, prefix: str = "robustness"
@@ -240,23 +282,33 @@ def assumed_or_found(suite: ClaimSuite, prior: RobustnessResult) -> pd.DataFrame
     """Per claim and predicted effect, over parameter sets spread over the priors.
 
     An effect whose interval lies on the opposite side of zero in no more sets than chance
-    allows (2.5 %) follows from the model's form: the mechanism can move it one way only, and
-    the parameters decide how far. One that is opposite in more sets is a finding, conditional
-    on where it holds (a rule over the sets), or found in no set if it holds in none.
+    allows (2.5 %), over all sets and among the sets of each structural variant the sets carry,
+    follows from the model's form: the mechanism can move it one way only, under every form
+    tried, and the parameters decide how far. One that is opposite in more sets is a finding,
+    conditional on where it holds (a rule over the sets, variants included), or found in no set
+    if it holds in none. `opposite_under` names the forms under which it is opposite in more.
     """
     rows = []
     keys = [c for c in prior.sets.columns if c not in ("posterior_set", "row")]
+    forms = [k for k in keys if prior.sets[k].dtype == object]
     for claim in suite.claims:
         for contrast in claim.contrasts:
             for metric, direction in contrast.expect.items():
                 mine = prior.per_set[(prior.per_set["claim"] == claim.id)
                                      & (prior.per_set["contrast"] == contrast.name)
                                      & (prior.per_set["metric"] == metric)]
+                mine = mine.merge(prior.sets, on="posterior_set", how="left")
                 held = mine["holds"].to_numpy(dtype=bool)
                 opposite = (mine["high"] < 0).to_numpy() if direction == "higher" else \
                     (mine["low"] > 0).to_numpy()
+                under = []
+                for key in forms:
+                    for form in pd.unique(mine[key]):
+                        share = float(opposite[(mine[key] == form).to_numpy()].mean())
+                        if share > CHANCE:
+                            under.append(f"{key} = {form} ({share:.0%})")
                 condition = ""
-                if opposite.mean() <= CHANCE:
+                if opposite.mean() <= CHANCE and not under:
                     word = FORM
                 elif held.any():
                     word = FINDING
@@ -270,6 +322,7 @@ def assumed_or_found(suite: ClaimSuite, prior: RobustnessResult) -> pd.DataFrame
                              "predicted": direction, "decided_by": claim.decided_by,
                              "prior_sets": len(held), "share_holding": float(held.mean()),
                              "share_opposite": float(opposite.mean()),
+                             "opposite_under": "; ".join(under),
                              "assumed_or_found": word, "condition": condition})
     return pd.DataFrame(rows)
 

@@ -374,7 +374,9 @@ def _rule_text(bounds: dict[str, tuple[float, float]], kinds: dict[str, type]) -
     parts = []
     for key, (low, high) in bounds.items():
         kind = kinds[key]
-        if kind is bool:
+        if kind is bool and " = " in key:  # one form of a choice: `mechanisms.dues = full`
+            parts.append(key if not np.isfinite(high) else key.replace(" = ", " ≠ ", 1))
+        elif kind is bool:
             parts.append(f"{key} = {'false' if np.isfinite(high) else 'true'}")
         elif kind is int:
             lo = int(np.floor(low)) + 1 if np.isfinite(low) else None

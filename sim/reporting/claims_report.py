@@ -104,13 +104,17 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
         head.add(Table(wide.reset_index().astype(str)))
     if found is not None:
         words = found.attrs["claims"]
+        crossed = (" and over the structural variants of `[variants]` (each set takes one "
+                   "form of each mechanism, every form in equal numbers of sets)"
+                   if suite.variants else "")
         head.add(f"Assumed or found: every contrast also ran under "
                  f"{int(found['prior_sets'].max())} parameter sets spread over the calibration's "
-                 f"priors ({found.attrs['runs']:,} runs, {found.attrs['seconds']:.0f} s). An "
-                 "effect that is on the opposite side of zero (95 % interval) in no more of them "
-                 "than chance allows (2.5 %) follows from the model's form: its mechanism moves "
-                 "it one way only. One that is opposite in more is a finding, conditional on "
-                 "where it holds (`assumed_or_found.csv`).")
+                 f"priors{crossed} ({found.attrs['runs']:,} runs, "
+                 f"{found.attrs['seconds']:.0f} s). An effect that is on the opposite side of "
+                 "zero (95 % interval) in no more of them than chance allows (2.5 %), overall "
+                 "and under each form, follows from the model's form: its mechanism moves it "
+                 "one way only. One that is opposite in more is a finding, conditional on where "
+                 "it holds (`assumed_or_found.csv`).")
         head.add(Table(words.assign(claim=words["claim"].astype(str))))
     doc.sections.append(head)
     for claim, verdict in zip(suite.claims, result.verdicts.to_dict("records"), strict=True):
@@ -154,7 +158,8 @@ def _found_text(claim: Claim, found: pd.DataFrame) -> str:
     parts = [f"{r.metric} {r.predicted} in {r.contrast}: {r.assumed_or_found}"
              + (f", {r.condition}" if r.condition else "")
              + f" (holds in {r.share_holding:.0%} of {r.prior_sets} sets, opposite in "
-               f"{r.share_opposite:.0%})"
+               f"{r.share_opposite:.0%}"
+             + (f"; opposite under {r.opposite_under}" if r.opposite_under else "") + ")"
              for r in rows.itertuples()]
     decided = f" Decided by: {claim.decided_by}." if claim.decided_by else ""
     return "Over the priors: " + "; ".join(parts) + "." + decided
