@@ -235,7 +235,7 @@ def test_an_effect_opposite_under_one_form_is_a_finding_on_that_form():
     result = RobustnessResult(pd.DataFrame(), per_set, sets, pd.DataFrame(), 0, 0.0)
     found = assumed_or_found(suite, result).iloc[0]
     assert found["assumed_or_found"] == FINDING
-    assert found["opposite_under"] == "mechanisms.agenda_cost = per_area (100%)"
+    assert found["opposite_under"] == "mechanisms.agenda_cost = per_area (100% of 30)"
     assert found["condition"] == "conditional on mechanisms.agenda_cost = workload"
     assert found["share_holding"] == 0.5
 
@@ -248,3 +248,17 @@ def load_claims_text(text: str):
         path = Path(folder) / "claims.toml"
         path.write_text(text)
         return load_claims(path)
+
+
+def test_opposite_sets_count_against_the_form_only_beyond_chance():
+    from sim.inference.robustness import more_than_chance
+
+    def sets(k, n):
+        return np.arange(n) < k
+
+    # 2.5 % of sets opposite by chance: 5 of 200 is what chance gives, 15 of 200 is not
+    assert not more_than_chance(sets(5, 200), tests=1)
+    assert more_than_chance(sets(15, 200), tests=1)
+    assert not more_than_chance(sets(2, 67), tests=1) and not more_than_chance(sets(0, 67), 1)
+    # the level is shared by the tests: what one test finds, nine may not
+    assert more_than_chance(sets(10, 200), tests=1) and not more_than_chance(sets(10, 200), 9)

@@ -276,17 +276,27 @@ def write_csv(path: Path, frame: pd.DataFrame, digits: str = "%.4g") -> None:
 
 FORM, FINDING, NOWHERE = "follows from the model's form", "a finding", "found in no set"
 CHANCE = 0.025  # the share of sets a one-sided 95 % interval puts on the wrong side by chance
+LEVEL = 0.05  # of the binomial test of more opposite sets than chance, over all its tests
+
+
+def more_than_chance(opposite: np.ndarray, tests: int) -> bool:
+    """Whether the sets whose interval lies on the opposite side are more than chance explains:
+    a one-sided binomial test against CHANCE a set, at LEVEL shared (Bonferroni) by `tests`."""
+    n, k = len(opposite), int(np.sum(opposite))
+    return bool(n and k and stats.binom.sf(k - 1, n, CHANCE) < LEVEL / tests)
 
 
 def assumed_or_found(suite: ClaimSuite, prior: RobustnessResult) -> pd.DataFrame:
     """Per claim and predicted effect, over parameter sets spread over the priors.
 
-    An effect whose interval lies on the opposite side of zero in no more sets than chance
-    allows (2.5 %), over all sets and among the sets of each structural variant the sets carry,
-    follows from the model's form: the mechanism can move it one way only, under every form
-    tried, and the parameters decide how far. One that is opposite in more sets is a finding,
-    conditional on where it holds (a rule over the sets, variants included), or found in no set
-    if it holds in none. `opposite_under` names the forms under which it is opposite in more.
+    Where an effect is zero, its 95 % interval lies on the opposite side of zero in 2.5 % of
+    the sets by chance; where it is on the predicted side, in fewer. An effect opposite in no
+    more sets than chance explains (`more_than_chance`), over all sets and among the sets of
+    each structural variant the sets carry, follows from the model's form: the mechanism moves
+    it one way only, under every form tried, and the parameters decide how far. One opposite
+    in more is a finding, conditional on where it holds (a rule over the sets, variants
+    included), or found in no set if it holds in none. `opposite_under` names the forms under
+    which it is opposite in more sets than chance explains.
     """
     rows = []
     keys = [c for c in prior.sets.columns if c not in ("posterior_set", "row")]
@@ -301,14 +311,13 @@ def assumed_or_found(suite: ClaimSuite, prior: RobustnessResult) -> pd.DataFrame
                 held = mine["holds"].to_numpy(dtype=bool)
                 opposite = (mine["high"] < 0).to_numpy() if direction == "higher" else \
                     (mine["low"] > 0).to_numpy()
-                under = []
-                for key in forms:
-                    for form in pd.unique(mine[key]):
-                        share = float(opposite[(mine[key] == form).to_numpy()].mean())
-                        if share > CHANCE:
-                            under.append(f"{key} = {form} ({share:.0%})")
+                groups = [(key, form, opposite[(mine[key] == form).to_numpy()])
+                          for key in forms for form in pd.unique(mine[key])]
+                tests = 1 + len(groups)
+                under = [f"{key} = {form} ({part.mean():.0%} of {len(part)})"
+                         for key, form, part in groups if more_than_chance(part, tests)]
                 condition = ""
-                if opposite.mean() <= CHANCE and not under:
+                if not more_than_chance(opposite, tests) and not under:
                     word = FORM
                 elif held.any():
                     word = FINDING
