@@ -92,11 +92,18 @@ def scenarios_show(
                                        "with units and ranges.")] = False,
 ) -> None:
     """Print a scenario fully resolved (every default filled in) as TOML, with units."""
-    from sim.model.params import all_keys, load_scenario, scenario_to_toml, spec_of
+    from sim.model.params import (
+        Key,
+        all_keys,
+        load_scenario,
+        scenario_to_toml,
+        spec_of,
+        undated_reason,
+    )
 
     s = load_scenario(scenario, set_ or None)
     if keys:
-        lines = [f"{'key':<36} {'type':<6} {'allowed':<14} meaning [unit]"]
+        lines = [f"{'key':<36} {'type':<6} {'allowed':<14} {'@':<2} meaning [unit]"]
         for key in all_keys(s):
             if key.startswith("members.") and not key.startswith("members.*."):
                 continue
@@ -104,9 +111,13 @@ def scenarios_show(
             allowed = ("" if spec.low is None else f"{spec.low:g}") + (
                 "" if spec.high is None else f" to {spec.high:g}") + " | ".join(spec.choices)
             unit = f" [{spec.unit}]" if spec.unit else ""
-            lines.append(f"{key:<36} {kind.__name__:<6} {allowed:<14} {spec.meaning}{unit}")
+            datable = "@" if undated_reason(Key.parse(key)) is None else ""
+            lines.append(f"{key:<36} {kind.__name__:<6} {allowed:<14} {datable:<2} "
+                         f"{spec.meaning}{unit}")
         lines.append(f"members.<CODE>.<key> sets one member; CODE is one of "
                      f"{', '.join(s.codes)}.")
+        lines.append("@: the key can change at a date, KEY=VALUE@QUARTER (e.g. "
+                     "group.secretariat=true@2027Q1); the others hold for the whole run.")
         sys.stdout.write("\n".join(lines) + "\n")
         return
     sys.stdout.write(scenario_to_toml(s))

@@ -160,3 +160,35 @@ def test_every_structural_variant_changes_the_runs(name, choice):
                                     years=20), seeds).summary
     assert any(not np.array_equal(own[k], other[k], equal_nan=True) for k in own
                if k not in ("seed",)), f"mechanisms.{name} = {choice} changes nothing"
+
+
+# Changes at a date (sim.model.schedule): group, world and member keys, one key changed several
+# times, a secretariat adopted and later dropped, a trend and a dues form changed mid-run.
+DATED_POLICIES = [
+    {"group.secretariat@2018Q1": True, "group.secretariat@2024Q3": False},
+    {"members.KOR.budget_trend@2016Q2": -0.08, "members.KOR.budget_trend@2020": 0.02,
+     "members.KOR.budget_trend@2025Q4": -0.03},
+    {"world.rival_pull@2017": 0.9, "world.global_crisis_rate@2019Q2": 0.5,
+     "world.crisis_hazard_factor@2019Q2": 3.0},
+    {"members.*.turnover@2016Q3": 0.9, "members.*.reshuffle_rate@2016Q3": 0.8,
+     "members.*.crisis_years@2021": 3.0, "members.*.enthusiasm_mean@2021": 0.2},
+    {"group.chair_term@2018": 2, "group.agenda_breadth@2020Q1": 3,
+     "group.treaty@2022": True},
+    {"mechanisms.dues@2016": "growing", "group.secretariat@2019Q4": True,
+     "group.secretariat_dues_growth@2023": 0.2, "mechanisms.exit@2026": "fixed"},
+    {},  # no change: the same batch holds runs without one
+]
+
+
+def dated_scenarios(runs: int) -> list:
+    base = load_scenario("mikta", {**STRESSED, "group.secretariat": False}, years=20)
+    from sim.model.params import with_overrides
+
+    kinds = [with_overrides(base, policy) for policy in DATED_POLICIES]
+    return [kinds[i % len(kinds)] for i in range(runs)]
+
+
+def test_fast_engine_equals_mesa_with_changes_at_a_date():
+    scenarios = dated_scenarios(210)
+    assert all(s.changes for s in scenarios[:6])
+    check(compare(scenarios, list(range(len(scenarios)))), len(scenarios))

@@ -38,6 +38,7 @@ from sim.model.params import (
     load_named_scenario,
     read_toml,
     scenario_as_dict,
+    split_dated,
     with_overrides,
 )
 
@@ -282,7 +283,12 @@ def _factor(key: str, spec: Any, base: Scenario, source: str, text: str,
                           line=line)
 
     try:
-        parsed = Key.parse(key, source)
+        name, date = split_dated(key)
+    except ValueError:
+        raise error("has a date that is neither a quarter nor a year.", allowed='"KEY@2027Q1" '
+                    "(or @2027, its first quarter): the value from that quarter on.") from None
+    try:
+        parsed = Key.parse(name, source)
         parsed.paths(base.codes, source)
     except InputError as exc:
         raise error("is not a parameter key.", allowed=exc.allowed or "a dotted --set key: "
@@ -342,7 +348,9 @@ def _one_meaning_per_key(factors: tuple[Factor, ...], fixed: dict[str, Any], bas
     seen: dict[tuple[str, ...], tuple[str, str]] = {}
     for section, keys in (("fixed", list(fixed)), ("factors", [f.key for f in factors])):
         for key in keys:
-            for path in Key.parse(key, source).paths(base.codes, source):
+            name, date = split_dated(key)
+            for path in Key.parse(name, source).paths(base.codes, source):
+                path = path + (f"@{date}",) if date else path
                 if path in seen:
                     first = seen[path]
                     raise InputError(source, f"sets {'.'.join(path)}, which "
@@ -425,7 +433,8 @@ def design_points(experiment: Experiment) -> pd.DataFrame:
         rows = list(itertools.product(*(f.levels() for f in factors)))
     elif experiment.design == "oat":
         # the base scenario's value of each factor (for members.*, the first member's)
-        base = [Key.parse(f.key).values_in(experiment.base)[0] for f in factors]
+        base = [Key.parse(split_dated(f.key)[0]).values_in(experiment.base)[0]
+                for f in factors]
         rows = [tuple(base)]
         for i, f in enumerate(factors):
             for level in f.levels(OAT_DEFAULT_STEPS):

@@ -3,7 +3,8 @@
 It applies the same `sim.model.rules` functions as the Mesa engine, in the same order, to
 arrays with a leading run axis, fed from the same random tapes; its results equal the Mesa
 engine's run for run (tests/test_equivalence.py). Runs in one batch may differ in every
-numeric parameter, but must share the members and the dated events of their scenario.
+numeric parameter and in their changes at a date (sim.model.schedule), but must share the
+members and the dated events of their scenario.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from sim.model import phases, rules
 from sim.model.calendar import DatedEvents, compile_calendar, dated_events
 from sim.model.outcomes import summary_arrays
+from sim.model.schedule import batch_segments, carry_over, splice
 from sim.model.params import (
     GroupParams,
     MemberParams,
@@ -88,9 +90,10 @@ def run_batch(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
     quarters = (years or first.years) * rules.QUARTERS_PER_YEAR
     if years is None and any(s.years != first.years for s in scenarios):
         raise ValueError("a batch must share its horizon")
-    params = stack_params(scenarios)
+    stretches = [(q, stack_params(in_force)) for q, in_force in batch_segments(scenarios)
+                 if q < quarters]
     dated = dated_events(first, quarters)
-    return _simulate(first, params, dated, seeds, quarters, record_series)
+    return _simulate(first, stretches, dated, seeds, quarters, record_series)
 
 
 class _OnMemberAxis:
@@ -137,25 +140,44 @@ def initial_state(p: SimpleNamespace, runs: int, n: int, quarters: int) -> Simpl
     return s
 
 
-def _simulate(template: Scenario, p: StackedParams, dated: DatedEvents, seeds: np.ndarray,
-              quarters: int, record_series: bool) -> BatchResult:
-    """Advance every run quarter by quarter through the phase table."""
-    runs, n = p.member["reach"].shape
-    tape = draw_tapes(seeds, quarters, n)
+def _stretch(template: Scenario, p: StackedParams, dated: DatedEvents, tape, shocks: Shocks
+             ) -> tuple[SimpleNamespace, dict[str, np.ndarray]]:
+    """The run parameters of a stretch of the batch's runs, and every quarter's inputs under
+    them."""
     calendar = compile_calendar(dated, tape, p.member["election_interval"], p.member["turnover"],
                                 p.member["reshuffle_rate"],
                                 p.world["rival_round_rate"], p.world["global_crisis_rate"],
                                 p.world["global_crisis_years"])
     params = phases.run_parameters({**p.group, **p.world}, p.member, dated.joins_at,
                                    template.chair_rotation, dated.trend_until)
-    inputs = phases.exogenous_inputs(Shocks.from_tape(tape), calendar, params)
-    del tape
-    s = initial_state(params, runs, n, quarters)
-    # Member phases read values of the group on the member axis, (R, 1): the parameters and
-    # the inputs are laid out so once, the state as it is read.
-    params_on_members = SimpleNamespace(**{
+    return params, phases.exogenous_inputs(shocks, calendar, params)
+
+
+def _on_members(params: SimpleNamespace) -> SimpleNamespace:
+    """Member phases read values of the group on the member axis, (R, 1): the parameters are
+    laid out so once per stretch."""
+    return SimpleNamespace(**{
         name: value[:, None] if name in phases.GROUP_NAMES and np.ndim(value) == 1 else value
         for name, value in vars(params).items()})
+
+
+def _simulate(template: Scenario, stretches: list[tuple[int, StackedParams]],
+              dated: DatedEvents, seeds: np.ndarray, quarters: int, record_series: bool
+              ) -> BatchResult:
+    """Advance every run quarter by quarter through the phase table."""
+    runs, n = stretches[0][1].member["reach"].shape
+    tape = draw_tapes(seeds, quarters, n)
+    shocks = Shocks.from_tape(tape)
+    params, inputs = _stretch(template, stretches[0][1], dated, tape, shocks)
+    later: dict[int, SimpleNamespace] = {}  # quarter -> the parameters from then on
+    for quarter, stacked in stretches[1:]:
+        after, their_inputs = _stretch(template, stacked, dated, tape, shocks)
+        carry_over(later[max(later)] if later else params, after, quarter)
+        splice(inputs, their_inputs, quarter)
+        later[quarter] = after
+    del tape, shocks
+    s = initial_state(params, runs, n, quarters)
+    params_on_members = _on_members(params)
     x = _Quarter(inputs)
     x_on_members = _Quarter({
         name: value[..., None] if phases.INPUTS[name] == phases.GROUP and np.ndim(value) == 2
@@ -183,6 +205,9 @@ def _simulate(template: Scenario, p: StackedParams, dated: DatedEvents, seeds: n
     with np.errstate(all="ignore"):  # runs that have died keep computing, unrecorded
         for t in range(quarters):
             x.quarter_index = x_on_members.quarter_index = t
+            if t in later:  # a change: the parameters of the next stretch from this quarter on
+                params = later[t]
+                on_members = (s, _OnMemberAxis(s), _on_members(params), x_on_members)
             for phase, written in zip(phases.PHASES, declared, strict=True):
                 if phase.scope == phases.GROUP:
                     phase.apply(s, s, params, x)

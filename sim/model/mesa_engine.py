@@ -28,6 +28,7 @@ from sim.model.params import (
     numeric_fields,
     with_overrides,
 )
+from sim.model.schedule import carry_over, segments, splice
 from sim.model.tape import Shocks, draw_tape
 from sim.model.trajectory import Trajectory
 
@@ -126,10 +127,21 @@ class MinilateralModel(mesa.Model):
         self.seed = seed
         self.horizon = scenario.quarters
         tape = draw_tape(seed, self.horizon, len(scenario.members))
-        self.calendar: Calendar = calendar_for(scenario, tape)
-        self.run_params = scenario_parameters(scenario, self.calendar)
-        self.inputs = phases.exogenous_inputs(Shocks.from_tape(tape), self.calendar,
-                                              self.run_params)
+        shocks = Shocks.from_tape(tape)
+        stretches = [(q, s) for q, s in segments(scenario) if q < self.horizon]
+        self.calendar: Calendar = calendar_for(stretches[0][1], tape)
+        self.run_params = scenario_parameters(stretches[0][1], self.calendar)
+        self.inputs = phases.exogenous_inputs(shocks, self.calendar, self.run_params)
+        # a change at a date: the parameters from its quarter on (sim.model.schedule)
+        self.later: dict[int, tuple[Scenario, Any]] = {}
+        before = self.run_params
+        for quarter, in_force in stretches[1:]:
+            calendar = calendar_for(in_force, tape)
+            after = scenario_parameters(in_force, calendar)
+            carry_over(before, after, quarter)
+            splice(self.inputs, phases.exogenous_inputs(shocks, calendar, after), quarter)
+            self.later[quarter] = (in_force, after)
+            before = after
         for variable in phases.GROUP_STATE:
             setattr(self, variable.name,
                     as_scalar(variable.name, variable.initial_value(self.run_params)))
@@ -152,6 +164,8 @@ class MinilateralModel(mesa.Model):
     def step(self) -> None:
         """One quarter: every phase in order; a member phase by every agent."""
         self.quarter = self.steps - 1
+        if self.quarter in self.later:
+            self.adopt(*self.later[self.quarter])
         for phase in phases.PHASES:
             if phase.scope == phases.MEMBER:
                 self.members.shuffle_do("act", phase)  # every member, in random order
@@ -171,6 +185,13 @@ class MinilateralModel(mesa.Model):
         while self.running:
             self.step()
         return self.trajectory
+
+    def adopt(self, in_force: Scenario, run_params) -> None:
+        """From this quarter on, the parameters of a change at a date."""
+        self.run_params = run_params
+        for i, member in enumerate(self.member_list):
+            member.params = in_force.members[i]
+            member.run_params = phases.member_parameters(run_params, i)
 
     def member_inputs(self, index: int) -> QuarterInputs:
         """The inputs as member `index` reads them: its own column of member inputs."""
@@ -204,11 +225,11 @@ class MinilateralModel(mesa.Model):
 
     @property
     def global_crisis(self) -> bool:
-        return bool(self.calendar.global_crisis[max(self.quarter, 0)])
+        return bool(self.inputs["global_crisis"][max(self.quarter, 0)])
 
     @property
     def rival_round(self) -> bool:
-        return bool(self.calendar.rival_round[max(self.quarter, 0)])
+        return bool(self.inputs["rival_round"][max(self.quarter, 0)])
 
     @property
     def new_term(self) -> bool:

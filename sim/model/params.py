@@ -305,6 +305,21 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Change:
+    """A policy adopted at a date: from the start of quarter `date` on, `key` takes `value`.
+
+    Written as `KEY=VALUE@QUARTER` on `--set`, `"KEY@QUARTER"` as an experiment factor, or an
+    `[[events]]` table of kind "set" in a scenario file. The runs apply it before any mechanism
+    reads the quarter (sim.model.schedule).
+    """
+
+    key: str  # a dotted key `scenarios show NAME --keys` lists, one DATABLE allows
+    value: Any  # in the key's type
+    date: str  # 'YYYYQn'
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A resolved scenario: everything a run needs besides the seed."""
 
@@ -319,6 +334,7 @@ class Scenario:
     events: tuple[Event, ...]
     source: str = ""
     mechanisms: MechanismParams = field(default_factory=lambda: MechanismParams())
+    changes: tuple[Change, ...] = ()  # policies adopted at a date, in date order
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -374,6 +390,24 @@ def parse_quarter(text: str) -> int:
     if not match:
         raise ValueError(f"not a quarter: {text!r}")
     return int(match.group(1)) * QUARTERS_PER_YEAR + int(match.group(2)) - 1
+
+
+_YEAR = re.compile(r"^\s*(\d{4})\s*$")
+
+
+def parse_date(text: str) -> int:
+    """A change's date: '2027Q3' as `parse_quarter`, '2027' as its first quarter."""
+    match = _YEAR.match(text) if isinstance(text, str) else None
+    return int(match.group(1)) * QUARTERS_PER_YEAR if match else parse_quarter(text)
+
+
+def split_dated(key: str) -> tuple[str, str | None]:
+    """'group.secretariat@2027' -> ('group.secretariat', '2027Q1'); a key without a date ->
+    (key, None). ValueError if what follows '@' is not a quarter or a year."""
+    if "@" not in key:
+        return key, None
+    name, _, date = key.rpartition("@")
+    return name.strip(), format_quarter(parse_date(date))
 
 
 def format_quarter(absolute: int) -> str:
@@ -466,10 +500,15 @@ def load_scenario(
     """
     path = locate(name_or_path)
     raw, text = read_toml(path)
+    own_events = raw.get("events")
     raw = _merge_base(raw, path, text, seen=(path.resolve(),))
+    merged_events = raw.get("events")
+    inherited = (len(merged_events) - len(own_events)
+                 if isinstance(own_events, list) and isinstance(merged_events, list) else 0)
     shown = str(name_or_path) if str(name_or_path) in builtin_names() else str(path)
     source = f"{shown}.toml (built-in)" if shown in builtin_names() else shown
-    return resolve(raw, source=source, text=text, overrides=overrides, years=years)
+    return resolve(raw, source=source, text=text, overrides=overrides, years=years,
+                   inherited_events=inherited)
 
 
 def resolve(
@@ -479,14 +518,17 @@ def resolve(
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
     years: int | None = None,
     recorded: bool = False,
+    inherited_events: int = 0,
 ) -> Scenario:
     """Validate a parsed scenario (a dict as from TOML) into a `Scenario`.
 
     `recorded` marks a scenario read back from a results file: its dates past the horizon were
-    warned of when it was first read, and are not again.
+    warned of when it was first read, and are not again. `inherited_events` counts the events
+    of `raw` that come first from the scenario `text` extends, so that an error in one of the
+    file's own events points at its line.
     """
     raw = _deep_copy(raw)
-    origin = _Origin(source, text, whole_file=not recorded)
+    origin = _Origin(source, text, whole_file=not recorded, inherited_events=inherited_events)
     if overrides:
         origin.overridden = apply_overrides(raw, overrides)
         origin.typed_on_a_command_line = not isinstance(overrides, Mapping)
@@ -519,6 +561,27 @@ def with_overrides(
     values = dict(overrides) if isinstance(overrides, Mapping) else parse_assignments(
         overrides or [])
     typed = not isinstance(overrides, Mapping)  # KEY=VALUE text: 'yes' counts as true
+    dated = {key: value for key, value in values.items() if "@" in key}
+    if dated:  # the values from the start, then the changes at a date
+        plain = {key: value for key, value in values.items() if key not in dated}
+        base = _with_values(scenario, plain, years, typed)
+        origin = _Origin(scenario.source, "", whole_file=False)
+        new = []
+        for i, (key, value) in enumerate(dated.items()):
+            name, date = _dated_key(key, f"--set {key}={_as_text(value)}")
+            origin.overridden.update({f"changes.{i}.{part}": f"--set {name}={_as_text(value)}"
+                                      f"@{date}" for part in ("key", "value", "date")})
+            new.append(_checked_change(base, name, date, value, "", origin,
+                                       ("changes", str(i)), typed))
+        return dataclasses.replace(base, changes=_in_date_order((*base.changes, *new)))
+    return _with_values(scenario, values, years, typed)
+
+
+def _with_values(scenario: Scenario, values: dict[str, Any], years: int | None, typed: bool
+                 ) -> Scenario:
+    """`with_overrides` of values from the start (no key with a date)."""
+    if not values and years is None:
+        return scenario
     keys = [(Key.parse(key, f"--set {key}={_as_text(value)}"), value)
             for key, value in values.items()]
     if any((key.section == "scenario" and key.field != "years") or key.field == "code"
@@ -564,7 +627,9 @@ def scenario_as_dict(s: Scenario) -> dict[str, Any]:
         "world": table(s.world),
         "mechanisms": table(s.mechanisms),
         "members": {m.code: table(m, skip=("code",)) for m in s.members},
-        "events": [table(e) for e in s.events],
+        "events": [table(e) for e in s.events] + [
+            {"date": c.date, "kind": "set", "key": c.key, "value": _plain(c.value),
+             "note": c.note} for c in s.changes],
     }
 
 
@@ -656,6 +721,16 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
             raise InputError("--set", "is not of the form KEY=VALUE.", key=item,
                              allowed="e.g. --set group.secretariat=true or "
                              "--set members.*.crisis_rate=0.5")
+        if "@" in value and "@" not in key:  # KEY=VALUE@QUARTER: the value from that quarter on
+            value, _, date = value.rpartition("@")
+            key = f"{key}@{date.strip()}"
+        if "@" in key:
+            try:
+                name, date = split_dated(key)
+            except ValueError:
+                raise InputError("--set", "has a date that is neither a quarter nor a year.",
+                                 key=item, allowed=DATED_FORMS) from None
+            key = f"{name}@{date}"
         typed = parse_value_text(value.strip())
         if key in parsed and parsed[key] != typed:
             raise InputError("--set", "is given twice with different values.", key=key,
@@ -663,6 +738,10 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
                              f"{parsed[key]!r}).")
         parsed[key] = typed
     return parsed
+
+
+DATED_FORMS = ("KEY=VALUE@QUARTER, e.g. --set group.secretariat=true@2027Q1 (or @2027, its "
+               "first quarter): the value from the start of that quarter on.")
 
 
 def parse_value_text(value: str) -> Any:
@@ -680,6 +759,17 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any] | Iterable[str]) -> 
     applied: dict[str, str] = {}
     for key, value in overrides.items():
         label = f"--set {key}={_as_text(value)}"
+        if "@" in key:  # a change at a date: an [[events]] entry of kind "set"
+            name, date = _dated_key(key, label)
+            label = f"--set {name}={_as_text(value)}@{date}"
+            events = raw.setdefault("events", [])
+            if not isinstance(events, list):
+                continue  # the file's own error is reported when it is built
+            index = len(events)
+            events.append({"kind": "set", "key": name, "value": value, "date": date})
+            applied.update({f"events.{index}.{part}": label for part in ("key", "value",
+                                                                         "date")})
+            continue
         for path in expand_key(raw, key, label):
             table = raw
             for part in path[:-1]:
@@ -687,6 +777,15 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any] | Iterable[str]) -> 
             table[path[-1]] = value
             applied[".".join(path)] = label
     return applied
+
+
+def _dated_key(key: str, label: str) -> tuple[str, str]:
+    try:
+        name, date = split_dated(key)
+    except ValueError:
+        raise InputError(label, "has a date that is neither a quarter nor a year.", key=key,
+                         allowed=DATED_FORMS) from None
+    return name, date
 
 
 def _as_text(value: Any) -> str:
@@ -830,8 +929,8 @@ def all_keys(scenario: Scenario) -> list[str]:
 def spec_of(key: str) -> tuple[type, Spec]:
     """Type and `Spec` of a dotted key such as 'members.*.budget_trend' (KeyError if none)."""
     try:
-        parsed = Key.parse(key)
-    except InputError:
+        parsed = Key.parse(split_dated(key)[0])  # a change at a date has its key's type
+    except (InputError, ValueError):
         raise KeyError(key) from None
     return parsed.kind, parsed.spec
 
@@ -850,6 +949,7 @@ class _Origin:
     overridden: dict[str, str] = field(default_factory=dict)
     typed_on_a_command_line: bool = False  # 'yes', 'on', '1' then count as true
     whole_file: bool = True  # False when only overridden values are checked again
+    inherited_events: int = 0  # events from the scenario the file extends, before its own
 
     def error(self, path: tuple[str, ...], problem: str, value: Any = None,
               allowed: str | None = None, show_value: bool = True) -> InputError:
@@ -857,8 +957,21 @@ class _Origin:
         if key in self.overridden:
             return InputError(self.overridden[key], problem, key=key,
                               value=value if show_value else None, allowed=allowed)
+        line = self.line(path)
+        if line is not None and self.inherited_events and path[0] == "events":
+            key = ".".join(("events", str(int(path[1]) - self.inherited_events), *path[2:]))
         return InputError(self.source, problem, key=key, value=value if show_value else None,
-                          allowed=allowed, line=find_line(self.text, path))
+                          allowed=allowed, line=line)
+
+    def line(self, path: tuple[str, ...]) -> int | None:
+        """The line of `path` in the file's own text (an inherited event has none there)."""
+        if len(path) > 1 and path[0] == "events" and path[1].isdigit() and \
+                self.inherited_events:
+            own = int(path[1]) - self.inherited_events
+            if own < 0:
+                return None
+            path = ("events", str(own), *path[2:])
+        return find_line(self.text, path)
 
 
 def find_line(text: str, path: tuple[str, ...]) -> int | None:
@@ -1040,7 +1153,8 @@ def _build_scenario(raw: dict, origin: _Origin) -> Scenario:
         raise origin.error(("events",), "must be an array of tables.", show_value=False,
                            allowed="[[events]] tables with date, kind, member, factor, years.")
     events = tuple(_build(Event, e, ("events", str(i)), origin)
-                   for i, e in enumerate(events_raw))
+                   for i, e in enumerate(events_raw)
+                   if not (isinstance(e, Mapping) and e.get("kind") == "set"))
 
     scenario = Scenario(
         name=info["name"] or Path(origin.source.split(" ")[0]).stem,
@@ -1048,8 +1162,116 @@ def _build_scenario(raw: dict, origin: _Origin) -> Scenario:
         years=info["years"], group=group, world=world, members=tuple(members), events=events,
         source=origin.source, mechanisms=mechanisms,
     )
+    changes = [_change_entry(scenario, i, e, origin) for i, e in enumerate(events_raw)
+               if isinstance(e, Mapping) and e.get("kind") == "set"]
+    scenario = dataclasses.replace(scenario, changes=_in_date_order(changes))
     _check_consistency(scenario, origin)
     return scenario
+
+
+CHANGE_FIELDS = ("date", "kind", "key", "value", "note")
+# Keys that cannot change during a run, by field, and why (every other key can)
+UNDATED = {
+    "code": "a member's code names it for the whole run",
+    "name": "a label, the same for the whole run",
+    "color": "a label, the same for the whole run",
+    "rival_name": "a label, the same for the whole run",
+    "joins": "it is itself a date of the record (the quarter the member joins)",
+    "first_election": "it is itself a date of the record",
+    "first_election_changed": "it is a fact of the record's first election",
+    "budget_trend_until": "it is itself a date (the last quarter of the trend)",
+    "rival_known_through": "it is itself a date of the record",
+    "election_interval": "the elections are laid out before the run from it and the first "
+                         "election (sim.model.calendar); a change of the electoral calendar is "
+                         "not modelled",
+    "in_rival": "it is membership of the rival bloc at the start; a join at a date is an "
+                "[[events]] entry of kind \"rival_join\"",
+    "founding_enthusiasm": "it sets the ministers' enthusiasm before the first quarter only",
+    "founding_visibility": "it sets the group's visibility before the first quarter only",
+    "chair_order": "the rotation is one order for the whole run",
+    **{name: "it is part of the outcome rule, one yardstick for the whole run "
+             "(docs/validation.md)"
+       for name in ("min_members", "apex_repeat", "apex_window_months", "grace_months",
+                    "zombie_months", "dormant_months")},
+}
+
+
+def undated_reason(key: Key) -> str | None:
+    """Why `key` cannot change during a run, or None if it can."""
+    if key.section == "scenario":
+        return "the run's start and horizon are fixed before it starts"
+    return UNDATED.get(key.field)
+
+
+def datable_keys(scenario: Scenario) -> list[str]:
+    """Every key of `all_keys` that a change at a date may set."""
+    return [k for k in all_keys(scenario) if undated_reason(Key.parse(k)) is None]
+
+
+def _in_date_order(changes: Iterable[Change]) -> tuple[Change, ...]:
+    return tuple(sorted(changes, key=lambda c: parse_quarter(c.date)))  # stable: file order
+
+
+def _change_entry(s: Scenario, index: int, entry: Mapping, origin: _Origin) -> Change:
+    """An `[[events]]` entry of kind "set", checked."""
+    path = ("events", str(index))
+    for name in entry:
+        if name not in CHANGE_FIELDS:
+            raise origin.error(path + (name,), 'is not a key of an event of kind "set".',
+                               show_value=False, allowed=", ".join(CHANGE_FIELDS) + ".")
+    for name in ("key", "value", "date"):
+        if name not in entry:
+            raise origin.error(path + ("kind",), f'needs `{name}` in an event of kind "set".',
+                               "set", allowed='key = "group.secretariat", value = true, '
+                               'date = "2027Q1" (note optional).')
+    for name in ("key", "date", "note"):
+        if name in entry and not isinstance(entry[name], str):
+            raise origin.error(path + (name,), "has the wrong type.", entry[name], "a string.")
+    lenient = ".".join(path + ("value",)) in origin.overridden and \
+        origin.typed_on_a_command_line
+    return _checked_change(s, entry["key"], entry["date"], entry["value"],
+                           entry.get("note", ""), origin, path, lenient)
+
+
+def _checked_change(s: Scenario, key_text: str, date_text: str, value: Any, note: str,
+                    origin: _Origin, path: tuple[str, ...], lenient: bool) -> Change:
+    """One change at a date: a datable key of the scenario, a date within the run, a value of
+    the key's type and range. Errors name the key with its date."""
+    def fail(part: str, problem: str, shown: Any = None, allowed: str | None = None):
+        where = ".".join(path + (part,))
+        subject = f"{key_text}@{date_text}"
+        if where in origin.overridden:
+            return InputError(origin.overridden[where], problem, key=subject, value=shown,
+                              allowed=allowed)
+        return InputError(origin.source, problem, key=subject, value=shown, allowed=allowed,
+                          line=origin.line(path + (part,)))
+
+    try:
+        key = Key.parse(key_text, origin.source)
+        key.paths(s.codes, origin.source)
+    except InputError as exc:
+        raise fail("key", exc.problem, None, exc.allowed) from None
+    why = undated_reason(key)
+    if why:
+        raise fail("key", f"cannot change during a run: {why}.", None,
+                   f"a key `minilat scenarios show {s.name or 'NAME'} --keys` lists as "
+                   "datable.")
+    last = s.quarter_label(s.quarters - 1)
+    within = f"a quarter from {s.start} to {last} (the run's), or a year."
+    try:
+        quarter = parse_date(date_text) - s.start_quarter
+    except ValueError:
+        raise fail("date", "has a date that is neither a quarter nor a year.", date_text,
+                   within) from None
+    if quarter < 0:
+        raise fail("date", "is dated before the start.", date_text, within)
+    if quarter >= s.quarters:
+        raise fail("date", "is dated after the horizon.", date_text, within)
+    try:
+        checked = _check_value(key.kind, key.spec, value, path + ("value",), origin, lenient)
+    except InputError as exc:
+        raise fail("value", exc.problem, value, exc.allowed) from None
+    return Change(key.text, checked, s.quarter_label(quarter), note)
 
 
 def _check_quarter(text: str, path: tuple[str, ...], origin: _Origin) -> int:
@@ -1107,6 +1329,14 @@ def _check_consistency(s: Scenario, origin: _Origin) -> None:
         raise origin.error(("group", "min_members"),
                            f"exceeds the {founding} founding members.", s.group.min_members,
                            f"at most {founding}, or fewer members with a `joins` date.")
+    for c in s.changes:
+        if s.quarter_index(c.date) >= s.quarters:
+            where = origin.overridden.get("scenario.years") or origin.overridden.get(
+                "years") or origin.source
+            raise InputError(where, f"ends the run before the change `{c.key}@{c.date}`.",
+                             key="years", value=s.years,
+                             allowed=f"a horizon that reaches {c.date}, or no change after "
+                             "it.")
     known = (_check_quarter(s.world.rival_known_through, ("world", "rival_known_through"),
                             origin) if s.world.rival_known_through else None)
     for i, e in enumerate(s.events):
@@ -1150,7 +1380,7 @@ def _warn_after_horizon(origin: _Origin, path: tuple[str, ...], when: str,
         return  # warned of when the file was read
     last = s.quarter_label(s.quarters - 1)
     key = ".".join(path)
-    line = find_line(origin.text, path)
+    line = origin.line(path)
     where = origin.overridden.get(key) or (origin.source if line is None
                                            else f"{origin.source}, line {line}")
     warnings.warn(InputWarning(f"{where}: `{'.'.join(p for p in path if not p.isdigit())}` = "
@@ -1188,6 +1418,9 @@ def scenario_to_toml(s: Scenario, comments: bool = True) -> str:
     for e in s.events:
         lines += ["", "[[events]]"]
         lines += _fields_toml(e, False)
+    for c in s.changes:
+        lines += ["", "[[events]]", f"date = {_toml(c.date)}", 'kind = "set"',
+                  f"key = {_toml(c.key)}", f"value = {_toml(c.value)}", f"note = {_toml(c.note)}"]
     return "\n".join(lines) + "\n"
 
 

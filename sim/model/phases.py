@@ -250,6 +250,9 @@ def derived_parameters(p) -> dict[str, Any]:
         "grace_quarters": rules.quarters_of(p.grace_months),
         "zombie_quarters": rules.quarters_of(p.zombie_months),
         "dormant_quarters": rules.quarters_of(p.dormant_months),
+        # carried over from one stretch of a run to the next at a change (sim.model.schedule)
+        "budget_offset": np.zeros(np.shape(p.budget_trend)),
+        "secretariat_since": np.zeros(np.shape(p.secretariat), dtype=np.int64),
     }
 
 
@@ -258,7 +261,8 @@ DERIVED_SCOPES = {"focus": GROUP, "breadth": GROUP, "dues": GROUP, "dues_growing
                   "exit_by_review_only": GROUP, "leaving_cost": MEMBER,
                   "crisis_onset_calm": MEMBER, "crisis_onset_global": MEMBER,
                   "apex_window": GROUP, "grace_quarters": GROUP, "zombie_quarters": GROUP,
-                  "dormant_quarters": GROUP}
+                  "dormant_quarters": GROUP, "budget_offset": MEMBER,
+                  "secretariat_since": GROUP}
 
 
 def run_parameters(group: Mapping[str, Any], member: Mapping[str, Any], joins_at,
@@ -305,13 +309,13 @@ def face_circumstances(m, g, p, x) -> None:
         m.active = rules.is_active(m.status)
         m.engagement = rules.where(joining, p.initial_engagement, m.engagement)
     path_now = rules.budget_path(p.budget_trend, x.quarter, x.budget_shift, p.trend_until,
-                                 p.budget_trend_after)
+                                 p.budget_trend_after) + p.budget_offset
     m.log_budget = rules.budget_step(m.log_budget, m.budget_path, path_now, p.budget_reversion,
                                      p.budget_volatility, x.budget_shock)
     m.budget_path = path_now
     m.budget = rules.available_budget(
         m.log_budget, rules.dues_now(p.dues, p.dues_growing, p.secretariat_dues_growth,
-                                     x.quarter),
+                                     x.quarter - p.secretariat_since),
         p.budget_floor, p.dues_in_full)
     onset = rules.where(x.global_crisis, p.crisis_onset_global, p.crisis_onset_calm)
     m.crisis, m.crisis_left = rules.crisis_step(m.crisis_left, x.crisis_onset, x.crisis_length,

@@ -99,10 +99,10 @@ def secretariat_dues(dues, secretariat):
     return dues * secretariat
 
 
-def dues_now(dues, growing, growth, quarter):
-    """This quarter's dues: as set, or grown with the secretariat's age at `growth` a year
-    (mechanisms.dues = "growing"; the secretariat exists from the first quarter)."""
-    return dues * where(growing, np.exp(growth * quarter * QUARTER), 1.0)
+def dues_now(dues, growing, growth, age):
+    """This quarter's dues: as set, or grown with the secretariat's age (quarters since it was
+    adopted) at `growth` a year (mechanisms.dues = "growing")."""
+    return dues * where(growing, np.exp(growth * age * QUARTER), 1.0)
 
 
 FULL_DUES_FLOOR = 0.1  # with dues paid in full, the budget left is at least this share of the floor

@@ -1,0 +1,176 @@
+"""Policies adopted at a date: the forms that write them, exact twins, and what carries over."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sim.model.fast_engine import run_batch
+from sim.model.params import (
+    Key,
+    datable_keys,
+    load_scenario,
+    resolve,
+    scenario_as_dict,
+    scenario_to_toml,
+    undated_reason,
+    with_overrides,
+)
+from sim.model.schedule import segments
+
+DATE = "2020Q1"
+
+
+def changed_value(scenario, key: str):
+    """A value of `key` other than the scenario's, within the key's range."""
+    parsed = Key.parse(key)
+    now = parsed.values_in(scenario)[0]
+    spec = parsed.spec
+    if parsed.kind is bool:
+        return not now
+    if parsed.kind is str:
+        return next(c for c in spec.choices if c != now)
+    high = spec.high if spec.high is not None else now + 2
+    low = spec.low if spec.low is not None else now - 2
+    if parsed.kind is int:
+        return now + 1 if now + 1 <= high else now - 1
+    return (now + high) / 2 if high > now else (now + low) / 2
+
+
+def test_a_run_and_its_twin_are_the_same_before_the_change_for_every_datable_key():
+    base = load_scenario("mikta", years=12)
+    keys = datable_keys(base)
+    assert len(keys) > 100 and "members.*.budget_trend" in keys and "members.KOR.reach" in keys
+    twins = [with_overrides(base, {f"{key}@{DATE}": changed_value(base, key)}) for key in keys]
+    seeds = [3, 17, 29]
+    batch = run_batch([base] * len(seeds) + [t for t in twins for _ in seeds],
+                      seeds * (1 + len(twins)), record_series=True).trajectories
+    q = base.quarter_index(DATE)
+    differ_after = 0
+    for k, key in enumerate(keys):
+        moved = False
+        for j, seed in enumerate(seeds):
+            own, twin = batch[j], batch[len(seeds) * (k + 1) + j]
+            assert twin.seed == own.seed == seed
+            n = min(q, own.quarters_run, twin.quarters_run)
+            for name in own.series:
+                assert np.array_equal(np.asarray(own.series[name])[:n],
+                                      np.asarray(twin.series[name])[:n], equal_nan=True), (
+                    f"{key}@{DATE} changes {name} before {DATE} (seed {seed})")
+            moved |= any(not np.array_equal(np.asarray(own.series[name]),
+                                            np.asarray(twin.series[name]), equal_nan=True)
+                         for name in own.series)
+        differ_after += moved
+    # most keys change the runs after the date (some, such as a rate of draws that happen not
+    # to fire in 12 years of three seeds, need not)
+    assert differ_after > 0.7 * len(keys), f"only {differ_after} of {len(keys)} keys act"
+
+
+def test_every_key_that_cannot_change_says_why():
+    base = load_scenario("mikta")
+    for key in ("start", "years", "members.KOR.joins", "members.*.election_interval",
+                "group.zombie_months", "members.MEX.in_rival", "group.chair_order"):
+        assert undated_reason(Key.parse(key)), key
+        with pytest.raises(Exception, match="cannot change during a run: .+"):
+            with_overrides(base, {f"{key}@2027": 1})
+    assert "years" not in datable_keys(base)
+
+
+def test_a_changed_trend_bends_the_budget_path_and_does_not_jump_it():
+    base = load_scenario("mikta", {"members.*.budget_volatility": 0.0,
+                                   "members.*.budget_trend": 0.0}, years=12)
+    # Turkey's trend has no end date (Korea's record trend ends in 2018 Q2)
+    after = with_overrides(base, {"members.TUR.budget_trend@2018Q1": -0.08})
+    own, twin = run_batch([base, after], [1, 1], record_series=True).trajectories
+    q, turkey = base.quarter_index("2018Q1"), base.codes.index("TUR")
+    budget = np.asarray(twin.series["budget"])[:, turkey]
+    assert np.asarray(own.series["budget"])[:, turkey] == pytest.approx(1.0)
+    assert budget[q - 1] == pytest.approx(1.0)
+    # from the quarter of the change on, the trend compounds from where the path stood
+    assert np.log(budget[q: q + 8]) == pytest.approx(-0.08 / 4 * np.arange(1, 9))
+
+
+def test_growing_dues_count_the_secretariats_age_from_its_adoption():
+    flat = {"members.*.budget_volatility": 0.0, "members.*.budget_trend": 0.0,
+            "mechanisms.dues": "growing", "group.secretariat_dues_growth": 0.2}
+    base = load_scenario("mikta", flat, years=12)
+    later = with_overrides(base, {"group.secretariat@2019Q1": True})
+    (run,) = run_batch([later], [2], record_series=True).trajectories
+    q = base.quarter_index("2019Q1")
+    budget = np.asarray(run.series["budget"])[:, 0]
+    dues = base.group.secretariat_dues
+    assert budget[q - 1] == pytest.approx(1.0)  # no secretariat, no dues
+    assert budget[q] == pytest.approx(1.0 - dues)  # a new secretariat's dues, not grown
+    assert budget[q + 4] == pytest.approx(1.0 - dues * np.exp(0.2))
+
+
+def test_one_key_changed_several_times_and_a_secretariat_dropped():
+    base = load_scenario("mikta", years=20)
+    s = with_overrides(base, ["group.secretariat=true@2018", "group.secretariat=false@2024Q3",
+                              "members.*.budget_trend=-0.05@2016",
+                              "members.KOR.budget_trend=0.02@2016"])
+    stretches = segments(s)
+    assert [q for q, _ in stretches] == [0, 8, 16, 42]
+    assert [x.group.secretariat for _, x in stretches] == [False, False, True, False]
+    # members.KOR after members.* at one date: the later key wins, as in a file
+    assert stretches[1][1].members[2].budget_trend == 0.02
+    assert stretches[1][1].members[0].budget_trend == -0.05
+
+
+def test_a_scenario_file_writes_a_change_as_an_event_of_kind_set(tmp_path):
+    path = tmp_path / "policy.toml"
+    path.write_text('[scenario]\nextends = "mikta"\nname = "policy"\n\n[[events]]\n'
+                    'date = "2027"\nkind = "set"\nkey = "group.secretariat"\nvalue = true\n'
+                    'note = "the members adopt a secretariat"\n')
+    s = load_scenario(path)
+    (change,) = s.changes
+    assert (change.key, change.value, change.date) == ("group.secretariat", True, "2027Q1")
+    assert change.note == "the members adopt a secretariat"
+    assert s == with_overrides(load_scenario(path), {})
+    # written back, it reads back the same
+    again = tmp_path / "again.toml"
+    again.write_text(scenario_to_toml(s))
+    assert load_scenario(again).changes == s.changes
+    assert resolve(scenario_as_dict(s), source="x").changes == s.changes
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ('date = "2027Q1"\nkind = "set"\nkey = "group.secretariat"\nvalue = 3',
+     "has the wrong type"),
+    ('date = "2010Q1"\nkind = "set"\nkey = "group.secretariat"\nvalue = true',
+     "is dated before the start"),
+    ('date = "2027Q1"\nkind = "set"\nkey = "members.KOR.joins"\nvalue = "2030Q1"',
+     "cannot change during a run"),
+    ('date = "2027Q1"\nkind = "set"\nvalue = true', 'needs `key`'),
+    ('date = "2027Q1"\nkind = "set"\nkey = "group.secretariat"\nvalue = true\nfactor = 2.0',
+     'is not a key of an event of kind "set"'),
+])
+def test_a_bad_change_in_a_file_names_the_file_line_key_and_value(tmp_path, entry, problem):
+    path = tmp_path / "bad.toml"
+    path.write_text(f'[scenario]\nextends = "mikta"\n\n[[events]]\n{entry}\n')
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert problem in done.stderr and str(path) in done.stderr and "line" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("option, problem", [
+    ("group.secretariat=true@2013Q4", "is dated before the start"),
+    ("group.secretariat=true@2044", "is dated after the horizon"),
+    ("group.secretariat=maybe@2027", "has the wrong type"),
+    ("members.*.election_interval=3@2027", "cannot change during a run"),
+    ("group.secretariat=true@2027Q7", "neither a quarter nor a year"),
+])
+def test_a_bad_change_on_the_command_line_is_refused(option, problem):
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "run", "mikta", "--set", option],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and problem in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_shorter_horizon_that_cuts_a_change_off_is_refused():
+    s = with_overrides(load_scenario("mikta"), {"group.secretariat@2035": True})
+    with pytest.raises(Exception, match="ends the run before the change"):
+        with_overrides(s, years=10)
