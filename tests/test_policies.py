@@ -72,7 +72,7 @@ def test_every_key_that_cannot_change_says_why():
     for key in ("start", "years", "members.KOR.joins", "members.*.election_interval",
                 "group.zombie_months", "members.MEX.in_rival", "group.chair_order"):
         assert undated_reason(Key.parse(key)), key
-        with pytest.raises(Exception, match="cannot change during a run: .+"):
+        with pytest.raises(Exception, match=r"cannot change during a run: .+"):
             with_overrides(base, {f"{key}@2027": 1})
     assert "years" not in datable_keys(base)
 

@@ -283,7 +283,7 @@ def _factor(key: str, spec: Any, base: Scenario, source: str, text: str,
                           line=line)
 
     try:
-        name, date = split_dated(key)
+        name, _ = split_dated(key)
     except ValueError:
         raise error("has a date that is neither a quarter nor a year.", allowed='"KEY@2027Q1" '
                     "(or @2027, its first quarter): the value from that quarter on.") from None

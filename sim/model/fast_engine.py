@@ -18,7 +18,6 @@ import numpy as np
 from sim.model import phases, rules
 from sim.model.calendar import DatedEvents, compile_calendar, dated_events
 from sim.model.outcomes import summary_arrays
-from sim.model.schedule import batch_segments, carry_over, splice
 from sim.model.params import (
     GroupParams,
     MemberParams,
@@ -27,6 +26,7 @@ from sim.model.params import (
     mechanism_codes,
     numeric_fields,
 )
+from sim.model.schedule import batch_segments, carry_over, splice
 from sim.model.tape import Shocks, draw_tapes
 from sim.model.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
 
