@@ -39,8 +39,9 @@ SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", "-s", metavar="KEY=VALUE",
                  help="Override a parameter by dotted key, e.g. group.secretariat=true or "
-                      "members.*.crisis_rate=0.5 (repeatable). `minilat scenarios show NAME "
-                      "--keys` lists the keys."),
+                      "members.*.crisis_rate=0.5 (repeatable); KEY=VALUE@QUARTER sets it from "
+                      "that quarter on (group.secretariat=true@2027Q1). `minilat scenarios show "
+                      "NAME --keys` lists the keys."),
 ]
 
 
@@ -886,6 +887,10 @@ def report(
     contrast: Annotated[list[str] | None, typer.Option(
         metavar="A,B", help="Contrast design point B with point A (repeatable); replaces the "
                             "pairs named by the experiment file's report table.")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--from", metavar="QUARTER", help="Also measure outcome shares, survival and paired "
+        "contrasts from the start of this quarter (e.g. 2027Q1, or 2027), among the runs not "
+        "dead before it; replaces the report table's `from`.")] = None,
 ) -> None:
     """Write report.md and report.html, with figures/, into an experiment's results folder."""
     from sim.reporting.report import write_report
@@ -899,7 +904,7 @@ def report(
                 raise UserError(f"--contrast {text}: expected two design point ids, e.g. "
                                 "--contrast 0,1.")
             pairs.append((int(parts[0]), int(parts[1])))
-    out.print(f"report: {write_report(results_dir, contrasts=pairs)}")
+    out.print(f"report: {write_report(results_dir, contrasts=pairs, since=since)}")
 
 
 # ------------------------------------------------------------------------------ entry point

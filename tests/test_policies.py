@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.model.fast_engine import run_batch
@@ -174,3 +175,104 @@ def test_a_shorter_horizon_that_cuts_a_change_off_is_refused():
     s = with_overrides(load_scenario("mikta"), {"group.secretariat@2035": True})
     with pytest.raises(Exception, match="ends the run before the change"):
         with_overrides(s, years=10)
+
+
+DATED_EXPERIMENT = """\
+[experiment]
+name = "dated"
+scenario = "mikta"
+years = 20
+replicates = 30
+seed = 11
+common_random_numbers = true
+
+[factors]
+"group.secretariat@2027Q1" = [false, true]
+"members.*.crisis_rate@2027Q1" = [0.3, 1.5]
+
+[report]
+contrast = [[0, 3]]
+from = "2027Q1"
+"""
+
+
+def test_an_experiment_with_a_dated_factor_gives_twins_equal_before_the_date(tmp_path):
+    from sim.experiments.design import load_experiment
+    from sim.experiments.execution import execute
+    from sim.reporting.report import write_report
+
+    path = tmp_path / "dated.toml"
+    path.write_text(DATED_EXPERIMENT)
+    execute(load_experiment(path), tmp_path / "out", workers=1, timeseries=True)
+    runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    assert "group.secretariat@2027Q1" in runs.columns  # the factor keeps its dated name
+    series = pd.read_parquet(tmp_path / "out" / "timeseries.parquet")
+    series["point_id"] = series["point_id"].astype(int)
+    q = load_scenario("mikta").quarter_index("2027Q1")
+    columns = [c for c in series.columns if c not in ("run_id", "point_id", "quarter")]
+    differ = 0
+    for replicate in range(30):
+        ids = runs.loc[runs["replicate"] == replicate].set_index("point_id")["run_id"]
+        own = series[series["run_id"] == ids[0]].sort_values(["quarter", "member"])
+        for point in (1, 2, 3):
+            twin = series[series["run_id"] == ids[point]].sort_values(["quarter", "member"])
+            a, b = own[own["quarter"] < q], twin[twin["quarter"] < q]
+            pd.testing.assert_frame_equal(a[columns].reset_index(drop=True),
+                                          b[columns].reset_index(drop=True))
+        late = series[(series["run_id"] == ids[3]) & (series["quarter"] >= q)]
+        differ += not own[own["quarter"] >= q][columns].reset_index(drop=True).equals(
+            late.sort_values(["quarter", "member"])[columns].reset_index(drop=True))
+    assert differ > 25  # the change acts in most replicates
+    report = write_report(tmp_path / "out").read_text()
+    assert "## Measured from 2027 Q1" in report
+    # the shares from the date count the runs not dead before it, at the horizon
+    alive_before = runs[runs["death_quarter"].isna() | (runs["death_quarter"] >= q)]
+    point3 = alive_before[alive_before["point_id"] == 3]
+    row = next(line for line in report.splitlines()
+               if line.startswith("| 3 |") and "@2027Q1" in line)
+    assert f"| {len(point3)} |" in row
+
+
+def test_the_report_measures_from_a_date_by_its_known_answer():
+    from sim.inference.statistics import measured_from
+
+    runs = pd.DataFrame({"run_id": [0, 1, 2], "point_id": 0, "replicate": [0, 1, 2],
+                         "outcome": ["dead", "zombie", "alive"],
+                         "death_quarter": [3.0, None, None],
+                         "first_zombie_quarter": [None, 2.0, None]})
+    states = {0: ["alive", "alive", "alive", "dead"],
+              1: ["alive", "alive", "zombie", "zombie", "alive", "zombie", "zombie", "zombie"],
+              2: ["alive"] * 8}
+    series = pd.DataFrame([{"run_id": r, "quarter": t, "state": s}
+                           for r, row in states.items() for t, s in enumerate(row)])
+    out = measured_from(runs, series, 4).set_index("run_id")
+    assert list(out.index) == [1, 2]  # run 0 died before quarter 4
+    assert out.loc[1, "state_before"] == "zombie" and out.loc[2, "state_before"] == "alive"
+    assert out.loc[1, "first_zombie_quarter"] == 1.0  # quarter 5, one after the date
+    assert np.isnan(out.loc[2, "first_zombie_quarter"])
+
+
+def test_a_bad_from_date_in_an_experiment_file_is_refused(tmp_path):
+    path = tmp_path / "dated.toml"
+    path.write_text(DATED_EXPERIMENT.replace('from = "2027Q1"', 'from = "2099Q1"'))
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "experiment", str(path),
+                           "--out", str(tmp_path / "never")], capture_output=True, text=True)
+    assert done.returncode == 2 and "report.from" in done.stderr and "2099Q1" in done.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_the_event_log_and_the_run_figure_say_when_a_policy_is_adopted():
+    from sim.model.mesa_engine import MinilateralModel
+    from sim.reporting.figures import plot_run
+    from sim.reporting.narrative import event_log
+
+    s = with_overrides(load_scenario("mikta", years=16),
+                       ["group.secretariat=true@2027Q1", "members.KOR.crisis_rate=1.0@2028"])
+    trajectory = MinilateralModel(s, 3).run()
+    log = [str(entry) for entry in event_log(trajectory, s)]
+    assert "2027 Q1 — the members adopt a secretariat" in log
+    assert "2028 Q1 — Korea: crisis_rate = 1.0 from now on" in log
+    assert not any("secretariat" in line for line in log if line < "2027")
+    figure = plot_run(trajectory, s)
+    texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert " the members adopt a secretariat" in texts

@@ -122,6 +122,25 @@ def event_times(runs: pd.DataFrame, event: str, horizon: int) -> pd.DataFrame:
     return pd.DataFrame({"years": quarters / 4, "observed": observed}, index=runs.index)
 
 
+def measured_from(runs: pd.DataFrame, series: pd.DataFrame, quarter: int) -> pd.DataFrame:
+    """The runs not dead before `quarter`, their events counted from it.
+
+    `series` holds each run's state by quarter (columns run_id, quarter, state). Adds
+    `state_before` (the state in the quarter before); `death_quarter` and
+    `first_zombie_quarter` become quarters since `quarter` (the first zombie quarter from it on;
+    NaN for none), so `event_times` with the horizon less `quarter` measures time from it.
+    """
+    before = series[series["quarter"] == quarter - 1].set_index("run_id")["state"]
+    zombie = series[(series["quarter"] >= quarter) & (series["state"] == "zombie")]
+    first = zombie.groupby("run_id")["quarter"].min()
+    out = runs.copy()
+    out["state_before"] = out["run_id"].map(before).fillna("dead").astype(object)
+    out = out[out["state_before"] != "dead"].copy()
+    out["death_quarter"] = out["death_quarter"].astype(float) - quarter
+    out["first_zombie_quarter"] = out["run_id"].map(first).astype(float) - quarter
+    return out.reset_index(drop=True)
+
+
 def kaplan_meier(durations, observed, confidence: float = 0.95) -> pd.DataFrame:
     """Kaplan–Meier survival with log(−log) Greenwood bands (lifelines), one row per time."""
     from lifelines import KaplanMeierFitter

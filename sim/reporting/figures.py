@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from matplotlib.patches import Patch
 from sim.model import rules
 from sim.model.params import Scenario
 from sim.model.trajectory import Trajectory
+from sim.reporting.narrative import change_label
 
 LEVEL_COLORS = ("#9e9e9e", "#333333", "#6a3d9a")  # officials, ministers, leaders
 STATE_COLORS = {"alive": "#4daf4a", "zombie": "#ff7f00", "dead": "#222222"}
@@ -141,6 +143,13 @@ def _mark_events(ax, scenario: Scenario, years, t_run: int) -> None:
         ax.axvline(years[q], color="#555555", lw=0.8, ls="--")
         ax.text(years[q], top, " " + label, rotation=90, va="top", ha="right", fontsize=7,
                 color="#555555")
+    for change in scenario.changes:  # policies adopted at a date, in black
+        q = scenario.quarter_index(change.date)
+        if q >= t_run:
+            continue
+        ax.axvline(years[q], color="black", lw=1.0, ls="--")
+        ax.text(years[q], top, " " + change_label(change, scenario), rotation=90, va="top",
+                ha="right", fontsize=7, color="black")
 
 
 # ------------------------------------------------------------------------------ experiments
@@ -210,12 +219,14 @@ def plot_outcome_shares(points, labels: list[str], path: str | Path | None = Non
 
 def plot_trajectories(shares, activity, engagement, start_year: float,
                       path: str | Path | None = None, title: str = "",
-                      zombie_line: float | None = None) -> Figure:
+                      zombie_line: float | None = None,
+                      marks: Sequence[tuple[float, str]] = ()) -> Figure:
     """One design point over time: the share of runs alive / zombie / dead (stacked), and fan
     charts (median, 50 % and 90 % bands) of outputs per quarter and of mean engagement.
 
     `shares` is indexed by quarter with columns alive, zombie, dead; `activity` and `engagement`
-    by quarter with quantile columns 0.05, 0.25, 0.5, 0.75, 0.95.
+    by quarter with quantile columns 0.05, 0.25, 0.5, 0.75, 0.95. `marks` are (year, label) of
+    changes at a date, drawn as labelled lines.
     """
     fig, (ax_s, ax_a, ax_e) = subplots(3, 1, figsize=(9, 7.5), sharex=True,
                                            layout="constrained")
@@ -244,6 +255,10 @@ def plot_trajectories(shares, activity, engagement, start_year: float,
     ax_e.set_ylim(0, 1)
     for ax in (ax_a, ax_e):
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    for year, label in marks:
+        for ax in (ax_s, ax_a, ax_e):
+            ax.axvline(year, color="black", lw=1.0, ls="--")
+        ax_s.text(year, 0.98, " " + label, rotation=90, va="top", ha="right", fontsize=7)
     ax_e.set_xlabel("year")
     fig.suptitle(title, fontsize=11)
     return _finish(fig, path)
@@ -251,7 +266,7 @@ def plot_trajectories(shares, activity, engagement, start_year: float,
 
 def plot_survival(curves, labels: dict, path: str | Path | None = None, title: str = "",
                   ylabel: str = "share of runs without the event",
-                  horizon_years: float | None = None) -> Figure:
+                  horizon_years: float | None = None, since: str = "the start") -> Figure:
     """Kaplan–Meier curves (step) with their confidence bands, one colour per design point.
 
     `curves` is long: point_id, time (years), survival, low, high.
@@ -270,7 +285,7 @@ def plot_survival(curves, labels: dict, path: str | Path | None = None, title: s
                         color=color, alpha=0.15, lw=0)
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, horizon_years)
-    ax.set_xlabel("years since the start")
+    ax.set_xlabel(f"years since {since}")
     ax.set_ylabel(ylabel)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False,
               title="shaded: 95 % band", title_fontsize=8)

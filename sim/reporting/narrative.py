@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.errors import format_value
 from sim.model import rules
-from sim.model.params import Scenario
+from sim.model.params import Change, Scenario
 from sim.model.trajectory import Trajectory
 
 CAUSE_TEXT = {
@@ -28,7 +29,7 @@ class LogEntry:
     quarter: int
     date: str  # e.g. '2017 Q4'
     text: str  # e.g. 'Australia: budget ×0.5'
-    kind: str  # scenario, world, chair, member, rival or group
+    kind: str  # policy, scenario, world, chair, member, rival or group
     note: str = ""  # the scenario's source or reason, for scenario events
 
     def __str__(self) -> str:
@@ -44,6 +45,35 @@ class Headline:
     detail: str  # the quarter, apex level, chair and members active
 
 
+# How a change at a date of a true/false key reads: (when it becomes true, when false)
+SWITCH_TEXT = {
+    "group.secretariat": ("the members adopt a secretariat", "the members close the secretariat"),
+    "group.treaty": ("the members sign a treaty", "the members end the treaty"),
+}
+
+
+def change_text(change: Change, scenario: Scenario) -> str:
+    """A change at a date in words: its note if it has one, else what it sets."""
+    if change.note:
+        return change.note
+    return change_label(change, scenario)
+
+
+def change_label(change: Change, scenario: Scenario) -> str:
+    """A change at a date, short: 'the members adopt a secretariat', 'Korea: budget_trend =
+    -0.08 from now on'."""
+    if change.key in SWITCH_TEXT and isinstance(change.value, bool):
+        return SWITCH_TEXT[change.key][0 if change.value else 1]
+    section, *rest = change.key.split(".")
+    value = format_value(change.value)
+    if section == "members":
+        code, name = rest
+        who = "every member" if code == "*" else next(
+            (m.name or m.code for m in scenario.members if m.code == code), code)
+        return f"{who}: {name} = {value} from now on"
+    return f"{change.key} = {value} from now on"
+
+
 def quarter_date(scenario: Scenario, quarter: int) -> str:
     """Quarter index as a date for people: '2017 Q4'."""
     return scenario.quarter_label(quarter).replace("Q", " Q")
@@ -52,19 +82,27 @@ def quarter_date(scenario: Scenario, quarter: int) -> str:
 def event_log(trajectory: Trajectory, scenario: Scenario) -> list[LogEntry]:
     """Every event of the quarters simulated so far, oldest first.
 
-    Within a quarter: the scenario's dated events, the world (rival rounds, global crises), the
-    chair, members (crises, ministers, invitations, joins, exits), then the group's state.
+    Within a quarter: the changes at a date (policies), the scenario's dated events, the world
+    (rival rounds, global crises), the chair, members (crises, ministers, invitations, joins,
+    exits), then the group's state.
     """
     s = {name: trajectory.upto(name) for name in trajectory.series}
     names = [m.name or m.code for m in scenario.members]
     rival = scenario.world.rival_name
     dated = _dated_events(scenario)
+    changes: dict[int, list[Change]] = {}
+    for change in scenario.changes:
+        changes.setdefault(scenario.quarter_index(change.date), []).append(change)
     entries: list[LogEntry] = []
     for t in range(trajectory.quarters_run):
         date = quarter_date(scenario, t)
 
         def add(text: str, kind: str, note: str = "", t=t, date=date) -> None:
             entries.append(LogEntry(t, date, text, kind, note))
+
+        for change in changes.get(t, []):
+            add(change_text(change, scenario), "policy",
+                f"{change.key} = {format_value(change.value)} from {change.date}")
 
         status = s["status"][t]
         before = s["status"][t - 1] if t else np.full_like(status, rules.PENDING)

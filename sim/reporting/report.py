@@ -4,7 +4,9 @@ Each section appears only where the experiment's design supports it; the report 
 sections left out and why. An experiment file's optional `[report]` table may set:
 `contrast` (a pair of point ids, or a list of pairs, for the paired contrasts), `trajectories`
 (how many design points get trajectory figures and the outcome rule's sensitivity table,
-default 6) and `trajectory_runs` (runs per point regenerated for them, default 200).
+default 6), `trajectory_runs` (runs per point regenerated for them, default 200) and `from`
+(a quarter, e.g. "2027Q1": shares, survival and contrasts measured again from its start, among
+the runs not dead before it; `minilat report --from` sets it too).
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from sim.experiments.storage import (
     atomic_write_bytes,
 )
 from sim.inference import statistics
+from sim.model.params import format_quarter, parse_date, parse_quarter
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 FIGURES = "figures"
-REPORT_KEYS = ("contrast", "trajectories", "trajectory_runs")
+REPORT_KEYS = ("contrast", "trajectories", "trajectory_runs", "from")
+MAX_FROM_RUNS = 50_000  # runs whose state series the section measured from a date regenerates
 MAX_LISTED_POINTS = 24  # more points: pooled shares and a sorted figure instead of a table
 MAX_SURVIVAL_POINTS = 12
 MAX_DEFAULT_CONTRASTS = 8  # points up to which each is contrasted with point 0 by default
@@ -271,21 +275,25 @@ def load_results(folder: str | Path) -> Results:
 
 def write_report(folder: str | Path, contrasts: Sequence[Sequence[int]] | None = None,
                  trajectories: int | None = None, trajectory_runs: int | None = None,
-                 progress: Callable[[str], None] | None = None) -> Path:
+                 progress: Callable[[str], None] | None = None, since: str | None = None
+                 ) -> Path:
     """Write report.md, report.html and figures/ into a results folder; returns report.md's path.
 
-    `contrasts`, `trajectories` and `trajectory_runs` override the experiment's `[report]`
-    table. `progress(message)` is told which section is being made. The folder is locked
-    while the report is written (one writer per folder).
+    `contrasts`, `trajectories`, `trajectory_runs` and `since` (the `from` quarter) override
+    the experiment's `[report]` table. `progress(message)` is told which section is being
+    made. The folder is locked while the report is written (one writer per folder).
     """
     if not Path(folder).is_dir():
         load_results(folder)  # says what is missing, before a lock would create the folder
     with FolderLock(folder):
-        return _write_report(folder, contrasts, trajectories, trajectory_runs, progress)
+        return _write_report(folder, contrasts, trajectories, trajectory_runs, progress, since)
 
 
-def _write_report(folder, contrasts, trajectories, trajectory_runs, progress) -> Path:
+def _write_report(folder, contrasts, trajectories, trajectory_runs, progress, since=None
+                  ) -> Path:
     results = load_results(folder)
+    if since is not None:
+        _from_quarter(results, since, "--from")  # a user error before anything is written
     points = set(results.runs["point_id"].unique().tolist())
     for pair in contrasts or ():
         a, b = (int(x) for x in pair)
@@ -296,13 +304,15 @@ def _write_report(folder, contrasts, trajectories, trajectory_runs, progress) ->
     figures.mkdir(exist_ok=True)
     settings = _settings(results.experiment.get("report") or {},
                          contrast=[list(pair) for pair in contrasts] if contrasts else None,
-                         trajectories=trajectories, trajectory_runs=trajectory_runs)
+                         trajectories=trajectories, trajectory_runs=trajectory_runs,
+                         **{"from": since})
     title = f"Experiment report: {results.experiment['name']}"
     doc = Document(title)
     written: list[str] = []
     steps = [("Provenance", _provenance), ("Outcome shares", _shares),
              ("Trajectories", _trajectories), ("Survival", _survival),
              ("Outcome rule sensitivity", _rule_sensitivity), ("Paired contrasts", _contrasts),
+             ("Measured from a date", _from_date),
              ("Phase diagram", _phase_diagram),
              ("Global sensitivity", _sensitivity), ("Regions that lead to zombies", _regions)]
     for name, make in steps:
@@ -488,10 +498,12 @@ def _trajectories(results: Results, settings: dict, figures: Path, written: list
         activity = statistics.quantile_bands(full, "outputs")
         engagement = statistics.quantile_bands(full, "mean_engagement")
         runs = part["run_id"].nunique()
+        marks = _change_marks(results, _point_scenario(results, scenario, point_id))
         file = _save(figures / f"trajectories_point_{point_id:03d}.png", written,
-                     lambda p, s=shares, a=activity, g=engagement, pid=point_id, n=runs:
-                     _plots().plot_trajectories(s, a, g, start_year, p,
-                                                title=f"Point {pid}: {labels[pid]} ({n} runs)"))
+                     lambda p, s=shares, a=activity, g=engagement, pid=point_id, n=runs,
+                     m=marks: _plots().plot_trajectories(
+                         s, a, g, start_year, p, title=f"Point {pid}: {labels[pid]} ({n} runs)",
+                         marks=m))
         section.add(Figure(file, f"Point {point_id} ({labels[point_id]}): state shares, "
                                  "outputs per quarter and mean engagement by year. A group is a "
                                  "zombie after two years without a meeting or document at its "
@@ -766,6 +778,147 @@ def _contrasts(results: Results, settings: dict, figures: Path, written: list
     for note in notes:
         section.add(f"Ignored: {note}.")
     return section
+
+
+def _from_quarter(results: Results, text: Any, where: str) -> int:
+    """The quarter index of a `from` date, or a user error naming `where`."""
+    try:
+        start = _base_start(results)
+    except (UserError, ValueError) as exc:
+        raise UserError(f"{where} {text}: the manifest's scenario cannot be read ({exc}).") \
+            from None
+    last = format_quarter(start + results.horizon - 1)
+    allowed = (f'a quarter from {format_quarter(start + 1)} to {last}, or a year, e.g. '
+               '"2027Q1".')
+    try:
+        quarter = parse_date(str(text)) - start
+    except ValueError:
+        raise UserError(f"{where} {text}: is neither a quarter nor a year. Allowed: "
+                        f"{allowed}") from None
+    if not 0 < quarter < results.horizon:
+        raise UserError(f"{where} {text}: is not a quarter after the start and before the "
+                        f"horizon. Allowed: {allowed}")
+    return quarter
+
+
+def _base_start(results: Results) -> int:
+    return _base_scenario(results).start_quarter
+
+
+def _change_marks(results: Results, scenario) -> list[tuple[float, str]]:
+    """(year, label) of each date at which the point's scenario changes a value."""
+    dates: dict[str, list[str]] = {}
+    for change in scenario.changes:
+        dates.setdefault(change.date, []).append(change.key)
+    return [(parse_quarter(date) / 4, f"{date}: {', '.join(sorted(set(keys)))}")
+            for date, keys in sorted(dates.items())]
+
+
+def _from_date(results: Results, settings: dict, figures: Path, written: list
+               ) -> Section | str:
+    since = settings.get("from")
+    if since is None:
+        dated = [k for k in results.factor_keys if "@" in k]
+        return ("no `from` quarter: `[report] from = \"2027Q1\"` or `minilat report DIR --from "
+                "2027Q1` measures shares, survival and contrasts from it" + (
+                    f" (the factors {', '.join(f'`{k}`' for k in dated)} change at a date)"
+                    if dated else "") + ".")
+    try:
+        quarter = _from_quarter(results, since, "[report] from")
+    except UserError as exc:
+        return f"{exc}"
+    date = format_quarter(_base_start(results) + quarter)
+    if len(results.runs) > MAX_FROM_RUNS:
+        return (f"{len(results.runs):,} runs are more than the {MAX_FROM_RUNS:,} whose series "
+                "it regenerates.")
+    try:
+        scenario = _base_scenario(results)
+        per_point = int(results.runs.groupby("point_id").size().max())
+        series, source = _point_series(results, scenario, sorted(results.runs["point_id"]
+                                                                 .unique()), per_point)
+    except (UserError, ValueError) as exc:
+        return f"the runs could not be regenerated from the manifest's scenario ({exc})."
+    runs = statistics.measured_from(results.runs, series, quarter)
+    when = date.replace("Q", " Q")
+    section = Section(f"Measured from {when}")
+    left = len(results.runs) - len(runs)
+    horizon = results.horizon - quarter
+    section.add(f"The same runs measured again from the start of {when}, among the "
+                f"{len(runs):,} runs not dead before it ({left:,} died earlier): the outcome "
+                f"{horizon / 4:g} years later, the time from {when} to death, and to the first "
+                f"zombie quarter from then on among the groups alive (not zombies) in the "
+                f"quarter before. Under common random numbers a run and its twin with a change "
+                f"at {when} are the same run before it, so these measure what the change did "
+                f"from its date. {source}")
+    labels = _point_labels(results)
+    table = statistics.shares_by_point(runs, results.factor_keys)
+    before = pd.crosstab(runs["point_id"], runs["state_before"]).reindex(
+        index=table["point_id"], columns=["alive", "zombie"], fill_value=0)
+    shown = pd.DataFrame({"point": table["point_id"],
+                          "design point": [labels[i] for i in table["point_id"]],
+                          "runs": table["runs"],
+                          f"zombie before {when}": before["zombie"].to_numpy()})
+    for name in ("alive", "zombie", "dead"):
+        shown[name] = [_share(row[name], row[f"{name}_low"], row[f"{name}_high"])
+                       for _, row in table.iterrows()]
+    section.add(f"Outcome at the horizon of the runs not dead before {when} (Wilson 95 % "
+                "intervals):")
+    section.add(Table(shown))
+    at_risk = {"death": runs, "zombie": runs[runs["state_before"] == "alive"]}
+    rows = []
+    for event, what, ylabel in (("death", "time to death", "share of groups not yet dead"),
+                                ("zombie", "time to the first zombie quarter",
+                                 "share of groups not yet zombie")):
+        if at_risk[event].empty:
+            continue
+        curves, medians = statistics.survival_by_point(at_risk[event], event, horizon)
+        file = _save(figures / f"survival_{event}_from.png", written,
+                     lambda p, c=curves, w=what, y=ylabel: _plots().plot_survival(
+                         c, labels, p, title=f"Kaplan–Meier from {when}: {w}", ylabel=y,
+                         horizon_years=horizon / 4, since=when))
+        section.add(Figure(file, f"Kaplan–Meier estimate of the {what} from {when}, per design "
+                                 "point, with 95 % bands."))
+        rows.append(medians.assign(event=event))
+    if rows:
+        medians = pd.concat(rows, ignore_index=True)
+        section.add(Table(pd.DataFrame({
+            "time from " + when + " to": medians["event"].map({"death": "death",
+                                                                "zombie": "first zombie"}),
+            "point": medians["point_id"], "runs at risk": medians["runs"],
+            "events": medians["events"],
+            "median years (95 % CI)": [_median(r.median, r.low, r.high)
+                                       for r in medians.itertuples()]})))
+    pairs = _from_pairs(results, settings, runs)
+    if pairs:
+        contrasts = pd.concat([statistics.paired_contrasts(runs, pairs, outcome)
+                               .assign(outcome=outcome) for outcome in ("dead", "zombie")],
+                              ignore_index=True)
+        section.add(f"Paired contrasts of the share of runs that end dead, or a zombie, over "
+                    f"the pairs of runs where neither arm died before {when}:")
+        section.add(Table(pd.DataFrame({
+            "share": contrasts["outcome"], "a": contrasts["a"], "b": contrasts["b"],
+            "pairs": contrasts["pairs"],
+            "share a": contrasts["share_a"].map(lambda v: f"{v:.1%}"),
+            "share b": contrasts["share_b"].map(lambda v: f"{v:.1%}"),
+            "b − a (points)": contrasts["difference"].map(lambda v: f"{100 * v:+.1f}"),
+            "95 % CI, bootstrap": [f"{100 * lo:+.1f} to {100 * hi:+.1f}" for lo, hi in
+                                   zip(contrasts["boot_low"], contrasts["boot_high"],
+                                       strict=True)],
+            "McNemar exact p": contrasts["mcnemar_exact_p"].map(_p)})))
+    return section
+
+
+def _from_pairs(results: Results, settings: dict, runs: pd.DataFrame) -> list[tuple[int, int]]:
+    """The pairs the paired contrasts use, among the points with runs left."""
+    if not results.experiment["common_random_numbers"] or results.points < 2:
+        return []
+    point_ids = set(runs["point_id"].unique())
+    requested = settings.get("contrast")
+    if requested is not None:
+        return _parse_pairs(requested, point_ids)[0]
+    if results.points <= MAX_DEFAULT_CONTRASTS and 0 in point_ids:
+        return [(0, b) for b in sorted(point_ids) if b != 0]
+    return []
 
 
 def _parse_pairs(requested: Any, point_ids: set) -> tuple[list[tuple[int, int]], list[str]]:
