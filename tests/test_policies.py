@@ -276,3 +276,31 @@ def test_the_event_log_and_the_run_figure_say_when_a_policy_is_adopted():
     figure = plot_run(trajectory, s)
     texts = [t.get_text() for ax in figure.axes for t in ax.texts]
     assert " the members adopt a secretariat" in texts
+
+
+@pytest.mark.parametrize("claim_id, contrast_name", [
+    (7, "three priority areas from Korea's 2020 chair year"),
+    (9, "the 2020 crisis against none"),
+])
+def test_the_sources_dated_claims_act_only_from_2020(claim_id, contrast_name):
+    from pathlib import Path
+
+    from sim.inference.claims import load_claims
+
+    suite = load_claims(Path(__file__).parents[1] / "experiments" / "claims.toml",
+                        replicates=10)
+    claim = next(c for c in suite.claims if c.id == claim_id)
+    contrast = next(c for c in claim.contrasts if c.name == contrast_name)
+    seeds = list(range(40))
+    arms = [run_batch([arm] * 40, seeds, record_series=True).trajectories
+            for arm in (contrast.baseline, contrast.treatment)]
+    q = contrast.baseline.quarter_index("2020Q1")
+    later = 0
+    for own, twin in zip(*arms, strict=True):
+        for name in own.series:
+            a, b = np.asarray(own.series[name]), np.asarray(twin.series[name])
+            assert np.array_equal(a[:q], b[:q], equal_nan=True), (name, own.seed)
+        later += any(not np.array_equal(np.asarray(own.series[name]),
+                                        np.asarray(twin.series[name]), equal_nan=True)
+                     for name in own.series)
+    assert later >= 35  # and they act from 2020 on
