@@ -6,6 +6,11 @@ log.
 With "compare" on, a second model of the scenario as it stands, with the same seed (the same
 shocks), is stepped in lockstep beside the changed one, so the class sees what the change alone
 did.
+
+A lever moved after the story has started applies from the current quarter when Reset is
+pressed ("from the current quarter" on): the story goes on from one shared past, and with
+"compare" on its twin branches there and goes on without the change. Reset with nothing moved,
+or with another scenario, seed or horizon, starts over.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from sim.model.params import (
     builtin_names,
     load_scenario,
     parse_assignments,
+    parse_date,
     spec_of,
     with_overrides,
 )
@@ -119,6 +125,8 @@ class TeachingModel(mesa.Model):
     leaves the model with no runs and the message in `error`: the page shows it.
     """
 
+    previous: TeachingModel | None = None  # a session's model a Reset replaces (`session_model`)
+
     def __init__(
         self,
         scenario: str = "mikta",
@@ -135,7 +143,9 @@ class TeachingModel(mesa.Model):
         secretariat_floor: float | None = None,
         more: str = "",
         compare: bool = False,
+        from_now: bool = True,
         neutral: dict[str, Any] | None = None,
+        story: TeachingModel | None = None,
     ):
         super().__init__(rng=0)  # the runs draw from their own tapes, never from this
         levers = {"budget_trend": budget_trend, "crisis_rate": crisis_rate,
@@ -143,23 +153,81 @@ class TeachingModel(mesa.Model):
                   "agenda_breadth": agenda_breadth, "chair_boost": chair_boost,
                   "standby": standby, "secretariat_floor": secretariat_floor}
         neutral = neutral or {}
+        story = story if story is not None else type(self).previous
+        if type(self) is not TeachingModel:
+            type(self).previous = self  # the next Reset of this session continues this story
         self.error = ""
         self.runs: list[Run] = []
-        self.changes: dict[str, Any] = {}
+        self.changes: dict[str, Any] = {}  # what the banner lists; a dated key from its quarter
+        self.requested: dict[str, Any] = {}  # the levers and the box as they stand
+        self.story = (scenario, str(seed).strip(), years, compare)
         try:
             self.seed = parse_seed(seed)
             horizon = None if years is None or years == neutral.get("years") else years
             unchanged = load_scenario(scenario, years=horizon)
-            self.changes = {**lever_changes(levers, neutral), **parse_more(more)}
+            self.requested = {**lever_changes(levers, neutral), **parse_more(more)}
+            self.changes = dict(self.requested)
             changed = with_overrides(unchanged, self.changes) if self.changes else unchanged
+            going_on = story if from_now and self._goes_on(story) else None
+            if going_on is not None:
+                branch = self._from_now(going_on, unchanged)
         except UserError as exc:
             self.error = str(exc)
             self.running = False
             return
+        if going_on is not None and branch is not None:
+            return self._branch(going_on, *branch, compare)
         self.runs.append(Run("with the changes" if compare else changed.title,
                              MinilateralModel(changed, self.seed)))
         if compare:
             self.runs.append(Run("the scenario unchanged", MinilateralModel(unchanged, self.seed)))
+
+    def _goes_on(self, story: TeachingModel | None) -> bool:
+        """Whether `story` is this model's story, under way and not over."""
+        if story is None or story.error or not story.runs or story.story != self.story:
+            return False
+        first = story.runs[0]
+        return 0 < first.trajectory.quarters_run < first.model.horizon and first.model.running
+
+    def _from_now(self, story: TeachingModel, unchanged: Scenario
+                  ) -> tuple[Scenario, dict[str, Any]] | None:
+        """The story's scenario with what was moved since, from its next quarter on; None if
+        nothing was moved."""
+        quarter = story.runs[0].trajectory.quarters_run
+        date = story.runs[0].scenario.quarter_label(quarter)
+        moved = {key: value for key, value in self.requested.items()
+                 if story.requested.get(key, _UNSET) != value}
+        for key in story.requested.keys() - self.requested.keys():  # moved back: as it stands
+            parsed = Key.parse(key.partition("@")[0])
+            if parsed.section == "members" and parsed.member == "*":
+                for member, value in zip(unchanged.codes, parsed.values_in(unchanged),
+                                         strict=True):
+                    moved[f"members.{member}.{parsed.field}"] = value
+            else:
+                moved[parsed.text] = parsed.values_in(unchanged)[0]
+        dated = {f"{key}@{date}": value for key, value in moved.items() if "@" not in key}
+        typed = {key: value for key, value in moved.items() if "@" in key}
+        if any(parse_date(key.rpartition("@")[2]) < parse_date(date) for key in typed):
+            return None  # a change typed for a quarter already shown rewrites the past
+        dated.update(typed)
+        if not dated:
+            return None
+        return with_overrides(story.runs[0].scenario, dated), dated
+
+    def _branch(self, story: TeachingModel, scenario: Scenario, dated: dict[str, Any],
+                compare: bool) -> None:
+        """Go on with the story from its next quarter: the runs replay the shared past (the
+        same seed, the same draws), then branch."""
+        quarter = story.runs[0].trajectory.quarters_run
+        when = story.runs[0].scenario.quarter_label(quarter).replace("Q", " Q")
+        self.changes = {**story.changes, **dated}
+        self.runs.append(Run(f"with the change from {when}" if compare else scenario.title,
+                             MinilateralModel(scenario, self.seed)))
+        if compare:
+            self.runs.append(Run(f"without the change from {when}",
+                                 MinilateralModel(story.runs[0].scenario, self.seed)))
+        for _ in range(quarter):
+            self.step()
 
     def step(self) -> None:
         """One quarter of every run still going."""
@@ -211,12 +279,30 @@ def parse_more(text: str) -> dict[str, Any]:
     return parse_assignments([item for item in items if item])
 
 
+_UNSET = object()
+
+
+def session_model(opening: dict[str, Any]) -> TeachingModel:
+    """A page session's model, of a class of its own: Mesa's Reset builds the next model from
+    the class, and the class keeps the session's last model for it to go on from."""
+    session = type("TeachingSession", (TeachingModel,), {"previous": None})
+    return session(**opening)
+
+
 def describe_changes(changes: dict[str, Any]) -> str:
-    """The changes in force, in the page's words."""
+    """The changes in force, in the page's words; a change at a date says from when."""
     labels = {lever.key: lever.label for lever in LEVERS.values()}
-    companions = {key for lever in LEVERS.values() if lever.key in changes for key in lever.also}
-    return "; ".join(f"{labels.get(key, key)} = {format_value(value)}"
-                     for key, value in changes.items() if key not in companions)
+    companions = {(key, date) for lever in LEVERS.values() for changed in changes
+                  if changed.partition("@")[0] == lever.key
+                  for key, date in [(k, changed.partition("@")[2]) for k in lever.also]}
+    parts = []
+    for key, value in changes.items():
+        name, _, date = key.partition("@")
+        if (name, date) in companions:
+            continue
+        when = f" from {date.replace('Q', ' Q')}" if date else ""
+        parts.append(f"{labels.get(name, name)} = {format_value(value)}{when}")
+    return "; ".join(parts)
 
 
 def levers_in_force(s: Scenario) -> str:
@@ -249,6 +335,7 @@ def opening_values(scenario: str | None = None, seed: int | str | None = None) -
         values[lever_name] = _value_in(s, lever.key)
     values["more"] = ""
     values["compare"] = False
+    values["from_now"] = True
     values["neutral"] = {k: v for k, v in values.items() if k in LEVERS or k == "years"}
     return values
 
@@ -283,6 +370,8 @@ def model_params(opening: dict[str, Any]) -> dict[str, Any]:
                       "label": "More changes: KEY=VALUE; KEY=VALUE"}
     params["compare"] = {"type": "Checkbox", "value": opening["compare"],
                          "label": "Compare with the unchanged scenario"}
+    params["from_now"] = {"type": "Checkbox", "value": opening["from_now"],
+                          "label": "Reset applies moved levers from the current quarter"}
     params["neutral"] = opening["neutral"]
     return params
 
@@ -504,7 +593,7 @@ def Page():
     # set here, in the page's server, never by importing this module.
     solara_viz.make_initial_grid_layout = full_width_layout
     opening = solara.use_memo(opening_values, [])
-    model = solara.use_memo(lambda: TeachingModel(**opening), [])
+    model = solara.use_memo(lambda: session_model(opening), [])
     return SolaraViz(model, components=[Banner, Charts, EventLog],
                      model_params=model_params(opening),
                      name="Minilateral groups: alive, zombie or dead")

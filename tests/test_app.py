@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -138,3 +139,76 @@ def test_the_teaching_demonstrations_show_what_the_guide_says(seed, levers, chan
     assert titles[0] == changed
     if unchanged:
         assert titles[1] == unchanged
+
+
+def test_a_lever_moved_mid_story_applies_from_the_current_quarter_and_the_twin_branches():
+    opening = app.opening_values("mikta", seed=3)
+    story = app.session_model({**opening, "compare": True})
+    for _ in range(12):
+        story.step()
+    past = story.runs[0].trajectory
+    going_on = type(story)(**{**opening, "compare": True, "secretariat": True})
+    assert type(story).previous is going_on  # the next Reset goes on from this one
+    changed, twin = going_on.runs
+    assert changed.trajectory.quarters_run == twin.trajectory.quarters_run == 12
+    for run in (changed, twin):  # one shared past, replayed from the same draws
+        for name in past.series:
+            assert np.array_equal(run.trajectory.upto(name), past.upto(name), equal_nan=True)
+    (change,) = changed.scenario.changes
+    assert (change.key, change.value, change.date) == ("group.secretariat", True, "2017Q1")
+    assert not twin.scenario.changes and twin.label == "without the change from 2017 Q1"
+    assert app.describe_changes(going_on.changes) == "Secretariat = true from 2017 Q1"
+    step_to_the_end(going_on)
+    assert any(not np.array_equal(changed.trajectory.upto(n), twin.trajectory.upto(n),
+                                  equal_nan=True) for n in past.series)
+    # the same story run in one go, with the change at its date, is the same run
+    whole = MinilateralModel(changed.scenario, 3).run()
+    assert changed.trajectory.equal(whole)[0]
+
+
+def test_a_lever_moved_back_mid_story_returns_to_the_scenarios_own_values():
+    opening = app.opening_values("mikta", seed=4)
+    first = app.TeachingModel(**{**opening, "budget_trend": -0.1})
+    for _ in range(8):
+        first.step()
+    back = app.TeachingModel(**opening, story=first)
+    s = back.runs[0].scenario
+    korea = s.codes.index("KOR")
+    stretches = __import__("sim.model.schedule", fromlist=["segments"]).segments(s)
+    assert [q for q, _ in stretches] == [0, 8]
+    after = stretches[1][1]
+    assert after.members[korea].budget_trend == load_scenario("mikta").members[korea].budget_trend
+    assert stretches[0][1].members[korea].budget_trend == -0.1
+
+
+@pytest.mark.parametrize("change", [
+    {},  # nothing moved: Reset starts over
+    {"from_now": False, "treaty": False},  # the class asked to start over
+    {"seed": "9", "treaty": False},  # another seed is another story
+])
+def test_reset_starts_over_unless_a_lever_moved_in_the_same_story(change):
+    opening = app.opening_values("mikta", seed=3)
+    story = app.TeachingModel(**opening)
+    for _ in range(6):
+        story.step()
+    again = app.TeachingModel(**{**opening, **change}, story=story)
+    assert again.runs[0].trajectory.quarters_run == 0
+
+
+def test_demonstration_5_a_secretariat_adopted_in_2030_revives_the_stalled_group():
+    from sim.reporting.narrative import event_log, headline
+
+    opening = {**app.opening_values("mikta", seed=3), "budget_trend": -0.06, "compare": True}
+    story = app.TeachingModel(**opening)
+    for _ in range(64):
+        story.step()
+    first = story.runs[0]
+    assert headline(first.trajectory, first.scenario).title == "ZOMBIE since 2029 Q2"
+    going_on = step_to_the_end(app.TeachingModel(**{**opening, "secretariat": True},
+                                                 story=story))
+    with_it, without = going_on.runs
+    assert headline(with_it.trajectory, with_it.scenario).title == "ALIVE"
+    assert headline(without.trajectory, without.scenario).title == "ZOMBIE since 2029 Q2"
+    log = [str(e) for e in event_log(with_it.trajectory, with_it.scenario)]
+    assert "2030 Q1 — the members adopt a secretariat" in log
+    assert "2030 Q1 — the group revives" in log

@@ -168,3 +168,20 @@ def test_compare_runs_the_unchanged_scenario_beside_the_changed_one(page, tmp_pa
     assert first.startswith("with the changes") and second.startswith("the scenario unchanged")
     assert len(chart_sources(page)) == 2
     page.screenshot(path=tmp_path / "teaching-compare.png", full_page=True)
+
+
+def test_a_lever_moved_mid_story_branches_the_twin_from_the_current_quarter(page):
+    page.get_by_text("Compare with the unchanged scenario").click()
+    reset(page)
+    page.wait_for_function("() => document.querySelectorAll('.minilat-banner').length === 2")
+    step(page, 4)
+    set_slider(page, "Rival bloc pull", "End")
+    reset(page)
+    changes = page.wait_for_selector(".minilat-changes >> text=from 2015 Q1")
+    assert changes.inner_text() == ("Changes from mikta-formal: Rival bloc pull = 5.0 from "
+                                    "2015 Q1.")
+    first, second = banners(page)
+    assert first.startswith("with the change from 2015 Q1") and "2014 Q4" in first
+    assert second.startswith("without the change from 2015 Q1") and "2014 Q4" in second
+    step(page, 2)
+    assert all("2015 Q2" in banner for banner in banners(page))
