@@ -225,6 +225,8 @@ def test_an_experiment_with_a_dated_factor_gives_twins_equal_before_the_date(tmp
     assert differ > 25  # the change acts in most replicates
     report = write_report(tmp_path / "out").read_text()
     assert "## Measured from 2027 Q1" in report
+    assert "whose runs differ in each quarter: 0% before 2027 Q1" in report  # the twins' figure
+    assert (tmp_path / "out" / "figures" / "twins_000_003.png").exists()
     # the shares from the date count the runs not dead before it, at the horizon
     alive_before = runs[runs["death_quarter"].isna() | (runs["death_quarter"] >= q)]
     point3 = alive_before[alive_before["point_id"] == 3]
@@ -304,3 +306,21 @@ def test_the_sources_dated_claims_act_only_from_2020(claim_id, contrast_name):
                                         np.asarray(twin.series[name]), equal_nan=True)
                      for name in own.series)
     assert later >= 35  # and they act from 2020 on
+
+
+def test_twin_series_counts_the_pairs_that_differ_by_quarter():
+    from sim.inference.statistics import twin_series
+
+    runs = pd.DataFrame({"run_id": [0, 1, 2, 3], "point_id": [0, 0, 1, 1],
+                         "replicate": [0, 1, 0, 1]})
+    rows = []
+    for run, outputs, states in ((0, [1, 2, 3], ["alive"] * 3), (1, [1, 1], ["alive", "dead"]),
+                                 (2, [1, 2, 5], ["alive", "alive", "zombie"]),
+                                 (3, [1, 1], ["alive", "dead"])):
+        rows += [{"run_id": run, "quarter": t, "state": s, "outputs": o,
+                  "mean_engagement": 0.5} for t, (o, s) in enumerate(zip(outputs, states,
+                                                                         strict=True))]
+    twins = twin_series(pd.DataFrame(rows), runs, 0, 1, horizon=3)
+    assert list(twins["differ"]) == [0.0, 0.0, 0.5]  # replicate 0 differs in quarter 2
+    assert list(twins["outputs_b"]) == [1.0, 1.5, 2.5]  # dead: no outputs
+    assert list(twins["alive_a"]) == [1.0, 0.5, 0.5]

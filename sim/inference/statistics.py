@@ -141,6 +141,35 @@ def measured_from(runs: pd.DataFrame, series: pd.DataFrame, quarter: int) -> pd.
     return out.reset_index(drop=True)
 
 
+def twin_series(series: pd.DataFrame, runs: pd.DataFrame, a: int, b: int, horizon: int
+                ) -> pd.DataFrame:
+    """Points a and b, paired by replicate, quarter by quarter: mean outputs and share alive of
+    each, and the share of pairs whose runs differ (state, outputs or engagement).
+
+    `series` holds run_id, quarter, state, outputs and mean_engagement; after a run's death it
+    counts as dead with no outputs.
+    """
+    full = complete_series(series[series["run_id"].isin(
+        runs.loc[runs["point_id"].isin([a, b]), "run_id"])], horizon, per_run=())
+    replicate = runs.set_index("run_id")["replicate"]
+    point = runs.set_index("run_id")["point_id"]
+    full["replicate"] = full["run_id"].map(replicate)
+    full["point"] = full["run_id"].map(point)
+    wide = full.pivot_table(index=["replicate", "quarter"], columns="point",
+                            values=["outputs", "mean_engagement"], aggfunc="first")
+    states = full.pivot(index=["replicate", "quarter"], columns="point", values="state")
+    both = states.dropna()
+    engagement = wide["mean_engagement"].reindex(both.index)
+    outputs = wide["outputs"].reindex(both.index)
+    differ = ((both[a] != both[b]) | (outputs[a] != outputs[b])
+              | ~np.isclose(engagement[a].fillna(-1), engagement[b].fillna(-1), rtol=0,
+                            atol=1e-12))
+    frame = pd.DataFrame({"outputs_a": outputs[a], "outputs_b": outputs[b],
+                          "alive_a": both[a] == "alive", "alive_b": both[b] == "alive",
+                          "differ": differ})
+    return frame.groupby(level="quarter").mean()
+
+
 def kaplan_meier(durations, observed, confidence: float = 0.95) -> pd.DataFrame:
     """Kaplan–Meier survival with log(−log) Greenwood bands (lifelines), one row per time."""
     from lifelines import KaplanMeierFitter

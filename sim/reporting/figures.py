@@ -264,6 +264,36 @@ def plot_trajectories(shares, activity, engagement, start_year: float,
     return _finish(fig, path)
 
 
+def plot_twins(pairs, start_year: float, date_year: float, labels: tuple[str, str],
+               path: str | Path | None = None, title: str = "") -> Figure:
+    """A design point and its twin with a change at a date: the mean outputs of each, the share
+    of runs alive in each, and the share of pairs that differ, quarter by quarter.
+
+    `pairs` is indexed by quarter with columns outputs_a, outputs_b, alive_a, alive_b and differ
+    (shares of pairs whose runs differ in that quarter).
+    """
+    fig, (ax_o, ax_s, ax_d) = subplots(3, 1, figsize=(9, 6.4), sharex=True,
+                                       layout="constrained", gridspec_kw={
+                                           "height_ratios": [2, 1.5, 1]})
+    years = start_year + pairs.index.to_numpy() / 4
+    for arm, color, label in (("a", "#777777", labels[0]), ("b", "#1b7837", labels[1])):
+        ax_o.plot(years, pairs[f"outputs_{arm}"], color=color, lw=1.6, label=label)
+        ax_s.plot(years, pairs[f"alive_{arm}"], color=color, lw=1.6, label=label)
+    ax_d.fill_between(years, 0, pairs["differ"], color="#984ea3", alpha=0.5, lw=0, step="mid")
+    ax_o.set_ylabel("mean outputs\nper quarter")
+    ax_o.set_ylim(bottom=0)
+    ax_s.set_ylabel("share of\nruns alive")
+    ax_s.set_ylim(0, 1.02)
+    ax_d.set_ylabel("pairs that\ndiffer")
+    ax_d.set_ylim(0, 1.02)
+    for ax in (ax_o, ax_s, ax_d):
+        ax.axvline(date_year, color="black", lw=1.0, ls="--")
+    ax_o.legend(loc="lower left", fontsize=8, frameon=False)
+    ax_d.set_xlabel("year")
+    fig.suptitle(title, fontsize=11)
+    return _finish(fig, path)
+
+
 def plot_survival(curves, labels: dict, path: str | Path | None = None, title: str = "",
                   ylabel: str = "share of runs without the event",
                   horizon_years: float | None = None, since: str = "the start") -> Figure:

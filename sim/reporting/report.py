@@ -39,6 +39,7 @@ REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 FIGURES = "figures"
 REPORT_KEYS = ("contrast", "trajectories", "trajectory_runs", "from")
+MAX_TWIN_FIGURES = 3  # pairs drawn as twins in the section measured from a date
 MAX_FROM_RUNS = 50_000  # runs whose state series the section measured from a date regenerates
 MAX_LISTED_POINTS = 24  # more points: pooled shares and a sorted figure instead of a table
 MAX_SURVIVAL_POINTS = 12
@@ -889,6 +890,18 @@ def _from_date(results: Results, settings: dict, figures: Path, written: list
             "median years (95 % CI)": [_median(r.median, r.low, r.high)
                                        for r in medians.itertuples()]})))
     pairs = _from_pairs(results, settings, runs)
+    start_year = scenario.start_quarter / 4
+    for a, b in pairs[:MAX_TWIN_FIGURES]:
+        twins = statistics.twin_series(series, results.runs, a, b, results.horizon)
+        before = float(twins["differ"].iloc[:quarter].max()) if quarter else 0.0
+        file = _save(figures / f"twins_{a:03d}_{b:03d}.png", written,
+                     lambda p, t=twins, a=a, b=b: _plots().plot_twins(
+                         t, start_year, start_year + quarter / 4, (labels[a], labels[b]), p,
+                         title=f"Point {b} against point {a}, paired by replicate"))
+        section.add(Figure(file, f"Point {b} ({labels[b]}) against point {a} ({labels[a]}): "
+                                 "mean joint outputs per quarter and the share of runs alive, "
+                                 "and the share of pairs (replicates) whose runs differ in each "
+                                 f"quarter: {before:.0%} before {when}."))
     if pairs:
         contrasts = pd.concat([statistics.paired_contrasts(runs, pairs, outcome)
                                .assign(outcome=outcome) for outcome in ("dead", "zombie")],
