@@ -395,3 +395,47 @@ def test_broken_bytes_in_a_scenario_file_are_a_message(tmp_path, text):
     code, stdout, stderr = invoke("run", str(path))
     check_outcome(code, stdout, stderr, (str(path),))
     assert code == 2
+
+
+# ------------------------------------------------------------------------------ changes at a date
+
+DATES = st.one_of(st.sampled_from(["2027Q1", "2027", "2014Q1", "2014Q2", "2033Q4", "2034",
+                                   "2013Q4", "2099", "2027Q0", "2027Q5", "", "Q1", "twenty",
+                                   "2027Q1@2028", " 2030 ", "-1", "1e3"]),
+                  st.text(alphabet="0123456789Q@ x", max_size=8))
+KEYS = st.sampled_from(["group.secretariat", "group.agenda_breadth", "world.rival_pull",
+                        "members.*.crisis_rate", "members.KOR.budget_trend", "members.XXX.reach",
+                        "mechanisms.dues", "group.zombie_months", "members.*.joins", "years",
+                        "group.no_such_key", "start"])
+
+
+@FUZZ
+@given(key=KEYS, value=TOML_SCALARS, date=DATES)
+def test_a_change_at_a_date_on_the_command_line_runs_or_is_refused(key, value, date):
+    code, stdout, stderr = invoke("run", "mikta", "--years", "20", "--engine", "fast",
+                                  "--set", f"{key}={value}@{date}")
+    check_outcome(code, stdout, stderr, ("--set",))
+
+
+POLICY = """\
+[scenario]
+extends = "mikta"
+name = "policy"
+years = 20
+
+[[events]]
+date = "2027Q1"
+kind = "set"
+key = "group.secretariat"
+value = true
+note = "the members adopt a secretariat"
+"""
+
+
+@FUZZ
+@given(text=mutated(POLICY))
+def test_a_mutated_change_in_a_scenario_file_is_refused_or_runs(tmp_path, text):
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    code, stdout, stderr = invoke("run", str(path), "--engine", "fast")
+    check_outcome(code, stdout, stderr, (str(path),))
