@@ -136,9 +136,12 @@ def test_experiment_writes_its_report(smoke):
     assert f"report: {out / 'report.md'}" in result.stdout.replace("\n", "")
     text = (out / "report.md").read_text()
     headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
-    assert headings[:6] == ["Provenance", "Outcome shares", "Trajectories", "Survival",
+    assert headings[:6] == ["Findings", "Outcome shares", "Trajectories", "Survival",
                             "Outcome rule sensitivity", "Paired contrasts"]
-    assert headings[-1] == "Not in this report"
+    assert headings[-2:] == ["Not in this report", "Appendix: Provenance"]
+    findings = text.split("## Findings")[1].split("## Outcome shares")[0]
+    assert findings.count("\n- ") >= 2 and "`group.secretariat`" in findings
+    assert "- Over all 40 runs (2 design points), after 10 years: " in findings
     for omitted in ("Phase diagram", "Global sensitivity"):  # one factor, a grid
         assert f"- **{omitted}**" in text
     manifest = json.loads((out / "manifest.json").read_text())
@@ -146,11 +149,13 @@ def test_experiment_writes_its_report(smoke):
     assert "| 0 | false | 20 |" in text and "| 1 | true | 20 |" in text
     assert "Point 1 against point 0" in text and "regenerated from their seeds" in text
     figures = re.findall(r"!\[[^\]]*\]\((figures/[^)]+)\)", text)
-    assert "figures/outcome_shares.png" in figures and len(figures) == 5
+    assert "figures/outcome_shares.png" in figures and len(set(figures)) == 5
     for figure in figures:
         check_png(out / figure)
     page = (out / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<h2>Survival</h2>" in page
+    assert page.index("<h2>Findings</h2>") < page.index("<h2>Survival</h2>") < page.index(
+        "<details><summary>")  # the provenance is an appendix, collapsed
     assert sorted(re.findall(r'<img src="([^"]+)"', page)) == sorted(figures)
 
 

@@ -264,7 +264,8 @@ def paired_contrast(runs: pd.DataFrame, a: int, b: int, outcome: str = "dead",
     half = z * np.sqrt(max(only_a + only_b - n * difference**2, 0.0)) / n
     rng = np.random.default_rng(seed)
     d = x_b.astype(float) - x_a.astype(float)
-    boot = d[rng.integers(0, n, size=(resamples, n))].mean(axis=1)
+    boot = d[rng.integers(0, n, size=(resamples, n))].mean(axis=1) if resamples else \
+        np.full(1, np.nan)  # resamples = 0: no bootstrap interval
     tail = (1 - confidence) / 2
     discordant = only_a + only_b
     exact = stats.binomtest(only_b, discordant, 0.5).pvalue if discordant else 1.0
@@ -275,6 +276,23 @@ def paired_contrast(runs: pd.DataFrame, a: int, b: int, outcome: str = "dead",
             "boot_high": float(np.quantile(boot, 1 - tail)),
             "mcnemar_exact_p": float(exact),
             "mcnemar_chi2_p": float(stats.chi2.sf(chi2, 1)) if discordant else 1.0}
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (same order; NaN stays NaN).
+
+    Written here rather than taken from statsmodels, which the project does not otherwise need.
+    """
+    p = np.asarray(pvalues, dtype=float)
+    adjusted = np.full(p.shape, np.nan)
+    known = np.flatnonzero(~np.isnan(p))
+    order = known[np.argsort(p[known], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
 
 
 def paired_contrasts(runs: pd.DataFrame, pairs: list[tuple[int, int]], outcome: str = "dead",

@@ -78,6 +78,7 @@ class Bullets:
 class Section:
     title: str
     blocks: list = field(default_factory=list)
+    appendix: bool = False  # after the body; collapsed in the HTML version
 
     def add(self, block) -> Section:
         self.blocks.append(block)
@@ -92,10 +93,14 @@ class Document:
 
 
 def to_markdown(doc: Document) -> str:
-    """The report as Markdown (report.md)."""
+    """The report as Markdown (report.md): the body, what is left out, then the appendix."""
     lines = [f"# {doc.title}", ""]
-    for section in doc.sections:
-        lines += [f"## {section.title}", ""]
+    for section in _in_order(doc):
+        if section is None:
+            lines += ["## Not in this report", ""]
+            lines += [f"- **{name}**: {why}" for name, why in doc.omitted] + [""]
+            continue
+        lines += [f"## {'Appendix: ' if section.appendix else ''}{section.title}", ""]
         for block in section.blocks:
             if isinstance(block, str):
                 lines += [block, ""]
@@ -107,10 +112,14 @@ def to_markdown(doc: Document) -> str:
                 lines += ["```", block.text, "```", ""]
             elif isinstance(block, Bullets):
                 lines += [f"- {item}" for item in block.items] + [""]
-    if doc.omitted:
-        lines += ["## Not in this report", ""]
-        lines += [f"- **{name}**: {why}" for name, why in doc.omitted] + [""]
     return "\n".join(lines)
+
+
+def _in_order(doc: Document) -> list[Section | None]:
+    """The body's sections, None where the list of what is left out goes, then the appendix."""
+    body = [section for section in doc.sections if not section.appendix]
+    appendix = [section for section in doc.sections if section.appendix]
+    return body + ([None] if doc.omitted else []) + appendix
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -160,8 +169,18 @@ def to_html(doc: Document) -> str:
     parts = ["<!DOCTYPE html>", "<html lang=\"en\">", "<head>", "<meta charset=\"utf-8\">",
              f"<title>{html.escape(doc.title)}</title>", f"<style>{CSS}</style>", "</head>",
              "<body>", f"<h1>{html.escape(doc.title)}</h1>"]
-    for section in doc.sections:
-        parts.append(f"<h2>{html.escape(section.title)}</h2>")
+    for section in _in_order(doc):
+        if section is None:
+            parts.append("<h2>Not in this report</h2><ul>")
+            parts += [f"<li><strong>{html.escape(name)}</strong>: {_inline_html(why)}</li>"
+                      for name, why in doc.omitted]
+            parts.append("</ul>")
+            continue
+        if section.appendix:  # collapsed until opened
+            parts.append(f"<details><summary><h2 style=\"display: inline\">Appendix: "
+                         f"{html.escape(section.title)}</h2></summary>")
+        else:
+            parts.append(f"<h2>{html.escape(section.title)}</h2>")
         for block in section.blocks:
             if isinstance(block, str):
                 parts.append(f"<p>{_inline_html(block)}</p>")
@@ -181,11 +200,8 @@ def to_html(doc: Document) -> str:
             elif isinstance(block, Bullets):
                 parts.append("<ul>" + "".join(f"<li>{_inline_html(item)}</li>"
                                               for item in block.items) + "</ul>")
-    if doc.omitted:
-        parts.append("<h2>Not in this report</h2><ul>")
-        parts += [f"<li><strong>{html.escape(name)}</strong>: {_inline_html(why)}</li>"
-                  for name, why in doc.omitted]
-        parts.append("</ul>")
+        if section.appendix:
+            parts.append("</details>")
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
 
@@ -310,7 +326,7 @@ def _write_report(folder, contrasts, trajectories, trajectory_runs, progress, si
     title = f"Experiment report: {results.experiment['name']}"
     doc = Document(title)
     written: list[str] = []
-    steps = [("Provenance", _provenance), ("Outcome shares", _shares),
+    steps = [("Outcome shares", _shares),
              ("Trajectories", _trajectories), ("Survival", _survival),
              ("Outcome rule sensitivity", _rule_sensitivity), ("Paired contrasts", _contrasts),
              ("Measured from a date", _from_date),
@@ -324,6 +340,12 @@ def _write_report(folder, contrasts, trajectories, trajectory_runs, progress, si
             doc.sections.append(outcome)
         else:
             doc.omitted.append((name, outcome))
+    if progress:
+        progress("Findings")
+    doc.sections.insert(0, _findings(results, written))
+    provenance = _provenance(results, settings, figures, written)
+    provenance.appendix = True
+    doc.sections.append(provenance)
     for stale in figures.glob("*.png"):  # figures of an earlier report that no longer apply
         if stale.name not in written:
             stale.unlink()
@@ -419,6 +441,24 @@ def _provenance(results: Results, settings: dict, figures: Path, written: list) 
     resolved = json.dumps(shown, indent=2, default=str)
     section.add("The experiment as resolved:")
     section.add(Code(resolved))
+    return section
+
+
+def _findings(results: Results, written: list) -> Section:
+    """What the experiment found, in sentences with their numbers, and the figure of it."""
+    from sim.reporting.findings import experiment_findings
+
+    section = Section("Findings")
+    e = results.experiment
+    section.add(Bullets(experiment_findings(results.runs, results.factor_keys, results.varied,
+                                            results.horizon, e["common_random_numbers"],
+                                            e["design"], fmt=_fmt)))
+    if "outcome_shares.png" in written:
+        section.add(Figure(f"{FIGURES}/outcome_shares.png", "Outcome shares per design point "
+                           "(dead at the bottom, alive on top); the tables follow."))
+    section.add("Effects between points are paired by replicate (common random numbers); "
+                "every interval is a 95 % interval. Provenance, the design and the experiment "
+                "as resolved are in the appendix.")
     return section
 
 
@@ -660,12 +700,14 @@ def _survival(results: Results, settings: dict, figures: Path, written: list) ->
         tests.append(tested.assign(event=name))
     if pairs and tests:
         both = pd.concat(tests, ignore_index=True)
-        section.add("Log-rank tests of each point against point 0 (not adjusted for multiple "
-                    "comparisons):")
+        both["p_holm"] = statistics.holm(both["p"])
+        section.add(f"Log-rank tests of each point against point 0, one family of {len(both)} "
+                    "tests adjusted by Holm's method:")
         section.add(Table(pd.DataFrame({
             "time to": both["event"], "point": both["b"],
             "design point": both["b"].map(labels), "against": both["a"],
-            "χ²": both["statistic"].map(lambda v: f"{v:.2f}"), "p": both["p"].map(_p)})))
+            "χ²": both["statistic"].map(lambda v: f"{v:.2f}"), "p": both["p"].map(_p),
+            "p (Holm)": both["p_holm"].map(_p)})))
     return section
 
 
@@ -756,26 +798,31 @@ def _contrasts(results: Results, settings: dict, figures: Path, written: list
     if not pairs:
         return "no valid pair of design points to contrast" + (
             f" ({'; '.join(notes)})" if notes else "") + "."
-    table = statistics.paired_contrasts(results.runs, pairs, "dead")
+    table = _contrast_table(results, pairs)
     section = Section("Paired contrasts")
     section.add("Under common random numbers replicate r meets the same shocks at every design "
-                "point, so runs are paired by replicate. The difference is point b's death share "
-                "minus point a's, in percentage points, with a paired asymptotic interval and a "
-                "paired bootstrap interval (2,000 resamples of pairs); McNemar's tests use the "
-                "discordant pairs (a dead and b not, or the reverse).")
-    section.add(Bullets([_contrast_sentence(results, row) for row in table.itertuples()]))
+                "point, so runs are paired by replicate. For each pair of points, point b minus "
+                "point a on every outcome: the shares alive, zombie and dead (percentage points, "
+                "paired asymptotic interval; McNemar's exact test on the discordant pairs) and "
+                "the years before a first zombie quarter or death (paired bootstrap interval, "
+                "2,000 resamples; Wilcoxon's signed-rank test). The p-values are one family, "
+                f"adjusted for {len(table)} comparisons by Holm's method; a difference "
+                "counts where its adjusted p is below 0.05.")
+    section.add(Bullets([_contrast_sentence(results, table[(table["a"] == a) & (table["b"] == b)])
+                         for a, b in pairs]))
     section.add(Table(pd.DataFrame({
-        "a": table["a"], "b": table["b"], "pairs": table["pairs"],
-        "dead a": table["share_a"].map(lambda v: f"{v:.1%}"),
-        "dead b": table["share_b"].map(lambda v: f"{v:.1%}"),
-        "b − a (points)": table["difference"].map(lambda v: f"{100 * v:+.1f}"),
-        "95 % CI, asymptotic": [f"{100 * lo:+.1f} to {100 * hi:+.1f}"
-                                for lo, hi in zip(table["low"], table["high"], strict=True)],
-        "95 % CI, bootstrap": [f"{100 * lo:+.1f} to {100 * hi:+.1f}" for lo, hi in
-                               zip(table["boot_low"], table["boot_high"], strict=True)],
-        "only a dead": table["only_a"], "only b dead": table["only_b"],
-        "McNemar exact p": table["mcnemar_exact_p"].map(_p),
-        "McNemar χ² p": table["mcnemar_chi2_p"].map(_p)})))
+        "a": table["a"], "b": table["b"], "outcome": table["outcome"], "pairs": table["pairs"],
+        "a value": [_value(o, v) for o, v in zip(table["outcome"], table["value_a"],
+                                                 strict=True)],
+        "b value": [_value(o, v) for o, v in zip(table["outcome"], table["value_b"],
+                                                 strict=True)],
+        "b − a": [_value(o, v, sign=True) for o, v in zip(table["outcome"], table["difference"],
+                                                          strict=True)],
+        "95 % CI": [f"{_value(o, lo, sign=True)} to {_value(o, hi, sign=True)}".replace(
+            " points to", " to")
+                    for o, lo, hi in zip(table["outcome"], table["low"], table["high"],
+                                         strict=True)],
+        "p": table["p"].map(_p), "p (Holm)": table["p_holm"].map(_p)})))
     for note in notes:
         section.add(f"Ignored: {note}.")
     return section
@@ -956,20 +1003,58 @@ def _parse_pairs(requested: Any, point_ids: set) -> tuple[list[tuple[int, int]],
     return pairs, notes
 
 
-def _contrast_sentence(results: Results, row) -> str:
-    a = results.runs[results.runs["point_id"] == row.a].iloc[0]
-    b = results.runs[results.runs["point_id"] == row.b].iloc[0]
+def _contrast_table(results: Results, pairs: list[tuple[int, int]]) -> pd.DataFrame:
+    """Every pair on every outcome: values, paired difference, interval, p and Holm's p."""
+    from sim.inference.claims import metrics, paired_effect
+
+    rows = []
+    years = metrics(results.runs, results.horizon)["active_years"]
+    for a, b in pairs:
+        for outcome in ("alive", "zombie", "dead"):
+            row = statistics.paired_contrast(results.runs, a, b, outcome, resamples=0)
+            rows.append({"a": a, "b": b, "outcome": outcome, "pairs": row["pairs"],
+                         "value_a": row["share_a"], "value_b": row["share_b"],
+                         "difference": row["difference"], "low": row["low"],
+                         "high": row["high"], "p": row["mcnemar_exact_p"]})
+        left = results.runs.loc[results.runs["point_id"] == a, ["replicate"]].assign(y=years)
+        right = results.runs.loc[results.runs["point_id"] == b, ["replicate"]].assign(y=years)
+        both = left.merge(right, on="replicate", suffixes=("_a", "_b"))
+        effect = paired_effect(both["y_a"], both["y_b"], "active_years", 0.95, seed=0)
+        rows.append({"a": a, "b": b, "outcome": "active years", "pairs": len(both),
+                     "value_a": effect["baseline"], "value_b": effect["treatment"],
+                     "difference": effect["effect"], "low": effect["low"],
+                     "high": effect["high"], "p": effect["p"]})
+    table = pd.DataFrame(rows)
+    table["p_holm"] = statistics.holm(table["p"])
+    return table
+
+
+def _value(outcome: str, value: float, sign: bool = False) -> str:
+    if outcome == "active years":
+        return f"{value:+.2f}" if sign else f"{value:.2f}"
+    return f"{100 * value:+.1f} points" if sign else f"{value:.1%}"
+
+
+def _contrast_sentence(results: Results, rows: pd.DataFrame) -> str:
+    """One pair in words: what moved, by its largest change of share, and the active years."""
+    first = rows.iloc[0]
+    a = results.runs[results.runs["point_id"] == first.a].iloc[0]
+    b = results.runs[results.runs["point_id"] == first.b].iloc[0]
     moved = [k for k in results.factor_keys if a[k] != b[k]]
     what = ", ".join(f"`{k}` = {_fmt(b[k])}" for k in moved) or "the same factors"
     against = ", ".join(f"{_fmt(a[k])}" for k in moved)
-    points = 100 * row.difference
-    change = (f"lowers the death share by {-points:.1f} points" if points < 0 else
-              f"raises the death share by {points:.1f} points" if points > 0 else
-              "leaves the death share unchanged")
-    return (f"**Point {row.b} against point {row.a}**: {what} (instead of {against}) "
-            f"{change} ({row.share_a:.1%} → {row.share_b:.1%}; "
-            f"95 % CI {100 * row.boot_low:+.1f} to {100 * row.boot_high:+.1f} points, paired "
-            f"bootstrap; McNemar exact {_p_is(row.mcnemar_exact_p)}; {row.pairs} pairs).")
+    shares = rows[rows["outcome"] != "active years"]
+    top = shares.loc[shares["difference"].abs().idxmax()]
+    years = rows[rows["outcome"] == "active years"].iloc[0]
+    counts = top["p_holm"] < 0.05
+    change = (f"moves the {top.outcome} share most, {top.value_a:.1%} → {top.value_b:.1%} "
+              f"({100 * top.difference:+.1f} points, 95 % CI {100 * top.low:+.1f} to "
+              f"{100 * top.high:+.1f}; Holm-adjusted {_p_is(top.p_holm)})" if counts else
+              f"moves no share detectably (largest: {top.outcome} {100 * top.difference:+.1f} "
+              f"points, Holm-adjusted {_p_is(top.p_holm)})")
+    return (f"**Point {first.b} against point {first.a}**: {what} (instead of {against}) "
+            f"{change}; years before a first zombie quarter or death {years.difference:+.2f} "
+            f"({years.low:+.2f} to {years.high:+.2f}).")
 
 
 def _phase_diagram(results: Results, settings: dict, figures: Path, written: list

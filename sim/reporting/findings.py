@@ -1,0 +1,170 @@
+"""The findings a report opens with: sentences written from the results, each with its number
+and its interval.
+
+An experiment's findings: how its runs end overall; for each factor that varies, its largest
+effect on the shares alive, zombie and dead (and the active years at the same point), between
+the ends of its range with every other factor held (paired by replicate under common random
+numbers); where the most common outcome changes along a numeric factor; the rule that covers
+most zombie or dead runs; and the factors too small to tell from zero.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import pandas as pd
+
+from sim.inference import statistics
+
+SHARES = ("alive", "zombie", "dead")
+MAX_FACTORS = 4  # factors with a sentence of their own
+MAX_SLICES = 12  # settings of the other factors compared per factor
+
+
+def factor_effects(runs: pd.DataFrame, factors: list[str], horizon: int) -> pd.DataFrame:
+    """For every factor, every setting of the others and every outcome: the paired effect of
+    moving the factor from the lowest level to the highest (point b against point a).
+
+    Columns: factor, a, b, outcome (alive, zombie, dead, active_years), value_a, value_b,
+    difference, low, high, p (McNemar's exact test for a share, Wilcoxon's for active years).
+    """
+    from sim.inference.claims import metrics, paired_effect
+
+    points = runs.groupby("point_id", sort=True)[factors].first()
+    years = metrics(runs, horizon)["active_years"]
+    rows = []
+    for factor in factors:
+        others = [k for k in factors if k != factor]
+        groups = points.groupby(others, sort=False) if others else [((), points)]
+        for _, group in itertools.islice(groups, MAX_SLICES):
+            ordered = group.sort_values(factor, kind="stable")
+            if ordered[factor].nunique() < 2:
+                continue
+            a, b = int(ordered.index[0]), int(ordered.index[-1])
+            for outcome in SHARES:
+                row = statistics.paired_contrast(runs, a, b, outcome, resamples=0)
+                rows.append({"factor": factor, "a": a, "b": b, "outcome": outcome,
+                             "value_a": row["share_a"], "value_b": row["share_b"],
+                             "difference": row["difference"], "low": row["low"],
+                             "high": row["high"], "p": row["mcnemar_exact_p"]})
+            left = runs.loc[runs["point_id"] == a, ["replicate"]].assign(y=years)
+            right = runs.loc[runs["point_id"] == b, ["replicate"]].assign(y=years)
+            paired = left.merge(right, on="replicate", suffixes=("_a", "_b"))
+            effect = paired_effect(paired["y_a"], paired["y_b"], "active_years", 0.95, seed=0)
+            rows.append({"factor": factor, "a": a, "b": b, "outcome": "active_years",
+                         "value_a": effect["baseline"], "value_b": effect["treatment"],
+                         "difference": effect["effect"], "low": effect["low"],
+                         "high": effect["high"], "p": effect["p"]})
+    return pd.DataFrame(rows)
+
+
+def crossings(runs: pd.DataFrame, factors: list[str]) -> list[dict]:
+    """Along each numeric factor with three levels or more, per setting of the others, where the
+    most common outcome changes: one entry per change."""
+    points = runs.groupby("point_id", sort=True)[factors].first()
+    table = statistics.shares_by_point(runs, factors).set_index("point_id")
+    found = []
+    for factor in factors:
+        if runs[factor].dtype == bool or not pd.api.types.is_numeric_dtype(runs[factor]) or \
+                runs[factor].nunique() < 3:
+            continue
+        others = [k for k in factors if k != factor]
+        groups = points.groupby(others, sort=False) if others else [((), points)]
+        for setting, group in itertools.islice(groups, MAX_SLICES):
+            ordered = group.sort_values(factor)
+            modal = table.loc[ordered.index, list(SHARES)].idxmax(axis=1)
+            for (i, before), (j, after) in itertools.pairwise(modal.items()):
+                if before != after:
+                    found.append({"factor": factor,
+                                  "setting": dict(zip(others, np.atleast_1d(setting),
+                                                      strict=True)),
+                                  "from_value": ordered.loc[i, factor],
+                                  "to_value": ordered.loc[j, factor],
+                                  "from_outcome": before, "to_outcome": after,
+                                  "from_share": float(table.loc[i, before]),
+                                  "to_share": float(table.loc[j, after])})
+    return found
+
+
+def experiment_findings(runs: pd.DataFrame, factors: list[str], varied: list[str],
+                        horizon: int, paired: bool, design: str,
+                        fmt=lambda v: f"{v}") -> list[str]:
+    """Three to six sentences on what an experiment found; `fmt` writes a factor's value."""
+    shares = statistics.outcome_shares(runs["outcome"]).set_index("outcome")
+    points = runs["point_id"].nunique()
+    overall = ", ".join(f"{shares.loc[name, 'share']:.1%} {name} ({shares.loc[name, 'low']:.1%}"
+                        f" to {shares.loc[name, 'high']:.1%})" for name in SHARES)
+    sentences = [f"Over all {len(runs):,} runs ({points} design point"
+                 f"{'s' if points != 1 else ''}), after {horizon / 4:g} years: {overall} "
+                 "(Wilson 95 % intervals)."]
+    quiet = []
+    if varied and paired and design in ("grid", "oat"):
+        effects = factor_effects(runs, varied[:MAX_FACTORS], horizon)
+        for factor in varied[:MAX_FACTORS]:
+            mine = effects[effects["factor"] == factor]
+            if mine.empty:
+                continue
+            shares_only = mine[mine["outcome"].isin(SHARES)]
+            detected = shares_only[(shares_only["low"] > 0) | (shares_only["high"] < 0)]
+            if detected.empty:
+                largest = shares_only["difference"].abs().max()
+                quiet.append(f"`{factor}` (largest change {100 * largest:.1f} points)")
+                continue
+            top = detected.loc[detected["difference"].abs().idxmax()]
+            sentences.append(_factor_sentence(runs, factor, varied, top, mine, fmt))
+    if quiet:
+        sentences.append(f"Too small to tell from zero: {', '.join(quiet)}: no share moves "
+                         "with a 95 % interval clear of zero between the ends of the range, "
+                         "at any setting of the other factors.")
+    by_slice: dict[tuple, list[dict]] = {}
+    for change in crossings(runs, varied):
+        key = (change["factor"], tuple(change["setting"].items()))
+        by_slice.setdefault(key, []).append(change)
+    for (factor, setting), changes in list(by_slice.items())[:2]:
+        where = ", ".join(f"`{k}` = {fmt(v)}" for k, v in setting)
+        steps = [f"{changes[0]['from_outcome']} at {fmt(changes[0]['from_value'])} "
+                 f"({changes[0]['from_share']:.1%})"]
+        steps += [f"{c['to_outcome']} at {fmt(c['to_value'])} ({c['to_share']:.1%})"
+                  for c in changes]
+        listed = ", ".join(steps[:-1]) + " and " + steps[-1]
+        sentences.append(f"Along `{factor}`{' with ' + where if where else ''}, most runs end "
+                         f"{listed}: the most common outcome changes "
+                         f"{'between these levels' if len(changes) == 1 else 'more than once'}"
+                         ".")
+    rule = _zombie_rule(runs, varied)
+    if rule:
+        sentences.append(rule)
+    return sentences[:6] if len(sentences) > 6 else sentences
+
+
+def _factor_sentence(runs, factor, varied, top, mine, fmt) -> str:
+    a, b = int(top["a"]), int(top["b"])
+    first = runs[runs["point_id"] == a].iloc[0]
+    last = runs[runs["point_id"] == b].iloc[0]
+    held = [k for k in varied if k != factor]
+    where = (" with " + ", ".join(f"`{k}` = {fmt(first[k])}" for k in held)) if held else ""
+    years = mine[(mine["a"] == a) & (mine["outcome"] == "active_years")].iloc[0]
+    return (f"`{factor}` from {fmt(first[factor])} to {fmt(last[factor])} moves the "
+            f"{top['outcome']} share most{where}: {top['value_a']:.1%} → {top['value_b']:.1%} "
+            f"({100 * top['difference']:+.1f} points, 95 % CI {100 * top['low']:+.1f} to "
+            f"{100 * top['high']:+.1f}; paired by replicate), and the years before a first "
+            f"zombie quarter or death by {years['difference']:+.2f} ({years['low']:+.2f} to "
+            f"{years['high']:+.2f}).")
+
+
+def _zombie_rule(runs: pd.DataFrame, varied: list[str]) -> str:
+    not_alive = runs["outcome"] != "alive"
+    if not varied or not_alive.sum() < 10 or not_alive.all():
+        return ""
+    leaves = statistics.zombie_regions(runs, varied)
+    predicted = leaves[leaves["predicted"]]
+    if predicted.empty:
+        return ""
+    best = predicted.loc[predicted["coverage"].idxmax()]
+    rule = re.sub(r"((?:group|world|members|mechanisms)\.[\w*]+(?:\.\w+)?(?:@\w+)?)", r"`\1`",
+                  best["rule"])
+    return (f"Runs end zombie or dead mostly where {rule}: the rule covers "
+            f"{best['coverage']:.1%} of the zombie or dead runs, and {best['density']:.1%} of "
+            "the runs under it end so (a decision tree over the factors).")
