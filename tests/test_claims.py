@@ -142,6 +142,15 @@ def test_small_suite_is_deterministic_and_reports(tmp_path):
     report = write_claims_report(suite, a, tmp_path / "out")
     text = report.read_text()
     assert "Claim 1: Secretariat" in text and "Claim 2: Nothing changes" in text
+    # findings first, with the verdicts counted from claims.csv; provenance last
+    assert text.index("## Findings") < text.index("## Verdicts") < text.index(
+        "## Appendix: Provenance")
+    verdict = a.verdicts.set_index("claim").loc[1, "verdict"]
+    first = "reproduced (1); 1 not reproduced (2)" if verdict == "reproduced" else \
+        "2 not reproduced (1, 2)"
+    assert f"- Of 2 claims, at the scenario's values (40 paired runs per arm, 8 years): " \
+        f"{'1 ' if verdict == 'reproduced' else ''}{first}." in text
+    assert "are too small to tell from zero" in text and "p (Holm)" in text
     assert (tmp_path / "out" / "report.html").is_file()
     for png in (tmp_path / "out" / "figures").glob("*.png"):
         pixels = image.imread(png)

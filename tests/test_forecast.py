@@ -122,7 +122,9 @@ def test_the_command_draws_from_a_posterior_and_writes_its_folder(tmp_path):
     assert list(table.columns) == COLUMNS and table["year"].iloc[-1] == 2035
     summary = json.loads((out / "forecast.json").read_text())
     assert summary["runs"] == 100 and str(posterior) in summary["parameters"]
-    assert (out / "report.md").read_text().splitlines()[2].startswith("By the end of 2035")
+    lines = (out / "report.md").read_text().splitlines()
+    assert lines[2] == "## Findings" and lines[4].startswith("By the end of 2035")
+    assert "## Appendix: Provenance" in lines[-6:]
     assert (out / "forecast.png").stat().st_size > 0
     # every run drew the set of weight 1: base rate 5, busier than the scenario's own values
     own = subprocess.run([sys.executable, "-m", "sim.cli", "forecast", "mikta", "--until",

@@ -25,7 +25,7 @@ def write_forecast(result: Forecast, folder: Path) -> Path:
     fan_chart(result, folder / "forecast.png")
     table = result.table
     lines = [f"# Forecast: {result.scenario.title or result.scenario.name} to {result.until}",
-             "", in_words(result), "",
+             "", "## Findings", "", in_words(result), "",
              f"![Meetings and documents per year at the levels the record holds in full "
              f"({', '.join(result.levels)}): median and 90 % interval of the runs kept, and the "
              "record's own; below, the shares alive, zombie and dead at each year's end]"
@@ -39,7 +39,7 @@ def write_forecast(result: Forecast, folder: Path) -> Path:
                      f"{row.p_alive_hi:.0%} | {row.p_zombie:.0%} | {row.p_dead:.0%} | "
                      f"{row.outputs_median:.0f} ({row.outputs_lo:.0f} – {row.outputs_hi:.0f}) | "
                      f"{row.p_vacant_term:.0%} | {row.p_exit:.0%} |")
-    lines += ["", "## Provenance", "",
+    lines += ["", "## Appendix: Provenance", "",
               f"- scenario `{result.scenario.name}`, {result.runs:,} runs, {result.parameters}",
               f"- conditioned on: {summary['record'] or 'no record'}"
               + (f" (to {summary['record_until']}); {summary['kept']:,} runs kept"

@@ -83,7 +83,7 @@ def write_validation(results: list[CaseResult], folder: Path) -> Path:
             section.add("The record's chairs: " + ", ".join(
                 f"{row.member} from {row.date}" for row in chairs.itertuples()) + ".")
         doc.sections.append(section)
-    footer = Section("Provenance")
+    footer = Section("Provenance", appendix=True)
     footer.add(Table(pd.DataFrame([{k: str(v) for k, v in provenance().items()}])))
     doc.sections.append(footer)
     atomic_write_bytes(folder / "report.html", to_html(doc).encode())
