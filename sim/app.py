@@ -62,13 +62,17 @@ SEED_ENV = "MINILAT_APP_SEED"
 MAX_SEED = 2**63 - 1
 MAX_YEARS = 60
 FIGURE_WIDTH, FIGURE_HEIGHT, FIGURE_DPI = 13.0, 5.0, 80  # inches; the runs share the width
-ROWS = {"Banner": 5, "Charts": 12, "EventLog": 10}  # grid rows of 30 px (+ 10 px margins)
+ODDS_HEIGHT = 2.6  # inches
+ODDS_RUNS = 300  # seeds the odds panel runs of each arm, from the story's seed on
+TITLE = "Minilateral groups: alive, zombie or dead"
+ROWS = {"Banner": 5, "Charts": 12, "Odds": 10, "EventLog": 10}  # rows of 30 px (+ 10 px margins)
 PAGE_CSS = """
 .minilat-charts img { max-width: 100%; max-height: 460px; object-fit: contain; }
 .minilat-log { max-height: 330px; overflow-y: auto; list-style: none; padding-left: 0;
                margin: 4px 0; font-size: 0.9em; }
 .minilat-log .minilat-scenario, .minilat-log .minilat-world { color: #6a3d9a; }
 .minilat-log .minilat-group { font-weight: bold; }
+.minilat-odds img { max-width: 100%; max-height: 230px; object-fit: contain; }
 """
 
 
@@ -83,12 +87,16 @@ class Lever:
     step: float = 0.05
     also: tuple[str, ...] = ()  # keys set to the same value when the lever moves
 
+    @property
+    def unit(self) -> str:
+        return spec_of(self.key)[1].unit
+
 
 LEVERS = {
     # the drift the class sets holds for the whole run, also after a trend the sources date
-    "budget_trend": Lever("members.*.budget_trend", "Budget trend (log/yr)", -0.3, 0.3, 0.01,
+    "budget_trend": Lever("members.*.budget_trend", "Budget trend", -0.3, 0.3, 0.01,
                           also=("members.*.budget_trend_after",)),
-    "crisis_rate": Lever("members.*.crisis_rate", "Domestic crises a year", 0, 2, 0.05),
+    "crisis_rate": Lever("members.*.crisis_rate", "Domestic crises", 0, 2, 0.05),
     "rival_pull": Lever("world.rival_pull", "Rival bloc pull", 0, 5, 0.1),
     "secretariat": Lever("group.secretariat", "Secretariat"),
     "treaty": Lever("group.treaty", "Treaty"),
@@ -157,6 +165,9 @@ class TeachingModel(mesa.Model):
         if type(self) is not TeachingModel:
             type(self).previous = self  # the next Reset of this session continues this story
         self.error = ""
+        self._odds: RunOdds | None = None
+        self.without: tuple[str, Scenario] | None = None  # the arm without the class's change
+        self.odds_chart: OddsChart | None = None  # drawn by the page's odds panel
         self.runs: list[Run] = []
         self.changes: dict[str, Any] = {}  # what the banner lists; a dated key from its quarter
         self.requested: dict[str, Any] = {}  # the levers and the box as they stand
@@ -177,6 +188,8 @@ class TeachingModel(mesa.Model):
             return
         if going_on is not None and branch is not None:
             return self._branch(going_on, *branch, compare)
+        if self.changes:
+            self.without = ("the scenario unchanged", unchanged)
         self.runs.append(Run("with the changes" if compare else changed.title,
                              MinilateralModel(changed, self.seed)))
         if compare:
@@ -221,6 +234,7 @@ class TeachingModel(mesa.Model):
         quarter = story.runs[0].trajectory.quarters_run
         when = story.runs[0].scenario.quarter_label(quarter).replace("Q", " Q")
         self.changes = {**story.changes, **dated}
+        self.without = (f"without the change from {when}", story.runs[0].scenario)
         self.runs.append(Run(f"with the change from {when}" if compare else scenario.title,
                              MinilateralModel(scenario, self.seed)))
         if compare:
@@ -228,6 +242,22 @@ class TeachingModel(mesa.Model):
                                  MinilateralModel(story.runs[0].scenario, self.seed)))
         for _ in range(quarter):
             self.step()
+
+    @property
+    def arms(self) -> list[tuple[str, Scenario]]:
+        """What the odds panel compares: each run's scenario, and the scenario without the
+        class's change when only the changed run is shown."""
+        if len(self.runs) == 1 and self.without is not None:
+            return [("with the changes", self.runs[0].scenario), self.without]
+        return [(run.label, run.scenario) for run in self.runs]
+
+    @property
+    def odds(self) -> RunOdds:
+        """The shares alive, zombie and dead quarter by quarter over `ODDS_RUNS` seeds from the
+        story's own, for each arm; computed once."""
+        if self._odds is None:
+            self._odds = odds_of(self.arms, self.seed)
+        return self._odds
 
     def step(self) -> None:
         """One quarter of every run still going."""
@@ -305,6 +335,103 @@ def describe_changes(changes: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+@dataclass(frozen=True)
+class RunOdds:
+    """Shares of runs alive, zombie and dead in each quarter, per arm, over the same seeds."""
+
+    seeds: tuple[int, ...]  # the story's seed first
+    labels: tuple[str, ...]
+    shares: tuple[np.ndarray, ...]  # per arm, (quarters, 3): alive, zombie, dead
+    start_year: float
+    seconds: float
+
+    def at(self, arm: int, quarter: int) -> dict[str, float]:
+        return dict(zip(("alive", "zombie", "dead"), self.shares[arm][quarter].tolist(),
+                        strict=True))
+
+
+def odds_of(arms: list[tuple[str, Scenario]], seed: int, runs: int = ODDS_RUNS) -> RunOdds:
+    """Each arm on the same `runs` seeds from `seed` on (the fast engine, common random
+    numbers): the share of runs in each state, quarter by quarter (a run that died stays
+    dead)."""
+    import time
+
+    from sim.model.fast_engine import run_batch
+
+    started = time.perf_counter()
+    seeds = tuple((seed + i) % (MAX_SEED + 1) for i in range(runs))
+    shares = []
+    for _, scenario in arms:
+        batch = run_batch([scenario] * runs, list(seeds), record_series=True)
+        states = np.full((runs, scenario.quarters), rules.DEAD)
+        for r, trajectory in enumerate(batch.trajectories):
+            states[r, :trajectory.quarters_run] = trajectory.upto("state")
+        shares.append(np.stack([(states == code).mean(axis=0)
+                                for code in (rules.ALIVE, rules.ZOMBIE, rules.DEAD)], axis=1))
+    return RunOdds(seeds, tuple(label for label, _ in arms), tuple(shares),
+                arms[0][1].start_quarter / rules.QUARTERS_PER_YEAR,
+                time.perf_counter() - started)
+
+
+def odds_summary(odds: RunOdds, scenario: Scenario) -> str:
+    """The odds at the horizon in words, arm by arm."""
+    last = len(odds.shares[0]) - 1
+    parts = []
+    for arm, label in enumerate(odds.labels):
+        shares = odds.at(arm, last)
+        parts.append(f"{label}: " + " · ".join(f"{name} {100 * share:.1f} %"
+                                                for name, share in shares.items()))
+    return (f"At the horizon ({scenario.quarter_label(last).replace('Q', ' Q')}), over "
+            f"{len(odds.seeds)} seeds: " + "; ".join(parts) + ".")
+
+
+class OddsChart:
+    """The odds as stacked areas, one panel per arm, with the story's quarter marked.
+
+    The areas are drawn once into a background image; each quarter draws only the line that
+    marks it (Matplotlib's blitting), as the run charts do.
+    """
+
+    def __init__(self, odds: RunOdds):
+        self.fig = Figure(figsize=(FIGURE_WIDTH, ODDS_HEIGHT), dpi=FIGURE_DPI)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.axes = self.fig.subplots(1, len(odds.shares), sharey=True, squeeze=False,
+                                      gridspec_kw={"left": 0.06, "right": 0.99, "top": 0.84,
+                                                   "bottom": 0.16, "wspace": 0.05})[0]
+        self.years = odds.start_year + np.arange(len(odds.shares[0])) * rules.QUARTER
+        for ax, label, shares in zip(self.axes, odds.labels, odds.shares, strict=True):
+            ax.stackplot(self.years, shares[:, 0], shares[:, 1], shares[:, 2],
+                         colors=[STATE_COLORS[n] for n in ("alive", "zombie", "dead")],
+                         labels=["alive", "zombie", "dead"], lw=0)
+            ax.set_ylim(0, 1)
+            ax.set_xlim(self.years[0], self.years[-1])
+            ax.set_title(f"{label}: {len(odds.seeds)} seeds", fontsize=9, loc="left")
+        self.axes[0].set_ylabel("share of runs")
+        self.axes[-1].legend(loc="lower right", fontsize=7, frameon=True)
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        self.shown: tuple[int, bytes] | None = None
+
+    def png(self, quarter: int) -> bytes:
+        """The chart with the story's last quarter (`quarter` quarters run) marked, as PNG."""
+        if self.shown and self.shown[0] == quarter:
+            return self.shown[1]
+        self.canvas.restore_region(self.background)
+        if 0 < quarter <= len(self.years):
+            now = self.years[quarter - 1]
+            for ax in self.axes:
+                line = ax.axvline(now, color="white", lw=1.5, ls="--")
+                text = ax.text(now, 0.03, " now ", color="white", fontsize=8, ha="right")
+                for artist in (line, text):
+                    ax.draw_artist(artist)
+                    artist.remove()
+        image = BytesIO()
+        PIL.Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(
+            image, format="png", compress_level=1)
+        self.shown = (quarter, image.getvalue())
+        return self.shown[1]
+
+
 def levers_in_force(s: Scenario) -> str:
     """Every lever's value in a scenario; for member keys, the common value and exceptions."""
     parts = []
@@ -363,9 +490,11 @@ def model_params(opening: dict[str, Any]) -> dict[str, Any]:
         if kind is bool:
             params[name] = {"type": "Checkbox", "value": opening[name], "label": lever.label}
         else:
+            unit = f" [{lever.unit}]" if lever.unit else ""
             params[name] = {"type": "SliderInt" if kind is int else "SliderFloat",
                             "value": opening[name], "min": lever.low, "max": lever.high,
-                            "step": lever.step, "label": lever.label}
+                            "step": lever.step,
+                            "label": f"{lever.label}{unit} · scenario: {opening[name]:g}"}
     params["more"] = {"type": "InputText", "value": opening["more"],
                       "label": "More changes: KEY=VALUE; KEY=VALUE"}
     params["compare"] = {"type": "Checkbox", "value": opening["compare"],
@@ -575,6 +704,63 @@ def EventLog(model: TeachingModel):
     return row
 
 
+def Odds(model: TeachingModel):
+    """How often: the shares alive, zombie and dead by quarter over many seeds, per arm."""
+    if model.error:
+        return solara.Text("")
+    odds = model.odds
+    if model.odds_chart is None:
+        model.odds_chart = OddsChart(odds)
+    png = model.odds_chart.png(model.runs[0].trajectory.quarters_run)
+    with solara.Column(gap="2px", classes=["minilat-odds"]) as column:
+        solara.Text(f"The odds: the same levers over {len(odds.seeds)} seeds ({odds.seeds[0]} to "
+                    f"{odds.seeds[-1]}), each arm on the same seeds; the story above is seed "
+                    f"{odds.seeds[0]}, one of them.", style={"font-weight": "bold"})
+        solara.Image(png)
+        solara.Text(odds_summary(odds, model.runs[0].scenario),
+                    classes=["minilat-odds-summary"])
+    return column
+
+
+@solara.component
+def LeverInputs(user_params, on_change=None):
+    """Mesa's model parameter inputs, with each slider's value always shown on its thumb."""
+    for name, options in user_params.items():
+
+        def change_handler(value, name=name):
+            on_change(name, value)
+
+        label = options.get("label", name)
+        kind = options.get("type")
+        if kind in ("SliderInt", "SliderFloat"):
+            slider = solara.SliderInt if kind == "SliderInt" else solara.SliderFloat
+            slider(label, value=options.get("value"), on_value=change_handler,
+                   min=options.get("min"), max=options.get("max"), step=options.get("step"),
+                   thumb_label="always")
+        elif kind == "Select":
+            solara.Select(label, value=options.get("value"), on_value=change_handler,
+                          values=options.get("values"))
+        elif kind == "Checkbox":
+            solara.Checkbox(label=label, on_value=change_handler, value=options.get("value"))
+        elif kind == "InputText":
+            solara.InputText(label=label, on_value=change_handler, value=options.get("value"))
+        else:
+            raise ValueError(f"{kind} is not a supported input type")
+
+
+@solara.component
+def PageView(components, model):
+    """The page's components in full-width rows, under one tab that names the model (Mesa's
+    own view numbers its tabs, "Page 0")."""
+    wrapped = [solara_viz._wrap_component(c[0] if isinstance(c, tuple) else c)
+               for c in components]
+    layout, set_layout = solara.use_state(full_width_layout(len(wrapped)))
+    with solara.v.Tabs():
+        solara.v.Tab(children=[TITLE])
+    solara.GridDraggable(items=[c(model) for c in wrapped], grid_layout=layout,
+                         resizable=True, draggable=True, on_grid_layout=set_layout)
+
+
 def full_width_layout(num_components: int) -> list[dict[str, Any]]:
     """One full-width row per component, in order: banners, charts, event log."""
     heights = list(ROWS.values()) + [10] * max(0, num_components - len(ROWS))
@@ -588,15 +774,19 @@ def full_width_layout(num_components: int) -> list[dict[str, Any]]:
 @solara.component
 def Page():
     """The page; each browser session gets a model of its own."""
-    # Mesa lays the components out two to a row; a banner, wide charts and the log read better
-    # in full-width rows. Mesa 3.3 looks the function up when the page first renders, so it is
-    # set here, in the page's server, never by importing this module.
+    # Mesa lays the components out two to a row under tabs named "Page 0", and its sliders show
+    # their value only while dragged; a banner, wide charts, the odds and the log read better
+    # in full-width rows under a tab named for the model, and a class needs every lever's value
+    # in view. Mesa 3.3 looks these up when the page renders, so they are set here, in the
+    # page's server, never by importing this module.
     solara_viz.make_initial_grid_layout = full_width_layout
+    solara_viz.ComponentsView = PageView
+    solara_viz.UserInputs = LeverInputs
     opening = solara.use_memo(opening_values, [])
     model = solara.use_memo(lambda: session_model(opening), [])
-    return SolaraViz(model, components=[Banner, Charts, EventLog],
-                     model_params=model_params(opening),
-                     name="Minilateral groups: alive, zombie or dead")
+    solara.Title(TITLE)  # the browser's tab
+    SolaraViz(model, components=[Banner, Charts, Odds, EventLog],
+              model_params=model_params(opening), name=TITLE)
 
 
 

@@ -212,3 +212,101 @@ def test_demonstration_5_a_secretariat_adopted_in_2030_revives_the_stalled_group
     log = [str(e) for e in event_log(with_it.trajectory, with_it.scenario)]
     assert "2030 Q1 — the members adopt a secretariat" in log
     assert "2030 Q1 — the group revives" in log
+
+
+def test_the_odds_are_the_shares_sim_computes_for_the_same_levers_and_seeds():
+    from sim.model.params import with_overrides
+    from sim.model.simulation import simulate
+
+    opening = app.opening_values("mikta", seed=11)
+    model = app.TeachingModel(**{**opening, "rival_pull": 4.0})
+    odds = app.odds_of(model.arms, 11, runs=60)
+    assert odds.seeds[0] == 11 and odds.labels == ("with the changes", "the scenario unchanged")
+    arms = [with_overrides(load_scenario("mikta"), {"world.rival_pull": 4.0}),
+            load_scenario("mikta")]
+    last = len(odds.shares[0]) - 1
+    ends = []
+    for arm, scenario in enumerate(arms):
+        ends.append(simulate(scenario, list(odds.seeds)).frame()["outcome"])
+        for name in ("alive", "zombie", "dead"):
+            assert odds.at(arm, last)[name] == pytest.approx((ends[arm] == name).mean())
+    # the story is one of the seeds, the first: it ends as that run of the odds ends
+    from sim.model.outcomes import summarize
+
+    step_to_the_end(model)
+    assert summarize(model.runs[0].trajectory)["outcome"] == ends[0].iloc[0]
+    summary = app.odds_summary(odds, model.runs[0].scenario)
+    assert summary.startswith("At the horizon (2043 Q4), over 60 seeds: with the changes: alive")
+
+
+def test_the_odds_of_a_branch_in_the_middle_of_a_story_share_its_past():
+    opening = {**app.opening_values("mikta", seed=5), "budget_trend": -0.06}
+    story = app.TeachingModel(**opening)
+    for _ in range(40):
+        story.step()
+    branch = app.TeachingModel(**{**opening, "secretariat": True}, story=story)
+    assert [label for label, _ in branch.arms] == ["with the changes",
+                                                   "without the change from 2024 Q1"]
+    odds = app.odds_of(branch.arms, 5, runs=40)
+    assert np.array_equal(odds.shares[0][:40], odds.shares[1][:40])
+    assert not np.array_equal(odds.shares[0], odds.shares[1])
+
+
+def test_every_slider_names_its_unit_and_the_scenarios_value():
+    params = app.model_params(app.opening_values("mikta"))
+    assert params["budget_trend"]["label"] == "Budget trend [log units per year] · scenario: 0"
+    assert params["agenda_breadth"]["label"] == "Agenda breadth [priority areas] · scenario: 7"
+    for name, lever in app.LEVERS.items():
+        if params[name]["type"] != "Checkbox":
+            assert lever.label in params[name]["label"] and "· scenario: " in \
+                params[name]["label"]
+
+
+def test_the_odds_chart_marks_each_quarter_quickly_redrawn():
+    model = app.TeachingModel("mikta", seed=2)
+    model.runs[0].model.run()
+    chart = app.OddsChart(app.odds_of(model.arms, 2, runs=20))
+    first, second = chart.png(4), chart.png(5)
+    assert first[:8] == b"\x89PNG\r\n\x1a\n" and first != second
+    assert chart.png(5) is second  # the same quarter is not drawn twice
+
+
+# docs/teaching.md's odds: (opening seed, levers, quarter label, arm, alive, zombie, dead), in %.
+DEMONSTRATION_ODDS = [
+    (16, {"budget_trend": -0.03, "compare": True}, "2043Q4", 0, 42.7, 57.3, 0.0),
+    (16, {"budget_trend": -0.03, "compare": True}, "2043Q4", 1, 99.7, 0.3, 0.0),
+    (16, {"budget_trend": -0.03, "compare": True}, "2030Q4", 0, 100.0, 0.0, 0.0),
+    (202, {"chair_boost": 0.0, "compare": True}, "2043Q4", 0, 99.0, 1.0, 0.0),
+    (3, {"budget_trend": -0.06}, "2030Q4", 0, 57.3, 42.7, 0.0),
+    (3, {"budget_trend": -0.06}, "2043Q4", 0, 7.7, 83.3, 9.0),
+    (3, {"budget_trend": -0.06, "secretariat": True}, "2030Q4", 0, 93.7, 6.3, 0.0),
+    (3, {"budget_trend": -0.06, "secretariat": True}, "2043Q4", 0, 59.3, 40.7, 0.0),
+    (70, {"rival_pull": 5.0, "compare": True}, "2043Q4", 0, 95.0, 5.0, 0.0),
+]
+
+
+@pytest.mark.parametrize(("seed", "levers", "when", "arm", "alive", "zombie", "dead"),
+                         DEMONSTRATION_ODDS)
+def test_the_teaching_demonstrations_show_the_odds_the_guide_gives(seed, levers, when, arm,
+                                                                    alive, zombie, dead):
+    model = app.TeachingModel(**{**app.opening_values("mikta", seed=seed), **levers})
+    shares = model.odds.at(arm, model.runs[0].scenario.quarter_index(when))
+    assert [round(100 * shares[k], 1) for k in ("alive", "zombie", "dead")] == [alive, zombie,
+                                                                                dead]
+
+
+def test_demonstration_5_odds_branch_from_the_shared_past():
+    opening = {**app.opening_values("mikta", seed=3), "budget_trend": -0.06, "compare": True}
+    story = app.TeachingModel(**opening)
+    for _ in range(64):
+        story.step()
+    odds = app.TeachingModel(**{**opening, "secretariat": True}, story=story).odds
+    s = story.runs[0].scenario
+    at = {when: [odds.at(arm, s.quarter_index(when)) for arm in (0, 1)]
+          for when in ("2029Q4", "2030Q4", "2043Q4")}
+    assert at["2029Q4"][0] == at["2029Q4"][1]
+    assert round(100 * at["2030Q4"][0]["alive"], 1) == 74.7
+    assert round(100 * at["2030Q4"][1]["alive"], 1) == 57.3
+    assert [round(100 * at["2043Q4"][0][k], 1) for k in ("alive", "zombie")] == [59.0, 41.0]
+    assert [round(100 * at["2043Q4"][1][k], 1) for k in ("alive", "zombie", "dead")] == [
+        7.7, 83.3, 9.0]

@@ -123,10 +123,10 @@ def test_a_slider_and_steps_change_charts_banner_and_log(page, tmp_path):
     in_force = page.get_by_text("In force (seed 3)").inner_text()
     assert "Secretariat: true · Treaty: true" in in_force  # mikta-formal, as `minilat app` said
 
-    assert set_slider(page, "Budget trend (log/yr)", "ArrowLeft", presses=10) == "-0.1"
+    assert set_slider(page, "Budget trend", "ArrowLeft", presses=10) == "-0.1"
     reset(page)
-    changes = page.wait_for_selector(".minilat-changes >> text=Budget trend (log/yr) = -0.1")
-    assert changes.inner_text() == "Changes from mikta-formal: Budget trend (log/yr) = -0.1."
+    changes = page.wait_for_selector(".minilat-changes >> text=Budget trend = -0.1")
+    assert changes.inner_text() == "Changes from mikta-formal: Budget trend = -0.1."
     seconds = step(page, STEPS)
     page.wait_for_selector(f"text=Step: {STEPS}")
 
@@ -185,3 +185,31 @@ def test_a_lever_moved_mid_story_branches_the_twin_from_the_current_quarter(page
     assert second.startswith("without the change from 2015 Q1") and "2014 Q4" in second
     step(page, 2)
     assert all("2015 Q2" in banner for banner in banners(page))
+
+
+def test_the_odds_panel_shows_the_shares_sim_computes_for_the_levers_as_set(page):
+    from sim import app
+    from sim.model.params import load_scenario, with_overrides
+
+    summary = page.wait_for_selector(".minilat-odds-summary")
+    opened = summary.inner_text()
+    assert "over 300 seeds" in opened and page.locator(".minilat-odds img").count() == 1
+    set_slider(page, "Rival bloc pull", "End")
+    reset(page)
+    page.wait_for_function(
+        "before => { const e = document.querySelector('.minilat-odds-summary');"
+        " return e && e.innerText !== before; }", arg=opened, timeout=30_000)
+    shown = page.locator(".minilat-odds-summary").inner_text()
+    base = load_scenario("mikta-formal")
+    expected = app.odds_of([("with the changes", with_overrides(base, {"world.rival_pull": 5.0})),
+                            ("the scenario unchanged", base)], 3)
+    assert shown == app.odds_summary(expected, base)
+
+
+def test_sliders_show_their_values_and_the_page_names_the_model(page):
+    assert page.title() == "Minilateral groups: alive, zombie or dead"
+    assert page.get_by_role("tab", name="Minilateral groups: alive, zombie or dead").count() == 1
+    assert page.get_by_text("Page 0").count() == 0
+    assert page.get_by_text("Rival bloc pull [multiplier] · scenario: 1").count() == 1
+    labels = page.locator(".v-slider__thumb-label").all_inner_texts()
+    assert "1" in [text.strip() for text in labels]  # the rival bloc's pull, on its thumb
