@@ -54,8 +54,8 @@ def serve() -> tuple[subprocess.Popen, str]:
     raise SystemExit("the page did not answer within 120 s")
 
 
-def open_page(browser, address: str):
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+def open_page(browser, address: str, height: int = 1100):
+    page = browser.new_page(viewport={"width": 1500, "height": height})
     page.goto(address)
     page.wait_for_selector(".minilat-charts img", timeout=60_000)
     return page
@@ -145,14 +145,14 @@ def main() -> None:
                       f"{statistics.quantiles(seconds, n=10)[-1]:.3f} s, max "
                       f"{max(seconds):.3f} s ({args.steps} steps)")
                 odds = [odds_seconds(page, "Rival bloc pull", [key])
-                        for key in ("ArrowRight", "ArrowLeft", "ArrowRight")]
+                        for key in ("End", "Home", "End")]
                 print(f"{'two runs' if compare else 'one run '}: odds panel (2 x 300 runs) "
                       f"shown {statistics.median(odds):.2f} s after Reset (median of 3)")
                 page.close()
             if args.screenshots:
                 args.screenshots.mkdir(parents=True, exist_ok=True)
                 for name, demo in DEMONSTRATIONS.items():
-                    page = open_page(browser, address)
+                    page = open_page(browser, address, height=1450)  # the odds in view
                     set_up(page, demo["seed"], demo["keys"], demo.get("compare", False),
                            tuple(demo.get("switches", ())))
                     play_to_the_end(page)

@@ -490,11 +490,11 @@ def model_params(opening: dict[str, Any]) -> dict[str, Any]:
         if kind is bool:
             params[name] = {"type": "Checkbox", "value": opening[name], "label": lever.label}
         else:
-            unit = f" [{lever.unit}]" if lever.unit else ""
+            unit = f"{lever.unit} · " if lever.unit else ""
             params[name] = {"type": "SliderInt" if kind is int else "SliderFloat",
                             "value": opening[name], "min": lever.low, "max": lever.high,
-                            "step": lever.step,
-                            "label": f"{lever.label}{unit} · scenario: {opening[name]:g}"}
+                            "step": lever.step, "label": lever.label,
+                            "caption": f"{unit}scenario: {opening[name]:g}"}
     params["more"] = {"type": "InputText", "value": opening["more"],
                       "label": "More changes: KEY=VALUE; KEY=VALUE"}
     params["compare"] = {"type": "Checkbox", "value": opening["compare"],
@@ -734,9 +734,14 @@ def LeverInputs(user_params, on_change=None):
         kind = options.get("type")
         if kind in ("SliderInt", "SliderFloat"):
             slider = solara.SliderInt if kind == "SliderInt" else solara.SliderFloat
-            slider(label, value=options.get("value"), on_value=change_handler,
-                   min=options.get("min"), max=options.get("max"), step=options.get("step"),
-                   thumb_label="always")
+            with solara.Column(gap="0px", style={"margin-top": "18px"}):
+                slider(label, value=options.get("value"), on_value=change_handler,
+                       min=options.get("min"), max=options.get("max"),
+                       step=options.get("step"), thumb_label="always")
+                if options.get("caption"):
+                    solara.Text(options["caption"], classes=["minilat-caption"],
+                                style={"font-size": "0.75em", "color": "#666",
+                                       "margin-top": "-14px"})
         elif kind == "Select":
             solara.Select(label, value=options.get("value"), on_value=change_handler,
                           values=options.get("values"))

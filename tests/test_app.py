@@ -254,12 +254,13 @@ def test_the_odds_of_a_branch_in_the_middle_of_a_story_share_its_past():
 
 def test_every_slider_names_its_unit_and_the_scenarios_value():
     params = app.model_params(app.opening_values("mikta"))
-    assert params["budget_trend"]["label"] == "Budget trend [log units per year] · scenario: 0"
-    assert params["agenda_breadth"]["label"] == "Agenda breadth [priority areas] · scenario: 7"
+    assert params["budget_trend"]["caption"] == "log units per year · scenario: 0"
+    assert params["agenda_breadth"]["caption"] == "priority areas · scenario: 7"
     for name, lever in app.LEVERS.items():
         if params[name]["type"] != "Checkbox":
-            assert lever.label in params[name]["label"] and "· scenario: " in \
-                params[name]["label"]
+            assert params[name]["label"] == lever.label
+            assert params[name]["caption"].endswith(
+                f"scenario: {app.opening_values('mikta')[name]:g}")
 
 
 def test_the_odds_chart_marks_each_quarter_quickly_redrawn():
