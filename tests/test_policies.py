@@ -324,3 +324,17 @@ def test_twin_series_counts_the_pairs_that_differ_by_quarter():
     assert list(twins["differ"]) == [0.0, 0.0, 0.5]  # replicate 0 differs in quarter 2
     assert list(twins["outputs_b"]) == [1.0, 1.5, 2.5]  # dead: no outputs
     assert list(twins["alive_a"]) == [1.0, 0.5, 0.5]
+
+
+def test_a_trend_changed_after_a_members_dated_trend_ended_is_its_drift_from_then_on():
+    base = load_scenario("mikta", {"members.*.budget_volatility": 0.0}, years=20)
+    korea = base.codes.index("KOR")
+    assert base.members[korea].budget_trend_until == "2018Q2"
+    s = with_overrides(base, {"members.*.budget_trend@2027Q1": -0.08})
+    (_, before), (_, after) = segments(s)
+    assert after.members[korea].budget_trend_after == -0.08  # its trend ended in 2018 Q2
+    assert after.members[0].budget_trend_after == before.members[0].budget_trend_after
+    (run,) = run_batch([s], [4], record_series=True).trajectories
+    q = base.quarter_index("2027Q1")
+    budget = np.log(np.asarray(run.series["budget"])[:, korea])
+    assert np.diff(budget[q - 1: q + 8]) == pytest.approx(-0.02)

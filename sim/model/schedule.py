@@ -12,7 +12,8 @@ quarter on and does not rewrite the past:
 
 - `budget_offset` keeps each member's budget path continuous where its trend changes: the new
   trend makes the step into the quarter of the change and every step after it, not as if it had
-  held since the start;
+  held since the start (for a member whose dated trend has ended, the change sets the drift that
+  follows it, `budget_trend_after`);
 - `secretariat_since` is the quarter the secretariat was adopted (0 from the start), from which
   its age counts under mechanisms.dues = "growing".
 """
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.model import rules
-from sim.model.params import Scenario, with_overrides
+from sim.model.params import Key, Scenario, with_overrides
 
 
 def segments(scenario: Scenario) -> tuple[tuple[int, Scenario], ...]:
@@ -38,7 +39,8 @@ def segments(scenario: Scenario) -> tuple[tuple[int, Scenario], ...]:
     current = plain
     for change in scenario.changes:  # in date order; changes of one quarter in file order
         quarter = scenario.quarter_index(change.date)
-        current = with_overrides(current, {change.key: change.value})
+        current = with_overrides(current, {change.key: change.value,
+                                           **_drift_after_the_trend(current, change, quarter)})
         if stretches and stretches[-1][0] == quarter:
             stretches[-1] = (quarter, current)
         else:
@@ -46,6 +48,18 @@ def segments(scenario: Scenario) -> tuple[tuple[int, Scenario], ...]:
     if stretches[0][0] != 0:
         stretches.insert(0, (0, plain))
     return tuple(stretches)
+
+
+def _drift_after_the_trend(scenario: Scenario, change, quarter: int) -> dict[str, float]:
+    """A budget trend changed at a date is the drift from that date on: for a member whose
+    dated trend (`budget_trend_until`) has ended by then, the drift in force is
+    `budget_trend_after`, which the change sets as well."""
+    key = Key.parse(change.key)
+    if key.section != "members" or key.field != "budget_trend":
+        return {}
+    return {f"members.{m.code}.budget_trend_after": change.value for m in scenario.members
+            if key.member in ("*", m.code) and m.budget_trend_until
+            and scenario.quarter_index(m.budget_trend_until) < quarter}
 
 
 def batch_segments(scenarios: Sequence[Scenario]) -> list[tuple[int, list[Scenario]]]:
