@@ -41,7 +41,9 @@ def test_the_findings_of_a_known_grid_name_each_factor_its_effect_and_the_crossi
                                    "65.0% alive (61.1% to 68.7%)")
     assert ("`group.secretariat` from false to true moves the alive share most with "
             "`members.*.budget_trend` = -0.03: 60.0% → 100.0% (+40.0 points, 95 % CI +30.4 to "
-            "+49.6; paired by replicate)") in text
+            "+49.6; paired by replicate), the years before a first zombie quarter or death by "
+            "+8.00") in text
+    assert "and the years spent as a zombie by -8.00 (-9.80 to -6.20)" in text
     assert ("`members.*.budget_trend` from -0.06 to 0.0 moves the alive share most with "
             "`group.secretariat` = false: 0.0% → 100.0% (+100.0 points") in text
     assert ("Along `members.*.budget_trend` with `group.secretariat` = false, most runs end "

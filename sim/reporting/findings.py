@@ -27,13 +27,14 @@ def factor_effects(runs: pd.DataFrame, factors: list[str], horizon: int) -> pd.D
     """For every factor, every setting of the others and every outcome: the paired effect of
     moving the factor from the lowest level to the highest (point b against point a).
 
-    Columns: factor, a, b, outcome (alive, zombie, dead, active_years), value_a, value_b,
+    Columns: factor, a, b, outcome (alive, zombie, dead, active_years, zombie_years), value_a,
+    value_b,
     difference, low, high, p (McNemar's exact test for a share, Wilcoxon's for active years).
     """
     from sim.inference.claims import metrics, paired_effect
 
     points = runs.groupby("point_id", sort=True)[factors].first()
-    years = metrics(runs, horizon)["active_years"]
+    measured = metrics(runs, horizon)
     rows = []
     for factor in factors:
         others = [k for k in factors if k != factor]
@@ -49,14 +50,16 @@ def factor_effects(runs: pd.DataFrame, factors: list[str], horizon: int) -> pd.D
                              "value_a": row["share_a"], "value_b": row["share_b"],
                              "difference": row["difference"], "low": row["low"],
                              "high": row["high"], "p": row["mcnemar_exact_p"]})
-            left = runs.loc[runs["point_id"] == a, ["replicate"]].assign(y=years)
-            right = runs.loc[runs["point_id"] == b, ["replicate"]].assign(y=years)
-            paired = left.merge(right, on="replicate", suffixes=("_a", "_b"))
-            effect = paired_effect(paired["y_a"], paired["y_b"], "active_years", 0.95, seed=0)
-            rows.append({"factor": factor, "a": a, "b": b, "outcome": "active_years",
-                         "value_a": effect["baseline"], "value_b": effect["treatment"],
-                         "difference": effect["effect"], "low": effect["low"],
-                         "high": effect["high"], "p": effect["p"]})
+            for outcome in ("active_years", "zombie_years"):
+                years = measured[outcome]
+                left = runs.loc[runs["point_id"] == a, ["replicate"]].assign(y=years)
+                right = runs.loc[runs["point_id"] == b, ["replicate"]].assign(y=years)
+                paired = left.merge(right, on="replicate", suffixes=("_a", "_b"))
+                effect = paired_effect(paired["y_a"], paired["y_b"], outcome, 0.95, seed=0)
+                rows.append({"factor": factor, "a": a, "b": b, "outcome": outcome,
+                             "value_a": effect["baseline"], "value_b": effect["treatment"],
+                             "difference": effect["effect"], "low": effect["low"],
+                             "high": effect["high"], "p": effect["p"]})
     return pd.DataFrame(rows)
 
 
@@ -145,13 +148,15 @@ def _factor_sentence(runs, factor, varied, top, mine, fmt) -> str:
     last = runs[runs["point_id"] == b].iloc[0]
     held = [k for k in varied if k != factor]
     where = (" with " + ", ".join(f"`{k}` = {fmt(first[k])}" for k in held)) if held else ""
-    years = mine[(mine["a"] == a) & (mine["outcome"] == "active_years")].iloc[0]
+    at = mine[mine["a"] == a].set_index("outcome")
+    years, zombie = at.loc["active_years"], at.loc["zombie_years"]
     return (f"`{factor}` from {fmt(first[factor])} to {fmt(last[factor])} moves the "
             f"{top['outcome']} share most{where}: {top['value_a']:.1%} → {top['value_b']:.1%} "
             f"({100 * top['difference']:+.1f} points, 95 % CI {100 * top['low']:+.1f} to "
-            f"{100 * top['high']:+.1f}; paired by replicate), and the years before a first "
-            f"zombie quarter or death by {years['difference']:+.2f} ({years['low']:+.2f} to "
-            f"{years['high']:+.2f}).")
+            f"{100 * top['high']:+.1f}; paired by replicate), the years before a first zombie "
+            f"quarter or death by {years['difference']:+.2f} ({years['low']:+.2f} to "
+            f"{years['high']:+.2f}) and the years spent as a zombie by "
+            f"{zombie['difference']:+.2f} ({zombie['low']:+.2f} to {zombie['high']:+.2f}).")
 
 
 def _zombie_rule(runs: pd.DataFrame, varied: list[str]) -> str:
