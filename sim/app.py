@@ -21,6 +21,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from io import BytesIO
 from typing import Any
 
@@ -165,13 +166,12 @@ class TeachingModel(mesa.Model):
         if type(self) is not TeachingModel:
             type(self).previous = self  # the next Reset of this session continues this story
         self.error = ""
-        self._odds: RunOdds | None = None
         self.without: tuple[str, Scenario] | None = None  # the arm without the class's change
         self.odds_chart: OddsChart | None = None  # drawn by the page's odds panel
         self.runs: list[Run] = []
         self.changes: dict[str, Any] = {}  # what the banner lists; a dated key from its quarter
         self.requested: dict[str, Any] = {}  # the levers and the box as they stand
-        self.story = (scenario, str(seed).strip(), years, compare)
+        self.story_key = (scenario, str(seed).strip(), years, compare)  # what makes it one story
         try:
             self.seed = parse_seed(seed)
             horizon = None if years is None or years == neutral.get("years") else years
@@ -197,7 +197,7 @@ class TeachingModel(mesa.Model):
 
     def _goes_on(self, story: TeachingModel | None) -> bool:
         """Whether `story` is this model's story, under way and not over."""
-        if story is None or story.error or not story.runs or story.story != self.story:
+        if story is None or story.error or not story.runs or story.story_key != self.story_key:
             return False
         first = story.runs[0]
         return 0 < first.trajectory.quarters_run < first.model.horizon and first.model.running
@@ -251,13 +251,11 @@ class TeachingModel(mesa.Model):
             return [("with the changes", self.runs[0].scenario), self.without]
         return [(run.label, run.scenario) for run in self.runs]
 
-    @property
+    @cached_property
     def odds(self) -> RunOdds:
         """The shares alive, zombie and dead quarter by quarter over `ODDS_RUNS` seeds from the
         story's own, for each arm; computed once."""
-        if self._odds is None:
-            self._odds = odds_of(self.arms, self.seed)
-        return self._odds
+        return odds_of(self.arms, self.seed)
 
     def step(self) -> None:
         """One quarter of every run still going."""

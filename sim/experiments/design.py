@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,8 @@ from sim.model.params import (
     _suggest,
     find_line,
     load_named_scenario,
-    parse_date,
+    quarter_within,
+    quarters_within,
     read_toml,
     scenario_as_dict,
     split_dated,
@@ -227,8 +228,12 @@ def load_experiment(path: str | Path, replicates: int | None = None,
                "experiment.replicates" if replicates is None else None, reps)
     report = raw.get("report", {})
     if isinstance(report, Mapping) and "from" in report:
-        _check_from(report["from"], base, lambda problem, allowed: error(
-            ("report", "from"), problem, report["from"], allowed))
+        try:
+            quarter_within(report["from"], base.start_quarter, base.quarters)
+        except ValueError as exc:
+            raise error(("report", "from"), str(exc), report["from"],
+                        f"{quarters_within(base.start_quarter, base.quarters)}: shares, "
+                        "survival and contrasts are measured again from its start.") from None
     experiment = Experiment(
         name=name, description=description, scenario_ref=scenario_ref, base=base, years=years,
         replicates=reps, seed=seed, design=design, samples=samples, common_random_numbers=crn,
@@ -236,21 +241,6 @@ def load_experiment(path: str | Path, replicates: int | None = None,
         report=dict(report) if isinstance(report, Mapping) else {}, source=source,
     )
     return experiment
-
-
-def _check_from(value: Any, base: Scenario, error: Callable[[str, str], Exception]) -> None:
-    """`[report] from`: a quarter or a year within the runs."""
-    last = base.quarter_label(base.quarters - 1)
-    allowed = (f'a quarter from {base.start} to {last}, or a year, e.g. "2027Q1": shares, '
-               "survival and contrasts are measured again from its start.")
-    if not isinstance(value, str):
-        raise error("has the wrong type.", allowed)
-    try:
-        quarter = parse_date(value) - base.start_quarter
-    except ValueError:
-        raise error("is neither a quarter nor a year.", allowed) from None
-    if not 0 < quarter < base.quarters:
-        raise error("is not a quarter after the start and before the horizon.", allowed)
 
 
 def with_posterior(experiment: Experiment, folder: str | Path, sets: int) -> Experiment:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from types import SimpleNamespace
 
 import numpy as np
@@ -26,7 +27,7 @@ from sim.model.params import (
     mechanism_codes,
     numeric_fields,
 )
-from sim.model.schedule import batch_segments, carry_over, splice
+from sim.model.schedule import batch_segments, chained
 from sim.model.tape import Shocks, draw_tapes
 from sim.model.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
 
@@ -168,13 +169,9 @@ def _simulate(template: Scenario, stretches: list[tuple[int, StackedParams]],
     runs, n = stretches[0][1].member["reach"].shape
     tape = draw_tapes(seeds, quarters, n)
     shocks = Shocks.from_tape(tape)
-    params, inputs = _stretch(template, stretches[0][1], dated, tape, shocks)
-    later: dict[int, SimpleNamespace] = {}  # quarter -> the parameters from then on
-    for quarter, stacked in stretches[1:]:
-        after, their_inputs = _stretch(template, stacked, dated, tape, shocks)
-        carry_over(later[max(later)] if later else params, after, quarter)
-        splice(inputs, their_inputs, quarter)
-        later[quarter] = after
+    params, inputs, changes = chained(
+        stretches, partial(_stretch, template, dated=dated, tape=tape, shocks=shocks))
+    later = {quarter: after for quarter, (_, after) in changes.items()}  # from then on
     del tape, shocks
     s = initial_state(params, runs, n, quarters)
     params_on_members = _on_members(params)

@@ -28,7 +28,7 @@ from sim.model.params import (
     numeric_fields,
     with_overrides,
 )
-from sim.model.schedule import carry_over, segments, splice
+from sim.model.schedule import chained, segments
 from sim.model.tape import Shocks, draw_tape
 from sim.model.trajectory import Trajectory
 
@@ -129,19 +129,14 @@ class MinilateralModel(mesa.Model):
         tape = draw_tape(seed, self.horizon, len(scenario.members))
         shocks = Shocks.from_tape(tape)
         stretches = [(q, s) for q, s in segments(scenario) if q < self.horizon]
-        self.calendar: Calendar = calendar_for(stretches[0][1], tape)
-        self.run_params = scenario_parameters(stretches[0][1], self.calendar)
-        self.inputs = phases.exogenous_inputs(shocks, self.calendar, self.run_params)
-        # a change at a date: the parameters from its quarter on (sim.model.schedule)
-        self.later: dict[int, tuple[Scenario, Any]] = {}
-        before = self.run_params
-        for quarter, in_force in stretches[1:]:
+
+        def stretch(in_force: Scenario):
             calendar = calendar_for(in_force, tape)
-            after = scenario_parameters(in_force, calendar)
-            carry_over(before, after, quarter)
-            splice(self.inputs, phases.exogenous_inputs(shocks, calendar, after), quarter)
-            self.later[quarter] = (in_force, after)
-            before = after
+            params = scenario_parameters(in_force, calendar)
+            return params, phases.exogenous_inputs(shocks, calendar, params)
+
+        # a change at a date: the parameters from its quarter on (sim.model.schedule)
+        self.run_params, self.inputs, self.later = chained(stretches, stretch)
         for variable in phases.GROUP_STATE:
             setattr(self, variable.name,
                     as_scalar(variable.name, variable.initial_value(self.run_params)))

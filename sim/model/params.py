@@ -401,6 +401,26 @@ def parse_date(text: str) -> int:
     return int(match.group(1)) * QUARTERS_PER_YEAR if match else parse_quarter(text)
 
 
+def quarter_within(text: Any, start_quarter: int, quarters: int) -> int:
+    """A quarter or a year after a run's first quarter and before its horizon (a report's
+    `from`), as a quarter index; a ValueError says what is wrong."""
+    if not isinstance(text, str):
+        raise ValueError("has the wrong type.")
+    try:
+        quarter = parse_date(text) - start_quarter
+    except ValueError:
+        raise ValueError("is neither a quarter nor a year.") from None
+    if not 0 < quarter < quarters:
+        raise ValueError("is not a quarter after the start and before the horizon.")
+    return quarter
+
+
+def quarters_within(start_quarter: int, quarters: int) -> str:
+    """What `quarter_within` allows, in words."""
+    return (f"a quarter from {format_quarter(start_quarter + 1)} to "
+            f"{format_quarter(start_quarter + quarters - 1)}, or a year, e.g. \"2027Q1\"")
+
+
 def split_dated(key: str) -> tuple[str, str | None]:
     """'group.secretariat@2027' -> ('group.secretariat', '2027Q1'); a key without a date ->
     (key, None). ValueError if what follows '@' is not a quarter or a year."""
@@ -725,11 +745,7 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
             value, _, date = value.rpartition("@")
             key = f"{key}@{date.strip()}"
         if "@" in key:
-            try:
-                name, date = split_dated(key)
-            except ValueError:
-                raise InputError("--set", "has a date that is neither a quarter nor a year.",
-                                 key=item, allowed=DATED_FORMS) from None
+            name, date = _dated_key(key, "--set", shown=item)
             key = f"{name}@{date}"
         typed = parse_value_text(value.strip())
         if key in parsed and parsed[key] != typed:
@@ -779,12 +795,13 @@ def apply_overrides(raw: dict, overrides: Mapping[str, Any] | Iterable[str]) -> 
     return applied
 
 
-def _dated_key(key: str, label: str) -> tuple[str, str]:
+def _dated_key(key: str, label: str, shown: str | None = None) -> tuple[str, str]:
+    """`split_dated`, or an `InputError` naming `label` and `shown` (default: the key)."""
     try:
         name, date = split_dated(key)
     except ValueError:
-        raise InputError(label, "has a date that is neither a quarter nor a year.", key=key,
-                         allowed=DATED_FORMS) from None
+        raise InputError(label, "has a date that is neither a quarter nor a year.",
+                         key=shown or key, allowed=DATED_FORMS) from None
     return name, date
 
 
@@ -957,21 +974,23 @@ class _Origin:
         if key in self.overridden:
             return InputError(self.overridden[key], problem, key=key,
                               value=value if show_value else None, allowed=allowed)
-        line = self.line(path)
-        if line is not None and self.inherited_events and path[0] == "events":
-            key = ".".join(("events", str(int(path[1]) - self.inherited_events), *path[2:]))
-        return InputError(self.source, problem, key=key, value=value if show_value else None,
-                          allowed=allowed, line=line)
+        own = self._own(path)
+        return InputError(self.source, problem, key=".".join(own) if own else key,
+                          value=value if show_value else None, allowed=allowed,
+                          line=find_line(self.text, own) if own else None)
 
     def line(self, path: tuple[str, ...]) -> int | None:
         """The line of `path` in the file's own text (an inherited event has none there)."""
-        if len(path) > 1 and path[0] == "events" and path[1].isdigit() and \
-                self.inherited_events:
-            own = int(path[1]) - self.inherited_events
-            if own < 0:
-                return None
-            path = ("events", str(own), *path[2:])
-        return find_line(self.text, path)
+        own = self._own(path)
+        return find_line(self.text, own) if own else None
+
+    def _own(self, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        """`path` as the file's own text numbers its events; None for an inherited event."""
+        if not (self.inherited_events and len(path) > 1 and path[0] == "events"
+                and path[1].isdigit()):
+            return path
+        own = int(path[1]) - self.inherited_events
+        return ("events", str(own), *path[2:]) if own >= 0 else None
 
 
 def find_line(text: str, path: tuple[str, ...]) -> int | None:

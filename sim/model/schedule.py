@@ -21,12 +21,15 @@ quarter on and does not rewrite the past:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
 from sim.model import rules
 from sim.model.params import Key, Scenario, with_overrides
+
+T = TypeVar("T")
 
 
 def segments(scenario: Scenario) -> tuple[tuple[int, Scenario], ...]:
@@ -75,6 +78,27 @@ def batch_segments(scenarios: Sequence[Scenario]) -> list[tuple[int, list[Scenar
         return next(s for q, s in reversed(stretches) if q <= quarter)
 
     return [(q, [in_force(cache[id(s)], q) for s in scenarios]) for q in starts]
+
+
+def chained(stretches: Sequence[tuple[int, T]], build: Callable[[T], tuple[Any, dict]]
+            ) -> tuple[Any, dict[str, np.ndarray], dict[int, tuple[T, Any]]]:
+    """A run's (or a batch's) parameters and inputs, stretch by stretch, as both engines use them.
+
+    `stretches` are (first quarter, what is in force) from quarter 0; `build(in_force)` gives its
+    run parameters and every quarter's inputs under them. Returns the first stretch's
+    parameters, the inputs of every quarter from the stretch it falls in, and for each later
+    stretch {first quarter: (in force, parameters)}, its carried parameters set.
+    """
+    first, inputs = build(stretches[0][1])
+    later: dict[int, tuple[T, Any]] = {}
+    before = first
+    for quarter, in_force in stretches[1:]:
+        after, theirs = build(in_force)
+        carry_over(before, after, quarter)
+        splice(inputs, theirs, quarter)
+        later[quarter] = (in_force, after)
+        before = after
+    return first, inputs, later
 
 
 def carry_over(before, after, quarter: int) -> None:

@@ -31,7 +31,7 @@ def factor_effects(runs: pd.DataFrame, factors: list[str], horizon: int) -> pd.D
     value_b,
     difference, low, high, p (McNemar's exact test for a share, Wilcoxon's for active years).
     """
-    from sim.inference.claims import metrics, paired_effect
+    from sim.inference.claims import metrics
 
     points = runs.groupby("point_id", sort=True)[factors].first()
     measured = metrics(runs, horizon)
@@ -44,23 +44,36 @@ def factor_effects(runs: pd.DataFrame, factors: list[str], horizon: int) -> pd.D
             if ordered[factor].nunique() < 2:
                 continue
             a, b = int(ordered.index[0]), int(ordered.index[-1])
-            for outcome in SHARES:
-                row = statistics.paired_contrast(runs, a, b, outcome, resamples=0)
-                rows.append({"factor": factor, "a": a, "b": b, "outcome": outcome,
-                             "value_a": row["share_a"], "value_b": row["share_b"],
-                             "difference": row["difference"], "low": row["low"],
-                             "high": row["high"], "p": row["mcnemar_exact_p"]})
-            for outcome in ("active_years", "zombie_years"):
-                years = measured[outcome]
-                left = runs.loc[runs["point_id"] == a, ["replicate"]].assign(y=years)
-                right = runs.loc[runs["point_id"] == b, ["replicate"]].assign(y=years)
-                paired = left.merge(right, on="replicate", suffixes=("_a", "_b"))
-                effect = paired_effect(paired["y_a"], paired["y_b"], outcome, 0.95, seed=0)
-                rows.append({"factor": factor, "a": a, "b": b, "outcome": outcome,
-                             "value_a": effect["baseline"], "value_b": effect["treatment"],
-                             "difference": effect["effect"], "low": effect["low"],
-                             "high": effect["high"], "p": effect["p"]})
+            rows += [{"factor": factor, **row} for row in paired_rows(
+                runs, measured, a, b, ("active_years", "zombie_years"))]
     return pd.DataFrame(rows)
+
+
+def paired_rows(runs: pd.DataFrame, measured: pd.DataFrame, a: int, b: int,
+                years: tuple[str, ...] = ("active_years",)) -> list[dict]:
+    """Point b against point a, paired by replicate: the shares alive, zombie and dead
+    (McNemar's exact test) and each metric of `years` in `measured` (`claims.metrics`, one row
+    per run; Wilcoxon's test). Keys: a, b, outcome, pairs, value_a, value_b, difference, low,
+    high, p."""
+    from sim.inference.claims import paired_effect
+
+    rows = []
+    for outcome in SHARES:
+        row = statistics.paired_contrast(runs, a, b, outcome, resamples=0)
+        rows.append({"a": a, "b": b, "outcome": outcome, "pairs": row["pairs"],
+                     "value_a": row["share_a"], "value_b": row["share_b"],
+                     "difference": row["difference"], "low": row["low"],
+                     "high": row["high"], "p": row["mcnemar_exact_p"]})
+    for outcome in years:
+        left = runs.loc[runs["point_id"] == a, ["replicate"]].assign(y=measured[outcome])
+        right = runs.loc[runs["point_id"] == b, ["replicate"]].assign(y=measured[outcome])
+        both = left.merge(right, on="replicate", suffixes=("_a", "_b"))
+        effect = paired_effect(both["y_a"], both["y_b"], outcome, 0.95, seed=0)
+        rows.append({"a": a, "b": b, "outcome": outcome, "pairs": len(both),
+                     "value_a": effect["baseline"], "value_b": effect["treatment"],
+                     "difference": effect["effect"], "low": effect["low"],
+                     "high": effect["high"], "p": effect["p"]})
+    return rows
 
 
 def crossings(runs: pd.DataFrame, factors: list[str]) -> list[dict]:

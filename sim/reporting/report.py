@@ -33,7 +33,7 @@ from sim.experiments.storage import (
     atomic_write_bytes,
 )
 from sim.inference import statistics
-from sim.model.params import format_quarter, parse_date, parse_quarter
+from sim.model.params import format_quarter, parse_quarter, quarter_within, quarters_within
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -539,7 +539,7 @@ def _trajectories(results: Results, settings: dict, figures: Path, written: list
         activity = statistics.quantile_bands(full, "outputs")
         engagement = statistics.quantile_bands(full, "mean_engagement")
         runs = part["run_id"].nunique()
-        marks = _change_marks(results, _point_scenario(results, scenario, point_id))
+        marks = _change_marks(_point_scenario(results, scenario, point_id))
         file = _save(figures / f"trajectories_point_{point_id:03d}.png", written,
                      lambda p, s=shares, a=activity, g=engagement, pid=point_id, n=runs,
                      m=marks: _plots().plot_trajectories(
@@ -835,25 +835,18 @@ def _from_quarter(results: Results, text: Any, where: str) -> int:
     except (UserError, ValueError) as exc:
         raise UserError(f"{where} {text}: the manifest's scenario cannot be read ({exc}).") \
             from None
-    last = format_quarter(start + results.horizon - 1)
-    allowed = (f'a quarter from {format_quarter(start + 1)} to {last}, or a year, e.g. '
-               '"2027Q1".')
     try:
-        quarter = parse_date(str(text)) - start
-    except ValueError:
-        raise UserError(f"{where} {text}: is neither a quarter nor a year. Allowed: "
-                        f"{allowed}") from None
-    if not 0 < quarter < results.horizon:
-        raise UserError(f"{where} {text}: is not a quarter after the start and before the "
-                        f"horizon. Allowed: {allowed}")
-    return quarter
+        return quarter_within(text, start, results.horizon)
+    except ValueError as exc:
+        raise UserError(f"{where} {text}: {exc} Allowed: "
+                        f"{quarters_within(start, results.horizon)}.") from None
 
 
 def _base_start(results: Results) -> int:
     return _base_scenario(results).start_quarter
 
 
-def _change_marks(results: Results, scenario) -> list[tuple[float, str]]:
+def _change_marks(scenario) -> list[tuple[float, str]]:
     """(year, label) of each date at which the point's scenario changes a value."""
     dates: dict[str, list[str]] = {}
     for change in scenario.changes:
@@ -1005,26 +998,13 @@ def _parse_pairs(requested: Any, point_ids: set) -> tuple[list[tuple[int, int]],
 
 def _contrast_table(results: Results, pairs: list[tuple[int, int]]) -> pd.DataFrame:
     """Every pair on every outcome: values, paired difference, interval, p and Holm's p."""
-    from sim.inference.claims import metrics, paired_effect
+    from sim.inference.claims import metrics
+    from sim.reporting.findings import paired_rows
 
-    rows = []
-    years = metrics(results.runs, results.horizon)["active_years"]
-    for a, b in pairs:
-        for outcome in ("alive", "zombie", "dead"):
-            row = statistics.paired_contrast(results.runs, a, b, outcome, resamples=0)
-            rows.append({"a": a, "b": b, "outcome": outcome, "pairs": row["pairs"],
-                         "value_a": row["share_a"], "value_b": row["share_b"],
-                         "difference": row["difference"], "low": row["low"],
-                         "high": row["high"], "p": row["mcnemar_exact_p"]})
-        left = results.runs.loc[results.runs["point_id"] == a, ["replicate"]].assign(y=years)
-        right = results.runs.loc[results.runs["point_id"] == b, ["replicate"]].assign(y=years)
-        both = left.merge(right, on="replicate", suffixes=("_a", "_b"))
-        effect = paired_effect(both["y_a"], both["y_b"], "active_years", 0.95, seed=0)
-        rows.append({"a": a, "b": b, "outcome": "active years", "pairs": len(both),
-                     "value_a": effect["baseline"], "value_b": effect["treatment"],
-                     "difference": effect["effect"], "low": effect["low"],
-                     "high": effect["high"], "p": effect["p"]})
-    table = pd.DataFrame(rows)
+    measured = metrics(results.runs, results.horizon)
+    table = pd.DataFrame([row for a, b in pairs
+                          for row in paired_rows(results.runs, measured, a, b)])
+    table["outcome"] = table["outcome"].replace({"active_years": "active years"})
     table["p_holm"] = statistics.holm(table["p"])
     return table
 
