@@ -15,7 +15,7 @@ import argparse
 
 import numpy as np
 
-from sim import app
+from sim.app.story import TeachingModel, lever_changes
 from sim.model.params import load_scenario
 from sim.model.simulation import simulate
 from sim.reporting.narrative import headline
@@ -34,7 +34,7 @@ DEMONSTRATIONS: list[tuple[str, dict, str, str | None]] = [
 
 def titles(seed: int, levers: dict) -> list[str]:
     """The headlines of the changed run and of the unchanged scenario, with one seed."""
-    model = app.TeachingModel(SCENARIO, seed=seed, compare=True, **levers)
+    model = TeachingModel(SCENARIO, seed=seed, compare=True, **levers)
     while model.running:
         model.step()
     return [headline(run.trajectory, run.scenario).title for run in model.runs]
@@ -50,7 +50,7 @@ def shares(overrides: dict, runs: int = 300) -> str:
 
 def overrides_of(levers: dict) -> dict:
     """The scenario keys the page's levers set (as the page sets them)."""
-    return app.lever_changes(levers, {})
+    return lever_changes(levers, {})
 
 
 def find(levers: dict, changed: str, unchanged: str | None, seeds, show: int

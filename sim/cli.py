@@ -872,7 +872,7 @@ def serve_app(
                                       max=2**63 - 1)] = 1,
 ) -> None:
     """Serve the teaching page (Mesa's SolaraViz) and print its address; Ctrl+C stops it."""
-    from sim.app import serve
+    from sim.app.server import serve
 
     serve(scenario, host=host, port=port, seed=seed, announce=out.print)
 

@@ -10,7 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import app
+from sim.app.charts import FIGURE_WIDTH, OddsChart, RunChart
+from sim.app.story import (
+    LEVERS,
+    TeachingModel,
+    describe_changes,
+    lever_changes,
+    model_params,
+    odds_of,
+    odds_summary,
+    opening_values,
+    session_model,
+)
 from sim.model.mesa_engine import MinilateralModel
 from sim.model.params import builtin_names, load_scenario, spec_of
 
@@ -20,14 +31,14 @@ def cli(*args):
                           capture_output=True, text=True, timeout=300)
 
 
-def step_to_the_end(model: app.TeachingModel) -> app.TeachingModel:
+def step_to_the_end(model: TeachingModel) -> TeachingModel:
     while model.running:
         model.step()
     return model
 
 
 def test_the_page_and_minilat_run_give_the_same_trajectory(tmp_path):
-    model = step_to_the_end(app.TeachingModel("mikta", seed="3", budget_trend=-0.1,
+    model = step_to_the_end(TeachingModel("mikta", seed="3", budget_trend=-0.1,
                                               compare=True))
     changed, unchanged = model.runs
     result = cli("run", "mikta", "--seed", "3", "--set", "members.*.budget_trend=-0.1",
@@ -40,7 +51,7 @@ def test_the_page_and_minilat_run_give_the_same_trajectory(tmp_path):
 
 
 def test_both_runs_see_the_same_shocks():
-    model = app.TeachingModel("mikta", seed=5, secretariat=True, compare=True)
+    model = TeachingModel("mikta", seed=5, secretariat=True, compare=True)
     changed, unchanged = model.runs
     assert (changed.model.inputs["crisis_onset"] == unchanged.model.inputs["crisis_onset"]).all()
     for _ in range(8):
@@ -49,36 +60,36 @@ def test_both_runs_see_the_same_shocks():
 
 
 def test_levers_where_the_page_opened_keep_the_scenarios_own_values():
-    opening = app.opening_values("mikta", seed=2)
-    model = app.TeachingModel(**opening)
+    opening = opening_values("mikta", seed=2)
+    model = TeachingModel(**opening)
     assert model.changes == {} and len(model.runs) == 1
     assert model.runs[0].scenario == load_scenario("mikta")
 
 
 def test_a_slider_snapped_to_its_step_is_not_a_change():
-    neutral = app.opening_values("mikta")["neutral"]
+    neutral = opening_values("mikta")["neutral"]
     boost = neutral["chair_boost"]
-    step = app.LEVERS["chair_boost"].step
+    step = LEVERS["chair_boost"].step
     snapped = round(boost / step) * step
-    assert app.lever_changes({"chair_boost": snapped}, neutral) == {}
-    assert app.lever_changes({"chair_boost": snapped + step}, neutral) == {
+    assert lever_changes({"chair_boost": snapped}, neutral) == {}
+    assert lever_changes({"chair_boost": snapped + step}, neutral) == {
         "group.chair_boost": round(snapped + step, 6)}
 
 
 def test_a_moved_lever_sets_its_key_for_the_whole_group():
-    model = app.TeachingModel("mikta", crisis_rate=1.0, treaty=True, more="group.zombie_months=36")
+    model = TeachingModel("mikta", crisis_rate=1.0, treaty=True, more="group.zombie_months=36")
     s = model.runs[0].scenario
     assert s.member_values("crisis_rate") == [1.0] * 5
     assert s.group.treaty and s.group.zombie_months == 36
 
 
 def test_every_lever_is_a_parameter_and_its_slider_stays_in_range():
-    for lever in app.LEVERS.values():
+    for lever in LEVERS.values():
         kind, spec = spec_of(lever.key)
         if kind is not bool:
             assert spec.contains(lever.low) and spec.contains(lever.high), lever.key
-    params = app.model_params(app.opening_values("mikta"))
-    assert set(app.LEVERS) < set(params)
+    params = model_params(opening_values("mikta"))
+    assert set(LEVERS) < set(params)
     assert params["scenario"]["values"] == builtin_names()
 
 
@@ -93,15 +104,15 @@ def test_every_lever_is_a_parameter_and_its_slider_stays_in_range():
     ({"scenario": "nowhere"}, "nowhere: unknown scenario"),
 ])
 def test_out_of_range_input_gives_a_message_not_an_exception(inputs, expected):
-    model = app.TeachingModel(**{"scenario": "mikta", **inputs})
+    model = TeachingModel(**{"scenario": "mikta", **inputs})
     assert expected in model.error
     assert model.runs == [] and not model.running
     model.step()  # the page's Step button is harmless
 
 
 def test_the_chart_shows_each_new_quarter():
-    model = app.TeachingModel("mikta", seed=1)
-    chart = app.RunChart(model.runs[0], app.FIGURE_WIDTH)
+    model = TeachingModel("mikta", seed=1)
+    chart = RunChart(model.runs[0], FIGURE_WIDTH)
     before = chart.png()
     model.step()
     after = chart.png()
@@ -134,7 +145,7 @@ DEMONSTRATIONS = [
 def test_the_teaching_demonstrations_show_what_the_guide_says(seed, levers, changed, unchanged):
     from sim.reporting.narrative import headline
 
-    model = step_to_the_end(app.TeachingModel("mikta", seed=seed, compare=True, **levers))
+    model = step_to_the_end(TeachingModel("mikta", seed=seed, compare=True, **levers))
     titles = [headline(run.trajectory, run.scenario).title for run in model.runs]
     assert titles[0] == changed
     if unchanged:
@@ -142,8 +153,8 @@ def test_the_teaching_demonstrations_show_what_the_guide_says(seed, levers, chan
 
 
 def test_a_lever_moved_mid_story_applies_from_the_current_quarter_and_the_twin_branches():
-    opening = app.opening_values("mikta", seed=3)
-    story = app.session_model({**opening, "compare": True})
+    opening = opening_values("mikta", seed=3)
+    story = session_model({**opening, "compare": True})
     for _ in range(12):
         story.step()
     past = story.runs[0].trajectory
@@ -157,7 +168,7 @@ def test_a_lever_moved_mid_story_applies_from_the_current_quarter_and_the_twin_b
     (change,) = changed.scenario.changes
     assert (change.key, change.value, change.date) == ("group.secretariat", True, "2017Q1")
     assert not twin.scenario.changes and twin.label == "without the change from 2017 Q1"
-    assert app.describe_changes(going_on.changes) == "Secretariat = true from 2017 Q1"
+    assert describe_changes(going_on.changes) == "Secretariat = true from 2017 Q1"
     step_to_the_end(going_on)
     assert any(not np.array_equal(changed.trajectory.upto(n), twin.trajectory.upto(n),
                                   equal_nan=True) for n in past.series)
@@ -167,11 +178,11 @@ def test_a_lever_moved_mid_story_applies_from_the_current_quarter_and_the_twin_b
 
 
 def test_a_lever_moved_back_mid_story_returns_to_the_scenarios_own_values():
-    opening = app.opening_values("mikta", seed=4)
-    first = app.TeachingModel(**{**opening, "budget_trend": -0.1})
+    opening = opening_values("mikta", seed=4)
+    first = TeachingModel(**{**opening, "budget_trend": -0.1})
     for _ in range(8):
         first.step()
-    back = app.TeachingModel(**opening, story=first)
+    back = TeachingModel(**opening, story=first)
     s = back.runs[0].scenario
     korea = s.codes.index("KOR")
     stretches = __import__("sim.model.schedule", fromlist=["segments"]).segments(s)
@@ -187,24 +198,24 @@ def test_a_lever_moved_back_mid_story_returns_to_the_scenarios_own_values():
     {"seed": "9", "treaty": False},  # another seed is another story
 ])
 def test_reset_starts_over_unless_a_lever_moved_in_the_same_story(change):
-    opening = app.opening_values("mikta", seed=3)
-    story = app.TeachingModel(**opening)
+    opening = opening_values("mikta", seed=3)
+    story = TeachingModel(**opening)
     for _ in range(6):
         story.step()
-    again = app.TeachingModel(**{**opening, **change}, story=story)
+    again = TeachingModel(**{**opening, **change}, story=story)
     assert again.runs[0].trajectory.quarters_run == 0
 
 
 def test_demonstration_5_a_secretariat_adopted_in_2030_revives_the_stalled_group():
     from sim.reporting.narrative import event_log, headline
 
-    opening = {**app.opening_values("mikta", seed=3), "budget_trend": -0.06, "compare": True}
-    story = app.TeachingModel(**opening)
+    opening = {**opening_values("mikta", seed=3), "budget_trend": -0.06, "compare": True}
+    story = TeachingModel(**opening)
     for _ in range(64):
         story.step()
     first = story.runs[0]
     assert headline(first.trajectory, first.scenario).title == "ZOMBIE since 2029 Q2"
-    going_on = step_to_the_end(app.TeachingModel(**{**opening, "secretariat": True},
+    going_on = step_to_the_end(TeachingModel(**{**opening, "secretariat": True},
                                                  story=story))
     with_it, without = going_on.runs
     assert headline(with_it.trajectory, with_it.scenario).title == "ALIVE"
@@ -218,9 +229,9 @@ def test_the_odds_are_the_shares_sim_computes_for_the_same_levers_and_seeds():
     from sim.model.params import with_overrides
     from sim.model.simulation import simulate
 
-    opening = app.opening_values("mikta", seed=11)
-    model = app.TeachingModel(**{**opening, "rival_pull": 4.0})
-    odds = app.odds_of(model.arms, 11, runs=60)
+    opening = opening_values("mikta", seed=11)
+    model = TeachingModel(**{**opening, "rival_pull": 4.0})
+    odds = odds_of(model.arms, 11, runs=60)
     assert odds.seeds[0] == 11 and odds.labels == ("with the changes", "the scenario unchanged")
     arms = [with_overrides(load_scenario("mikta"), {"world.rival_pull": 4.0}),
             load_scenario("mikta")]
@@ -235,38 +246,38 @@ def test_the_odds_are_the_shares_sim_computes_for_the_same_levers_and_seeds():
 
     step_to_the_end(model)
     assert summarize(model.runs[0].trajectory)["outcome"] == ends[0].iloc[0]
-    summary = app.odds_summary(odds, model.runs[0].scenario)
+    summary = odds_summary(odds, model.runs[0].scenario)
     assert summary.startswith("At the horizon (2043 Q4), over 60 seeds: with the changes: alive")
 
 
 def test_the_odds_of_a_branch_in_the_middle_of_a_story_share_its_past():
-    opening = {**app.opening_values("mikta", seed=5), "budget_trend": -0.06}
-    story = app.TeachingModel(**opening)
+    opening = {**opening_values("mikta", seed=5), "budget_trend": -0.06}
+    story = TeachingModel(**opening)
     for _ in range(40):
         story.step()
-    branch = app.TeachingModel(**{**opening, "secretariat": True}, story=story)
+    branch = TeachingModel(**{**opening, "secretariat": True}, story=story)
     assert [label for label, _ in branch.arms] == ["with the changes",
                                                    "without the change from 2024 Q1"]
-    odds = app.odds_of(branch.arms, 5, runs=40)
+    odds = odds_of(branch.arms, 5, runs=40)
     assert np.array_equal(odds.shares[0][:40], odds.shares[1][:40])
     assert not np.array_equal(odds.shares[0], odds.shares[1])
 
 
 def test_every_slider_names_its_unit_and_the_scenarios_value():
-    params = app.model_params(app.opening_values("mikta"))
+    params = model_params(opening_values("mikta"))
     assert params["budget_trend"]["caption"] == "log units per year · scenario: 0"
     assert params["agenda_breadth"]["caption"] == "priority areas · scenario: 7"
-    for name, lever in app.LEVERS.items():
+    for name, lever in LEVERS.items():
         if params[name]["type"] != "Checkbox":
             assert params[name]["label"] == lever.label
             assert params[name]["caption"].endswith(
-                f"scenario: {app.opening_values('mikta')[name]:g}")
+                f"scenario: {opening_values('mikta')[name]:g}")
 
 
 def test_the_odds_chart_marks_each_quarter_quickly_redrawn():
-    model = app.TeachingModel("mikta", seed=2)
+    model = TeachingModel("mikta", seed=2)
     model.runs[0].model.run()
-    chart = app.OddsChart(app.odds_of(model.arms, 2, runs=20))
+    chart = OddsChart(odds_of(model.arms, 2, runs=20))
     first, second = chart.png(4), chart.png(5)
     assert first[:8] == b"\x89PNG\r\n\x1a\n" and first != second
     assert chart.png(5) is second  # the same quarter is not drawn twice
@@ -290,18 +301,18 @@ DEMONSTRATION_ODDS = [
                          DEMONSTRATION_ODDS)
 def test_the_teaching_demonstrations_show_the_odds_the_guide_gives(seed, levers, when, arm,
                                                                     alive, zombie, dead):
-    model = app.TeachingModel(**{**app.opening_values("mikta", seed=seed), **levers})
+    model = TeachingModel(**{**opening_values("mikta", seed=seed), **levers})
     shares = model.odds.at(arm, model.runs[0].scenario.quarter_index(when))
     assert [round(100 * shares[k], 1) for k in ("alive", "zombie", "dead")] == [alive, zombie,
                                                                                 dead]
 
 
 def test_demonstration_5_odds_branch_from_the_shared_past():
-    opening = {**app.opening_values("mikta", seed=3), "budget_trend": -0.06, "compare": True}
-    story = app.TeachingModel(**opening)
+    opening = {**opening_values("mikta", seed=3), "budget_trend": -0.06, "compare": True}
+    story = TeachingModel(**opening)
     for _ in range(64):
         story.step()
-    odds = app.TeachingModel(**{**opening, "secretariat": True}, story=story).odds
+    odds = TeachingModel(**{**opening, "secretariat": True}, story=story).odds
     s = story.runs[0].scenario
     at = {when: [odds.at(arm, s.quarter_index(when)) for arm in (0, 1)]
           for when in ("2029Q4", "2030Q4", "2043Q4")}

@@ -188,7 +188,7 @@ def test_a_lever_moved_mid_story_branches_the_twin_from_the_current_quarter(page
 
 
 def test_the_odds_panel_shows_the_shares_sim_computes_for_the_levers_as_set(page):
-    from sim import app
+    from sim.app.story import odds_of, odds_summary
     from sim.model.params import load_scenario, with_overrides
 
     summary = page.wait_for_selector(".minilat-odds-summary")
@@ -201,9 +201,9 @@ def test_the_odds_panel_shows_the_shares_sim_computes_for_the_levers_as_set(page
         " return e && e.innerText !== before; }", arg=opened, timeout=30_000)
     shown = page.locator(".minilat-odds-summary").inner_text()
     base = load_scenario("mikta-formal")
-    expected = app.odds_of([("with the changes", with_overrides(base, {"world.rival_pull": 5.0})),
-                            ("the scenario unchanged", base)], 3)
-    assert shown == app.odds_summary(expected, base)
+    expected = odds_of([("with the changes", with_overrides(base, {"world.rival_pull": 5.0})),
+                        ("the scenario unchanged", base)], 3)
+    assert shown == odds_summary(expected, base)
 
 
 def test_sliders_show_their_values_and_the_page_names_the_model(page):

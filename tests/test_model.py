@@ -262,7 +262,7 @@ def test_a_dated_trend_ends_where_its_source_does_and_the_stated_assumption_foll
 
 
 def test_the_pages_budget_lever_sets_the_drift_for_the_whole_run():
-    from sim.app import lever_changes
+    from sim.app.story import lever_changes
 
     changes = lever_changes({"budget_trend": -0.03}, {"budget_trend": 0.0})
     assert changes == {"members.*.budget_trend": -0.03, "members.*.budget_trend_after": -0.03}
