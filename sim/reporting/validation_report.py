@@ -7,18 +7,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.experiments.storage import atomic_write_bytes, provenance
 from sim.inference.validation import INTERVAL, STATE_FLOOR, CaseResult
 from sim.model import rules
 from sim.model.labels import LEVELS
-from sim.reporting.report import Bullets, Document, Figure, Section, Table, to_html, to_markdown
+from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
 
 STATE_COLORS = {"alive": "#4daf4a", "zombie": "#ff7f00", "dead": "#222222"}
 
 
 def write_validation(results: list[CaseResult], folder: Path) -> Path:
     """Every file of a validation; returns report.md's path."""
-    from sim.experiments.storage import atomic_write_bytes, provenance
-
     figures = folder / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     cases = pd.concat([r.patterns for r in results], ignore_index=True)
@@ -86,9 +85,7 @@ def write_validation(results: list[CaseResult], folder: Path) -> Path:
     footer = Section("Provenance", appendix=True)
     footer.add(Table(pd.DataFrame([{k: str(v) for k, v in provenance().items()}])))
     doc.sections.append(footer)
-    atomic_write_bytes(folder / "report.html", to_html(doc).encode())
-    atomic_write_bytes(folder / "report.md", to_markdown(doc).encode())
-    return folder / "report.md"
+    return write_document(doc, folder)
 
 
 def _plot_activity(r: CaseResult, path: Path) -> None:
