@@ -16,7 +16,8 @@ from sim.experiments.design import load_experiment
 from sim.experiments.execution import execute
 from sim.inference import statistics as analysis
 from sim.reporting import figures as plots
-from sim.reporting.report import load_results, write_report
+from sim.reporting.report import write_report
+from sim.reporting.results import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
 from sim.inference.calibration import Calibration, CalibrationResult
 
 
 def write_results(calibration: Calibration, result: CalibrationResult, folder: Path) -> Path:
     """draws.parquet, posterior.csv, predictive.csv, calibration.json and two figures."""
-    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
-
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(folder / "draws.parquet", result.draws)
     atomic_write_bytes(folder / "posterior.csv", result.posterior.to_csv(index=False).encode())
@@ -99,8 +98,6 @@ def write_joint_results(calibration, result, folder: Path) -> Path:
     """A joint calibration's folder: posterior.parquet (the posterior's parameter sets and their
     weights), draws.parquet, posterior.csv, predictive.csv, calibrated_fit.csv, scales.csv,
     long_run.csv, generations.csv (smc), calibration.json and the figures."""
-    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
-
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(folder / "posterior.parquet", result.sets)
     atomic_write_parquet(folder / "draws.parquet", result.draws)
@@ -157,14 +154,12 @@ def _plot_sets(calibration, sets: pd.DataFrame, path: Path) -> None:
     _histogram_grid(calibration.priors, draw, path)
 
 
-def _plot_pairs(calibration, sets: pd.DataFrame, path: Path, keys: list[str] | None = None
-                ) -> None:
-    """Pairs plot of the posterior (of `keys`, by default every parameter): each pair of
-    parameters, points sized by weight; the diagonal holds each parameter's weighted
-    histogram."""
+def _plot_pairs(calibration, sets: pd.DataFrame, path: Path) -> None:
+    """Pairs plot of the posterior: each pair of parameters, points sized by weight; the
+    diagonal holds each parameter's weighted histogram."""
     from sim.reporting.figures import subplots
 
-    priors = [p for p in calibration.priors if keys is None or p.key in keys]
+    priors = calibration.priors
     n = len(priors)
     fig, axes = subplots(n, n, figsize=(1.1 * n + 1, 1.1 * n + 1), dpi=60 if n > 8 else 110,
                          squeeze=False)

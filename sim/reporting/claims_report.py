@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.patches import Rectangle
 
+from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
 from sim.inference.claims import (
     METRICS,
     SHARES,
@@ -17,6 +18,8 @@ from sim.inference.claims import (
     ClaimSuite,
 )
 from sim.inference.statistics import holm
+from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
+from sim.reporting.figures import STATE_COLORS, subplots
 
 
 def _fmt_effect(row) -> str:
@@ -59,9 +62,6 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
                         variants: pd.DataFrame | None = None) -> Path:
     """claims.csv, effects.parquet, report.md, report.html and figures/ into `folder` (with a
     section per claim on its effects across a posterior's parameter sets, where run)."""
-    from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
-    from sim.reporting.report import Bullets, Document, Figure, Section, Table, to_html, to_markdown
-
     folder.mkdir(parents=True, exist_ok=True)
     figures = folder / "figures"
     figures.mkdir(exist_ok=True)
@@ -72,6 +72,30 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
     doc = Document(f"Claims report: {suite.name}")
     predicted = result.effects[result.effects["expected"] != ""]
     holm_p = pd.Series(holm(predicted["p"]), index=predicted.index)
+    doc.sections.append(_findings_section(suite, result, holm_p, robustness, found))
+    doc.sections.append(_verdicts_section(suite, result, robustness, found, variants))
+    for claim, verdict in zip(suite.claims, result.verdicts.to_dict("records"), strict=True):
+        doc.sections.append(_claim_section(claim, verdict, result, holm_p, figures, robustness,
+                                           found))
+    appendix = Section("Provenance", appendix=True)
+    appendix.add(suite.description)
+    appendix.add(Bullets([f"claims file: `{suite.source}`", f"{suite.replicates:,} paired runs "
+                          f"per arm (common random numbers), {suite.years} years, seed "
+                          f"{suite.seed}, {int(100 * suite.confidence)} % intervals",
+                          f"wall time {result.seconds:.0f} s (fast engine)",
+                          f"minilateral-sim {provenance().get('version', '?')}"]))
+    doc.sections.append(appendix)
+    report = write_document(doc, folder)
+    summary_json = {"name": suite.name, "replicates": suite.replicates, "years": suite.years,
+                    "seconds": round(result.seconds, 1), **provenance(),
+                    "verdicts": result.verdicts.to_dict("records")}
+    atomic_write_bytes(folder / "claims.json", json.dumps(summary_json, indent=2).encode())
+    return report
+
+
+def _findings_section(suite: ClaimSuite, result: ClaimsResult, holm_p: pd.Series,
+                      robustness, found: pd.DataFrame | None) -> Section:
+    """The findings in sentences, the overview figure and how to read the verdicts."""
     findings = Section("Findings")
     findings.add(Bullets(claims_findings(suite, result, holm_p, robustness, found)))
     findings.add(Figure("figures/claims.png", "Outcome shares of each contrast's baseline "
@@ -80,10 +104,16 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
     findings.add(f"Each predicted effect is treatment minus baseline over {suite.replicates:,} "
                  f"runs paired by seed, with its {int(100 * suite.confidence)} % interval; a "
                  "verdict reads the intervals. The p-values of the "
-                 f"{len(predicted)} predicted effects are one family, also shown adjusted by "
+                 f"{len(holm_p)} predicted effects are one family, also shown adjusted by "
                  "Holm's method (each claim's table, `p (Holm)`). Provenance is in the "
                  "appendix.")
-    doc.sections.append(findings)
+    return findings
+
+
+def _verdicts_section(suite: ClaimSuite, result: ClaimsResult, robustness,
+                      found: pd.DataFrame | None, variants: pd.DataFrame | None) -> Section:
+    """Every claim's verdict in a sentence, then across the posterior, under the structural
+    variants and over the priors, where they ran."""
     head = Section("Verdicts")
     summary = result.verdicts.assign(sentence=[
         sentence(c, v, result.effects) for c, v in zip(suite.claims,
@@ -124,50 +154,39 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
                  "one way only. One that is opposite in more is a finding, conditional on where "
                  "it holds (`assumed_or_found.csv`).")
         head.add(Table(words.assign(claim=words["claim"].astype(str))))
-    doc.sections.append(head)
-    for claim, verdict in zip(suite.claims, result.verdicts.to_dict("records"), strict=True):
-        section = Section(f"Claim {claim.id}: {claim.title}")
-        section.add(f"*{claim.statement}* ({claim.source})")
-        rows = result.effects[(result.effects["claim"] == claim.id)
-                              & (result.effects["expected"] != "")]
-        table = pd.DataFrame([{
-            "contrast": r.contrast, "metric": r.metric, "predicted": r.expected,
-            "baseline": _fmt_level(r.metric, r.baseline),
-            "treatment": _fmt_level(r.metric, r.treatment),
-            "effect (95 % CI)": _fmt_effect(r), "p": f"{r.p:.2g}",
-            "p (Holm)": f"{holm_p[r.Index]:.2g}", "verdict": r.verdict}
-            for r in rows.itertuples()])
-        section.add(Table(table))
-        name = f"claim-{claim.id}.png"
-        plot_claim(claim, result, figures / name)
-        section.add(Figure(f"figures/{name}", f"Claim {claim.id}: predicted effects (treatment "
-                           "minus baseline) with 95 % intervals, by contrast."))
-        if claim.reference:
-            section.add(_reference_text(claim, result))
-        section.add(f"**{sentence(claim, verdict, result.effects)}**")
-        for contrast in claim.contrasts:
-            if contrast.why:
-                section.add(f"Why *{contrast.name}* is a fair test: {contrast.why}")
-        if robustness is not None:
-            section.add(_robustness_text(claim, robustness))
-        if found is not None:
-            section.add(_found_text(claim, found))
-        doc.sections.append(section)
-    appendix = Section("Provenance", appendix=True)
-    appendix.add(suite.description)
-    appendix.add(Bullets([f"claims file: `{suite.source}`", f"{suite.replicates:,} paired runs "
-                          f"per arm (common random numbers), {suite.years} years, seed "
-                          f"{suite.seed}, {int(100 * suite.confidence)} % intervals",
-                          f"wall time {result.seconds:.0f} s (fast engine)",
-                          f"minilateral-sim {provenance().get('version', '?')}"]))
-    doc.sections.append(appendix)
-    atomic_write_bytes(folder / "report.html", to_html(doc).encode())
-    atomic_write_bytes(folder / "report.md", to_markdown(doc).encode())
-    summary_json = {"name": suite.name, "replicates": suite.replicates, "years": suite.years,
-                    "seconds": round(result.seconds, 1), **provenance(),
-                    "verdicts": result.verdicts.to_dict("records")}
-    atomic_write_bytes(folder / "claims.json", json.dumps(summary_json, indent=2).encode())
-    return folder / "report.md"
+    return head
+
+
+def _claim_section(claim: Claim, verdict: dict, result: ClaimsResult, holm_p: pd.Series,
+                   figures: Path, robustness, found: pd.DataFrame | None) -> Section:
+    """One claim: its predicted effects, their figure, the verdict and why the tests are fair."""
+    section = Section(f"Claim {claim.id}: {claim.title}")
+    section.add(f"*{claim.statement}* ({claim.source})")
+    rows = result.effects[(result.effects["claim"] == claim.id)
+                          & (result.effects["expected"] != "")]
+    table = pd.DataFrame([{
+        "contrast": r.contrast, "metric": r.metric, "predicted": r.expected,
+        "baseline": _fmt_level(r.metric, r.baseline),
+        "treatment": _fmt_level(r.metric, r.treatment),
+        "effect (95 % CI)": _fmt_effect(r), "p": f"{r.p:.2g}",
+        "p (Holm)": f"{holm_p[r.Index]:.2g}", "verdict": r.verdict}
+        for r in rows.itertuples()])
+    section.add(Table(table))
+    name = f"claim-{claim.id}.png"
+    plot_claim(claim, result, figures / name)
+    section.add(Figure(f"figures/{name}", f"Claim {claim.id}: predicted effects (treatment "
+                       "minus baseline) with 95 % intervals, by contrast."))
+    if claim.reference:
+        section.add(_reference_text(claim, result))
+    section.add(f"**{sentence(claim, verdict, result.effects)}**")
+    for contrast in claim.contrasts:
+        if contrast.why:
+            section.add(f"Why *{contrast.name}* is a fair test: {contrast.why}")
+    if robustness is not None:
+        section.add(_robustness_text(claim, robustness))
+    if found is not None:
+        section.add(_found_text(claim, found))
+    return section
 
 
 def claims_findings(suite: ClaimSuite, result: ClaimsResult, holm_p: pd.Series,
@@ -269,8 +288,6 @@ def _reference_text(claim: Claim, result: ClaimsResult) -> str:
 
 def plot_claims_overview(suite: ClaimSuite, result: ClaimsResult, path: Path) -> None:
     """Stacked outcome shares of both arms of every contrast, grouped by claim."""
-    from sim.reporting.figures import STATE_COLORS, subplots
-
     rows = []
     for claim, verdict in zip(suite.claims, result.verdicts.to_dict("records"), strict=True):
         for contrast in claim.contrasts:
@@ -319,8 +336,6 @@ def plot_claims_overview(suite: ClaimSuite, result: ClaimsResult, path: Path) ->
 
 def plot_claim(claim: Claim, result: ClaimsResult, path: Path) -> None:
     """Predicted effects of one claim with their intervals, one panel per metric."""
-    from sim.reporting.figures import subplots
-
     rows = result.effects[(result.effects["claim"] == claim.id)
                           & (result.effects["expected"] != "")]
     metrics_used = list(dict.fromkeys(rows["metric"]))

@@ -1,4 +1,4 @@
-"""Figures: the picture of one run (and, later, of experiments)."""
+"""Figures: the picture of one run, and those of an experiment report."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sim.model import rules
+from sim.model.outcomes import summarize
 from sim.model.params import Scenario
 from sim.model.trajectory import Trajectory
 from sim.reporting.narrative import change_label
@@ -43,73 +44,15 @@ def plot_run(trajectory: Trajectory, scenario: Scenario, path: str | Path | None
     t_run = trajectory.quarters_run
     start = scenario.start_quarter / rules.QUARTERS_PER_YEAR
     years = start + np.arange(t_run) * rules.QUARTER
-    colors = member_colors(scenario)
-    names = member_names(scenario)
-    s = {name: trajectory.upto(name) for name in trajectory.series}
+    series = {name: trajectory.upto(name) for name in trajectory.series}
     fig, (ax_e, ax_a, ax_s) = subplots(
         3, 1, figsize=(12, 7.2), sharex=True, gridspec_kw={"height_ratios": [3, 2.2, 0.45]},
         layout="constrained")
-
-    # Engagement per member, with exits and rival-bloc joins marked
-    for i, (name, color) in enumerate(zip(names, colors, strict=True)):
-        engagement = np.where(s["status"][:, i] == rules.ACTIVE, s["engagement"][:, i], np.nan)
-        ax_e.plot(years, engagement, color=color, lw=1.8, label=name)
-        crisis = s["crisis"][:, i] & (s["status"][:, i] == rules.ACTIVE)
-        ax_e.scatter(years[crisis], np.full(crisis.sum(), -0.04 - 0.025 * i), marker="s",
-                     s=6, color=color, linewidths=0)
-        status = s["status"][:, i]
-        exited = np.flatnonzero((status == rules.EXITED)
-                                & (np.r_[rules.PENDING, status[:-1]] != rules.EXITED))
-        ax_e.scatter(years[exited], s["engagement"][np.maximum(exited - 1, 0), i], marker="X",
-                     s=90, color=color, edgecolor="black", zorder=6)
-        joined = np.flatnonzero(np.diff(s["in_rival"][:, i].astype(int),
-                                        prepend=int(trajectory.rival_at_start[i])) == 1)
-        ax_e.scatter(years[joined], s["engagement"][joined, i], marker="D", s=55, color=color,
-                     edgecolor="black", zorder=5)
-    _shade_global_crises(ax_e, years, s["global_crisis"])
-    ax_e.set_ylim(-0.04 - 0.025 * len(names) - 0.02, 1.02)
-    ax_e.set_ylabel("engagement (0–1)")
-    handles, labels = ax_e.get_legend_handles_labels()
-    handles += [Line2D([], [], marker="X", ls="", color="grey", mec="black", ms=9),
-                Line2D([], [], marker="D", ls="", color="grey", mec="black", ms=7),
-                Line2D([], [], marker="s", ls="", color="grey", ms=4)]
-    labels += ["leaves the group", f"joins {scenario.world.rival_name}", "domestic crisis"]
-    ax_e.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
-                frameon=False)
-
-    # Activity: outputs per quarter, chair terms shaded in the chair's colour
-    for t in range(t_run):
-        chair = s["chair"][t]
-        color = colors[chair] if chair != rules.VACANT else "#bbbbbb"
-        ax_a.axvspan(years[t] - 0.125, years[t] + 0.125, color=color, alpha=0.18, lw=0,
-                     hatch=None if chair != rules.VACANT else "///")
-    bottom = np.zeros(len(years))
-    for level, color in zip(rules.LEVEL_NAMES, LEVEL_COLORS, strict=True):
-        values = np.asarray(s[f"outputs_{level}"], dtype=float)
-        ax_a.bar(years, values, width=0.2, bottom=bottom, color=color, label=f"{level}")
-        bottom = bottom + values
-    ax_a.plot(years, s["activity_rate"], color="#e41a1c", lw=1.2, label="expected outputs")
-    ax_a.set_ylabel("outputs per quarter")
-    chair_handles = [Patch(color=c, alpha=0.3, label=f"{n} chairs")
-                     for n, c in zip(names, colors, strict=True)]
-    chair_handles.append(Patch(facecolor="#bbbbbb", alpha=0.3, hatch="///", label="vacant"))
-    ax_a.legend(handles=ax_a.get_legend_handles_labels()[0] + chair_handles, fontsize=7,
-                loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    _plot_engagement(ax_e, trajectory, scenario, years, series)
+    _plot_activity(ax_a, scenario, years, series)
     _mark_events(ax_a, scenario, years, t_run)
-
-    # State band
-    for t in range(t_run):
-        ax_s.axvspan(years[t] - 0.125, years[t] + 0.125,
-                     color=STATE_COLORS[rules.STATE_NAMES[s["state"][t]]], lw=0)
-    ax_s.set_yticks([])
-    ax_s.set_ylabel("state", rotation=0, ha="right", va="center")
-    ax_s.legend(handles=[Patch(color=c, label=n) for n, c in STATE_COLORS.items()],
-                loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
-    ax_s.set_xlabel("year")
+    _plot_state_band(ax_s, years, series["state"])
     ax_s.set_xlim(start - 0.25, start + trajectory.quarters * rules.QUARTER)
-
-    from sim.model.outcomes import summarize
-
     summary = summarize(trajectory)
     text = summary["outcome"].upper()
     if summary["death_quarter"] is not None:
@@ -119,6 +62,70 @@ def plot_run(trajectory: Trajectory, scenario: Scenario, path: str | Path | None
     if path is not None:
         fig.savefig(path, dpi=150)
     return fig
+
+
+def _plot_engagement(ax, trajectory: Trajectory, scenario: Scenario, years, s: dict) -> None:
+    """Engagement per member, with domestic crises, exits and rival-bloc joins marked."""
+    names = member_names(scenario)
+    for i, (name, color) in enumerate(zip(names, member_colors(scenario), strict=True)):
+        engagement = np.where(s["status"][:, i] == rules.ACTIVE, s["engagement"][:, i], np.nan)
+        ax.plot(years, engagement, color=color, lw=1.8, label=name)
+        crisis = s["crisis"][:, i] & (s["status"][:, i] == rules.ACTIVE)
+        ax.scatter(years[crisis], np.full(crisis.sum(), -0.04 - 0.025 * i), marker="s",
+                   s=6, color=color, linewidths=0)
+        status = s["status"][:, i]
+        exited = np.flatnonzero((status == rules.EXITED)
+                                & (np.r_[rules.PENDING, status[:-1]] != rules.EXITED))
+        ax.scatter(years[exited], s["engagement"][np.maximum(exited - 1, 0), i], marker="X",
+                   s=90, color=color, edgecolor="black", zorder=6)
+        joined = np.flatnonzero(np.diff(s["in_rival"][:, i].astype(int),
+                                        prepend=int(trajectory.rival_at_start[i])) == 1)
+        ax.scatter(years[joined], s["engagement"][joined, i], marker="D", s=55, color=color,
+                   edgecolor="black", zorder=5)
+    _shade_global_crises(ax, years, s["global_crisis"])
+    ax.set_ylim(-0.04 - 0.025 * len(names) - 0.02, 1.02)
+    ax.set_ylabel("engagement (0–1)")
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], marker="X", ls="", color="grey", mec="black", ms=9),
+                Line2D([], [], marker="D", ls="", color="grey", mec="black", ms=7),
+                Line2D([], [], marker="s", ls="", color="grey", ms=4)]
+    labels += ["leaves the group", f"joins {scenario.world.rival_name}", "domestic crisis"]
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
+              frameon=False)
+
+
+def _plot_activity(ax, scenario: Scenario, years, s: dict) -> None:
+    """Outputs per quarter by level, chair terms shaded in the chair's colour."""
+    colors = member_colors(scenario)
+    for t in range(len(years)):
+        chair = s["chair"][t]
+        color = colors[chair] if chair != rules.VACANT else "#bbbbbb"
+        ax.axvspan(years[t] - 0.125, years[t] + 0.125, color=color, alpha=0.18, lw=0,
+                   hatch=None if chair != rules.VACANT else "///")
+    bottom = np.zeros(len(years))
+    for level, color in zip(rules.LEVEL_NAMES, LEVEL_COLORS, strict=True):
+        values = np.asarray(s[f"outputs_{level}"], dtype=float)
+        ax.bar(years, values, width=0.2, bottom=bottom, color=color, label=f"{level}")
+        bottom = bottom + values
+    ax.plot(years, s["activity_rate"], color="#e41a1c", lw=1.2, label="expected outputs")
+    ax.set_ylabel("outputs per quarter")
+    chair_handles = [Patch(color=c, alpha=0.3, label=f"{n} chairs")
+                     for n, c in zip(member_names(scenario), colors, strict=True)]
+    chair_handles.append(Patch(facecolor="#bbbbbb", alpha=0.3, hatch="///", label="vacant"))
+    ax.legend(handles=ax.get_legend_handles_labels()[0] + chair_handles, fontsize=7,
+              loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+
+
+def _plot_state_band(ax, years, states) -> None:
+    """The group's state quarter by quarter as a band of colours."""
+    for t in range(len(years)):
+        ax.axvspan(years[t] - 0.125, years[t] + 0.125,
+                   color=STATE_COLORS[rules.STATE_NAMES[states[t]]], lw=0)
+    ax.set_yticks([])
+    ax.set_ylabel("state", rotation=0, ha="right", va="center")
+    ax.legend(handles=[Patch(color=c, label=n) for n, c in STATE_COLORS.items()],
+              loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    ax.set_xlabel("year")
 
 
 def _shade_global_crises(ax, years, flags) -> None:
@@ -153,10 +160,6 @@ def _mark_events(ax, scenario: Scenario, years, t_run: int) -> None:
 
 
 # ------------------------------------------------------------------------------ experiments
-
-SHARE_LABELS = {"alive": "alive", "zombie": "zombie", "dead": "dead"}
-OUTPUT_UNITS = {"death share": "share of runs", "years to death": "years",
-                "total outputs": "outputs per run"}
 
 
 def _finish(fig: Figure, path: str | Path | None) -> Figure:

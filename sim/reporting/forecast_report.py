@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+
+from sim.experiments.storage import atomic_write_bytes, provenance
 from sim.inference.forecast import Forecast, in_words
+from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
 from sim.reporting.figures import STATE_COLORS, subplots
+
+FORECAST_COLUMNS = ["year", "alive", "90 %", "zombie", "dead", "outputs (median, 90 %)",
+                    "a vacant chair term", "an exit"]
 
 
 def write_forecast(result: Forecast, folder: Path) -> Path:
     """forecast.csv, forecast.json, forecast.png and report.md into `folder`."""
-    from sim.experiments.storage import atomic_write_bytes, provenance
-
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(folder / "forecast.csv", result.table.to_csv(index=False).encode())
     summary = {"scenario": result.scenario.name, "until": result.until, "runs": result.runs,
@@ -23,31 +28,43 @@ def write_forecast(result: Forecast, folder: Path) -> Path:
                "seconds": round(result.seconds, 1), **provenance()}
     atomic_write_bytes(folder / "forecast.json", json.dumps(summary, indent=2).encode())
     fan_chart(result, folder / "forecast.png")
-    table = result.table
-    lines = [f"# Forecast: {result.scenario.title or result.scenario.name} to {result.until}",
-             "", "## Findings", "", in_words(result), "",
-             f"![Meetings and documents per year at the levels the record holds in full "
-             f"({', '.join(result.levels)}): median and 90 % interval of the runs kept, and the "
-             "record's own; below, the shares alive, zombie and dead at each year's end]"
-             "(forecast.png)", "",
-             "The table's outputs count every level; the vacant chair and exit columns are the "
-             "shares of runs with a vacant chair term, or a member leaving, during the year.", "",
-             "| year | alive | 90 % | zombie | dead | outputs (median, 90 %) | a vacant chair "
-             "term | an exit |", "|---|---|---|---|---|---|---|---|"]
-    for row in table.itertuples():
-        lines.append(f"| {row.year} | {row.p_alive:.0%} | {row.p_alive_lo:.0%} – "
-                     f"{row.p_alive_hi:.0%} | {row.p_zombie:.0%} | {row.p_dead:.0%} | "
-                     f"{row.outputs_median:.0f} ({row.outputs_lo:.0f} – {row.outputs_hi:.0f}) | "
-                     f"{row.p_vacant_term:.0%} | {row.p_exit:.0%} |")
-    lines += ["", "## Appendix: Provenance", "",
-              f"- scenario `{result.scenario.name}`, {result.runs:,} runs, {result.parameters}",
-              f"- conditioned on: {summary['record'] or 'no record'}"
-              + (f" (to {summary['record_until']}); {summary['kept']:,} runs kept"
-                 if result.record is not None else ""),
-              f"- version {summary['version']}, tape version {summary['tape_version']}; "
-              f"{summary['seconds']} s", ""]
-    atomic_write_bytes(folder / "report.md", "\n".join(lines).encode())
+    write_document(forecast_document(result, summary), folder, html_too=False)
     return folder
+
+
+def forecast_document(result: Forecast, summary: dict) -> Document:
+    """The forecast's report: the findings with the fan chart and the yearly table, then its
+    provenance (`summary` is what forecast.json holds)."""
+    doc = Document(f"Forecast: {result.scenario.title or result.scenario.name} to "
+                   f"{result.until}")
+    findings = Section("Findings")
+    findings.add(in_words(result))
+    findings.add(Figure("forecast.png", "Meetings and documents per year at the levels the "
+                        f"record holds in full ({', '.join(result.levels)}): median and 90 % "
+                        "interval of the runs kept, and the record's own; below, the shares "
+                        "alive, zombie and dead at each year's end", captioned=False))
+    findings.add("The table's outputs count every level; the vacant chair and exit columns are "
+                 "the shares of runs with a vacant chair term, or a member leaving, during the "
+                 "year.")
+    findings.add(Table(pd.DataFrame([{
+        "year": row.year, "alive": f"{row.p_alive:.0%}",
+        "90 %": f"{row.p_alive_lo:.0%} – {row.p_alive_hi:.0%}",
+        "zombie": f"{row.p_zombie:.0%}", "dead": f"{row.p_dead:.0%}",
+        "outputs (median, 90 %)": f"{row.outputs_median:.0f} ({row.outputs_lo:.0f} – "
+                                  f"{row.outputs_hi:.0f})",
+        "a vacant chair term": f"{row.p_vacant_term:.0%}", "an exit": f"{row.p_exit:.0%}"}
+        for row in result.table.itertuples()], columns=FORECAST_COLUMNS)))
+    doc.sections.append(findings)
+    appendix = Section("Provenance", appendix=True)
+    appendix.add(Bullets([
+        f"scenario `{result.scenario.name}`, {result.runs:,} runs, {result.parameters}",
+        f"conditioned on: {summary['record'] or 'no record'}"
+        + (f" (to {summary['record_until']}); {summary['kept']:,} runs kept"
+           if result.record is not None else ""),
+        f"version {summary['version']}, tape version {summary['tape_version']}; "
+        f"{summary['seconds']} s"]))
+    doc.sections.append(appendix)
+    return doc
 
 
 def fan_chart(result: Forecast, path: Path) -> None:

@@ -7,18 +7,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.experiments.storage import atomic_write_bytes, provenance
 from sim.inference.validation import INTERVAL, STATE_FLOOR, CaseResult
 from sim.model import rules
 from sim.model.labels import LEVELS
-from sim.reporting.report import Bullets, Document, Figure, Section, Table, to_html, to_markdown
-
-STATE_COLORS = {"alive": "#4daf4a", "zombie": "#ff7f00", "dead": "#222222"}
+from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
 
 
 def write_validation(results: list[CaseResult], folder: Path) -> Path:
     """Every file of a validation; returns report.md's path."""
-    from sim.experiments.storage import atomic_write_bytes, provenance
-
     figures = folder / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     cases = pd.concat([r.patterns for r in results], ignore_index=True)
@@ -27,32 +24,7 @@ def write_validation(results: list[CaseResult], folder: Path) -> Path:
     atomic_write_bytes(folder / "observed_states.csv", states.to_csv(index=False).encode())
     doc = Document("Validation: the model against the cases' records")
     head = Section("Findings")
-    lines = []
-    for r in results:
-        activity = r.patterns[r.patterns["pattern"].str.contains("activity")]
-        state = r.patterns[r.patterns["pattern"].str.startswith("state")]
-        lines.append(
-            f"**{r.record.title}** ({r.runs:,} runs of `{r.scenario.name}`): the record's "
-            f"activity is inside the simulated {INTERVAL:.0%} interval in "
-            f"{int(activity['inside'].sum())} of {len(activity)} year-and-level patterns; the "
-            f"record's state (by the outcome rule) is one that at least {STATE_FLOOR:.0%} of runs "
-            f"are in at the end of {int(state['inside'].sum())} of {len(state)} years.")
-        for row in r.patterns[r.patterns["pattern"].str.startswith(("chairs", "exits"))
-                              ].itertuples():
-            simulated = (f"{row.simulated_median:.0%} of runs have them"
-                         if isinstance(row.observed, str)
-                         else f"simulated {row.simulated_lo:g} – {row.simulated_hi:g}")
-            lines.append(f"{r.record.name}: {row.pattern}: the record {row.observed}; "
-                         f"{simulated}.")
-        missed = activity[~activity["inside"]]
-        if len(missed):
-            lines.append(f"{r.record.name}: outside the interval: "
-                         + "; ".join(f"{p} (observed {o}, simulated {lo:g} – {hi:g})"
-                                     for p, o, lo, hi in missed[["pattern", "observed",
-                                                                 "simulated_lo",
-                                                                 "simulated_hi"]].itertuples(
-                                         index=False)) + ".")
-    head.add(Bullets(lines))
+    head.add(Bullets([line for r in results for line in _findings(r)]))
     head.add("`cases.csv` has one row per pattern (the record's value, the simulated median and "
              f"{INTERVAL:.0%} interval, and whether the record is inside); `observed_states.csv` "
              "the outcome rule applied to each record, quarter by quarter. The rule and the "
@@ -86,9 +58,37 @@ def write_validation(results: list[CaseResult], folder: Path) -> Path:
     footer = Section("Provenance", appendix=True)
     footer.add(Table(pd.DataFrame([{k: str(v) for k, v in provenance().items()}])))
     doc.sections.append(footer)
-    atomic_write_bytes(folder / "report.html", to_html(doc).encode())
-    atomic_write_bytes(folder / "report.md", to_markdown(doc).encode())
-    return folder / "report.md"
+    return write_document(doc, folder)
+
+
+def _findings(r: CaseResult) -> list[str]:
+    """A case's findings: how much of its record the runs cover, its chairs and exits, and the
+    patterns outside the interval."""
+    lines = []
+    activity = r.patterns[r.patterns["pattern"].str.contains("activity")]
+    state = r.patterns[r.patterns["pattern"].str.startswith("state")]
+    lines.append(
+        f"**{r.record.title}** ({r.runs:,} runs of `{r.scenario.name}`): the record's "
+        f"activity is inside the simulated {INTERVAL:.0%} interval in "
+        f"{int(activity['inside'].sum())} of {len(activity)} year-and-level patterns; the "
+        f"record's state (by the outcome rule) is one that at least {STATE_FLOOR:.0%} of runs "
+        f"are in at the end of {int(state['inside'].sum())} of {len(state)} years.")
+    for row in r.patterns[r.patterns["pattern"].str.startswith(("chairs", "exits"))
+                          ].itertuples():
+        simulated = (f"{row.simulated_median:.0%} of runs have them"
+                     if isinstance(row.observed, str)
+                     else f"simulated {row.simulated_lo:g} – {row.simulated_hi:g}")
+        lines.append(f"{r.record.name}: {row.pattern}: the record {row.observed}; "
+                     f"{simulated}.")
+    missed = activity[~activity["inside"]]
+    if len(missed):
+        lines.append(f"{r.record.name}: outside the interval: "
+                     + "; ".join(f"{p} (observed {o}, simulated {lo:g} – {hi:g})"
+                                 for p, o, lo, hi in missed[["pattern", "observed",
+                                                             "simulated_lo",
+                                                             "simulated_hi"]].itertuples(
+                                     index=False)) + ".")
+    return lines
 
 
 def _plot_activity(r: CaseResult, path: Path) -> None:
@@ -118,7 +118,7 @@ def _plot_activity(r: CaseResult, path: Path) -> None:
 
 
 def _plot_states(r: CaseResult, path: Path) -> None:
-    from sim.reporting.figures import subplots
+    from sim.reporting.figures import STATE_COLORS, subplots
 
     fig, (strip, ax) = subplots(2, 1, figsize=(9, 3.6), dpi=130, sharex=True,
                                 gridspec_kw={"height_ratios": [0.4, 3]})

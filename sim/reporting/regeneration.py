@@ -1,0 +1,95 @@
+"""Runs of an experiment simulated again from their seeds, for the sections that need their
+series (trajectories, the outcome rule's sensitivity, shares measured from a date).
+
+`simulate_runs` is the one place the report runs the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.experiments.posterior import PosteriorSets, run_scenarios
+from sim.inference import statistics
+from sim.model.params import Scenario
+from sim.model.trajectory import Trajectory
+from sim.reporting.results import Results
+
+
+@dataclass
+class Regenerated:
+    """The chosen runs of one design point, simulated again from their seeds."""
+
+    point_id: int
+    scenario: Scenario  # the point's scenario
+    runs: pd.DataFrame  # their rows of runs.parquet
+    trajectories: list[Trajectory]  # one per row, in the same order
+    mismatched: int  # runs that end differently from runs.parquet
+
+
+def simulate_runs(scenarios: Scenario | list[Scenario], seeds: list[int]
+                  ) -> tuple[list[str], list[Trajectory]]:
+    """The outcome and the recorded trajectory of each run, simulated from its seed on the fast
+    engine (one scenario for every seed, or one per seed)."""
+    from sim.model.simulation import simulate  # loads Mesa
+
+    batch = simulate(scenarios, seeds, record=True)
+    return [summary["outcome"] for summary in batch.summaries], batch.trajectories
+
+
+def chosen_runs(results: Results, point_ids: list[int], per_point: int) -> pd.DataFrame:
+    """The rows of runs.parquet of the first `per_point` replicates of each point."""
+    return (results.runs[results.runs["point_id"].isin(point_ids)]
+            .sort_values(["point_id", "replicate"]).groupby("point_id").head(per_point))
+
+
+def regenerate(results: Results, scenario: Scenario, chosen: pd.DataFrame) -> list[Regenerated]:
+    """The chosen runs, point by point, from their seeds."""
+    posterior = results.experiment.get("posterior")
+    sets = PosteriorSets.from_resolved(posterior) if posterior else None
+    points = []
+    for point_id, runs in chosen.groupby("point_id", sort=True):
+        point_scenario = results.point_scenario(scenario, point_id)
+        per_run = point_scenario if sets is None else run_scenarios(
+            scenario, results.factor_keys, runs.reset_index(drop=True), sets,
+            results.experiment.get("fixed") or {})
+        outcomes, trajectories = simulate_runs(per_run, runs["seed"].tolist())
+        mismatched = int(np.sum(np.array(outcomes) != runs["outcome"].to_numpy()))
+        points.append(Regenerated(int(point_id), point_scenario, runs, trajectories, mismatched))
+    return points
+
+
+def regenerated_note(points: list[Regenerated], per_point: int, why: str) -> str:
+    """Where the runs come from, and whether they end as runs.parquet says."""
+    mismatched = sum(p.mismatched for p in points)
+    note = (f"The runs were regenerated from their seeds (fast engine, at most {per_point} per "
+            f"point), {why}")
+    return note + ("; every regenerated run ends as recorded in `runs.parquet`." if not mismatched
+                   else f"; {mismatched} of {sum(len(p.runs) for p in points)} regenerated runs "
+                   "end differently from `runs.parquet` (a different project version?).")
+
+
+def point_series(results: Results, scenario: Scenario, point_ids: list[int], per_point: int
+                 ) -> tuple[pd.DataFrame, str]:
+    """Per-quarter state, outputs and mean engagement of up to `per_point` runs per point: read
+    from timeseries.parquet if it was written, else regenerated from the runs' seeds; and a
+    sentence saying which."""
+    chosen = chosen_runs(results, point_ids, per_point)
+    recorded = results.recorded_series(chosen["run_id"].tolist())
+    if recorded is not None:
+        return recorded, "Read from `timeseries.parquet`."
+    points = regenerate(results, scenario, chosen)
+    states = np.asarray(statistics.STATE_NAMES, dtype=object)
+    parts = []
+    for point in points:
+        for run_id, trajectory in zip(point.runs["run_id"], point.trajectories, strict=True):
+            parts.append(pd.DataFrame({
+                "run_id": run_id, "point_id": point.point_id,
+                "quarter": np.arange(trajectory.quarters_run),
+                "state": states[trajectory.upto("state")],
+                "outputs": trajectory.upto("outputs"),
+                "mean_engagement": trajectory.upto("mean_engagement")}))
+    note = regenerated_note(points, per_point, "since the experiment did not record time series")
+    return pd.concat(parts, ignore_index=True), note
