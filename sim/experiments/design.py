@@ -9,6 +9,7 @@ experiment seed and (point, replicate) alone, so results do not depend on how ru
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -29,11 +30,10 @@ from sim.experiments.posterior import (
     draw_sets,
     scenario_of,
 )
-from sim.model.files import FOLDER_NAME_RULE, check_fits, folder_name_problem
+from sim.model.files import Section, check_fits, dotted_keys
 from sim.model.params import (
     Key,
     Scenario,
-    _suggest,
     find_line,
     load_named_scenario,
     quarter_within,
@@ -147,100 +147,86 @@ def load_experiment(path: str | Path, replicates: int | None = None,
     if not path.is_file():
         raise InputError(str(path), "no such experiment file.")
     raw, text = read_toml(path)
-    source = str(path)
-
-    def error(keys: tuple[str, ...], problem: str, value: Any = None, allowed: str | None = None,
-              show_value: bool = True) -> InputError:
-        return InputError(source, problem, key=".".join(keys),
-                          value=value if show_value else None, allowed=allowed,
-                          line=find_line(text, keys))
-
+    top = Section(str(path), text, raw, (), None, label="experiment file", line_finder=find_line)
     for section in raw:
         if section not in SECTIONS:
-            raise error((section,), "is not a known section.", show_value=False,
-                        allowed=", ".join(f"[{s}]" for s in SECTIONS) + ".")
-    head = raw.get("experiment")
-    if not isinstance(head, Mapping):
-        raise InputError(source, "has no [experiment] table.",
-                         allowed="an [experiment] table with name, scenario, replicates, ...")
-    for key in head:
-        if key not in EXPERIMENT_KEYS:
-            raise error(("experiment", key), "is not a known key.", show_value=False,
-                        allowed=_suggest(key, list(EXPERIMENT_KEYS), "experiment"))
+            raise top.error(section, "is not a known section.",
+                            allowed=", ".join(f"[{s}]" for s in SECTIONS) + ".")
+    if not isinstance(raw.get("experiment"), Mapping):
+        raise top.error(None, "has no [experiment] table.",
+                        allowed="an [experiment] table with name, scenario, replicates, ...")
+    head = top.section("experiment", EXPERIMENT_KEYS)
+    settings = _settings(head, path.stem, replicates, engine)
+    if "fixed" in raw and not isinstance(raw["fixed"], Mapping):
+        raise top.error("fixed", "must be a table.",
+                        allowed='a [fixed] table of "dotted.key" = value.')
+    scenario_ref = settings["scenario_ref"]
+    base = load_named_scenario(scenario_ref, top.folder, lambda why: head.error(
+        "scenario", "names no scenario.", scenario_ref, why), years=settings["years"])
+    fixed = dotted_keys(raw.get("fixed", {}))
+    if fixed:
+        base = _apply(base, fixed, top.section("fixed", None, default={}))
+    factors = read_factors(top, base)
+    _one_meaning_per_key(factors, fixed, base, top)
+    _check_design(settings["design"], factors, settings["samples"], top)
+    points = point_count(settings["design"], factors, settings["samples"])
+    reps = settings["replicates"]
+    check_fits("runs", points * reps, RUN_BYTES + 16 * len(factors),
+               top.source if replicates is None else "--replicates",
+               "experiment.replicates" if replicates is None else None, reps)
+    report = raw.get("report", {})
+    if isinstance(report, Mapping):
+        _check_report(top.section("report", None, default={}), base)
+    return Experiment(**settings, base=base, factors=factors, fixed=fixed,
+                      report=dict(report) if isinstance(report, Mapping) else {},
+                      source=top.source)
 
-    def get(key: str, kind: type, default: Any, check=None, allowed: str = "") -> Any:
-        if key not in head and default is None:
-            raise error(("experiment", key), "is missing.", show_value=False,
-                        allowed=allowed or f"a {kind.__name__} ({EXPERIMENT_KEYS[key]}).")
-        value = head.get(key, default)
-        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True
-        if not ok or (check is not None and not check(value)):
-            raise error(("experiment", key), "is not allowed.", value,
-                        allowed or f"a {kind.__name__} ({EXPERIMENT_KEYS[key]}).")
-        return value
 
-    name = get("name", str, path.stem, lambda v: folder_name_problem(v) is None,
-               f"a name for the results folder: {FOLDER_NAME_RULE}")
-    scenario_ref = get("scenario", str, None, bool, "a built-in scenario name or a path.")
-    years = get("years", int, None, lambda v: 1 <= v <= 200, "a whole number of years, 1 to 200.")
-    reps = get("replicates", int, None, lambda v: v >= 1, "a whole number of runs, at least 1.")
+def _settings(head: Section, stem: str, replicates: int | None, engine: str | None
+              ) -> dict[str, Any]:
+    """The [experiment] table's values, with --replicates and --engine over the file's."""
+    get = head.get
+    settings = {
+        "name": head.folder_name("name", stem),
+        "scenario_ref": get("scenario", str, check=bool,
+                            allowed="a built-in scenario name or a path."),
+        "years": get("years", int, check=lambda v: 1 <= v <= 200,
+                     allowed="a whole number of years, 1 to 200."),
+        "replicates": get("replicates", int, check=lambda v: v >= 1,
+                          allowed="a whole number of runs, at least 1."),
+        "seed": get("seed", int, 0, lambda v: 0 <= v < 2**63,
+                    "a whole number from 0 to 2**63 - 1."),
+        "design": get("design", str, "grid", lambda v: v in DESIGNS, " | ".join(DESIGNS) + "."),
+        "samples": get("samples", int, 0, lambda v: v >= 0, "a whole number, 0 or more."),
+        "common_random_numbers": get("common_random_numbers", bool, True, allowed=(
+            f"true or false ({EXPERIMENT_KEYS['common_random_numbers']}).")),
+        "engine": get("engine", str, "fast", lambda v: v in ENGINES, " | ".join(ENGINES) + "."),
+        "chunk_size": get("chunk_size", int, 0, lambda v: v >= 0,
+                          "a whole number, 0 = automatic."),
+        "description": get("description", str, ""),
+    }
     if replicates is not None:
         if replicates < 1:
             raise InputError("--replicates", "must be at least 1.", value=replicates)
-        reps = replicates
-    seed = get("seed", int, 0, lambda v: 0 <= v < 2**63, "a whole number from 0 to 2**63 - 1.")
-    design = get("design", str, "grid", lambda v: v in DESIGNS, " | ".join(DESIGNS) + ".")
-    samples = get("samples", int, 0, lambda v: v >= 0, "a whole number, 0 or more.")
-    crn = get("common_random_numbers", bool, True)
-    engine_name = get("engine", str, "fast", lambda v: v in ENGINES, " | ".join(ENGINES) + ".")
+        settings["replicates"] = replicates
     if engine is not None:
         if engine not in ENGINES:
             raise InputError("--engine", "is not an engine.", value=engine,
                              allowed=" | ".join(ENGINES) + ".")
-        engine_name = engine
-    chunk_size = get("chunk_size", int, 0, lambda v: v >= 0, "a whole number, 0 = automatic.")
-    description = get("description", str, "")
+        settings["engine"] = engine
+    return settings
 
-    fixed_raw = raw.get("fixed", {})
-    if not isinstance(fixed_raw, Mapping):
-        raise error(("fixed",), "must be a table.", show_value=False,
-                    allowed='a [fixed] table of "dotted.key" = value.')
-    base = load_named_scenario(scenario_ref, path.parent, lambda why: error(
-        ("experiment", "scenario"), "names no scenario.", scenario_ref, why), years=years)
-    fixed = _flatten(fixed_raw)
-    if fixed:
-        base = _apply(base, fixed, source, text, "fixed")
 
-    factors_raw = _flatten(raw.get("factors", {}), keep=lambda v: isinstance(v, Mapping) and (
-        not v or set(v) <= {"min", "max", "steps"}))
-    if not isinstance(factors_raw, Mapping) or not factors_raw:
-        raise error(("factors",), "must list at least one factor.", show_value=False,
-                    allowed='e.g. "group.secretariat" = [false, true] or '
-                    '"members.*.budget_trend" = { min = -0.06, max = 0.0 }.')
-    factors = tuple(_factor(key, spec, base, source, text) for key, spec in factors_raw.items())
-    _one_meaning_per_key(factors, fixed, base, source, text)
-    _check_design(design, factors, samples, source, text)
-    points = point_count(design, factors, samples)
-    check_fits("runs", points * reps, RUN_BYTES + 16 * len(factors),
-               source if replicates is None else "--replicates",
-               "experiment.replicates" if replicates is None else None, reps)
-    report = raw.get("report", {})
-    if isinstance(report, Mapping) and "from" in report:
-        try:
-            quarter_within(report["from"], base.start_quarter, base.quarters)
-        except ValueError as exc:
-            raise error(("report", "from"), str(exc), report["from"],
-                        f"{quarters_within(base.start_quarter, base.quarters)}: shares, "
-                        "survival and contrasts are measured again from its start.") from None
-    experiment = Experiment(
-        name=name, description=description, scenario_ref=scenario_ref, base=base, years=years,
-        replicates=reps, seed=seed, design=design, samples=samples, common_random_numbers=crn,
-        engine=engine_name, chunk_size=chunk_size, factors=factors, fixed=fixed,
-        report=dict(report) if isinstance(report, Mapping) else {}, source=source,
-    )
-    return experiment
+def _check_report(report: Section, base: Scenario) -> None:
+    """The [report] table's `from`: a quarter after the start and before the horizon."""
+    if "from" not in report:
+        return
+    try:
+        quarter_within(report.raw["from"], base.start_quarter, base.quarters)
+    except ValueError as exc:
+        raise report.error("from", str(exc), report.raw["from"],
+                           f"{quarters_within(base.start_quarter, base.quarters)}: shares, "
+                           "survival and contrasts are measured again from its start.") from None
 
 
 def with_posterior(experiment: Experiment, folder: str | Path, sets: int) -> Experiment:
@@ -257,48 +243,40 @@ def with_posterior(experiment: Experiment, folder: str | Path, sets: int) -> Exp
     return dataclasses.replace(experiment, posterior=drawn)
 
 
-def _flatten(table: Any, prefix: str = "", keep=lambda value: False) -> Any:
-    """Nested tables to dotted keys: TOML reads an unquoted `group.secretariat = ...` as a table."""
-    if not isinstance(table, Mapping):
-        return table
-    flat: dict[str, Any] = {}
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and not keep(value):
-            flat.update(_flatten(value, f"{name}.", keep))
-        else:
-            flat[name] = value
-    return flat
-
-
-def _apply(base: Scenario, overrides: dict, source: str, text: str, section: str) -> Scenario:
-    """Apply overrides, re-pointing errors at the experiment file's line."""
+def _apply(base: Scenario, overrides: dict, table: Section) -> Scenario:
+    """Apply overrides, re-pointing errors at the line of the file's table that sets them."""
     try:
         return with_overrides(base, overrides)
     except InputError as exc:
         key = exc.key or ""
         where = next((k for k in overrides if key == k or key.startswith(k.split("*")[0])), key)
-        raise InputError(source, exc.problem, key=f"{section}.{where}" if section else where,
-                         value=exc.value, allowed=exc.allowed,
-                         line=find_line(text, (section, where))) from None
+        raise table.error(where, exc.problem, exc.value, exc.allowed) from None
 
 
-def _factor(key: str, spec: Any, base: Scenario, source: str, text: str,
-            section: str = "factors") -> Factor:
-    line = find_line(text, (section, key))
+def read_factors(top: Section, base: Scenario) -> tuple[Factor, ...]:
+    """The [factors] table: at least one factor, each checked against `base`."""
+    specs = dotted_keys(top.raw.get("factors", {}), keep=lambda v: isinstance(v, Mapping) and (
+        not v or set(v) <= {"min", "max", "steps"}))
+    if not isinstance(specs, Mapping) or not specs:
+        raise top.error("factors", "must list at least one factor.",
+                        allowed='e.g. "group.secretariat" = [false, true] or '
+                        '"members.*.budget_trend" = { min = -0.06, max = 0.0 }.')
+    table = top.section("factors", None, default={})
+    return tuple(read_factor(table, key, spec, base) for key, spec in specs.items())
 
-    def error(problem: str, value: Any = None, allowed: str | None = None) -> InputError:
-        return InputError(source, problem, key=f"{section}.{key}", value=value, allowed=allowed,
-                          line=line)
 
+def read_factor(table: Section, key: str, spec: Any, base: Scenario) -> Factor:
+    """One factor (or prior) of `table`: a dotted key that can be varied in `base`, with listed
+    values or a range { min, max, steps }."""
+    error = functools.partial(table.error, key)
     try:
         name, _ = split_dated(key)
     except ValueError:
         raise error("has a date that is neither a quarter nor a year.", allowed='"KEY@2027Q1" '
                     "(or @2027, its first quarter): the value from that quarter on.") from None
     try:
-        parsed = Key.parse(name, source)
-        parsed.paths(base.codes, source)
+        parsed = Key.parse(name, table.source)
+        parsed.paths(base.codes, table.source)
     except InputError as exc:
         raise error("is not a parameter key.", allowed=exc.allowed or "a dotted --set key: "
                     "`minilat scenarios show NAME --keys` lists them.") from None
@@ -307,67 +285,77 @@ def _factor(key: str, spec: Any, base: Scenario, source: str, text: str,
         raise error("cannot be varied.", allowed="numeric or true/false parameters; the "
                     "horizon is the experiment's `years`.")
     if isinstance(spec, list):
-        if not spec:
-            raise error("is an empty list.", spec, "one value or more.")
-        values = []
-        for value in spec:
-            try:
-                values.append(parsed.check(value, source))
-            except InputError as exc:
-                raise error(exc.problem, value, exc.allowed) from None
-            _check_point(base, key, values[-1], error)
-        if len(set(values)) < len(values):
-            raise error("lists a value twice.", spec, "each value once: every design point "
-                        "is run once per replicate.")
-        return Factor(key, kind, values=tuple(values))
+        return _listed(table, key, spec, parsed, base)
     if isinstance(spec, Mapping):
-        unknown = set(spec) - {"min", "max", "steps"}
-        if unknown:
-            raise error(f"has unknown field {sorted(unknown)[0]!r}.", dict(spec),
-                        "{ min = ..., max = ..., steps = ... }.")
-        if kind is bool:
-            raise error("is true/false: list its values.", dict(spec), "[false, true].")
-        low, high = spec.get("min"), spec.get("max")
-        for bound in (low, high):
-            if isinstance(bound, bool) or not isinstance(bound, int | float):
-                raise error("needs numbers min and max.", dict(spec),
-                            "{ min = 0.0, max = 1.0 } (and steps for grid and oat).")
-        if low > high:
-            raise error(f"has min {low} greater than max {high}.", dict(spec), "min <= max.")
-        steps = spec.get("steps")
-        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int)
-                                  or steps < 1):
-            raise error("has bad steps.", steps, "a whole number of levels, at least 1.")
-        for bound in (low, high):
-            _check_point(base, key, bound, error)
-        whole = math.floor(high) - math.ceil(low) + 1
-        if kind is int and steps is not None and steps > whole:
-            raise error(f"has {steps} steps, more than the {whole} whole numbers from {low:g} "
-                        f"to {high:g}: design points would repeat.", dict(spec),
-                        f"at most {whole} steps, or list the values.")
-        return Factor(key, kind, low=float(low), high=float(high), steps=steps)
+        return _ranged(table, key, spec, kind, base)
     raise error("is neither a list of values nor a range.", spec,
                 "[v1, v2, ...] or { min = ..., max = ..., steps = ... }.")
 
 
+def _listed(table: Section, key: str, spec: list, parsed: Key, base: Scenario) -> Factor:
+    """A factor with listed values, each of the key's type and allowed in `base`."""
+    error = functools.partial(table.error, key)
+    if not spec:
+        raise error("is an empty list.", spec, "one value or more.")
+    values = []
+    for value in spec:
+        try:
+            values.append(parsed.check(value, table.source))
+        except InputError as exc:
+            raise error(exc.problem, value, exc.allowed) from None
+        _check_point(base, key, values[-1], error)
+    if len(set(values)) < len(values):
+        raise error("lists a value twice.", spec, "each value once: every design point "
+                    "is run once per replicate.")
+    return Factor(key, parsed.kind, values=tuple(values))
+
+
+def _ranged(table: Section, key: str, spec: Mapping, kind: type, base: Scenario) -> Factor:
+    """A factor with a range { min, max, steps }, both ends allowed in `base`."""
+    error = functools.partial(table.error, key)
+    unknown = set(spec) - {"min", "max", "steps"}
+    if unknown:
+        raise error(f"has unknown field {sorted(unknown)[0]!r}.", dict(spec),
+                    "{ min = ..., max = ..., steps = ... }.")
+    if kind is bool:
+        raise error("is true/false: list its values.", dict(spec), "[false, true].")
+    low, high = spec.get("min"), spec.get("max")
+    for bound in (low, high):
+        if isinstance(bound, bool) or not isinstance(bound, int | float):
+            raise error("needs numbers min and max.", dict(spec),
+                        "{ min = 0.0, max = 1.0 } (and steps for grid and oat).")
+    if low > high:
+        raise error(f"has min {low} greater than max {high}.", dict(spec), "min <= max.")
+    steps = spec.get("steps")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int)
+                              or steps < 1):
+        raise error("has bad steps.", steps, "a whole number of levels, at least 1.")
+    for bound in (low, high):
+        _check_point(base, key, bound, error)
+    whole = math.floor(high) - math.ceil(low) + 1
+    if kind is int and steps is not None and steps > whole:
+        raise error(f"has {steps} steps, more than the {whole} whole numbers from {low:g} "
+                    f"to {high:g}: design points would repeat.", dict(spec),
+                    f"at most {whole} steps, or list the values.")
+    return Factor(key, kind, low=float(low), high=float(high), steps=steps)
+
+
 def _one_meaning_per_key(factors: tuple[Factor, ...], fixed: dict[str, Any], base: Scenario,
-                         source: str, text: str) -> None:
+                         top: Section) -> None:
     """Refuse a parameter set in two places (`members.*.x` and `members.MEX.x`, or fixed and
     varied): which would win is nowhere written down."""
     seen: dict[tuple[str, ...], tuple[str, str]] = {}
     for section, keys in (("fixed", list(fixed)), ("factors", [f.key for f in factors])):
         for key in keys:
             name, date = split_dated(key)
-            for path in Key.parse(name, source).paths(base.codes, source):
+            for path in Key.parse(name, top.source).paths(base.codes, top.source):
                 path = path + (f"@{date}",) if date else path
                 if path in seen:
                     first = seen[path]
-                    raise InputError(source, f"sets {'.'.join(path)}, which "
-                                     f"[{first[0]}] `{first[1]}` sets too.",
-                                     key=f"{section}.{key}",
-                                     allowed="each parameter in one place: one key, in "
-                                     "[fixed] or in [factors].",
-                                     line=find_line(text, (section, key)))
+                    raise top.section(section, None, default={}).error(
+                        key, f"sets {'.'.join(path)}, which [{first[0]}] `{first[1]}` sets too.",
+                        allowed="each parameter in one place: one key, in [fixed] or in "
+                        "[factors].")
                 seen[path] = (section, key)
 
 
@@ -378,32 +366,29 @@ def _check_point(base: Scenario, key: str, value: Any, error) -> None:
         raise error(exc.problem, value, exc.allowed) from None
 
 
-def _check_design(design: str, factors: tuple[Factor, ...], samples: int, source: str,
-                  text: str) -> None:
+def _check_design(design: str, factors: tuple[Factor, ...], samples: int, top: Section) -> None:
+    """The design's needs: ranges and base samples (a power of 2 for Sobol), steps for a grid."""
+    head = top.section("experiment", None)
+
     def error(problem: str, allowed: str) -> InputError:
-        return InputError(source, problem, key="experiment.design", value=design,
-                          allowed=allowed, line=find_line(text, ("experiment", "design")))
+        return head.error("design", problem, design, allowed)
 
     listed = [f.key for f in factors if not f.is_range]
     flat = [f.key for f in factors if f.is_range and f.low == f.high]
     if design in ("lhs", "sobol") and flat:
-        raise InputError(source, f"has min = max for a {design} design: it varies nothing.",
-                         key=f"factors.{flat[0]}", allowed="min < max, or the value in [fixed].",
-                         line=find_line(text, ("factors", flat[0])))
+        raise top.section("factors", None).error(
+            flat[0], f"has min = max for a {design} design: it varies nothing.",
+            allowed="min < max, or the value in [fixed].")
     if design in ("lhs", "sobol"):
         if listed:
             raise error(f"needs ranges, but {listed[0]} lists values.",
                         f"every factor as {{ min = ..., max = ... }} for {design}; or use grid.")
         if samples < 1:
-            raise InputError(source, f"must be set for a {design} design.",
-                             key="experiment.samples", value=samples,
-                             allowed="a whole number of base samples, at least 1.",
-                             line=find_line(text, ("experiment", "samples")))
+            raise head.error("samples", f"must be set for a {design} design.", samples,
+                             "a whole number of base samples, at least 1.")
         if design == "sobol" and samples & (samples - 1):
-            raise InputError(source, "must be a power of 2 for a Sobol design.",
-                             key="experiment.samples", value=samples,
-                             allowed=f"e.g. {2 ** max(0, math.ceil(math.log2(samples)))}.",
-                             line=find_line(text, ("experiment", "samples")))
+            raise head.error("samples", "must be a power of 2 for a Sobol design.", samples,
+                             f"e.g. {2 ** max(0, math.ceil(math.log2(samples)))}.")
     if design == "grid":
         unstepped = [f.key for f in factors if f.is_range and not f.steps]
         if unstepped:

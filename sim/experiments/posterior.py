@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.errors import UserError
+from sim.errors import InputError, UserError
 from sim.model.params import Scenario, with_overrides
 
 POSTERIOR_FILE = "posterior.parquet"
@@ -30,24 +30,24 @@ def read_posterior(folder: str | Path) -> pd.DataFrame:
     """A calibration's `posterior.parquet`: parameter sets (dotted keys) and `weight`."""
     path = Path(folder) / POSTERIOR_FILE
     if not path.is_file():
-        raise UserError(f"{folder}: holds no {POSTERIOR_FILE}. Give the results folder of a "
-                        "calibration (minilat calibrate writes one).")
+        raise InputError(str(folder), f"holds no {POSTERIOR_FILE}. Give the results folder of a "
+                         "calibration (minilat calibrate writes one).")
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # a damaged file is a message, not a traceback
-        raise UserError(f"{path}: cannot be read as Parquet ({exc}).") from None
+        raise InputError(str(path), f"cannot be read as Parquet ({exc}).") from None
     weights = frame.get("weight")
     if weights is None or not len(frame) or not pd.api.types.is_numeric_dtype(weights) \
             or not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
-        raise UserError(f"{path}: needs rows and a `weight` column of non-negative numbers "
-                        "with a positive sum.")
+        raise InputError(str(path), "needs rows and a `weight` column of non-negative numbers "
+                         "with a positive sum.")
     keys = [c for c in frame.columns if c != "weight"]
     if not keys:
-        raise UserError(f"{path}: has no parameter columns besides `weight`.")
+        raise InputError(str(path), "has no parameter columns besides `weight`.")
     for key in keys:
         if not pd.api.types.is_numeric_dtype(frame[key]) or not np.isfinite(
                 frame[key].to_numpy(dtype=float)).all():
-            raise UserError(f"{path}: column {key} must hold finite numbers.")
+            raise InputError(str(path), f"column {key} must hold finite numbers.")
     return frame
 
 

@@ -26,16 +26,9 @@ import pandas as pd
 from scipy.stats import qmc
 
 from sim.errors import InputError, UserError
-from sim.experiments.design import Factor, _factor, run_seed
+from sim.experiments.design import Factor, read_factor, run_seed
 from sim.model import rules
-from sim.model.files import (
-    FOLDER_NAME_RULE,
-    KIND_NAMES,
-    REQUIRED,
-    Section,
-    check_fits,
-    folder_name_problem,
-)
+from sim.model.files import Section, check_fits
 from sim.model.params import (
     Scenario,
     find_line,
@@ -98,9 +91,8 @@ class CalibrationFile:
     settings, the priors' table and the long-run scenarios, each value checked."""
 
     path: Path
-    raw: dict
-    text: str
-    head: Mapping
+    top: Section
+    head: Section  # the [calibration] table
 
     @classmethod
     def read(cls, path: str | Path, sections: tuple[str, ...], head_keys: Mapping[str, str]
@@ -111,148 +103,112 @@ class CalibrationFile:
         raw, text = read_toml(path)
         top = Section(str(path), text, raw, (), sections, label="calibration file",
                       line_finder=find_line)
-        return cls(path, raw, text, top.section("calibration", head_keys, default={}).raw)
+        return cls(path, top, top.section("calibration", head_keys, default={}))
 
     @property
     def source(self) -> str:
         return str(self.path)
 
-    def section(self, name: str, keys: Mapping[str, str]) -> Mapping:
-        top = Section(self.source, self.text, self.raw, (), None, line_finder=find_line)
-        return top.section(name, keys, default={}).raw
-
-    def error(self, keys: tuple[str, ...], problem: str, value: Any = None,
-              allowed: str | None = None) -> InputError:
-        return InputError(self.source, problem, key=".".join(keys), value=value,
-                          allowed=allowed, line=find_line(self.text, keys))
-
-    def get(self, table: Mapping, section: str, key: str, kind: type, default: Any,
-            check=None, allowed: str = "") -> Any:
-        reader = Section(self.source, self.text, table, (section,), None,
-                         line_finder=find_line)
-        return reader.get(key, kind, REQUIRED if default is None else default, check,
-                          allowed or KIND_NAMES[kind] + ".")
-
-    def setting(self, key: str, kind: type, default: Any, check=None, allowed: str = "") -> Any:
-        return self.get(self.head, "calibration", key, kind, default, check, allowed)
-
     def settings(self, draws: int | None) -> dict[str, Any]:
         """name, description, draws, accept, seed and predictive_runs."""
-        setting = self.setting
+        get = self.head.get
         return {
-            "name": setting("name", str, self.path.stem, lambda v: folder_name_problem(v) is None,
-                            f"a name for the results folder: {FOLDER_NAME_RULE}"),
-            "description": setting("description", str, ""),
-            "draws": draws or setting("draws", int, 20_000, lambda v: v >= 10,
-                                      "a whole number of draws, at least 10."),
-            "accept": setting("accept", float, 0.01, lambda v: 0 < v <= 1,
-                              "a share above 0 and at most 1."),
-            "seed": setting("seed", int, 0, lambda v: 0 <= v < 2**63,
-                            "a whole number from 0 to 2**63 - 1."),
-            "predictive_runs": setting("predictive_runs", int, 20, lambda v: v >= 1,
-                                       "a whole number, at least 1."),
+            "name": self.head.folder_name("name", self.path.stem),
+            "description": get("description", str, ""),
+            "draws": draws or get("draws", int, 20_000, lambda v: v >= 10,
+                                  "a whole number of draws, at least 10."),
+            "accept": get("accept", float, 0.01, lambda v: 0 < v <= 1,
+                          "a share above 0 and at most 1."),
+            "seed": get("seed", int, 0, lambda v: 0 <= v < 2**63,
+                        "a whole number from 0 to 2**63 - 1."),
+            "predictive_runs": get("predictive_runs", int, 20, lambda v: v >= 1,
+                                   "a whole number, at least 1."),
         }
 
     def priors(self, scenarios: list[Scenario]) -> tuple[Factor, ...]:
         """The numeric prior ranges, each a key of every one of `scenarios`."""
-        priors_raw = self.raw.get("priors", {})
+        priors_raw = self.top.raw.get("priors", {})
         if not isinstance(priors_raw, Mapping) or not priors_raw:
-            raise self.error(("priors",), "must give at least one prior range.",
-                             allowed='"dotted.key" = { min = ..., max = ... }.')
+            raise self.top.error("priors", "must give at least one prior range.",
+                                 allowed='"dotted.key" = { min = ..., max = ... }.')
+        table = self.top.section("priors", None)
         priors = []
         for key, spec in priors_raw.items():
-            checked = [_factor(key, spec, scenario, self.source, self.text, section="priors")
-                       for scenario in scenarios]
+            checked = [read_factor(table, key, spec, scenario) for scenario in scenarios]
             prior = checked[0]
             if not prior.is_range or prior.kind is bool:
-                raise self.error(("priors", prior.key), "needs a numeric range.",
-                                 allowed="{ min = ..., max = ... }.")
+                raise table.error(prior.key, "needs a numeric range.",
+                                  allowed="{ min = ..., max = ... }.")
             priors.append(prior)
         return tuple(priors)
 
     def long_run(self, example: str) -> tuple[tuple[Scenario, ...], int]:
         """The long-run scenarios and the runs per accepted draw for them."""
-        refs = self.head.get("long_run", [])
-        if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-            raise self.error(("calibration", "long_run"), "is not a list of scenarios.", refs,
-                             f"e.g. {example}.")
+        refs = self.head.texts("long_run", "is not a list of scenarios.", f"e.g. {example}.")
         scenarios = tuple(load_named_scenario(ref, self.path.parent, lambda why, ref=ref:
-                                              self.error(("calibration", "long_run"),
-                                                         "names no scenario.", ref, why))
+                                              self.head.error("long_run", "names no scenario.",
+                                                              ref, why))
                           for ref in refs)
-        runs = self.setting("long_run_runs", int, 5, lambda v: v >= 1,
-                            "a whole number, at least 1.")
+        runs = self.head.get("long_run_runs", int, 5, lambda v: v >= 1,
+                             "a whole number, at least 1.")
         return scenarios, runs
 
 
 def load_calibration(path: str | Path, draws: int | None = None) -> Calibration:
     """Read and validate a calibration file; errors name file, line, key and value."""
     file = CalibrationFile.read(path, SECTIONS, CALIBRATION_KEYS)
-    path, source, error, get = file.path, file.source, file.error, file.get
-    head = file.head
-    targets = file.section("targets", TARGET_KEYS)
-    override = draws
+    head, targets = file.head, file.top.section("targets", TARGET_KEYS, default={})
     settings = file.settings(draws)
-    draws = settings["draws"]
-    scenario_ref = get(head, "calibration", "scenario", str, None, bool,
-                       "a built-in scenario name or a path.")
-
-    def day(key: str) -> dt.date:
-        value = get(targets, "targets", key, str, None, bool, "a date YYYY-MM-DD.")
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise error(("targets", key), "is not a date.", value, "YYYY-MM-DD.") from None
-
-    first_day, last_day = day("observed_from"), day("observed_until")
+    scenario_ref = head.get("scenario", str, check=bool,
+                            allowed="a built-in scenario name or a path.")
+    first_day = targets.date("observed_from", check=bool)
+    last_day = targets.date("observed_until", check=bool)
     if last_day < first_day:
-        raise error(("targets", "observed_until"), "is before observed_from.", str(last_day))
-    csv_ref = get(targets, "targets", "statements", str, None, bool, "a path to a CSV file.")
-    csv_path = (path.parent / csv_ref).resolve()
-    if not csv_path.is_file():
-        raise error(("targets", "statements"), "names no file.", csv_ref,
-                    f"a CSV file relative to {path.parent}.")
-    dates = read_record_dates(csv_path)
-    dates = [d for d in dates if first_day <= d <= last_day]
+        raise targets.error("observed_until", "is before observed_from.", str(last_day))
+    csv_path = targets.file("statements", "a path to a CSV file.", must_exist="a CSV file")
+    dates = [d for d in read_record_dates(csv_path.resolve()) if first_day <= d <= last_day]
     years = range(first_day.year, last_day.year + 1)
     observed = pd.Series({y: int(sum(d.year == y for d in dates)) for y in years},
                          name="statements")
-
-    base = load_named_scenario(scenario_ref, path.parent, lambda why: error(
-        ("calibration", "scenario"), "names no scenario.", scenario_ref, why))
+    base = load_named_scenario(scenario_ref, file.path.parent, lambda why: head.error(
+        "scenario", "names no scenario.", scenario_ref, why))
     start = parse_quarter(base.start)
-    last_abs = parse_quarter(f"{last_day.year}Q{(last_day.month - 1) // 3 + 1}")
-    last_quarter = last_abs - start
+    last_quarter = parse_quarter(f"{last_day.year}Q{(last_day.month - 1) // 3 + 1}") - start
     if parse_quarter(f"{first_day.year}Q{(first_day.month - 1) // 3 + 1}") < start or \
             last_quarter < 0:
-        raise error(("targets", "observed_from"), "falls outside the scenario's horizon.",
-                    str(first_day), f"dates from the scenario's start, {base.start}.")
+        raise targets.error("observed_from", "falls outside the scenario's horizon.",
+                            str(first_day), f"dates from the scenario's start, {base.start}.")
     base = with_overrides(base, years=last_quarter // 4 + 1)
+    order = targets.raw.get("chair_order", [])
+    codes = [m.code for m in base.members]
+    if not isinstance(order, list) or any(c not in codes for c in order):
+        raise targets.error("chair_order", "names a non-member.", order,
+                            f"member codes of {base.name}: {', '.join(codes)}.")
+    alive = targets.get("alive_at_end", bool, True)
+    priors = file.priors([base])
+    long_run, long_run_runs = file.long_run('["mikta", "mikta-formal"]')
+    check_fits("draws", settings["draws"], DRAW_BYTES + 8 * (len(priors) + len(observed)),
+               file.source if draws is None else "--draws",
+               "calibration.draws" if draws is None else None, settings["draws"])
+    return Calibration(settings["name"], settings["description"], base, settings["draws"],
+                       settings["accept"], settings["seed"], settings["predictive_runs"], priors,
+                       observed, _year_quarters(start, last_quarter, last_day), last_quarter,
+                       tuple(order), alive, file.source, long_run, long_run_runs)
+
+
+def _year_quarters(start: int, last_quarter: int, last_day: dt.date
+                   ) -> dict[int, list[tuple[int, float]]]:
+    """Per calendar year, its quarters (from the run's first) and the share of each observed:
+    the last quarter in proportion to its days up to `last_day`, the others in full."""
     year_quarters: dict[int, list[tuple[int, float]]] = {}
     for q in range(last_quarter + 1):
-        year = (start + q) // 4
-        year_quarters.setdefault(year, []).append((q, 1.0))
+        year_quarters.setdefault((start + q) // 4, []).append((q, 1.0))
     quarter_start = dt.date(last_day.year, 3 * ((last_day.month - 1) // 3) + 1, 1)
     quarter_end = dt.date(last_day.year + (quarter_start.month == 10),
                           (quarter_start.month + 3 - 1) % 12 + 1, 1)
     share = ((last_day - quarter_start).days + 1) / (quarter_end - quarter_start).days
     year_quarters[last_day.year][-1] = (last_quarter, share)
-
-    order = targets.get("chair_order", [])
-    codes = [m.code for m in base.members]
-    if not isinstance(order, list) or any(c not in codes for c in order):
-        raise error(("targets", "chair_order"), "names a non-member.", order,
-                    f"member codes of {base.name}: {', '.join(codes)}.")
-    alive = get(targets, "targets", "alive_at_end", bool, True)
-    priors = file.priors([base])
-    long_run, long_run_runs = file.long_run('["mikta", "mikta-formal"]')
-    check_fits("draws", draws, DRAW_BYTES + 8 * (len(priors) + len(observed)),
-               source if override is None else "--draws",
-               "calibration.draws" if override is None else None, draws)
-    return Calibration(settings["name"], settings["description"], base, draws,
-                       settings["accept"], settings["seed"], settings["predictive_runs"], priors,
-                       observed, year_quarters, last_quarter, tuple(order), alive, source,
-                       long_run, long_run_runs)
+    return year_quarters
 
 
 def read_record_dates(path: Path) -> list[dt.date]:

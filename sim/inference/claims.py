@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.experiments.design import _flatten, run_seed
-from sim.model.files import FOLDER_NAME_RULE, Section, check_fits, folder_name_problem
+from sim.experiments.design import run_seed
+from sim.model.files import Section, check_fits, dotted_keys
 from sim.model.params import (
     Scenario,
     find_line,
@@ -93,12 +93,10 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
         raise InputError(str(path), "no such claims file." if not path.is_dir()
                          else "is a folder, not a claims file.")
     raw, text = read_toml(path)
-    source = str(path)
-    top = Section(source, text, raw, (), ("claims", "claim", "variants"), label="claims file",
+    top = Section(str(path), text, raw, (), ("claims", "claim", "variants"), label="claims file",
                   line_finder=find_line)
     head = top.section("claims", SUITE_KEYS, default={})
-    name = head.get("name", str, path.stem, lambda v: folder_name_problem(v) is None,
-                    f"a name for the results folder: {FOLDER_NAME_RULE}")
+    name = head.folder_name("name", path.stem)
     description = head.get("description", str, "")
     years = head.get("years", int, 30, lambda v: 1 <= v <= 200, "1 to 200 years.")
     reps = head.get("replicates", int, 1000, lambda v: v >= 10, "at least 10 runs.")
@@ -110,71 +108,11 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
     seed = head.get("seed", int, 0, lambda v: 0 <= v < 2**63, "0 to 2**63 - 1.")
     confidence = head.get("confidence", float, 0.95, lambda v: 0.5 <= v < 1, "0.5 to 0.999.")
     scenario_ref = head.get("scenario", str, "mikta", bool, "a built-in scenario name or a path.")
-
-    def scenario(ref: str, section: Section, key: str) -> Scenario:
-        return load_named_scenario(ref, path.parent, lambda why: section.error(
-            key, "names no scenario.", ref, why), years=years)
-
-    base = scenario(scenario_ref, head, "scenario")
+    base = _named_scenario(scenario_ref, head, "scenario", years)
     items = top.sections("claim", CLAIM_KEYS)
     if not items:
         raise top.error("claim", "is missing.", allowed="at least one [[claim]] table.")
-    claims = []
-    for c, item in enumerate(items):
-        contrasts = []
-        for spec in item.sections("contrast", CONTRAST_KEYS):
-            expect_table = spec.section("expect", None, default={})
-            expect = {}
-            for metric in expect_table.raw:
-                if metric not in METRICS:
-                    raise expect_table.error(metric, f"is not a metric (claim {c + 1}).",
-                                             allowed=", ".join(METRICS) + ".")
-                expect[metric] = expect_table.get(metric, str, check=lambda v: v in DIRECTIONS,
-                                                  allowed="higher or lower.")
-            if not expect:
-                raise spec.error("expect", f"is missing (claim {c + 1}).",
-                                 allowed='e.g. { dead = "lower" }.')
-            if "baseline" not in spec and "treatment" not in spec and \
-                    "baseline_scenario" not in spec and "treatment_scenario" not in spec:
-                raise spec.error(None, f"has neither a baseline nor a treatment (claim {c + 1}):"
-                                 " its arms would be the same scenario.",
-                                 allowed="a baseline, a treatment, or their *_scenario files.")
-            arms = []
-            for arm in ("baseline", "treatment"):
-                start = (scenario(spec.get(f"{arm}_scenario", str, check=bool,
-                                           allowed="a scenario name or path."),
-                                  spec, f"{arm}_scenario")
-                         if f"{arm}_scenario" in spec else base)
-                changes = _flatten(spec.get(arm, dict, {}))
-                try:
-                    arms.append((with_overrides(start, changes) if changes else start, changes))
-                except InputError as exc:
-                    raise InputError(source, f"claim {c + 1}, {spec.label}, {arm}: "
-                                     f"{exc}") from None
-            (b, b_changes), (t, t_changes) = arms
-            if [m.code for m in b.members] != [m.code for m in t.members][:len(b.members)]:
-                raise spec.error("treatment_scenario", "must keep the baseline's members "
-                                 "first, in order, for the arms to share their shocks.")
-            contrasts.append(Contrast(spec.get("name", str, f"contrast {len(contrasts) + 1}"),
-                                      b, t, b_changes, t_changes, expect,
-                                      spec.get("why", str, "")))
-        if not contrasts:
-            raise item.error("contrast", f"is missing (claim {c + 1}).",
-                             allowed="at least one [[claim.contrast]].")
-        reference = item.section("reference", None, default={})
-        for key in reference.raw:
-            if key in SHARES:
-                reference.get(key, float, check=lambda v: 0 <= v <= 1, allowed="a share, 0 to 1.")
-            elif key == "source":
-                reference.get(key, str)
-            else:
-                raise reference.error(key, "is not a known key.",
-                                      allowed=f"{', '.join(SHARES)} and source.")
-        claims.append(Claim(item.get("id", int, c + 1, lambda v: 0 <= v < 10**9,
-                                     "a whole number, 0 to 999999999."),
-                            item.get("title", str, ""), item.get("source", str, ""),
-                            item.get("statement", str, ""), tuple(contrasts),
-                            dict(reference.raw), item.get("decided_by", str, "")))
+    claims = [_claim(item, c, base, years) for c, item in enumerate(items)]
     ids = [claim.id for claim in claims]
     if len(set(ids)) < len(ids):
         twice = next(i for i in ids if ids.count(i) > 1)
@@ -182,17 +120,91 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
                         allowed="a different id for each claim.")
     variants = _variants(top, base)
     arms = 2 * sum(len(claim.contrasts) for claim in claims) * (1 + len(variants))
-    check_fits("paired runs", arms * reps, RUN_BYTES, source if replicates is None
+    check_fits("paired runs", arms * reps, RUN_BYTES, top.source if replicates is None
                else "--replicates", "claims.replicates" if replicates is None else None, reps)
-    return ClaimSuite(name, description, years, reps, seed, confidence, tuple(claims), source,
-                      variants)
+    return ClaimSuite(name, description, years, reps, seed, confidence, tuple(claims),
+                      top.source, variants)
+
+
+def _named_scenario(ref: str, section: Section, key: str, years: int) -> Scenario:
+    """The scenario `section`'s `key` names, run for `years`."""
+    return load_named_scenario(ref, section.folder, lambda why: section.error(
+        key, "names no scenario.", ref, why), years=years)
+
+
+def _claim(item: Section, c: int, base: Scenario, years: int) -> Claim:
+    """Claim `c` (from 0): its contrasts, reference shares and texts."""
+    contrasts: list[Contrast] = []
+    for spec in item.sections("contrast", CONTRAST_KEYS):
+        contrasts.append(_contrast(spec, c, len(contrasts), base, years))
+    if not contrasts:
+        raise item.error("contrast", f"is missing (claim {c + 1}).",
+                         allowed="at least one [[claim.contrast]].")
+    reference = item.section("reference", None, default={})
+    for key in reference.raw:
+        if key in SHARES:
+            reference.get(key, float, check=lambda v: 0 <= v <= 1, allowed="a share, 0 to 1.")
+        elif key == "source":
+            reference.get(key, str)
+        else:
+            raise reference.error(key, "is not a known key.",
+                                  allowed=f"{', '.join(SHARES)} and source.")
+    return Claim(item.get("id", int, c + 1, lambda v: 0 <= v < 10**9,
+                          "a whole number, 0 to 999999999."),
+                 item.get("title", str, ""), item.get("source", str, ""),
+                 item.get("statement", str, ""), tuple(contrasts), dict(reference.raw),
+                 item.get("decided_by", str, ""))
+
+
+def _contrast(spec: Section, c: int, k: int, base: Scenario, years: int) -> Contrast:
+    """Contrast `k` of claim `c` (both from 0): its two arms and the effects it expects."""
+    expect = _expected(spec, c)
+    if "baseline" not in spec and "treatment" not in spec and \
+            "baseline_scenario" not in spec and "treatment_scenario" not in spec:
+        raise spec.error(None, f"has neither a baseline nor a treatment (claim {c + 1}):"
+                         " its arms would be the same scenario.",
+                         allowed="a baseline, a treatment, or their *_scenario files.")
+    arms = []
+    for arm in ("baseline", "treatment"):
+        start = (_named_scenario(spec.get(f"{arm}_scenario", str, check=bool,
+                                          allowed="a scenario name or path."),
+                                 spec, f"{arm}_scenario", years)
+                 if f"{arm}_scenario" in spec else base)
+        changes = dotted_keys(spec.get(arm, dict, {}))
+        try:
+            arms.append((with_overrides(start, changes) if changes else start, changes))
+        except InputError as exc:
+            raise InputError(spec.source, f"claim {c + 1}, {spec.label}, {arm}: "
+                             f"{exc}") from None
+    (b, b_changes), (t, t_changes) = arms
+    if [m.code for m in b.members] != [m.code for m in t.members][:len(b.members)]:
+        raise spec.error("treatment_scenario", "must keep the baseline's members "
+                         "first, in order, for the arms to share their shocks.")
+    return Contrast(spec.get("name", str, f"contrast {k + 1}"), b, t, b_changes, t_changes,
+                    expect, spec.get("why", str, ""))
+
+
+def _expected(spec: Section, c: int) -> dict[str, str]:
+    """A contrast's `expect` table: metric -> higher or lower, at least one."""
+    table = spec.section("expect", None, default={})
+    expect = {}
+    for metric in table.raw:
+        if metric not in METRICS:
+            raise table.error(metric, f"is not a metric (claim {c + 1}).",
+                              allowed=", ".join(METRICS) + ".")
+        expect[metric] = table.get(metric, str, check=lambda v: v in DIRECTIONS,
+                                   allowed="higher or lower.")
+    if not expect:
+        raise spec.error("expect", f"is missing (claim {c + 1}).",
+                         allowed='e.g. { dead = "lower" }.')
+    return expect
 
 
 def _variants(top: Section, base: Scenario) -> tuple[tuple[str, str], ...]:
     """The `[variants]` table: "mechanisms.<name>" = ["<variant>", ...], each checked."""
     table = top.section("variants", None, default={})
     found = []
-    for key, values in _flatten(table.raw).items():
+    for key, values in dotted_keys(table.raw).items():
         if not key.startswith("mechanisms.") or not isinstance(values, list) or not values:
             raise table.error(key.split(".")[-1], "is not a list of structural variants.",
                               values, '"mechanisms.<name>" = ["<variant>", ...] (scenarios show '

@@ -40,11 +40,9 @@ from sim.inference.calibration import (
     posterior_summary,
     prior_draws,
 )
-from sim.inference.records import Record, load_record
+from sim.inference.records import Record, common_years, load_record
 from sim.model import rules
-from sim.model.files import (
-    check_fits,
-)
+from sim.model.files import Section, check_fits
 from sim.model.labels import LEVELS
 from sim.model.params import (
     Scenario,
@@ -122,62 +120,63 @@ def is_joint(path: str | Path) -> bool:
 def load_joint(path: str | Path, draws: int | None = None) -> JointCalibration:
     """Read and validate a joint calibration file; errors name file, line, key and value."""
     file = CalibrationFile.read(path, SECTIONS, JOINT_KEYS)
-    path, head, error = file.path, file.head, file.error
-    override = draws
     settings = file.settings(draws)
-    draws = settings["draws"]
-    refs = head.get("cases")
-    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and r
-                                                         for r in refs):
-        raise error(("calibration", "cases"), "is not a list of case records.", refs,
-                    'e.g. ["mikta", "ibsa"]: shipped records or record TOML files.')
-    if len(set(refs)) < len(refs):
-        raise error(("calibration", "cases"), "names a case twice.", refs, "distinct cases.")
-    cases = []
-    for ref in refs:
-        local = path.parent / ref
-        try:
-            record = load_record(local if local.is_file() else ref)
-        except InputError:
-            raise
-        except UserError as exc:
-            raise error(("calibration", "cases"), "names no record.", ref,
-                        str(exc).split(": ", 1)[-1]) from None
-        cases.append(case_target(record))
+    cases = _cases(file.head)
     priors = file.priors([case.scenario for case in cases])
     long_run, long_run_runs = file.long_run('["mikta", "ibsa"]')
     if long_run:
         file.priors(list(long_run))  # every prior is a key of the long-run scenarios too
     statistics = sum(len(c.observed) for c in cases)
-    check_fits("draws", draws, DRAW_BYTES + 8 * (len(priors) + statistics),
-               file.source if override is None else "--draws",
-               "calibration.draws" if override is None else None, draws)
-    setting = file.setting
-    method = setting("method", str, "smc", lambda v: v in METHODS,
-                     '"smc" (ABC-SMC with pyabc) or "rejection".')
+    check_fits("draws", settings["draws"], DRAW_BYTES + 8 * (len(priors) + statistics),
+               file.source if draws is None else "--draws",
+               "calibration.draws" if draws is None else None, settings["draws"])
+    get = file.head.get
+    method = get("method", str, "smc", lambda v: v in METHODS,
+                 '"smc" (ABC-SMC with pyabc) or "rejection".')
     smc = {
-        "population_size": setting("population_size", int, 200, lambda v: v >= 2,
-                                   "a whole number of parameter sets, at least 2."),
-        "max_populations": setting("max_populations", int, 8, lambda v: v >= 1,
-                                   "a whole number of generations, at least 1."),
-        "min_epsilon": setting("min_epsilon", float, 0.0, lambda v: v >= 0,
-                               "a distance, 0 or more."),
-        "max_simulations": setting("max_simulations", int, 20_000, lambda v: v >= 1,
-                                   "a whole number of parameter sets, at least 1."),
-        "replicates": setting("replicates", int, 1, lambda v: 1 <= v <= 1000,
-                              "a whole number of runs from 1 to 1000."),
+        "population_size": get("population_size", int, 200, lambda v: v >= 2,
+                               "a whole number of parameter sets, at least 2."),
+        "max_populations": get("max_populations", int, 8, lambda v: v >= 1,
+                               "a whole number of generations, at least 1."),
+        "min_epsilon": get("min_epsilon", float, 0.0, lambda v: v >= 0,
+                           "a distance, 0 or more."),
+        "max_simulations": get("max_simulations", int, 20_000, lambda v: v >= 1,
+                               "a whole number of parameter sets, at least 1."),
+        "replicates": get("replicates", int, 1, lambda v: 1 <= v <= 1000,
+                          "a whole number of runs from 1 to 1000."),
     }
-    return JointCalibration(settings["name"], settings["description"], tuple(cases), draws,
-                            settings["accept"], settings["seed"], settings["predictive_runs"],
-                            priors, file.source, long_run, long_run_runs, method, **smc)
+    return JointCalibration(settings["name"], settings["description"], tuple(cases),
+                            settings["draws"], settings["accept"], settings["seed"],
+                            settings["predictive_runs"], priors, file.source, long_run,
+                            long_run_runs, method, **smc)
+
+
+def _cases(head: Section) -> list[CaseTarget]:
+    """The `cases` of a [calibration] table: distinct records, each a shipped name or a record
+    file relative to the calibration file."""
+    refs = head.texts("cases", "is not a list of case records.",
+                      'e.g. ["mikta", "ibsa"]: shipped records or record TOML files.',
+                      filled=True)
+    if len(set(refs)) < len(refs):
+        raise head.error("cases", "names a case twice.", refs, "distinct cases.")
+    cases = []
+    for ref in refs:
+        local = head.folder / ref
+        try:
+            record = load_record(local if local.is_file() else ref)
+        except InputError:
+            raise
+        except UserError as exc:
+            raise head.error("cases", "names no record.", ref,
+                             str(exc).split(": ", 1)[-1]) from None
+        cases.append(case_target(record))
+    return cases
 
 
 def case_target(record: Record) -> CaseTarget:
     """The statistics a case's record holds its runs to, over the years both cover in full."""
-    from sim.inference.validation import _common_years
-
     scenario = load_scenario(record.scenario)
-    years = _common_years(record, with_overrides(scenario, years=200))
+    years = common_years(record, with_overrides(scenario, years=200))
     if not years:
         raise UserError(f"{record.source}: the record and its scenario {scenario.name} share "
                         "no whole calendar year to compare.")

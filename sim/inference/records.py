@@ -26,7 +26,7 @@ import pandas as pd
 from sim.errors import InputError, UserError
 from sim.model.files import Section
 from sim.model.labels import LEVELS, Event, Labels, Rule, label
-from sim.model.params import find_line, read_toml
+from sim.model.params import Scenario, find_line, read_toml
 
 RECORDS = Path(__file__).resolve().parents[2] / "seeds" / "records"
 COLUMNS = ("case", "date", "date_end", "level", "kind", "member", "title", "source",
@@ -108,6 +108,16 @@ def absolute_quarter(day: dt.date) -> int:
     return day.year * 4 + (day.month - 1) // 3
 
 
+def common_years(record: Record, scenario: Scenario) -> list[int]:
+    """Calendar years the record and the simulated horizon both cover in full."""
+    first = max(record.founded.year + (record.founded.month > 1 or record.founded.day > 1),
+                scenario.start_quarter // 4 + (scenario.start_quarter % 4 > 0))
+    last_record = record.observed_until.year - (
+        (record.observed_until.month, record.observed_until.day) != (12, 31))
+    last_model = (scenario.start_quarter + scenario.quarters) // 4 - 1
+    return list(range(first, min(last_record, last_model) + 1))
+
+
 def builtin_records() -> list[str]:
     return sorted(p.stem for p in RECORDS.glob("*.toml"))
 
@@ -125,16 +135,8 @@ def load_record(name_or_path: str | Path) -> Record:
     top = Section(source, toml_text, raw, (), ("case",), label="record file",
                   line_finder=find_line)
     case = top.section("case", CASE_KEYS)
-
-    def day(key: str) -> dt.date:
-        value = case.get(key, str, allowed="a date YYYY-MM-DD.")
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise case.error(key, "is not a date.", value, "YYYY-MM-DD.") from None
-
     name = case.get("name", str, check=bool, allowed="the case's name, e.g. mikta.")
-    founded, until = day("founded"), day("observed_until")
+    founded, until = case.date("founded"), case.date("observed_until")
     if until < founded:
         raise case.error("observed_until", "is before `founded`.", str(until))
     members = case.get("members", list, check=lambda v: bool(v) and all(
@@ -142,22 +144,17 @@ def load_record(name_or_path: str | Path) -> Record:
         allowed="a list of distinct member codes, e.g. [\"IND\", \"BRA\", \"ZAF\"].")
     min_members = case.get("min_members", int, 2, lambda v: 1 <= v <= len(members),
                            f"a whole number from 1 to {len(members)} (the founders).")
-    activity = case.get("activity", str, check=bool, allowed="a CSV file next to the TOML.")
+    activity = case.file("activity", "a CSV file next to the TOML.")
     coverage = case.section("complete_until", LEVELS, default={})
-    complete_until: dict[str, dt.date | None] = {}
-    for level in coverage.raw:
-        value = coverage.get(level, str, allowed="a date YYYY-MM-DD, or \"\" if the level is "
-                             "not recorded in full at all.")
-        try:
-            complete_until[level] = dt.date.fromisoformat(value) if value else None
-        except ValueError:
-            raise coverage.error(level, "is not a date.", value, "YYYY-MM-DD or \"\".") from None
-    rows = read_activity(path.parent / activity, name, founded, until)
+    complete_until = {level: coverage.date(level, blank=True, allowed=(
+        "a date YYYY-MM-DD, or \"\" if the level is not recorded in full at all."))
+        for level in coverage.raw}
+    rows = read_activity(activity, name, founded, until)
     known = set(members) | set(rows.loc[rows["kind"] == "join", "member"])
     strangers = sorted(set(rows["member"]) - known - {""})
     if strangers:
         line = int(rows.index[rows["member"] == strangers[0]][0])
-        raise InputError(str(path.parent / activity), "names no member of the group.",
+        raise InputError(str(activity), "names no member of the group.",
                          key="member", value=strangers[0], line=line,
                          allowed=f"{', '.join(members)}, a member with a join row, or empty.")
     return Record(name, case.get("title", str, name), case.get("scenario", str, name), founded,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.inference.records import Record, load_record
+from sim.inference.records import Record, common_years, load_record
 from sim.inference.statistics import wilson_interval
 from sim.model import rules
 from sim.model.labels import LEVELS, Rule, label_batch, rule_of
@@ -59,7 +59,7 @@ def validate_case(record: Record | str, runs: int = 1000, seed: int = 0,
     levels = {lv: np.array([t.series[f"outputs_{lv}"] for t in batch.trajectories])
               for lv in LEVELS}
     states = _to_horizon(batch.trajectories, "state", "last")  # dead after death
-    years = _common_years(record, scenario)
+    years = common_years(record, scenario)
     observed = record.activity_by_year()
     rows, activity, state_rows = [], [], []
     for year in years:
@@ -153,16 +153,6 @@ def _to_horizon(trajectories, name: str, after_death: str) -> np.ndarray:
         values[t.quarters_run:] = values[t.quarters_run - 1] if after_death == "last" else 0
         rows.append(values)
     return np.array(rows)
-
-
-def _common_years(record: Record, scenario: Scenario) -> list[int]:
-    """Calendar years the record and the simulated horizon both cover in full."""
-    first = max(record.founded.year + (record.founded.month > 1 or record.founded.day > 1),
-                scenario.start_quarter // 4 + (scenario.start_quarter % 4 > 0))
-    last_record = record.observed_until.year - (
-        (record.observed_until.month, record.observed_until.day) != (12, 31))
-    last_model = (scenario.start_quarter + scenario.quarters) // 4 - 1
-    return list(range(first, min(last_record, last_model) + 1))
 
 
 WINDOWS = ("apex_window_months", "grace_months", "zombie_months", "dormant_months")

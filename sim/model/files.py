@@ -8,9 +8,11 @@ allowed.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import unicodedata
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
@@ -38,7 +40,7 @@ class Section:
             for key in value:
                 if key not in keys:
                     close = difflib.get_close_matches(str(key), list(keys), n=1)
-                    hint = f"did you mean `{close[0]}`? " if close else ""
+                    hint = f"did you mean `{self.dotted(close[0])}`? " if close else ""
                     raise self.error(key, "is not a known key.",
                                      allowed=f"{hint}Keys here: {', '.join(keys)}.")
 
@@ -98,6 +100,57 @@ class Section:
         return [Section(self.source, self.text, item, self.path + (key, str(k)), keys,
                         label=f"{key} {k + 1}", line_finder=self._find_line)
                 for k, item in enumerate(value)]
+
+    # what the readers of experiment, claims, calibration and record files ask of a table
+
+    @property
+    def folder(self) -> Path:
+        """The folder of the file, which the file's relative paths start from."""
+        return Path(self.source).parent
+
+    def dotted(self, key: str) -> str:
+        """`key` as an error names it: with the names of the tables around it."""
+        outer = ".".join(p for p in self.path if not p.isdigit())
+        return f"{outer}.{key}" if outer else key
+
+    def folder_name(self, key: str, default: str) -> str:
+        """A name that becomes a results folder (`default` when absent, checked as well)."""
+        allowed = f"a name for the results folder: {FOLDER_NAME_RULE}"
+        name = self.get(key, str, default, lambda v: folder_name_problem(v) is None, allowed)
+        if folder_name_problem(name) is not None:
+            raise self.error(key, "is not allowed.", name, allowed)
+        return name
+
+    def texts(self, key: str, problem: str, allowed: str, filled: bool = False) -> list[str]:
+        """The list of strings `key` holds ([] when absent), refused with `problem`; when
+        `filled`, the list must be present and neither it nor any of its strings empty."""
+        value = self.raw.get(key, None if filled else [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and (v or not filled)
+                                                  for v in value) or (filled and not value):
+            raise self.error(key, problem, value, allowed)
+        return value
+
+    def date(self, key: str, allowed: str = "a date YYYY-MM-DD.", check: Callable | None = None,
+             blank: bool = False) -> dt.date | None:
+        """The day `key` holds, written YYYY-MM-DD; None for "" where `blank` allows it."""
+        value = self.get(key, str, check=check, allowed=allowed)
+        if blank and not value:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise self.error(key, "is not a date.", value,
+                             'YYYY-MM-DD or "".' if blank else "YYYY-MM-DD.") from None
+
+    def file(self, key: str, allowed: str, must_exist: str | None = None) -> Path:
+        """The path `key` holds, relative to the file's folder; when `must_exist` says what it
+        should name, a path to no file is refused."""
+        written = self.get(key, str, check=bool, allowed=allowed)
+        path = self.folder / written
+        if must_exist is not None and not path.resolve().is_file():
+            raise self.error(key, "names no file.", written,
+                             f"{must_exist} relative to {self.folder}.")
+        return path
 
 
 def _is(value: Any, kind: type) -> bool:
@@ -197,3 +250,22 @@ def _bytes(n: float) -> str:
             return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
         n /= 1024
     return f"{n:.1f} PiB"
+
+
+# ------------------------------------------------------------------------------ dotted keys
+
+
+def dotted_keys(table: Any, prefix: str = "", keep: Callable[[Any], bool] = lambda value: False
+                ) -> Any:
+    """Nested tables to dotted keys: TOML reads an unquoted `group.secretariat = ...` as a table.
+    A table `keep` accepts stays a value; anything but a table is returned as it is."""
+    if not isinstance(table, Mapping):
+        return table
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and not keep(value):
+            flat.update(dotted_keys(value, f"{name}.", keep))
+        else:
+            flat[name] = value
+    return flat
