@@ -1,5 +1,6 @@
 """The `minilat` command line, including every kind of bad input."""
 
+import inspect
 import json
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import tomllib
 import pandas as pd
 import pytest
 
+from sim.cli import COMMANDS, load_command
 from sim.model.outcomes import SUMMARY_KEYS
 from sim.model.params import load_scenario
 
@@ -69,6 +71,17 @@ def test_scenarios_list_and_show():
 def test_every_command_has_help(command):
     result = cli(*command, "--help")
     assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_the_command_list_is_each_command_s_own_help_and_loads_none():
+    listing = ("import sys\nfrom typer.testing import CliRunner\nfrom sim.cli import app\n"
+               "CliRunner().invoke(app, ['--help'])\n"
+               "print(sorted(m for m in sys.modules if m.startswith('sim.')))")
+    done = subprocess.run([sys.executable, "-c", listing], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.split() == ["['sim.cli',", "'sim.cli.console',", "'sim.errors']"]
+    for name, (_, listed) in COMMANDS.items():
+        assert inspect.cleandoc(load_command(name).help).split("\n\n")[0] == listed, name
 
 
 def bad(tmp_path, text):

@@ -11,13 +11,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sim.errors import UserError
 from sim.model.fast_engine import run_batch
+from sim.model.files import check_fits
 from sim.model.mesa_engine import MinilateralModel
 from sim.model.outcomes import summarize, to_records
 from sim.model.params import Scenario
 from sim.model.trajectory import Trajectory
 
 ENGINES = ("fast", "mesa")
+LARGEST_SEED = 2**63 - 1
+SUMMARY_BYTES = 1_500  # memory one run's summary takes while a caller collects them
 
 
 @dataclass
@@ -40,8 +44,7 @@ def simulate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], *,
     The fast engine runs them as one batch (they must share members, start, dated events and
     horizon); the Mesa engine one by one, calling `progress(done)` after each run.
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    check_engine(engine)
     seeds = [int(seed) for seed in seeds]
     if isinstance(scenarios, Scenario):
         scenarios = [scenarios] * len(seeds)
@@ -59,6 +62,23 @@ def simulate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], *,
         if progress is not None:
             progress(done)
     return Runs(summaries, trajectories if record else None)
+
+
+def check_engine(engine: str) -> None:
+    """Refuse an engine that is not one of `ENGINES`."""
+    if engine not in ENGINES:
+        raise UserError(f"--engine {engine}: unknown engine. Allowed: mesa, fast.")
+
+
+def check_runs(engine: str, seed: int, runs: int) -> None:
+    """Refuse, before any work, `runs` runs from `seed` on: an unknown engine, a last seed past
+    `LARGEST_SEED`, or more run summaries than half the memory available holds."""
+    check_engine(engine)
+    if seed + runs - 1 > LARGEST_SEED:
+        raise UserError(f"--seed {seed} --runs {runs}: the last seed, {seed + runs - 1}, is "
+                        f"past the largest, 2**63 - 1. Allowed: --seed at most "
+                        f"{LARGEST_SEED + 1 - runs}.")
+    check_fits("runs", runs, SUMMARY_BYTES, "--runs", None, runs)
 
 
 def summaries(task: tuple[Scenario | Sequence[Scenario], Sequence[int]]) -> pd.DataFrame:

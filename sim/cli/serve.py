@@ -1,5 +1,4 @@
-"""The teaching page's server process: `solara run sim.app.page:Page` in a child process, with the
-opening scenario and seed passed through its environment."""
+"""`minilat app`: the teaching page served with Solara until Ctrl+C."""
 
 from __future__ import annotations
 
@@ -13,14 +12,37 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from sim.app.story import SCENARIO_ENV, SEED_ENV
+from sim.cli.console import command_app, out
 from sim.errors import UserError
 from sim.model.params import builtin_names, load_scenario
 
+PAGE = "sim.app.page:Page"  # what `solara run` serves
 # Served on http from 127.0.0.1, Solara warns on every page load that it cannot set a
 # cross-site cookie; the page needs none. `serve` silences it in the server's process only.
 QUIET_SERVER = "ignore:Cookies with samesite=none require https"
+
+command = command_app()
+
+
+@command.command("app")
+def serve_app(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or path to a scenario "
+                                            "TOML file the page opens with.")] = "mikta",
+    port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on. The default serves this "
+                                      "machine only; 0.0.0.0 serves every network "
+                                      "interface.")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(help="Seed the page opens with.", min=0,
+                                      max=2**63 - 1)] = 1,
+) -> None:
+    """Serve the teaching page (Mesa's SolaraViz) and print its address; Ctrl+C stops it."""
+    serve(scenario, host=host, port=port, seed=seed, announce=out.print)
+
 
 def serve(scenario: str = "mikta", *, host: str = "127.0.0.1", port: int = 8765, seed: int = 1,
           announce: Callable[[str], None] = print) -> None:
@@ -48,7 +70,7 @@ def serve(scenario: str = "mikta", *, host: str = "127.0.0.1", port: int = 8765,
            "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
                                                      QUIET_SERVER]))}
     server = subprocess.Popen(
-        [sys.executable, "-m", "solara", "run", "sim.app.page:Page", "--host", host, "--port",
+        [sys.executable, "-m", "solara", "run", PAGE, "--host", host, "--port",
          str(port), "--production", "--no-open", "--log-level", "warning"], env=env)
     signal.signal(signal.SIGTERM, lambda *_: server.terminate())
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host

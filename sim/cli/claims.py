@@ -1,0 +1,90 @@
+"""`minilat claims`: the sources' claims run as paired experiments, and their report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sim.cli.console import command_app, err, out
+from sim.inference.claims_study import ClaimsStudy, study_claims
+from sim.reporting.claims_report import write_claims_report
+
+command = command_app()
+
+
+@command.command()
+def claims(
+    file: Annotated[Path, typer.Argument(help="Claims TOML file (experiments/claims.toml).")],
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Results folder (default: results/<name>).")] = None,
+    replicates: Annotated[int | None, typer.Option(min=10, help="Override the file's paired "
+                                                   "runs per arm.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all "
+                                                "cores).")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
+    force: Annotated[bool, typer.Option(help="Delete earlier claims results in the folder "
+                                        "first.")] = False,
+    posterior: Annotated[Path | None, typer.Option(
+        help="A calibration's results folder: also run every contrast under parameter sets "
+             "drawn by weight from its posterior.parquet and write robustness.csv.")] = None,
+    sets: Annotated[int, typer.Option(min=1, help="Parameter sets drawn with --posterior "
+                                      "or spread over the priors with --prior.")] = 40,
+    prior: Annotated[Path | None, typer.Option(
+        help="A calibration file: also run every contrast under parameter sets spread over "
+             "its priors and over the claims file's [variants], and say of each effect "
+             "whether it follows from the model's form (its sign in every set and variant) "
+             "or is a finding (assumed_or_found.csv).")] = None,
+) -> None:
+    """Run the sources' claims as paired experiments and write their report.
+
+    With --posterior, every contrast also runs under each of --sets parameter sets (the same
+    seeds in every arm and set), and each predicted effect is called robust, conditional or
+    does not hold by the share of sets in which it holds (robustness.csv).
+    """
+    def progress(message: str) -> None:
+        if not quiet:
+            err.print(message, highlight=False)
+
+    study = study_claims(file, out_dir, replicates=replicates, workers=workers,
+                         posterior=posterior, sets=sets, prior=prior, force=force,
+                         progress=progress, report=write_report)
+    _print_verdicts(study)
+    if study.robustness is not None:
+        _print_robustness(study, f"across {sets} parameter sets of {posterior}")
+
+
+def write_report(study: ClaimsStudy) -> Path:
+    """The claims report of a study, into its folder."""
+    return write_claims_report(study.suite, study.result, study.folder, study.robustness,
+                               study.found, study.variants)
+
+
+def _print_verdicts(study: ClaimsStudy) -> None:
+    found = study.found
+    table = Table("claim", "title", "verdict", *(["assumed or found"] if found is not None
+                                                  else []))
+    words = dict(found.attrs["claims"].itertuples(index=False)) if found is not None else {}
+    for row in study.result.verdicts.itertuples():
+        table.add_row(str(row.claim), row.title, row.verdict + (f": {row.condition}"
+                                                               if row.condition else ""),
+                      *([words.get(row.claim, "")] if found is not None else []))
+    out.print(table)
+    out.print(f"{study.suite.replicates:,} paired runs per arm in {study.result.seconds:.0f} s; "
+              f"report: {study.report}", highlight=False)
+
+
+def _print_robustness(study: ClaimsStudy, title: str) -> None:
+    robustness = study.robustness
+    table = Table("claim", "contrast", "metric", "sets holding", "effect (95 %)", "verdict",
+                  title=title, title_justify="left")
+    for row in robustness.table.itertuples():
+        table.add_row(str(row.claim), row.contrast, f"{row.metric} {row.predicted}",
+                      f"{row.share_holding:.0%}",
+                      f"{row.effect:+.3g} ({row.effect_lo:+.3g} to {row.effect_hi:+.3g})",
+                      row.verdict)
+    out.print(table)
+    out.print(f"{robustness.runs:,} runs in {robustness.seconds:.0f} s; "
+              f"{study.folder / 'robustness.csv'}", highlight=False)

@@ -1,0 +1,82 @@
+"""What the `minilat` commands share: the two consoles, the --set option, the version and the
+progress bar of runs."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+# User text (names, paths, values) is never read as markup: `[/bold]` in a scenario name is shown
+# as written. Styles are given as rich Text.
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", metavar="KEY=VALUE",
+                 help="Override a parameter by dotted key, e.g. group.secretariat=true or "
+                      "members.*.crisis_rate=0.5 (repeatable); KEY=VALUE@QUARTER sets it from "
+                      "that quarter on (group.secretariat=true@2027Q1). `minilat scenarios show "
+                      "NAME --keys` lists the keys."),
+]
+
+
+def command_app(**options) -> typer.Typer:
+    """A Typer for one command's module, formatted as the `minilat` app is."""
+    return typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                       rich_markup_mode="rich", **options)
+
+
+def version() -> str:
+    """The installed version of minilateral-sim."""
+    from sim.experiments.storage import project_version  # storage loads pandas
+
+    return project_version()
+
+
+class ProgressBar:
+    """A rich progress bar of runs: done / total, runs per second, time left."""
+
+    def __init__(self, title: str, disabled: bool):
+        self.disabled = disabled
+        self.progress = Progress(TextColumn("{task.description}", style="bold", markup=False),
+                                 BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("runs"),
+                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                                 TextColumn("left"), TimeRemainingColumn(), console=err,
+                                 transient=True, disable=disabled)
+        self.title = title
+        self.task = self.progress.add_task(title, total=None, rate="")
+        self.start: tuple[float, int] | None = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def stage(self, message: str) -> None:
+        """A long preparation: shown in place of the bar's title until the runs start."""
+        self.progress.update(self.task, description=f"{self.title}: preparing {message}")
+
+    def update(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self.start is None:
+            self.start = (now, done)
+            self.progress.update(self.task, description=self.title)
+        elapsed = now - self.start[0]
+        rate = (done - self.start[1]) / elapsed if elapsed > 0 else 0.0
+        self.progress.update(self.task, completed=done, total=total,
+                             rate=f"{rate:,.0f}/s" if rate else "")

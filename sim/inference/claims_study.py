@@ -1,0 +1,96 @@
+"""A claims study: the sources' claims run as paired experiments at the scenarios' values,
+under each structural variant, across a posterior's parameter sets and across the priors,
+with every table written into one results folder.
+
+`minilat claims` is this function and a print; in a notebook::
+
+    from sim.inference.claims_study import study_claims
+    study = study_claims("experiments/claims.toml", posterior="results/joint", sets=20)
+    study.result.verdicts
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sim.experiments.posterior import PosteriorSets, draw_sets
+from sim.experiments.storage import writing_folder
+from sim.inference.claims import ClaimsResult, ClaimSuite, load_claims, run_claims, run_variants
+from sim.inference.robustness import (
+    RobustnessResult,
+    assumed_or_found,
+    claim_words,
+    prior_sets,
+    run_robustness,
+    write_csv,
+    write_robustness,
+)
+
+
+@dataclass
+class ClaimsStudy:
+    """What a claims study found and where it wrote it."""
+
+    suite: ClaimSuite
+    folder: Path
+    result: ClaimsResult  # at the scenarios' own values
+    variants: pd.DataFrame | None = None  # each claim's verdict under each structural variant
+    robustness: RobustnessResult | None = None  # across a posterior's parameter sets
+    found: pd.DataFrame | None = None  # assumed by the model's form, or a finding
+    report: Path | None = None
+
+
+def study_claims(file: str | Path, out: str | Path | None = None, *,
+                 replicates: int | None = None, workers: int | None = None,
+                 posterior: str | Path | None = None, sets: int = 40,
+                 prior: str | Path | None = None, force: bool = False,
+                 progress: Callable[[str], None] | None = None,
+                 report: Callable[[ClaimsStudy], Path] | None = None) -> ClaimsStudy:
+    """Run a claims file's claims into `out` (default results/<name>): paired runs at the
+    scenarios' values, then under each `[variants]` form (variants.csv).
+
+    With `posterior` (a calibration's results folder) every contrast also runs under `sets`
+    parameter sets drawn by weight from it (robustness.csv); with `prior` (a calibration file)
+    under `sets` sets spread over its priors and the variants, which says of each effect
+    whether the model's form assumes it or it is a finding (assumed_or_found.csv).
+    `report(study)`, if given, writes the report while the folder is still held.
+    """
+    suite = load_claims(file, replicates=replicates)
+    base = suite.claims[0].contrasts[0].baseline
+    drawn = draw_sets(posterior, sets, suite.seed, base) if posterior is not None else None
+    spread = prior_sets(prior, sets, suite.seed, base, suite.variants) \
+        if prior is not None else None
+    cores = workers or os.cpu_count() or 1
+    with writing_folder(out or Path("results") / suite.name, force, "claims") as folder:
+        study = ClaimsStudy(suite, folder, run_claims(suite, workers=cores, progress=progress))
+        if suite.variants:
+            study.variants = run_variants(suite, cores, progress)
+            write_csv(folder / "variants.csv", study.variants)
+        if drawn is not None:
+            study.robustness = run_robustness(suite, drawn, cores, progress)
+            write_robustness(study.robustness, folder)
+        if spread is not None:
+            study.found = _assumed_or_found(suite, spread, cores, folder, progress)
+        if report is not None:
+            study.report = report(study)
+    return study
+
+
+def _assumed_or_found(suite: ClaimSuite, spread: PosteriorSets, cores: int, folder: Path,
+                      progress: Callable[[str], None] | None) -> pd.DataFrame:
+    """Every contrast across the sets spread over the priors (prior.csv and its sets and rules)
+    and what follows (assumed_or_found.csv); the table carries each claim's words, the runs
+    and the seconds in its attrs."""
+    over_prior = run_robustness(suite, spread, cores, progress)
+    write_robustness(over_prior, folder, "prior")
+    found = assumed_or_found(suite, over_prior)
+    write_csv(folder / "assumed_or_found.csv", found, "%.3g")
+    found.attrs["claims"] = claim_words(found)
+    found.attrs["seconds"] = over_prior.seconds
+    found.attrs["runs"] = over_prior.runs
+    return found
