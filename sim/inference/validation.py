@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sim.experiments.evaluation import TRAJECTORIES, evaluate
 from sim.inference.records import Record, load_record
 from sim.inference.statistics import wilson_interval
 from sim.model import rules
 from sim.model.labels import LEVELS, Rule, label_batch, rule_of
-from sim.model.params import Scenario, load_scenario
-from sim.model.simulation import simulate
+from sim.model.params import Scenario, load_scenario, with_overrides
 
 INTERVAL = 0.90  # of the simulated values a pattern's observed value is held to
 STATE_FLOOR = 0.05  # a record's state is inside when at least this share of runs is in it
@@ -52,14 +52,12 @@ def validate_case(record: Record | str, runs: int = 1000, seed: int = 0,
     record_end = record.start_quarter + record.quarters - 1
     years_needed = (record_end - first_quarter) // 4 + 1
     if years_needed > scenario.years:
-        from sim.model.params import with_overrides
-
         scenario = with_overrides(scenario, years=min(200, years_needed))
-    batch = simulate(scenario, list(range(seed, seed + runs)), engine="fast", record=True)
-    levels = {lv: np.array([t.series[f"outputs_{lv}"] for t in batch.trajectories])
-              for lv in LEVELS}
-    states = _to_horizon(batch.trajectories, "state", "last")  # dead after death
-    years = _common_years(record, scenario)
+    trajectories = evaluate(scenario, list(range(seed, seed + runs)), TRAJECTORIES,
+                            batch=max(runs, 1))["trajectory"].tolist()
+    levels = {lv: np.array([t.series[f"outputs_{lv}"] for t in trajectories]) for lv in LEVELS}
+    states = _to_horizon(trajectories, "state", "last")  # dead after death
+    years = common_years(record, scenario)
     observed = record.activity_by_year()
     rows, activity, state_rows = [], [], []
     for year in years:
@@ -90,10 +88,10 @@ def validate_case(record: Record | str, runs: int = 1000, seed: int = 0,
         rows.append({"case": record.name, "pattern": f"state at the end of {year}",
                      "observed": seen, "simulated_median": hits / runs, "simulated_lo": lo,
                      "simulated_hi": hi, "inside": bool(hits / runs >= STATE_FLOOR)})
-    rows += _chairs_and_exits(record, scenario, batch.trajectories, years)
+    rows += _chairs_and_exits(record, scenario, trajectories, years)
     result = CaseResult(record, scenario, runs, pd.DataFrame(rows, columns=CASE_COLUMNS),
                         pd.DataFrame(activity), pd.DataFrame(state_rows), labels)
-    result.sensitivity = sensitivity(record, batch.trajectories, scenario, years)
+    result.sensitivity = sensitivity(record, trajectories, scenario, years)
     return result
 
 
@@ -155,7 +153,7 @@ def _to_horizon(trajectories, name: str, after_death: str) -> np.ndarray:
     return np.array(rows)
 
 
-def _common_years(record: Record, scenario: Scenario) -> list[int]:
+def common_years(record: Record, scenario: Scenario) -> list[int]:
     """Calendar years the record and the simulated horizon both cover in full."""
     first = max(record.founded.year + (record.founded.month > 1 or record.founded.day > 1),
                 scenario.start_quarter // 4 + (scenario.start_quarter % 4 > 0))
