@@ -326,7 +326,7 @@ def calibrate(
                                                "rejection.")] = None,
 ) -> None:
     """Fit a scenario's free parameters to case records by approximate Bayesian computation."""
-    from sim.inference.pipeline import calibrate_file
+    from sim.reporting.calibration_folder import calibrate_file
 
     def progress(generation) -> None:
         out.print(f"generation {generation.t}: tolerance {generation.epsilon:.3g}, "

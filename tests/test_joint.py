@@ -19,7 +19,7 @@ from sim.inference.joint import (
     load_joint,
     statistic_scales,
 )
-from sim.inference.pipeline import calibrate_joint
+from sim.inference.joint_fit import calibrate_joint
 from sim.inference.records import load_record
 
 ROOT = Path(__file__).resolve().parents[1]

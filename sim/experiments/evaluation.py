@@ -10,12 +10,15 @@ row marked `failed` with its `error`.
 
 from __future__ import annotations
 
+import logging
 import math
+import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -302,9 +305,6 @@ class LocalBackend(Closing):
         self.workers = workers
         self.pool = None
         if workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
             self.pool = ProcessPoolExecutor(max_workers=workers,
                                             mp_context=multiprocessing.get_context("spawn"),
                                             initializer=start_worker,
@@ -315,8 +315,6 @@ class LocalBackend(Closing):
             for task in tasks:
                 yield function(task)
             return
-        from concurrent.futures import FIRST_COMPLETED, wait
-
         pending = iter(tasks)
         running = set()
         for task in take(pending, 2 * self.workers):
@@ -349,8 +347,6 @@ class DaskBackend(Closing):
         except ImportError:
             raise UserError('--backend dask needs Dask: pip install "minilateral-sim'
                             '[distributed]" (or pip install "dask[distributed]").') from None
-        import logging
-
         self.cluster = None
         if scheduler:
             try:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 from sim.experiments.design import (
     Experiment,
@@ -38,6 +39,7 @@ from sim.experiments.evaluation import check_execution, evaluator, simulate_capt
 from sim.experiments.posterior import SET_COLUMN
 from sim.experiments.storage import FolderLock, ResultsFolder, environment
 from sim.model.outcomes import SUMMARY_KEYS
+from sim.model.params import scenario_as_dict
 from sim.model.tape import TAPE_VERSION
 
 SUMMARY_TYPES = {
@@ -244,12 +246,7 @@ def _execute(experiment, folder, engine, backend, scheduler, resume, force, time
         "command": command if command is not None else sys.argv,
         "experiment": experiment.resolved(), "experiment_file": experiment.source,
         "scenario": _scenario_record(experiment),
-        "seeds": {"experiment_seed": experiment.seed,
-                  "common_random_numbers": experiment.common_random_numbers,
-                  "derivation": "numpy SeedSequence(experiment_seed, spawn_key=(0, replicate)) "
-                                "with common random numbers, else spawn_key=(1, point_id, "
-                                "replicate); first 64-bit word >> 1",
-                  "per_run": "column `seed` of runs.parquet"},
+        "seeds": _seed_record(experiment),
         "counts": {"runs": total, "points": int(runs["point_id"].nunique()),
                    "replicates": experiment.replicates, "done": done_before, "failed": None},
         "chunks": {"size": chunk_size, "count": len(bounds), "files": recorded},
@@ -314,15 +311,20 @@ def _ignore_ctrl_c() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGINT, previous)
 
 
-def _scenario_record(experiment: Experiment) -> dict:
-    from sim.model.params import scenario_as_dict
+def _seed_record(experiment: Experiment) -> dict:
+    return {"experiment_seed": experiment.seed,
+            "common_random_numbers": experiment.common_random_numbers,
+            "derivation": "numpy SeedSequence(experiment_seed, spawn_key=(0, replicate)) "
+                          "with common random numbers, else spawn_key=(1, point_id, "
+                          "replicate); first 64-bit word >> 1",
+            "per_run": "column `seed` of runs.parquet"}
 
+
+def _scenario_record(experiment: Experiment) -> dict:
     return {"reference": experiment.scenario_ref, "source": experiment.base.source,
             "resolved": scenario_as_dict(experiment.base)}
 
 
 def _count_failed(folder: ResultsFolder) -> int:
-    import pyarrow.dataset as ds
-
     table = ds.dataset(folder.runs_dir, format="parquet").to_table(columns=["failed"])
     return int(np.sum(table.column("failed").to_numpy(zero_copy_only=False)))

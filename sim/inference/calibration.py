@@ -34,6 +34,7 @@ from sim.experiments.evaluation import (
     evaluate,
     open_evaluator,
 )
+from sim.inference.statistics import shares_by_point
 from sim.model import rules
 from sim.model.files import (
     FOLDER_NAME_RULE,
@@ -407,8 +408,6 @@ def long_run_outcomes(calibration: Calibration, accepted: pd.DataFrame,
                       calibrated: dict[str, Any], evaluator: Evaluator) -> pd.DataFrame:
     """Outcome shares of each long-run scenario at its horizon, with the calibrated values and
     over all accepted draws: what the record says, and does not say, about the group's fate."""
-    from sim.inference.statistics import shares_by_point
-
     draws = accepted[[p.key for p in calibration.priors]].to_dict("records")
     n = calibration.long_run_runs
     sources = {"calibrated values": [calibrated] * (len(draws) * n),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sim.errors import InputError
 from sim.experiments.design import _flatten, run_seed
@@ -27,6 +28,7 @@ from sim.experiments.evaluation import (
     evaluate,
     open_evaluator,
 )
+from sim.inference.statistics import paired_contrast
 from sim.model.files import FOLDER_NAME_RULE, Section, check_fits, folder_name_problem
 from sim.model.params import (
     Scenario,
@@ -274,10 +276,6 @@ def run_arms(scenarios: list[Scenario], seeds: list[int], workers: int,
 def paired_effect(baseline: pd.Series, treatment: pd.Series, metric: str, confidence: float,
                   seed: int) -> dict:
     """Treatment minus baseline over paired runs, with its interval and p-value."""
-    from scipy import stats
-
-    from sim.inference.statistics import paired_contrast
-
     if metric in SHARES:
         runs = pd.DataFrame({
             "point_id": [0] * len(baseline) + [1] * len(treatment),

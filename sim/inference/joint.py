@@ -55,6 +55,7 @@ from sim.model.params import (
     read_toml,
     with_overrides,
 )
+from sim.model.simulation import simulate
 
 SECTIONS = ("calibration", "priors")
 JOINT_KEYS = {
@@ -202,8 +203,6 @@ def case_target(record: Record) -> CaseTarget:
 def case_statistics(case: CaseTarget, parameter_sets: list[dict], seeds: list[int]
                     ) -> pd.DataFrame:
     """The case's statistics of one run per parameter set (columns as `case.observed`)."""
-    from sim.model.simulation import simulate
-
     scenarios = [with_overrides(case.scenario, values) for values in parameter_sets]
     batch = simulate(scenarios, seeds, engine="fast", record=True)
     return statistics_of(case, batch.trajectories, case.scenario.start_quarter)

@@ -32,7 +32,10 @@ from sim.errors import UserError
 from sim.experiments.design import run_seed
 from sim.experiments.evaluation import SUMMARIES, Evaluator, evaluate, open_evaluator
 from sim.experiments.posterior import PosteriorSets
+from sim.experiments.storage import atomic_write_bytes
+from sim.inference.calibration import load_calibration, prior_draws
 from sim.inference.claims import ClaimSuite, metrics
+from sim.inference.joint import is_joint, load_joint
 from sim.inference.statistics import rule_regions
 from sim.model.params import Scenario, scenario_as_dict, with_overrides
 
@@ -63,9 +66,6 @@ def prior_sets(calibration_file: str | Path, sets: int, seed: int, base: Scenari
     equal numbers of sets and independently of the other keys (a Latin hypercube over the
     forms as well), so that every form meets the whole prior.
     """
-    from sim.inference.calibration import load_calibration, prior_draws
-    from sim.inference.joint import is_joint, load_joint
-
     if sets < 1:
         raise UserError(f"--sets {sets}: must be at least 1.")
     calibration = (load_joint if is_joint(calibration_file) else load_calibration)(
@@ -261,8 +261,6 @@ def write_robustness(result: RobustnessResult, folder: Path, prefix: str = "robu
 
 def write_csv(path: Path, frame: pd.DataFrame, digits: str = "%.4g") -> None:
     """A table as CSV, written whole or not at all."""
-    from sim.experiments.storage import atomic_write_bytes
-
     atomic_write_bytes(path, frame.to_csv(index=False, float_format=digits).encode())
 
 

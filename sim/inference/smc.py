@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from sim.errors import UserError
 from sim.experiments.evaluation import DaskBackend
@@ -58,8 +59,6 @@ def from_unbounded(prior, z: float) -> float:
     support, which in many dimensions most of them would (a uniform prior on a 17-dimensional
     box holds under 5 % of them), and its importance weights stay finite.
     """
-    from scipy.special import expit
-
     return prior.low + (prior.high - prior.low) * float(expit(z))
 
 

@@ -9,6 +9,8 @@ state. Every comparison is one row of `cases.csv`.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,8 +103,6 @@ def _chairs_and_exits(record: Record, scenario: Scenario, trajectories, years: l
     last `chair` row on or before 1 July), against the share of runs with that chair in every
     such year (inside when at least STATE_FLOOR of runs); and the record's exits over the
     compared years against the simulated number."""
-    import datetime as dt
-
     rows = []
     if not years:
         return rows
@@ -210,8 +210,6 @@ def relabelled_shares(trajectories, min_members: int, variants: list[tuple[str, 
 
 
 def _with(rule: Rule, name: str, months: int) -> Rule:
-    import dataclasses
-
     return dataclasses.replace(rule, **{name: months})
 
 
