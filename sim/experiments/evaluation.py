@@ -59,13 +59,13 @@ class Summaries(Measure):
         return joined_summaries(frames)
 
 
-class Trajectories(Measure):
-    """Each run's record, as the one column `trajectory`."""
+class Trajectories(Summaries):
+    """Each run's summary and its record, the column `trajectory`."""
 
     record = True
 
     def __call__(self, scenarios: list[Scenario], runs: Runs) -> pd.DataFrame:
-        return pd.DataFrame({"trajectory": runs.trajectories})
+        return runs.frame().assign(trajectory=runs.trajectories)
 
 
 SUMMARIES = Summaries()
@@ -188,8 +188,11 @@ def evaluate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
     `seeds[k]`. The runs go in batches of at most `batch` to `evaluator`, or to one started for
     this call (`backend`, `workers`, `scheduler`; in this process for one worker or one batch).
     With `failures="record"` a run that raises is a row with `failed` true and its `error`, the
-    measured columns empty; by default it raises.
+    measured columns empty; by default it raises. Runs of scenarios given as different objects
+    never share a batch: to vary values over many runs, give one scenario and parameter sets.
     """
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch}")
     if failures not in FAILURES:
         raise ValueError(f"failures must be one of {', '.join(FAILURES)}, got {failures!r}")
     if parameter_sets is not None and len(parameter_sets) != len(seeds):
@@ -262,6 +265,10 @@ class Evaluator(Protocol):
     def map_unordered(self, function: Callable, tasks: list) -> Iterator: ...
 
     def close(self, cancel: bool = False) -> None: ...
+
+    def __enter__(self) -> Evaluator: ...
+
+    def __exit__(self, kind, value, trace) -> None: ...
 
 
 def check_execution(backend: str, workers: int | None, scheduler: str | None) -> int:
