@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.design import run_seed
+from sim.experiments.posterior import draw_by_weight
 from sim.inference.joint import (
     case_distances,
     joint_distance,
@@ -41,8 +42,7 @@ def yardstick_distance(folder: Path, sets: int = 200, runs: int = 5) -> dict[str
     scales = pd.read_csv(YARDSTICK).set_index("statistic")["scale"]
     posterior = pd.read_parquet(folder / "posterior.parquet")
     keys = [c for c in posterior.columns if c != "weight"]
-    rng = np.random.default_rng(1)
-    picked = rng.choice(len(posterior), size=sets, p=posterior["weight"].to_numpy())
+    picked = draw_by_weight(posterior["weight"], sets, np.random.default_rng(1))
     params = posterior.iloc[np.repeat(picked, runs)][keys].reset_index(drop=True)
     seeds = [run_seed(7, k, 4, common=False) for k in range(len(params))]
     simulated = simulate_statistics(calibration, params, seeds, workers=2)

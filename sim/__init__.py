@@ -8,6 +8,8 @@ The public API, in a notebook as on the command line::
     model = sim.MinilateralModel(scenario, seed=1)           # the Mesa engine, step by step
     experiment = sim.load_experiment("experiments/smoke.toml")
     sim.execute(experiment, "results/smoke")
+    table = sim.evaluate(scenario, seeds=range(100), workers=2)  # any runs, a table of them
+    sim.calibrate_file("experiments/joint-calibration.toml", "results/joint", draws=3000)
 
 Subpackages by role: `sim.model` (parameters, rules, random tape, phases, engines),
 `sim.experiments` (designs, execution, storage), `sim.inference` (statistics, calibration,
@@ -29,6 +31,8 @@ _WHERE = {
     "summarize": "sim.model.outcomes",
     "load_experiment": "sim.experiments.design",
     "execute": "sim.experiments.execution",
+    "evaluate": "sim.experiments.evaluation",
+    "calibrate_file": "sim.reporting.calibration_folder",
     "load_claims": "sim.inference.claims",
     "run_claims": "sim.inference.claims",
     "plot_run": "sim.reporting.figures",

@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from sim.errors import InputError
-from sim.inference.calibration import _simulate, calibrate, distance, load_calibration
+from sim.inference.calibration import (
+    calibrate,
+    distance,
+    load_calibration,
+    simulate_patterns,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MIKTA = ROOT / "experiments" / "mikta-calibration.toml"
@@ -91,7 +96,8 @@ def test_abc_recovers_a_known_base_rate(tmp_path):
     """Synthetic record made by the model at base_rate 4: the posterior must sit around 4."""
     calibration = load_calibration(write(tmp_path, BASE.replace("DRAWS", "10").replace(
         "ACCEPT", "0.1")))
-    truth = _simulate((calibration, [{"group.base_rate": 4.0}] * 400, list(range(400))))
+    truth = simulate_patterns(calibration, pd.DataFrame([{"group.base_rate": 4.0}] * 400),
+                              list(range(400)))
     alive = truth[truth["alive_at_end"] & truth["chair_pattern"]]
     counts = {year: round(alive[f"y{year}"].mean()) for year in range(2014, 2019)}
     rows = [f"{year}-02-01" for year, count in counts.items() for _ in range(count)]

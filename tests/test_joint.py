@@ -12,7 +12,6 @@ import pytest
 
 from sim.errors import InputError
 from sim.inference.joint import (
-    calibrate_joint,
     case_distances,
     case_statistics,
     is_joint,
@@ -20,6 +19,7 @@ from sim.inference.joint import (
     load_joint,
     statistic_scales,
 )
+from sim.inference.joint_fit import calibrate_joint
 from sim.inference.records import load_record
 
 ROOT = Path(__file__).resolve().parents[1]

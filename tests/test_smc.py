@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from sim.errors import InputError
-from sim.inference.joint import calibrate_joint, load_joint
+from sim.inference.joint import load_joint
+from sim.inference.joint_fit import calibrate_joint
 from sim.inference.smc import Generation, _Progress, scale_mad_or_sd
 
 SMALL = """

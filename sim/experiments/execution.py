@@ -1,5 +1,7 @@
 """Executing an experiment: chunks of runs on local processes or a Dask cluster, streamed to disk.
 
+The chunks go to the evaluators of `sim.experiments.evaluation`, as every other evaluation does.
+
 Workers compute a chunk and hand back small tables; the driver writes each finished chunk at
 once, so memory stays bounded by the chunks in flight, not by the number of runs. A run that
 raises is recorded (`errors.jsonl`, its row marked failed) and the experiment goes on.
@@ -15,15 +17,15 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 
-from sim.errors import UserError
 from sim.experiments.design import (
     Experiment,
     automatic_chunk_size,
@@ -33,13 +35,13 @@ from sim.experiments.design import (
     run_table,
     scenario_for,
 )
+from sim.experiments.evaluation import check_execution, evaluator, simulate_capturing
 from sim.experiments.posterior import SET_COLUMN
 from sim.experiments.storage import FolderLock, ResultsFolder, environment
 from sim.model.outcomes import SUMMARY_KEYS
-from sim.model.simulation import simulate
+from sim.model.params import scenario_as_dict
 from sim.model.tape import TAPE_VERSION
 
-BACKENDS = ("local", "dask")
 SUMMARY_TYPES = {
     "outcome": pa.string(), "death_quarter": pa.int64(), "death_cause": pa.string(),
     "first_zombie_quarter": pa.int64(), "zombie_quarters": pa.int64(), "revivals": pa.int64(),
@@ -129,18 +131,11 @@ def _simulate(prepared, runs, records, trajectories, engine: str, record: bool,
               fail: Callable) -> None:
     """All prepared runs in one call; if it raises, one by one, to record the culprit."""
     seeds = [int(runs["seed"].iat[i]) for i, _ in prepared]
-    try:
-        done = simulate([s for _, s in prepared], seeds, engine=engine, record=record)
-    except Exception:
-        for (i, s), seed in zip(prepared, seeds, strict=True):
-            try:
-                one = simulate(s, [seed], engine=engine, record=record)
-                records[i] = one.summaries[0]
-                trajectories[i] = one.trajectories[0] if record else None
-            except Exception as exc:
-                fail(i, exc)
-        return
+    done, failed = simulate_capturing([s for _, s in prepared], seeds, engine, record)
     for k, (i, _) in enumerate(prepared):
+        if k in failed:
+            fail(i, failed[k])
+            continue
         records[i] = done.summaries[k]
         trajectories[i] = done.trajectories[k] if record else None
 
@@ -171,163 +166,6 @@ def _series_frame(runs: pd.DataFrame, trajectories: list, scenarios: dict) -> pd
     if not parts:
         return pd.DataFrame({"point_id": pd.Series([], dtype="int64")})
     return pd.concat(parts, ignore_index=True)
-
-
-# ------------------------------------------------------------------------------ backends
-
-
-PARENT_CHECK_SECONDS = 0.5
-
-
-def _start_worker(parent: int) -> None:
-    """A worker leaves Ctrl-C to the driver (process `parent`), which stops cleanly, and ends
-    when the driver is gone however it ended (a `kill -9` included, even one before this worker
-    finished starting): nothing is left running."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if os.getppid() != parent:
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="minilat-parent-watch", daemon=True).start()
-
-
-class Evaluator(Protocol):
-    """Where tasks run: `map_unordered(function, tasks)` yields `function(task)` for each task
-    as it finishes, on `workers` workers; `close` stops them. `function` and tasks must pickle.
-    Experiments, calibration and claims all run their simulations through one."""
-
-    name: str
-    workers: int
-
-    def map_unordered(self, function: Callable, tasks: list) -> Iterator: ...
-
-    def close(self, cancel: bool = False) -> None: ...
-
-
-def check_execution(backend: str, workers: int | None, scheduler: str | None) -> int:
-    """Refuse an unknown backend or a bad worker count; the number of workers to use."""
-    if backend not in BACKENDS:
-        raise UserError(f"--backend {backend}: unknown backend. Allowed: local, dask.")
-    if scheduler and backend != "dask":
-        raise UserError("--scheduler needs --backend dask.")
-    workers = workers or os.cpu_count() or 1
-    if workers < 1:
-        raise UserError(f"--workers {workers}: needs at least one worker.")
-    return workers
-
-
-def evaluator(backend: str = "local", workers: int | None = None,
-              scheduler: str | None = None) -> Evaluator:
-    """An evaluator on this machine's processes or on a Dask cluster."""
-    workers = check_execution(backend, workers, scheduler)
-    return DaskBackend(workers, scheduler) if backend == "dask" else LocalBackend(workers)
-
-
-class LocalBackend:
-    """In this process for one worker; a pool of processes for more."""
-
-    name = "local"
-
-    def __init__(self, workers: int):
-        self.workers = workers
-        self.pool = None
-        if workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self.pool = ProcessPoolExecutor(max_workers=workers,
-                                            mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_start_worker,
-                                            initargs=(os.getpid(),))
-
-    def map_unordered(self, function: Callable, tasks: list) -> Iterator:
-        if self.pool is None:
-            for task in tasks:
-                yield function(task)
-            return
-        from concurrent.futures import FIRST_COMPLETED, wait
-
-        pending = iter(tasks)
-        running = set()
-        for task in _take(pending, 2 * self.workers):
-            running.add(self.pool.submit(function, task))
-        while running:
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                for task in _take(pending, 1):
-                    running.add(self.pool.submit(function, task))
-                yield future.result()
-
-    def close(self, cancel: bool = False) -> None:
-        if self.pool is None:
-            return
-        pool, self.pool = self.pool, None  # closing twice is closing once
-        if cancel:  # stop now: chunks in flight are abandoned and redone on resume
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.terminate()
-        pool.shutdown(wait=True, cancel_futures=cancel)
-
-
-class DaskBackend:
-    """Chunks as tasks on a Dask distributed cluster (a local one unless a scheduler is given)."""
-
-    name = "dask"
-
-    def __init__(self, workers: int, scheduler: str | None):
-        try:
-            from dask.distributed import Client, LocalCluster
-        except ImportError:
-            raise UserError('--backend dask needs Dask: pip install "minilateral-sim'
-                            '[distributed]" (or pip install "dask[distributed]").') from None
-        import logging
-
-        self.cluster = None
-        if scheduler:
-            try:
-                self.client = Client(scheduler, timeout="20s")
-            except OSError as exc:
-                raise UserError(f"--scheduler {scheduler}: cannot reach the Dask scheduler "
-                                f"({exc}).") from None
-        else:
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
-            self.client = Client(self.cluster)
-        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
-
-    def map_unordered(self, function: Callable, tasks: list) -> Iterator:
-        from dask.distributed import as_completed
-
-        pending = iter(tasks)
-        first = [self.client.submit(function, task, pure=False)
-                 for task in _take(pending, 2 * self.workers)]
-        flow = as_completed(first)
-        for future in flow:
-            for task in _take(pending, 1):
-                flow.add(self.client.submit(function, task, pure=False))
-            result = future.result()
-            future.release()
-            yield result
-
-    def close(self, cancel: bool = False) -> None:
-        if self.client is None:  # closing twice is closing once
-            return
-        client, self.client = self.client, None
-        client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-
-
-def _take(iterator: Iterator, n: int) -> list:
-    out = []
-    for item in iterator:
-        out.append(item)
-        if len(out) >= n:
-            break
-    return out
 
 
 # ------------------------------------------------------------------------------ the driver
@@ -408,12 +246,7 @@ def _execute(experiment, folder, engine, backend, scheduler, resume, force, time
         "command": command if command is not None else sys.argv,
         "experiment": experiment.resolved(), "experiment_file": experiment.source,
         "scenario": _scenario_record(experiment),
-        "seeds": {"experiment_seed": experiment.seed,
-                  "common_random_numbers": experiment.common_random_numbers,
-                  "derivation": "numpy SeedSequence(experiment_seed, spawn_key=(0, replicate)) "
-                                "with common random numbers, else spawn_key=(1, point_id, "
-                                "replicate); first 64-bit word >> 1",
-                  "per_run": "column `seed` of runs.parquet"},
+        "seeds": _seed_record(experiment),
         "counts": {"runs": total, "points": int(runs["point_id"].nunique()),
                    "replicates": experiment.replicates, "done": done_before, "failed": None},
         "chunks": {"size": chunk_size, "count": len(bounds), "files": recorded},
@@ -478,36 +311,20 @@ def _ignore_ctrl_c() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGINT, previous)
 
 
-def _scenario_record(experiment: Experiment) -> dict:
-    from sim.model.params import scenario_as_dict
+def _seed_record(experiment: Experiment) -> dict:
+    return {"experiment_seed": experiment.seed,
+            "common_random_numbers": experiment.common_random_numbers,
+            "derivation": "numpy SeedSequence(experiment_seed, spawn_key=(0, replicate)) "
+                          "with common random numbers, else spawn_key=(1, point_id, "
+                          "replicate); first 64-bit word >> 1",
+            "per_run": "column `seed` of runs.parquet"}
 
+
+def _scenario_record(experiment: Experiment) -> dict:
     return {"reference": experiment.scenario_ref, "source": experiment.base.source,
             "resolved": scenario_as_dict(experiment.base)}
 
 
 def _count_failed(folder: ResultsFolder) -> int:
-    import pyarrow.dataset as ds
-
     table = ds.dataset(folder.runs_dir, format="parquet").to_table(columns=["failed"])
     return int(np.sum(table.column("failed").to_numpy(zero_copy_only=False)))
-
-
-class _Indexed:
-    """`function` of an (index, task) pair, keeping the index: for results in task order."""
-
-    def __init__(self, function: Callable):
-        self.function = function
-
-    def __call__(self, item: tuple[int, Any]) -> tuple[int, Any]:
-        return item[0], self.function(item[1])
-
-
-def pool_map(function: Callable, tasks: list, workers: int) -> list:
-    """`function` over `tasks`, results in task order, on the local evaluator (in this process
-    for one worker or one task)."""
-    engine = LocalBackend(max(1, min(workers, len(tasks))))
-    try:
-        results = dict(engine.map_unordered(_Indexed(function), list(enumerate(tasks))))
-    finally:
-        engine.close()
-    return [results[k] for k in range(len(tasks))]

@@ -101,6 +101,13 @@ def _value(x: Any) -> float | str:
     return x if isinstance(x, str) else float(x)
 
 
+def draw_by_weight(weights, size: int, rng: np.random.Generator) -> np.ndarray:
+    """`size` row positions drawn with replacement, each with probability its weight's share of
+    the sum, from `rng`."""
+    weights = np.asarray(weights, dtype=float)
+    return rng.choice(len(weights), size=size, p=weights / weights.sum())
+
+
 def draw_sets(folder: str | Path, sets: int, seed: int, base: Scenario) -> PosteriorSets:
     """Draw `sets` parameter sets by weight from `folder`'s posterior, checked against `base`."""
     if sets < 1:
@@ -108,9 +115,8 @@ def draw_sets(folder: str | Path, sets: int, seed: int, base: Scenario) -> Poste
     frame = read_posterior(folder)
     path = Path(folder) / POSTERIOR_FILE
     keys = [c for c in frame.columns if c != "weight"]
-    weights = frame["weight"].to_numpy(dtype=float)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
-    rows = rng.choice(len(frame), size=sets, p=weights / weights.sum())
+    rows = draw_by_weight(frame["weight"], sets, rng)
     values = frame[keys].to_numpy(dtype=float)
     for row in np.unique(rows):  # every row drawn, not only the first, must fit the scenario
         try:

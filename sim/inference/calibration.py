@@ -27,6 +27,14 @@ from scipy.stats import qmc
 
 from sim.errors import InputError, UserError
 from sim.experiments.design import Factor, read_factor, run_seed
+from sim.experiments.evaluation import (
+    SUMMARIES,
+    Evaluator,
+    Measure,
+    evaluate,
+    open_evaluator,
+)
+from sim.inference.statistics import shares_by_point
 from sim.model import rules
 from sim.model.files import Section, check_fits
 from sim.model.params import (
@@ -254,47 +262,48 @@ def prior_draws(calibration, draws: int | None = None, seed: int | None = None
                          for j, p in enumerate(calibration.priors)})
 
 
-def _simulate(task: tuple[Calibration, list[dict], list[int]]) -> pd.DataFrame:
-    """Yearly outputs and patterns of one run per parameter set."""
-    from sim.model.simulation import simulate
+class YearlyPatterns(Measure):
+    """Per run: its joint outputs in each year of the record (`y<year>`, the last year's partial
+    quarter in proportion) and whether it keeps each pattern (`chair_pattern`,
+    `alive_at_end`)."""
 
-    calibration, parameter_sets, seeds = task
-    scenarios = [with_overrides(calibration.base, values) for values in parameter_sets]
-    result = simulate(scenarios, seeds, record=True)
-    rotation = [calibration.base.codes.index(c) for c in calibration.chair_order]
-    rows = []
-    for trajectory in result.trajectories:
-        outputs = trajectory.series["outputs"]
-        row = {f"y{year}": float(sum(outputs[q] * w for q, w in quarters))
-               for year, quarters in calibration.year_quarters.items()}
-        t_end = calibration.last_quarter
-        ran = trajectory.quarters_run > t_end
-        chairs = trajectory.series["chair"][trajectory.series["new_term"]]
-        terms = chairs[: len(rotation)]
-        row["chair_pattern"] = bool(ran and len(terms) == len(rotation)
-                                    and np.array_equal(terms, rotation))
-        row["alive_at_end"] = bool(ran and trajectory.series["state"][t_end] == rules.ALIVE)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    record = True
+
+    def __init__(self, calibration: Calibration):
+        self.calibration = calibration
+
+    def __call__(self, scenarios, runs) -> pd.DataFrame:
+        calibration = self.calibration
+        rotation = [calibration.base.codes.index(c) for c in calibration.chair_order]
+        rows = []
+        for trajectory in runs.trajectories:
+            outputs = trajectory.series["outputs"]
+            row = {f"y{year}": float(sum(outputs[q] * w for q, w in quarters))
+                   for year, quarters in calibration.year_quarters.items()}
+            t_end = calibration.last_quarter
+            ran = trajectory.quarters_run > t_end
+            chairs = trajectory.series["chair"][trajectory.series["new_term"]]
+            terms = chairs[: len(rotation)]
+            row["chair_pattern"] = bool(ran and len(terms) == len(rotation)
+                                        and np.array_equal(terms, rotation))
+            row["alive_at_end"] = bool(ran and trajectory.series["state"][t_end]
+                                       == rules.ALIVE)
+            rows.append(row)
+        return pd.DataFrame(rows)
 
 
-def _map(tasks: list, workers: int) -> list[pd.DataFrame]:
-    from sim.experiments.execution import pool_map
-
-    return pool_map(_simulate, tasks, workers)
+def simulate_patterns(calibration: Calibration, params: pd.DataFrame, seeds: list[int],
+                      evaluator: Evaluator | None = None) -> pd.DataFrame:
+    """`YearlyPatterns` of one run per row of `params` (in this process without an
+    evaluator)."""
+    return evaluate(calibration.base, seeds, YearlyPatterns(calibration),
+                    parameter_sets=params.to_dict("records"), evaluator=evaluator)
 
 
 def _patterns(simulated: pd.DataFrame, calibration: Calibration) -> pd.Series:
     """Whether each run keeps the required patterns: the chair order, and alive if asked."""
     return simulated["chair_pattern"] & (simulated["alive_at_end"]
                                          | (not calibration.alive_at_end))
-
-
-def _tasks(calibration: Calibration, params: pd.DataFrame, seeds: list[int],
-           chunk: int = 1000) -> list:
-    records = params.to_dict("records")
-    return [(calibration, records[i: i + chunk], seeds[i: i + chunk])
-            for i in range(0, len(records), chunk)]
 
 
 def distance(simulated: pd.DataFrame, observed: pd.Series) -> np.ndarray:
@@ -316,12 +325,19 @@ class CalibrationResult:
     seconds: float
 
 
-def calibrate(calibration: Calibration, workers: int = 2) -> CalibrationResult:
+def calibrate(calibration: Calibration, workers: int = 2,
+              evaluator: Evaluator | None = None) -> CalibrationResult:
     """Draw, simulate, accept; then summarize the posterior and its predictive fit."""
+    with open_evaluator(evaluator, workers) as pool:
+        return fit_patterns(calibration, pool)
+
+
+def fit_patterns(calibration: Calibration, evaluator: Evaluator) -> CalibrationResult:
+    """`calibrate` on an open evaluator."""
     start = time.perf_counter()
     params = prior_draws(calibration)
     seeds = [run_seed(calibration.seed, k, 0, common=False) for k in range(len(params))]
-    simulated = pd.concat(_map(_tasks(calibration, params, seeds), workers), ignore_index=True)
+    simulated = simulate_patterns(calibration, params, seeds, evaluator)
     draws = pd.concat([params, simulated], axis=1)
     d = distance(simulated, calibration.observed)
     draws["distance"] = np.where(_patterns(simulated, calibration), d, np.inf)
@@ -329,7 +345,7 @@ def calibrate(calibration: Calibration, workers: int = 2) -> CalibrationResult:
     tolerance = float(np.sort(draws["distance"].to_numpy())[keep - 1])
     draws["accepted"] = np.isfinite(draws["distance"]) & (draws["distance"] <= tolerance)
     accepted = draws[draws["accepted"]]
-    predictive, per_draw = predictive_check(calibration, accepted, workers)
+    predictive, per_draw = predictive_check(calibration, accepted, evaluator)
     best = per_draw.index[0]
     calibrated = {p.key: accepted.loc[best, p.key] for p in calibration.priors}
     posterior = posterior_summary(calibration, accepted)
@@ -337,38 +353,30 @@ def calibrate(calibration: Calibration, workers: int = 2) -> CalibrationResult:
     draws["expected_distance"] = per_draw["expected_distance"].reindex(draws.index)
     runs = 50 * calibration.predictive_runs
     seeds = [run_seed(calibration.seed, 2 * 10**9 + k, 2, common=False) for k in range(runs)]
-    point = pd.concat(_map(_tasks(calibration, pd.DataFrame([calibrated] * runs), seeds),
-                           workers), ignore_index=True)
-    long_run = long_run_outcomes(calibration, accepted, calibrated, workers)
+    point = simulate_patterns(calibration, pd.DataFrame([calibrated] * runs), seeds, evaluator)
+    long_run = long_run_outcomes(calibration, accepted, calibrated, evaluator)
     return CalibrationResult(draws, posterior, predictive, calibrated,
                              _yearly_intervals(calibration, point), long_run, tolerance,
                              time.perf_counter() - start)
 
 
 def long_run_outcomes(calibration: Calibration, accepted: pd.DataFrame,
-                      calibrated: dict[str, Any], workers: int) -> pd.DataFrame:
+                      calibrated: dict[str, Any], evaluator: Evaluator) -> pd.DataFrame:
     """Outcome shares of each long-run scenario at its horizon, with the calibrated values and
     over all accepted draws: what the record says, and does not say, about the group's fate."""
-    from sim.experiments.execution import pool_map
-    from sim.inference.statistics import shares_by_point
-    from sim.model.simulation import joined_summaries, summaries
-
     draws = accepted[[p.key for p in calibration.priors]].to_dict("records")
     n = calibration.long_run_runs
     sources = {"calibrated values": [calibrated] * (len(draws) * n),
                "accepted draws": [d for d in draws for _ in range(n)]}
     seeds = long_run_seeds(calibration, len(draws) * n)
-    chunk = 1000
     rows = []
     for scenario in calibration.long_run:
         for label, values in sources.items():
-            scenarios = [with_overrides(scenario, v) for v in values]
-            tasks = [(scenarios[i: i + chunk], seeds[i: i + chunk])
-                     for i in range(0, len(seeds), chunk)]
-            runs = joined_summaries(pool_map(summaries, tasks, workers))
+            runs = evaluate(scenario, seeds, SUMMARIES, parameter_sets=values,
+                            evaluator=evaluator)
             shares = shares_by_point(runs.assign(point_id=0), []).iloc[0]
             rows.append({"scenario": scenario.name, "parameters": label,
-                         "runs": len(scenarios), "years": scenario.years,
+                         "runs": len(values), "years": scenario.years,
                          **{f"{name}{suffix}": shares[f"{name}{suffix}"]
                             for name in rules.STATE_NAMES for suffix in ("", "_low", "_high")}})
     return pd.DataFrame(rows)
@@ -405,7 +413,7 @@ def posterior_summary(calibration: Calibration, accepted: pd.DataFrame) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def predictive_check(calibration: Calibration, accepted: pd.DataFrame, workers: int
+def predictive_check(calibration: Calibration, accepted: pd.DataFrame, evaluator: Evaluator
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Observed statements per year against fresh runs of the accepted parameter sets.
 
@@ -417,7 +425,7 @@ def predictive_check(calibration: Calibration, accepted: pd.DataFrame, workers: 
     draw_of_run = accepted.index.repeat(calibration.predictive_runs)
     params = accepted[keys].loc[draw_of_run].reset_index(drop=True)
     seeds = [run_seed(calibration.seed, 10**9 + k, 1, common=False) for k in range(len(params))]
-    simulated = pd.concat(_map(_tasks(calibration, params, seeds), workers), ignore_index=True)
+    simulated = simulate_patterns(calibration, params, seeds, evaluator)
     simulated["draw"] = draw_of_run
     simulated["distance"] = distance(simulated, calibration.observed)
     simulated["patterns"] = _patterns(simulated, calibration)

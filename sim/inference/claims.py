@@ -17,9 +17,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sim.errors import InputError
 from sim.experiments.design import run_seed
+from sim.experiments.evaluation import (
+    SUMMARIES,
+    Evaluator,
+    batch_size,
+    evaluate,
+    open_evaluator,
+)
+from sim.inference.statistics import paired_contrast
 from sim.model.files import Section, check_fits, dotted_keys
 from sim.model.params import (
     Scenario,
@@ -233,13 +242,15 @@ def under_variant(suite: ClaimSuite, key: str, value: str) -> ClaimSuite:
     return dataclasses.replace(suite, claims=claims, variants=())
 
 
-def run_variants(suite: ClaimSuite, workers: int = 1, progress=None) -> pd.DataFrame:
+def run_variants(suite: ClaimSuite, workers: int = 1, progress=None,
+                 evaluator: Evaluator | None = None) -> pd.DataFrame:
     """Every claim's verdict under each structural variant of the suite's `[variants]`."""
     rows = []
     for key, value in suite.variants:
         if progress:
             progress(f"claims under {key} = {value}")
-        result = run_claims(under_variant(suite, key, value), workers=workers)
+        result = run_claims(under_variant(suite, key, value), workers=workers,
+                            evaluator=evaluator)
         for verdict in result.verdicts.itertuples():
             rows.append({"claim": verdict.claim, "variant": f"{key} = {value}",
                          "verdict": verdict.verdict, "condition": verdict.condition})
@@ -265,25 +276,18 @@ def metrics(summary: pd.DataFrame, horizon_quarters: int) -> pd.DataFrame:
     return frame
 
 
-def run_arms(scenarios: list[Scenario], seeds: list[int], workers: int) -> list[pd.DataFrame]:
+def run_arms(scenarios: list[Scenario], seeds: list[int], workers: int,
+             evaluator: Evaluator | None = None) -> list[pd.DataFrame]:
     """Summaries of each scenario on every seed (fast engine), over one pool of workers."""
-    from sim.experiments.execution import pool_map
-    from sim.model.simulation import joined_summaries, summaries
-
-    parts = max(1, workers)
-    tasks = [(scenario, seeds[i::parts]) for scenario in scenarios for i in range(parts)]
-    frames = pool_map(summaries, tasks, workers)
-    return [joined_summaries(frames[k * parts:(k + 1) * parts]).set_index("seed").loc[seeds]
-            .reset_index() for k in range(len(scenarios))]
+    size = batch_size(len(seeds), workers)
+    with open_evaluator(evaluator, workers) as pool:
+        return [evaluate(scenario, seeds, SUMMARIES, batch=size, evaluator=pool)
+                for scenario in scenarios]
 
 
 def paired_effect(baseline: pd.Series, treatment: pd.Series, metric: str, confidence: float,
                   seed: int) -> dict:
     """Treatment minus baseline over paired runs, with its interval and p-value."""
-    from scipy import stats
-
-    from sim.inference.statistics import paired_contrast
-
     if metric in SHARES:
         runs = pd.DataFrame({
             "point_id": [0] * len(baseline) + [1] * len(treatment),
@@ -319,7 +323,8 @@ class ClaimsResult:
     seconds: float
 
 
-def run_claims(suite: ClaimSuite, workers: int = 1, progress=None) -> ClaimsResult:
+def run_claims(suite: ClaimSuite, workers: int = 1, progress=None,
+               evaluator: Evaluator | None = None) -> ClaimsResult:
     """Run every contrast of every claim and judge each claim."""
     start = time.perf_counter()
     seeds = [run_seed(suite.seed, 0, r, common=True) for r in range(suite.replicates)]
@@ -335,7 +340,7 @@ def run_claims(suite: ClaimSuite, workers: int = 1, progress=None) -> ClaimsResu
                 index[id(scenario)] = seen[key]
     if progress:
         progress(f"{len(unique)} scenarios x {len(seeds):,} runs")
-    summaries = run_arms(unique, seeds, workers)
+    summaries = run_arms(unique, seeds, workers, evaluator)
     measured = [metrics(frame, scenario.quarters)
                 for frame, scenario in zip(summaries, unique, strict=True)]
 

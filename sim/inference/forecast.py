@@ -23,7 +23,8 @@ import pandas as pd
 
 from sim.errors import UserError
 from sim.experiments.design import run_seed
-from sim.experiments.posterior import read_posterior
+from sim.experiments.evaluation import TRAJECTORIES, Evaluator, evaluate
+from sim.experiments.posterior import draw_by_weight, read_posterior
 from sim.inference.joint import case_distances, case_target, statistic_scales, statistics_of
 from sim.inference.records import Record, builtin_records, load_record
 from sim.inference.statistics import wilson_interval
@@ -63,10 +64,8 @@ def record_for(scenario: Scenario) -> Record | None:
 
 def forecast(scenario: Scenario, until: int, posterior: Path | None = None, runs: int = 2000,
              seed: int = 0, keep: float = 0.2, record: Record | None = None,
-             workers: int = 2) -> Forecast:
+             workers: int = 2, evaluator: Evaluator | None = None) -> Forecast:
     """Runs of `scenario` to the end of `until`, conditioned on its record (see the module)."""
-    from sim.experiments.execution import pool_map
-
     start = time.perf_counter()
     first_year = scenario.start_quarter // 4
     if until < first_year:
@@ -74,26 +73,25 @@ def forecast(scenario: Scenario, until: int, posterior: Path | None = None, runs
     if until - first_year + 1 > 200:
         raise UserError(f"--until {until}: more than 200 years after the start.")
     base = with_overrides(scenario, years=until - first_year + 1)
-    rng = np.random.default_rng(seed)
+    parameter_sets = None
     if posterior is not None:
         sets = read_posterior(posterior)
         keys = [c for c in sets.columns if c != "weight"]
-        weights = sets["weight"].to_numpy(dtype=float)
-        picked = rng.choice(len(sets), size=runs, p=weights / weights.sum())
-        values = sets.iloc[picked][keys].to_dict("records")
+        picked = draw_by_weight(sets["weight"], runs, np.random.default_rng(seed))
+        parameter_sets = sets.iloc[picked][keys].to_dict("records")
         try:
-            scenarios = [with_overrides(base, v) for v in values]
+            for row in np.unique(picked):  # every row drawn must fit the scenario
+                with_overrides(base, parameter_sets[int(np.argmax(picked == row))])
         except UserError as exc:
             raise UserError(f"{Path(posterior) / 'posterior.parquet'}: does not fit scenario "
                             f"{scenario.name}: {exc}") from None
         source = f"{runs:,} parameter sets drawn by weight from {posterior}"
     else:
-        scenarios = [base] * runs
         source = f"the values of scenario {scenario.name}"
     seeds = [run_seed(seed, k, 5, common=False) for k in range(runs)]
-    chunk = 500
-    tasks = [(scenarios[i: i + chunk], seeds[i: i + chunk]) for i in range(0, runs, chunk)]
-    trajectories = [t for part in pool_map(_run, tasks, workers) for t in part]
+    trajectories = evaluate(base, seeds, TRAJECTORIES, parameter_sets=parameter_sets,
+                            batch=500, workers=workers, evaluator=evaluator
+                            )["trajectory"].tolist()
     distance = np.full(runs, np.nan)
     kept = np.ones(runs, dtype=bool)
     record_years = pd.DataFrame(columns=["year", "observed"])
@@ -121,13 +119,6 @@ def forecast(scenario: Scenario, until: int, posterior: Path | None = None, runs
     compared = yearly_outputs(base, kept_runs, until, levels)
     return Forecast(scenario, record, until, runs, kept, distance, table, record_years, source,
                     time.perf_counter() - start, compared, levels)
-
-
-def _run(task):
-    from sim.model.simulation import simulate
-
-    scenarios, seeds = task
-    return simulate(scenarios, seeds, engine="fast", record=True).trajectories
 
 
 def yearly(scenario: Scenario, trajectories, until: int) -> pd.DataFrame:

@@ -23,22 +23,24 @@ cases' distances. The accepted draws are the `accept` share closest to the recor
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, UserError
-from sim.experiments.design import Factor, run_seed
+from sim.experiments.design import Factor
+from sim.experiments.evaluation import (
+    BATCH,
+    Evaluator,
+    Measure,
+    evaluate,
+    open_evaluator,
+)
 from sim.inference.calibration import (
-    UNIDENTIFIED,
     CalibrationFile,
-    posterior_summary,
-    prior_draws,
 )
 from sim.inference.records import Record, common_years, load_record
 from sim.model import rules
@@ -50,6 +52,7 @@ from sim.model.params import (
     read_toml,
     with_overrides,
 )
+from sim.model.simulation import simulate
 
 SECTIONS = ("calibration", "priors")
 JOINT_KEYS = {
@@ -200,8 +203,6 @@ def case_target(record: Record) -> CaseTarget:
 def case_statistics(case: CaseTarget, parameter_sets: list[dict], seeds: list[int]
                     ) -> pd.DataFrame:
     """The case's statistics of one run per parameter set (columns as `case.observed`)."""
-    from sim.model.simulation import simulate
-
     scenarios = [with_overrides(case.scenario, values) for values in parameter_sets]
     batch = simulate(scenarios, seeds, engine="fast", record=True)
     return statistics_of(case, batch.trajectories, case.scenario.start_quarter)
@@ -225,21 +226,28 @@ def statistics_of(case: CaseTarget, trajectories, start_quarter: int) -> pd.Data
     return pd.DataFrame(columns)
 
 
-def _simulate(task: tuple[JointCalibration, list[dict], list[int]]) -> pd.DataFrame:
-    calibration, parameter_sets, seeds = task
-    return pd.concat([case_statistics(case, parameter_sets, seeds)
-                      for case in calibration.cases], axis=1)
+class CaseStatistics(Measure):
+    """Per run of the case's scenario: its statistics (columns as `case.observed`)."""
+
+    record = True
+
+    def __init__(self, case: CaseTarget):
+        self.case = case
+
+    def __call__(self, scenarios, runs) -> pd.DataFrame:
+        return statistics_of(self.case, runs.trajectories, self.case.scenario.start_quarter)
 
 
 def simulate_statistics(calibration: JointCalibration, params: pd.DataFrame, seeds: list[int],
-                        workers: int, chunk: int = 1000) -> pd.DataFrame:
-    """Every case's statistics for one run per row of `params`, in parallel chunks."""
-    from sim.experiments.execution import pool_map
-
+                        workers: int = 1, chunk: int = BATCH,
+                        evaluator: Evaluator | None = None) -> pd.DataFrame:
+    """Every case's statistics for one run per row of `params`, in chunks on `evaluator` (or
+    on `workers` local processes)."""
     records = params.to_dict("records")
-    tasks = [(calibration, records[i: i + chunk], seeds[i: i + chunk])
-             for i in range(0, len(records), chunk)]
-    return pd.concat(pool_map(_simulate, tasks, workers), ignore_index=True)
+    with open_evaluator(evaluator, workers) as pool:
+        return pd.concat([evaluate(case.scenario, seeds, CaseStatistics(case),
+                                   parameter_sets=records, batch=chunk, evaluator=pool)
+                          for case in calibration.cases], axis=1)
 
 
 def statistic_scales(simulated: pd.DataFrame) -> pd.Series:
@@ -268,132 +276,12 @@ def joint_distance(per_case: pd.DataFrame) -> np.ndarray:
     return np.sqrt((per_case ** 2).mean(axis=1).to_numpy())
 
 
-@dataclass
-class JointResult:
-    method: str  # "smc" or "rejection"
-    draws: pd.DataFrame  # rejection: every draw (parameters, distances, accepted); smc: the sets
-    sets: pd.DataFrame  # the posterior's parameter sets: dotted-key columns and `weight`
-    scales: pd.Series  # statistic -> scale over prior draws (0: left out): the common yardstick
-    posterior: pd.DataFrame  # per parameter: prior range, posterior quantiles, identified
-    predictive: pd.DataFrame  # per statistic: case, kind, year, observed, simulated intervals
-    calibrated: dict[str, Any]
-    calibrated_fit: pd.DataFrame  # as `predictive`, for the calibrated values alone
-    long_run: pd.DataFrame
-    tolerance: float  # in the method's own distance
-    seconds: float
-    simulations: int  # parameter sets simulated by the fit (each one run, or `replicates`, of
-    # every case), the predictive checks not counted
-    generations: pd.DataFrame = field(default_factory=pd.DataFrame)  # smc: t, epsilon, ...
-
-
-YARDSTICK_DRAWS = 2000  # prior draws that scale the statistics of an SMC calibration's report
-
-
-def calibrate_joint(calibration: JointCalibration, workers: int = 2, folder: Path | None = None,
-                    backend: str = "local", scheduler: str | None = None, resume: bool = False,
-                    report=None) -> JointResult:
-    """Fit by the file's method; then the posterior, its predictive fit and the long run."""
-    start = time.perf_counter()
-    keys = [p.key for p in calibration.priors]
-    generations = pd.DataFrame()
-    if calibration.method == "rejection":
-        params = prior_draws(calibration)
-        seeds = [run_seed(calibration.seed, k, 0, common=False) for k in range(len(params))]
-        simulated = simulate_statistics(calibration, params, seeds, workers)
-        scales = statistic_scales(simulated)
-        per_case = case_distances(calibration, simulated, scales)
-        draws = pd.concat([params, per_case.add_prefix("distance_")], axis=1)
-        draws["distance"] = joint_distance(per_case)
-        keep = max(1, round(calibration.accept * len(draws)))
-        tolerance = float(np.sort(draws["distance"].to_numpy())[keep - 1])
-        draws["accepted"] = draws["distance"] <= tolerance
-        sample = draws[draws["accepted"]]
-        sets = sample[keys].assign(weight=1.0 / len(sample)).reset_index(drop=True)
-        simulations = len(params)
-    else:
-        import shutil
-        import tempfile
-
-        from sim.inference.smc import generations as generation_table
-        from sim.inference.smc import posterior_sets, run_smc
-
-        scratch = None
-        if folder is None:  # pyabc's history needs a file: a temporary one, deleted here
-            folder = scratch = Path(tempfile.mkdtemp(prefix="minilat-smc-"))
-        try:
-            history = run_smc(calibration, folder, workers, backend, scheduler, resume, report)
-            sets = posterior_sets(calibration, history)
-            generations = generation_table(history)
-            simulations = int(history.total_nr_simulations)
-        finally:
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
-        tolerance = float(generations["epsilon"].iloc[-1]) if len(generations) else np.nan
-        yardstick = prior_draws(calibration, YARDSTICK_DRAWS, calibration.seed + 1)
-        seeds = [run_seed(calibration.seed, k, 3, common=False)
-                 for k in range(len(yardstick))]
-        scales = statistic_scales(simulate_statistics(calibration, yardstick, seeds, workers))
-        # an equally weighted sample of the weighted sets, for the intervals and fresh runs
-        rng = np.random.default_rng(calibration.seed)
-        picked = rng.choice(len(sets), size=len(sets), p=sets["weight"].to_numpy())
-        sample = sets.loc[picked, keys].reset_index(drop=True)
-        draws = sets.copy()
-    # fresh runs of every set: the predictive intervals, and the set closest to the records on
-    # average (one run per set accepts lucky sets too; the mean over many does not)
-    repeats = calibration.predictive_runs
-    draw_of_run = sample.index.repeat(repeats)
-    fresh = sample[keys].loc[draw_of_run].reset_index(drop=True)
-    fresh_seeds = [run_seed(calibration.seed, 10**9 + k, 1, common=False)
-                   for k in range(len(fresh))]
-    again = simulate_statistics(calibration, fresh, fresh_seeds, workers)
-    expected = pd.Series(joint_distance(case_distances(calibration, again, scales)),
-                         index=draw_of_run).groupby(level=0).mean()
-    if calibration.method == "rejection":
-        draws["expected_distance"] = expected.reindex(draws.index)
-    best = expected.idxmin()
-    calibrated = {k: sample.loc[best, k] for k in keys}
-    posterior = posterior_summary(calibration, sample)
-    posterior["calibrated"] = [calibrated[k] for k in keys]
-    runs = 50 * repeats
-    point = pd.DataFrame([calibrated] * runs)
-    point_seeds = [run_seed(calibration.seed, 2 * 10**9 + k, 2, common=False)
-                   for k in range(runs)]
-    at_point = simulate_statistics(calibration, point, point_seeds, workers)
-    from sim.inference.calibration import long_run_outcomes
-
-    long_run = long_run_outcomes(calibration, sample, calibrated, workers)
-    return JointResult(calibration.method, draws, sets, scales, posterior,
-                       intervals(calibration, again), calibrated,
-                       intervals(calibration, at_point), long_run, tolerance,
-                       time.perf_counter() - start, simulations, generations)
-
-
-def intervals(calibration: JointCalibration, simulated: pd.DataFrame) -> pd.DataFrame:
-    """Per statistic: case, what (a level, zombie or dead), year, the observed value and the
-    simulated median, 5 % and 95 % quantiles and mean."""
-    rows = []
-    for case in calibration.cases:
-        for name, observed in case.observed.items():
-            _, what, year = name.split(":")
-            values = simulated[name].to_numpy()
-            q05, q50, q95 = np.quantile(values, [0.05, 0.5, 0.95])
-            rows.append({"case": case.record.name, "statistic": what, "year": int(year),
-                         "observed": observed, "median": q50, "q05": q05, "q95": q95,
-                         "mean": float(values.mean()),
-                         "inside": bool(q05 <= observed <= q95)})
-    return pd.DataFrame(rows)
-
-
 __all__ = [
-    "UNIDENTIFIED",
     "CaseTarget",
     "JointCalibration",
-    "JointResult",
-    "calibrate_joint",
     "case_distances",
     "case_statistics",
     "case_target",
-    "intervals",
     "is_joint",
     "joint_distance",
     "load_joint",

@@ -30,8 +30,12 @@ from scipy import stats
 
 from sim.errors import UserError
 from sim.experiments.design import run_seed
+from sim.experiments.evaluation import SUMMARIES, Evaluator, evaluate, open_evaluator
 from sim.experiments.posterior import PosteriorSets
+from sim.experiments.storage import atomic_write_bytes
+from sim.inference.calibration import load_calibration, prior_draws
 from sim.inference.claims import ClaimSuite, metrics
+from sim.inference.joint import is_joint, load_joint
 from sim.inference.statistics import rule_regions
 from sim.model.params import Scenario, scenario_as_dict, with_overrides
 
@@ -62,9 +66,6 @@ def prior_sets(calibration_file: str | Path, sets: int, seed: int, base: Scenari
     equal numbers of sets and independently of the other keys (a Latin hypercube over the
     forms as well), so that every form meets the whole prior.
     """
-    from sim.inference.calibration import load_calibration, prior_draws
-    from sim.inference.joint import is_joint, load_joint
-
     if sets < 1:
         raise UserError(f"--sets {sets}: must be at least 1.")
     calibration = (load_joint if is_joint(calibration_file) else load_calibration)(
@@ -103,12 +104,6 @@ def verdict_of_share(share: float) -> str:
     return ROBUST if share >= ROBUST_SHARE else FAILS if share < FAILS_SHARE else CONDITIONAL
 
 
-def arm_scenario(start: Scenario, changes: dict, posterior: PosteriorSets, index: int
-                 ) -> Scenario:
-    """An arm under parameter set `index`: the set's values, then the arm's own changes."""
-    return with_overrides(start, {**posterior.overrides(index), **changes})
-
-
 def set_effects(baseline: np.ndarray, treatment: np.ndarray, confidence: float
                 ) -> pd.DataFrame:
     """Per set (rows of the sets x replicates arrays): mean paired difference and t interval."""
@@ -142,12 +137,19 @@ def holds(frame: pd.DataFrame, direction: str) -> np.ndarray:
         (frame["high"] < 0).to_numpy()
 
 
-def run_robustness(suite: ClaimSuite, posterior: PosteriorSets, workers: int = 1,
-                   progress=None) -> RobustnessResult:
-    """Every contrast of `suite` under each parameter set of `posterior` (see the module)."""
-    from sim.experiments.execution import pool_map
-    from sim.model.simulation import joined_summaries, summaries
+def arm_runs(start: Scenario, changes: dict, posterior: PosteriorSets, seeds: list[int],
+             evaluator: Evaluator) -> pd.DataFrame:
+    """Summaries of an arm under every parameter set of `posterior`, on every seed (set by set,
+    the seeds in order within each)."""
+    values = [{**posterior.overrides(s), **changes} for s in range(len(posterior))]
+    return evaluate(start, seeds * len(posterior), SUMMARIES,
+                    parameter_sets=[v for v in values for _ in seeds], batch=BATCH,
+                    evaluator=evaluator)
 
+
+def run_robustness(suite: ClaimSuite, posterior: PosteriorSets, workers: int = 1,
+                   progress=None, evaluator: Evaluator | None = None) -> RobustnessResult:
+    """Every contrast of `suite` under each parameter set of `posterior` (see the module)."""
     start = time.perf_counter()
     reps = suite.replicates
     seeds = [run_seed(suite.seed, 0, r, common=True) for r in range(reps)]
@@ -169,19 +171,9 @@ def run_robustness(suite: ClaimSuite, posterior: PosteriorSets, workers: int = 1
     if progress:
         progress(f"{len(arms)} arms x {len(posterior)} parameter sets x {reps:,} runs = "
                  f"{total:,} runs")
-    tasks, owners = [], []
-    for a, (scenario, changes) in enumerate(arms):
-        runs = [arm_scenario(scenario, changes, posterior, s) for s in range(len(posterior))]
-        flat = [(runs[s], seed) for s in range(len(posterior)) for seed in seeds]
-        for lo in range(0, len(flat), BATCH):
-            part = flat[lo: lo + BATCH]
-            tasks.append(([p[0] for p in part], [p[1] for p in part]))
-            owners.append(a)
-    frames = pool_map(summaries, tasks, workers)
-    measured = []
-    for a, (scenario, _) in enumerate(arms):
-        joined = joined_summaries([f for f, o in zip(frames, owners, strict=True) if o == a])
-        measured.append(metrics(joined, scenario.quarters))
+    with open_evaluator(evaluator, workers) as pool:
+        measured = [metrics(arm_runs(scenario, changes, posterior, seeds, pool),
+                            scenario.quarters) for scenario, changes in arms]
     table, per_set, rules = [], [], []
     set_frame = posterior.frame()
     for claim in suite.claims:
@@ -269,8 +261,6 @@ def write_robustness(result: RobustnessResult, folder: Path, prefix: str = "robu
 
 def write_csv(path: Path, frame: pd.DataFrame, digits: str = "%.4g") -> None:
     """A table as CSV, written whole or not at all."""
-    from sim.experiments.storage import atomic_write_bytes
-
     atomic_write_bytes(path, frame.to_csv(index=False, float_format=digits).encode())
 
 

@@ -21,15 +21,18 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from sim.errors import UserError
+from sim.experiments.evaluation import DaskBackend
 from sim.inference.joint import (
     MAD_TO_SD,
     JointCalibration,
@@ -56,8 +59,6 @@ def from_unbounded(prior, z: float) -> float:
     support, which in many dimensions most of them would (a uniform prior on a 17-dimensional
     box holds under 5 % of them), and its importance weights stay finite.
     """
-    from scipy.special import expit
-
     return prior.low + (prior.high - prior.low) * float(expit(z))
 
 
@@ -81,12 +82,19 @@ class JointModel:
                 for (name, key), prior in zip(self.names.items(), self.calibration.priors,
                                               strict=True)}
 
+    def seeds(self, parameter: dict) -> list[int]:
+        """The runs' seeds, from the calibration's seed and the parameter set itself: the same
+        set gets the same runs whichever worker, in whatever order, simulates it."""
+        values = np.array([float(parameter[name]) for name in self.names], dtype=float)
+        entropy = [self.calibration.seed, *np.frombuffer(values.tobytes(), dtype=np.uint32)]
+        rng = np.random.default_rng(np.random.SeedSequence([int(e) for e in entropy]))
+        return [int(s) for s in rng.integers(0, 2**62, size=self.calibration.replicates,
+                                             dtype=np.int64)]
+
     def __call__(self, parameter: dict) -> dict[str, float]:
         values = self.values(parameter)
         replicates = self.calibration.replicates
-        # pyabc draws from numpy's global state, and its samplers seed it in each worker process
-        seeds = [int(s) for s in np.random.randint(0, 2**62, size=replicates,  # noqa: NPY002
-                                                   dtype=np.int64)]
+        seeds = self.seeds(parameter)
         out: dict[str, float] = {}
         for case in self.calibration.cases:
             out |= case_statistics(case, [values] * replicates, seeds).mean().to_dict()
@@ -168,8 +176,6 @@ def sampler_for(backend: str, workers: int, scheduler: str | None):
     import pyabc
 
     if backend == "dask":
-        from sim.experiments.execution import DaskBackend
-
         cluster = DaskBackend(workers, scheduler)
         return pyabc.sampler.DaskDistributedSampler(dask_client=cluster.client), cluster
     if workers == 1:
@@ -187,7 +193,6 @@ def run_smc(calibration: JointCalibration, folder: Path, workers: int = 2,
     folder.mkdir(parents=True, exist_ok=True)
     import pyabc  # noqa: F401  (its import adds its console handler, replaced below)
 
-    np.random.seed(calibration.seed % 2**32)  # noqa: NPY002 (pyabc's transitions draw from it)
     handler = _Progress(report or (lambda generation: None))
     logger = logging.getLogger("ABC")  # pyabc's loggers are "ABC" and "ABC.<part>"
     level, handlers, propagate = logger.level, logger.handlers[:], logger.propagate
@@ -197,27 +202,44 @@ def run_smc(calibration: JointCalibration, folder: Path, workers: int = 2,
     cluster = None
     try:
         sampler, cluster = sampler_for(backend, workers, scheduler)
-        abc = abc_smc(calibration, sampler)
-        db = f"sqlite:///{db_path}"
-        if resume:
-            history = abc.load(db, 1)
-            done = history.max_t + 1 if history.max_t is not None else 0
-            left = calibration.max_populations - done
-            if left <= 0:
-                return history
-        else:
-            history = abc.new(db, observed(calibration))
-            left = calibration.max_populations
-        start = time.perf_counter()
-        abc.run(minimum_epsilon=calibration.min_epsilon, max_nr_populations=left,
-                max_total_nr_simulations=calibration.max_simulations)
-        history.seconds = time.perf_counter() - start
-        return history
+        with numpy_global_seed(calibration.seed % 2**32):
+            return fit_history(calibration, abc_smc(calibration, sampler), db_path, resume)
     finally:
         logger.handlers, logger.propagate = handlers, propagate
         logger.setLevel(level)
         if cluster is not None:
             cluster.close()
+
+
+def fit_history(calibration: JointCalibration, abc, db_path: Path, resume: bool):
+    """Run pyabc's ABCSMC `abc` into a new history at `db_path`, or on with the one there."""
+    db = f"sqlite:///{db_path}"
+    if resume:
+        history = abc.load(db, 1)
+        done = history.max_t + 1 if history.max_t is not None else 0
+        left = calibration.max_populations - done
+        if left <= 0:
+            return history
+    else:
+        history = abc.new(db, observed(calibration))
+        left = calibration.max_populations
+    start = time.perf_counter()
+    abc.run(minimum_epsilon=calibration.min_epsilon, max_nr_populations=left,
+            max_total_nr_simulations=calibration.max_simulations)
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+@contextmanager
+def numpy_global_seed(seed: int) -> Iterator[None]:
+    """numpy's global generator seeded with `seed` inside the block, and as it was before after
+    it: pyabc's transitions and samplers draw from it and take no Generator."""
+    state = np.random.get_state()  # noqa: NPY002
+    np.random.seed(seed)  # noqa: NPY002
+    try:
+        yield
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
 
 
 def generations(history) -> pd.DataFrame:

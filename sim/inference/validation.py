@@ -9,17 +9,19 @@ state. Every comparison is one row of `cases.csv`.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from sim.experiments.evaluation import TRAJECTORIES, evaluate
 from sim.inference.records import Record, common_years, load_record
 from sim.inference.statistics import wilson_interval
 from sim.model import rules
 from sim.model.labels import LEVELS, Rule, label_batch, rule_of
-from sim.model.params import Scenario, load_scenario
-from sim.model.simulation import simulate
+from sim.model.params import Scenario, load_scenario, with_overrides
 
 INTERVAL = 0.90  # of the simulated values a pattern's observed value is held to
 STATE_FLOOR = 0.05  # a record's state is inside when at least this share of runs is in it
@@ -52,13 +54,11 @@ def validate_case(record: Record | str, runs: int = 1000, seed: int = 0,
     record_end = record.start_quarter + record.quarters - 1
     years_needed = (record_end - first_quarter) // 4 + 1
     if years_needed > scenario.years:
-        from sim.model.params import with_overrides
-
         scenario = with_overrides(scenario, years=min(200, years_needed))
-    batch = simulate(scenario, list(range(seed, seed + runs)), engine="fast", record=True)
-    levels = {lv: np.array([t.series[f"outputs_{lv}"] for t in batch.trajectories])
-              for lv in LEVELS}
-    states = _to_horizon(batch.trajectories, "state", "last")  # dead after death
+    trajectories = evaluate(scenario, list(range(seed, seed + runs)), TRAJECTORIES,
+                            batch=max(runs, 1))["trajectory"].tolist()
+    levels = {lv: np.array([t.series[f"outputs_{lv}"] for t in trajectories]) for lv in LEVELS}
+    states = _to_horizon(trajectories, "state", "last")  # dead after death
     years = common_years(record, scenario)
     observed = record.activity_by_year()
     rows, activity, state_rows = [], [], []
@@ -90,10 +90,10 @@ def validate_case(record: Record | str, runs: int = 1000, seed: int = 0,
         rows.append({"case": record.name, "pattern": f"state at the end of {year}",
                      "observed": seen, "simulated_median": hits / runs, "simulated_lo": lo,
                      "simulated_hi": hi, "inside": bool(hits / runs >= STATE_FLOOR)})
-    rows += _chairs_and_exits(record, scenario, batch.trajectories, years)
+    rows += _chairs_and_exits(record, scenario, trajectories, years)
     result = CaseResult(record, scenario, runs, pd.DataFrame(rows, columns=CASE_COLUMNS),
                         pd.DataFrame(activity), pd.DataFrame(state_rows), labels)
-    result.sensitivity = sensitivity(record, batch.trajectories, scenario, years)
+    result.sensitivity = sensitivity(record, trajectories, scenario, years)
     return result
 
 
@@ -103,8 +103,6 @@ def _chairs_and_exits(record: Record, scenario: Scenario, trajectories, years: l
     last `chair` row on or before 1 July), against the share of runs with that chair in every
     such year (inside when at least STATE_FLOOR of runs); and the record's exits over the
     compared years against the simulated number."""
-    import datetime as dt
-
     rows = []
     if not years:
         return rows
@@ -202,8 +200,6 @@ def relabelled_shares(trajectories, min_members: int, variants: list[tuple[str, 
 
 
 def _with(rule: Rule, name: str, months: int) -> Rule:
-    import dataclasses
-
     return dataclasses.replace(rule, **{name: months})
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.experiments.evaluation import TRAJECTORIES, evaluate
 from sim.experiments.posterior import PosteriorSets, run_scenarios
 from sim.inference import statistics
 from sim.model.params import Scenario
@@ -32,11 +33,9 @@ class Regenerated:
 def simulate_runs(scenarios: Scenario | list[Scenario], seeds: list[int]
                   ) -> tuple[list[str], list[Trajectory]]:
     """The outcome and the recorded trajectory of each run, simulated from its seed on the fast
-    engine (one scenario for every seed, or one per seed)."""
-    from sim.model.simulation import simulate  # loads Mesa
-
-    batch = simulate(scenarios, seeds, record=True)
-    return [summary["outcome"] for summary in batch.summaries], batch.trajectories
+    engine through the evaluation path (one scenario for every seed, or one per seed)."""
+    runs = evaluate(scenarios, seeds, TRAJECTORIES)
+    return runs["outcome"].tolist(), runs["trajectory"].tolist()
 
 
 def chosen_runs(results: Results, point_ids: list[int], per_point: int) -> pd.DataFrame:

@@ -1,0 +1,400 @@
+"""One way to evaluate runs: scenarios (or a base and parameter sets) and seeds in, a table out.
+
+`evaluate` splits the runs into batches, runs each batch on an evaluator (this process, a pool of
+local processes or a Dask cluster) and joins what a `Measure` takes of each run into one table,
+one row per run in the order of the seeds. Experiments, calibration, claims, robustness, forecasts
+and validation all run their simulations through it (an experiment's chunks through the same
+evaluators). A run that raises either stops the evaluation or, with `failures="record"`, is a
+row marked `failed` with its `error`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+
+from sim.errors import UserError
+from sim.model.params import Scenario, with_overrides
+from sim.model.simulation import Runs, joined_summaries, simulate
+
+BACKENDS = ("local", "dask")
+FAILURES = ("raise", "record")
+BATCH = 1000  # runs a worker takes at once, unless told
+
+
+# ------------------------------------------------------------------------------ what to measure
+
+
+class Measure:
+    """What to take of each run: a table with one row per run, from its summary (`Runs.frame`),
+    or from its quarter-by-quarter record where `record` is true. Subclasses must pickle."""
+
+    record = False
+
+    def __call__(self, scenarios: list[Scenario], runs: Runs) -> pd.DataFrame:
+        return runs.frame()
+
+    def join(self, frames: list[pd.DataFrame]) -> pd.DataFrame:
+        """The batches' tables as one, in run order."""
+        return pd.concat(frames, ignore_index=True)
+
+
+class Summaries(Measure):
+    """Each run's summary (the keys of `SUMMARY_KEYS`), each column typed by every batch's
+    values."""
+
+    def join(self, frames: list[pd.DataFrame]) -> pd.DataFrame:
+        return joined_summaries(frames)
+
+
+class Trajectories(Summaries):
+    """Each run's summary and its record, the column `trajectory`."""
+
+    record = True
+
+    def __call__(self, scenarios: list[Scenario], runs: Runs) -> pd.DataFrame:
+        return runs.frame().assign(trajectory=runs.trajectories)
+
+
+SUMMARIES = Summaries()
+TRAJECTORIES = Trajectories()
+
+
+# ------------------------------------------------------------------------------ one batch
+
+
+def simulate_capturing(scenarios: list[Scenario], seeds: list[int], engine: str, record: bool
+                       ) -> tuple[Runs, dict[int, BaseException]]:
+    """All runs in one call; if that raises, one by one, so that only the runs that raise fail.
+
+    The runs' summaries and trajectories hold None for a failed run; the exceptions are by the
+    run's position.
+    """
+    try:
+        return simulate(scenarios, seeds, engine=engine, record=record), {}
+    except Exception:
+        pass
+    summaries: list[dict | None] = []
+    trajectories: list[Any] = []
+    failed: dict[int, BaseException] = {}
+    for k, (scenario, seed) in enumerate(zip(scenarios, seeds, strict=True)):
+        try:
+            one = simulate(scenario, [seed], engine=engine, record=record)
+        except Exception as exc:
+            failed[k] = exc
+            summaries.append(None)
+            trajectories.append(None)
+            continue
+        summaries.append(one.summaries[0])
+        trajectories.append(one.trajectories[0] if record else None)
+    return Runs(summaries, trajectories if record else None), failed
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Runs a worker computes in one call of the engine: what it receives."""
+
+    index: int
+    scenario: Scenario  # every run's, before its parameter set
+    seeds: tuple[int, ...]
+    parameter_sets: tuple[Mapping[str, Any], ...] | None  # each run's overrides, if any
+    measure: Measure
+    engine: str
+    failures: str
+
+    def scenario_of(self, k: int) -> Scenario:
+        """Run k's scenario."""
+        if self.parameter_sets is None:
+            return self.scenario
+        return with_overrides(self.scenario, dict(self.parameter_sets[k]))
+
+
+def run_batch(batch: Batch) -> tuple[int, pd.DataFrame]:
+    """The batch's index and its table (with `failed` and `error` if failures are recorded)."""
+    measure, seeds = batch.measure, list(batch.seeds)
+    if batch.failures == "raise":
+        scenarios = [batch.scenario_of(k) for k in range(len(seeds))]
+        runs = simulate(scenarios, seeds, engine=batch.engine, record=measure.record)
+        return batch.index, measure(scenarios, runs)
+    prepared: dict[int, Scenario] = {}
+    failed: dict[int, BaseException] = {}
+    for k in range(len(seeds)):  # a parameter set the model refuses fails its run only
+        try:
+            prepared[k] = batch.scenario_of(k)
+        except Exception as exc:
+            failed[k] = exc
+    ready = list(prepared)
+    runs, raised = simulate_capturing(list(prepared.values()), [seeds[k] for k in ready],
+                                      batch.engine, measure.record)
+    failed.update({ready[j]: exc for j, exc in raised.items()})
+    done = [j for j in range(len(ready)) if j not in raised]
+    table = measure([prepared[ready[j]] for j in done], Runs(
+        [runs.summaries[j] for j in done],
+        [runs.trajectories[j] for j in done] if runs.trajectories is not None else None))
+    table.index = [ready[j] for j in done]
+    table = table.reindex(range(len(seeds)))
+    table["failed"] = [k in failed for k in range(len(seeds))]
+    table["error"] = [f"{type(failed[k]).__name__}: {failed[k]}" if k in failed else ""
+                      for k in range(len(seeds))]
+    return batch.index, table
+
+
+def batches(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], measure: Measure,
+            parameter_sets: Sequence[Mapping[str, Any]] | None, engine: str, size: int,
+            failures: str) -> list[Batch]:
+    """Consecutive runs, at most `size` a batch; a batch never mixes two scenarios given as
+    different objects (the fast engine runs a batch on its first scenario's members and dated
+    events), while the runs of one scenario with different parameter sets share batches."""
+    one = isinstance(scenarios, Scenario)
+    out: list[Batch] = []
+    start = 0
+    while start < len(seeds):
+        stop = min(start + size, len(seeds))
+        first = scenarios if one else scenarios[start]
+        if not one:
+            stop = next((k for k in range(start + 1, stop) if scenarios[k] is not first),
+                        stop)
+        out.append(Batch(len(out), first, tuple(int(s) for s in seeds[start:stop]),
+                         None if parameter_sets is None
+                         else tuple(parameter_sets[start:stop]), measure, engine, failures))
+        start = stop
+    return out
+
+
+# ------------------------------------------------------------------------------ evaluate
+
+
+def evaluate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
+             measure: Measure = SUMMARIES, *,
+             parameter_sets: Sequence[Mapping[str, Any]] | None = None, engine: str = "fast",
+             batch: int = BATCH, workers: int | None = 1, backend: str = "local",
+             scheduler: str | None = None, evaluator: Evaluator | None = None,
+             failures: str = "raise") -> pd.DataFrame:
+    """`measure` of one run per seed, one row per run in the order of the seeds.
+
+    Run k is `scenarios` (or `scenarios[k]`) with `parameter_sets[k]` over it, if given, and seed
+    `seeds[k]`. The runs go in batches of at most `batch` to `evaluator`, or to one started for
+    this call (`backend`, `workers`, `scheduler`; in this process for one worker or one batch).
+    With `failures="record"` a run that raises is a row with `failed` true and its `error`, the
+    measured columns empty; by default it raises. Runs of scenarios given as different objects
+    never share a batch: to vary values over many runs, give one scenario and parameter sets.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch}")
+    if failures not in FAILURES:
+        raise ValueError(f"failures must be one of {', '.join(FAILURES)}, got {failures!r}")
+    if parameter_sets is not None and len(parameter_sets) != len(seeds):
+        raise ValueError("one parameter set per seed")
+    if not isinstance(scenarios, Scenario) and len(scenarios) != len(seeds):
+        raise ValueError("one scenario per seed, or a single scenario")
+    if not len(seeds):
+        return measure.join([measure([], Runs([], [] if measure.record else None))])
+    tasks = batches(scenarios, seeds, measure, parameter_sets, engine, batch, failures)
+    own = evaluator is None
+    if own:
+        workers = check_execution(backend, workers, scheduler)
+        evaluator = DaskBackend(workers, scheduler) if backend == "dask" else \
+            LocalBackend(min(workers, len(tasks)))
+    try:
+        tables = dict(evaluator.map_unordered(run_batch, tasks))
+    finally:
+        if own:
+            evaluator.close()
+    return measure.join([tables[k] for k in range(len(tasks))])
+
+
+@contextmanager
+def open_evaluator(given: Evaluator | None = None, workers: int | None = 1,
+                   backend: str = "local", scheduler: str | None = None) -> Iterator[Evaluator]:
+    """`given`, or an evaluator started for the block and closed at its end: for several
+    evaluations on one pool of workers."""
+    if given is not None:
+        yield given
+        return
+    with evaluator(backend, workers, scheduler) as started:
+        yield started
+
+
+def batch_size(runs: int, workers: int, cap: int = BATCH) -> int:
+    """At most `cap` runs a batch, and at least one batch a worker."""
+    return max(1, min(cap, math.ceil(runs / max(1, workers))))
+
+
+# ------------------------------------------------------------------------------ evaluators
+
+
+PARENT_CHECK_SECONDS = 0.5
+
+
+def start_worker(parent: int) -> None:
+    """A worker leaves Ctrl-C to the driver (process `parent`), which stops cleanly, and ends
+    when the driver is gone however it ended (a `kill -9` included, even one before this worker
+    finished starting): nothing is left running."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="minilat-parent-watch", daemon=True).start()
+
+
+class Evaluator(Protocol):
+    """Where tasks run: `map_unordered(function, tasks)` yields `function(task)` for each task
+    as it finishes, on `workers` workers; `close` stops them. `function` and tasks must pickle.
+    An evaluator is a context manager that closes it."""
+
+    name: str
+    workers: int
+
+    def map_unordered(self, function: Callable, tasks: list) -> Iterator: ...
+
+    def close(self, cancel: bool = False) -> None: ...
+
+    def __enter__(self) -> Evaluator: ...
+
+    def __exit__(self, kind, value, trace) -> None: ...
+
+
+def check_execution(backend: str, workers: int | None, scheduler: str | None) -> int:
+    """Refuse an unknown backend or a bad worker count; the number of workers to use."""
+    if backend not in BACKENDS:
+        raise UserError(f"--backend {backend}: unknown backend. Allowed: local, dask.")
+    if scheduler and backend != "dask":
+        raise UserError("--scheduler needs --backend dask.")
+    workers = workers or os.cpu_count() or 1
+    if workers < 1:
+        raise UserError(f"--workers {workers}: needs at least one worker.")
+    return workers
+
+
+def evaluator(backend: str = "local", workers: int | None = None,
+              scheduler: str | None = None) -> Evaluator:
+    """An evaluator on this machine's processes or on a Dask cluster."""
+    workers = check_execution(backend, workers, scheduler)
+    return DaskBackend(workers, scheduler) if backend == "dask" else LocalBackend(workers)
+
+
+class Closing:
+    """`with evaluator: ...` closes it at the end (cancelling what runs if the block raised)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, trace) -> None:
+        self.close(cancel=kind is not None)
+
+    def close(self, cancel: bool = False) -> None:
+        raise NotImplementedError
+
+
+class LocalBackend(Closing):
+    """In this process for one worker; a pool of processes for more."""
+
+    name = "local"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool = None
+        if workers > 1:
+            self.pool = ProcessPoolExecutor(max_workers=workers,
+                                            mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=start_worker,
+                                            initargs=(os.getpid(),))
+
+    def map_unordered(self, function: Callable, tasks: list) -> Iterator:
+        if self.pool is None:
+            for task in tasks:
+                yield function(task)
+            return
+        pending = iter(tasks)
+        running = set()
+        for task in take(pending, 2 * self.workers):
+            running.add(self.pool.submit(function, task))
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                for task in take(pending, 1):
+                    running.add(self.pool.submit(function, task))
+                yield future.result()
+
+    def close(self, cancel: bool = False) -> None:
+        if self.pool is None:
+            return
+        pool, self.pool = self.pool, None  # closing twice is closing once
+        if cancel:  # stop now: tasks in flight are abandoned
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+class DaskBackend(Closing):
+    """Tasks on a Dask distributed cluster (a local one unless a scheduler is given)."""
+
+    name = "dask"
+
+    def __init__(self, workers: int, scheduler: str | None):
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise UserError('--backend dask needs Dask: pip install "minilateral-sim'
+                            '[distributed]" (or pip install "dask[distributed]").') from None
+        self.cluster = None
+        if scheduler:
+            try:
+                self.client = Client(scheduler, timeout="20s")
+            except OSError as exc:
+                raise UserError(f"--scheduler {scheduler}: cannot reach the Dask scheduler "
+                                f"({exc}).") from None
+        else:
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
+
+    def map_unordered(self, function: Callable, tasks: list) -> Iterator:
+        from dask.distributed import as_completed
+
+        pending = iter(tasks)
+        first = [self.client.submit(function, task, pure=False)
+                 for task in take(pending, 2 * self.workers)]
+        flow = as_completed(first)
+        for future in flow:
+            for task in take(pending, 1):
+                flow.add(self.client.submit(function, task, pure=False))
+            result = future.result()
+            future.release()
+            yield result
+
+    def close(self, cancel: bool = False) -> None:
+        if self.client is None:  # closing twice is closing once
+            return
+        client, self.client = self.client, None
+        client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def take(iterator: Iterator, n: int) -> list:
+    """The next `n` items of `iterator` (fewer at its end)."""
+    out = []
+    for item in iterator:
+        out.append(item)
+        if len(out) >= n:
+            break
+    return out

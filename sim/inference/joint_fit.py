@@ -1,0 +1,184 @@
+"""A joint calibration's fit: by rejection or ABC-SMC, then its posterior, predictive fit and
+long run.
+
+Both methods end alike: an equally weighted sample of the posterior's parameter sets, whose
+fresh runs give the predictive intervals and pick the calibrated values (the set closest to the
+records on average), then those values' own fit and the long run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.experiments.design import run_seed
+from sim.experiments.evaluation import Evaluator, open_evaluator
+from sim.experiments.posterior import draw_by_weight
+from sim.inference.calibration import (
+    long_run_outcomes,
+    posterior_summary,
+    prior_draws,
+)
+from sim.inference.joint import (
+    JointCalibration,
+    case_distances,
+    joint_distance,
+    simulate_statistics,
+    statistic_scales,
+)
+from sim.inference.smc import Generation, generations, posterior_sets, run_smc
+
+YARDSTICK_DRAWS = 2000  # prior draws that scale the statistics of an SMC calibration's report
+
+
+@dataclass
+class JointResult:
+    method: str  # "smc" or "rejection"
+    draws: pd.DataFrame  # rejection: every draw (parameters, distances, accepted); smc: the sets
+    sets: pd.DataFrame  # the posterior's parameter sets: dotted-key columns and `weight`
+    scales: pd.Series  # statistic -> scale over prior draws (0: left out): the common yardstick
+    posterior: pd.DataFrame  # per parameter: prior range, posterior quantiles, identified
+    predictive: pd.DataFrame  # per statistic: case, kind, year, observed, simulated intervals
+    calibrated: dict[str, Any]
+    calibrated_fit: pd.DataFrame  # as `predictive`, for the calibrated values alone
+    long_run: pd.DataFrame
+    tolerance: float  # in the method's own distance
+    seconds: float
+    simulations: int  # parameter sets simulated by the fit (each one run, or `replicates`, of
+    # every case), the predictive checks not counted
+    generations: pd.DataFrame = field(default_factory=pd.DataFrame)  # smc: t, epsilon, ...
+
+
+@dataclass
+class Fit:
+    """What a method's fit gives the summaries that follow it."""
+
+    draws: pd.DataFrame
+    sets: pd.DataFrame
+    sample: pd.DataFrame  # equally weighted parameter sets of the posterior
+    scales: pd.Series
+    tolerance: float
+    simulations: int
+    generations: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def calibrate_joint(calibration: JointCalibration, workers: int = 2, folder: Path | None = None,
+                    backend: str = "local", scheduler: str | None = None, resume: bool = False,
+                    report: Callable[[Generation], None] | None = None,
+                    evaluator: Evaluator | None = None) -> JointResult:
+    """Fit by the file's method; then the posterior, its predictive fit and the long run.
+
+    The runs go to `evaluator`, or to one started on `backend` with `workers`; ABC-SMC runs its
+    own sampler there first, its history in `folder` (a temporary one if none).
+    """
+    start = time.perf_counter()
+    if calibration.method == "rejection":
+        with open_evaluator(evaluator, workers, backend, scheduler) as pool:
+            return summarize(calibration, by_rejection(calibration, pool), pool, start)
+    fit = by_smc(calibration, workers, folder, backend, scheduler, resume, report)
+    with open_evaluator(evaluator, workers, backend, scheduler) as pool:
+        yardstick = prior_draws(calibration, YARDSTICK_DRAWS, calibration.seed + 1)
+        seeds = [run_seed(calibration.seed, k, 3, common=False)
+                 for k in range(len(yardstick))]
+        fit.scales = statistic_scales(simulate_statistics(calibration, yardstick, seeds,
+                                                          evaluator=pool))
+        return summarize(calibration, fit, pool, start)
+
+
+def by_rejection(calibration: JointCalibration, evaluator: Evaluator) -> Fit:
+    """The prior draws closest to the records, the `accept` share of them."""
+    keys = [p.key for p in calibration.priors]
+    params = prior_draws(calibration)
+    seeds = [run_seed(calibration.seed, k, 0, common=False) for k in range(len(params))]
+    simulated = simulate_statistics(calibration, params, seeds, evaluator=evaluator)
+    scales = statistic_scales(simulated)
+    per_case = case_distances(calibration, simulated, scales)
+    draws = pd.concat([params, per_case.add_prefix("distance_")], axis=1)
+    draws["distance"] = joint_distance(per_case)
+    keep = max(1, round(calibration.accept * len(draws)))
+    tolerance = float(np.sort(draws["distance"].to_numpy())[keep - 1])
+    draws["accepted"] = draws["distance"] <= tolerance
+    sample = draws[draws["accepted"]]
+    sets = sample[keys].assign(weight=1.0 / len(sample)).reset_index(drop=True)
+    return Fit(draws, sets, sample, scales, tolerance, len(params))
+
+
+def by_smc(calibration: JointCalibration, workers: int, folder: Path | None, backend: str,
+           scheduler: str | None, resume: bool,
+           report: Callable[[Generation], None] | None) -> Fit:
+    """The last generation of an ABC-SMC run (or resumed run) and an equally weighted sample
+    of it; the scales are left for the caller (empty)."""
+    scratch = None
+    if folder is None:  # pyabc's history needs a file: a temporary one, deleted here
+        folder = scratch = Path(tempfile.mkdtemp(prefix="minilat-smc-"))
+    try:
+        history = run_smc(calibration, folder, workers, backend, scheduler, resume, report)
+        sets = posterior_sets(calibration, history)
+        table = generations(history)
+        simulations = int(history.total_nr_simulations)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    tolerance = float(table["epsilon"].iloc[-1]) if len(table) else np.nan
+    # an equally weighted sample of the weighted sets, for the intervals and fresh runs
+    picked = draw_by_weight(sets["weight"], len(sets), np.random.default_rng(calibration.seed))
+    sample = sets.loc[picked, [p.key for p in calibration.priors]].reset_index(drop=True)
+    return Fit(sets.copy(), sets, sample, pd.Series(dtype=float), tolerance, simulations,
+               table)
+
+
+def summarize(calibration: JointCalibration, fit: Fit, evaluator: Evaluator, start: float
+              ) -> JointResult:
+    """Fresh runs of every set: the predictive intervals, and the set closest to the records
+    on average (one run per set accepts lucky sets too; the mean over many does not); then the
+    calibrated values' own fit and the long run."""
+    keys = [p.key for p in calibration.priors]
+    sample, draws = fit.sample, fit.draws
+    repeats = calibration.predictive_runs
+    draw_of_run = sample.index.repeat(repeats)
+    fresh = sample[keys].loc[draw_of_run].reset_index(drop=True)
+    fresh_seeds = [run_seed(calibration.seed, 10**9 + k, 1, common=False)
+                   for k in range(len(fresh))]
+    again = simulate_statistics(calibration, fresh, fresh_seeds, evaluator=evaluator)
+    expected = pd.Series(joint_distance(case_distances(calibration, again, fit.scales)),
+                         index=draw_of_run).groupby(level=0).mean()
+    if calibration.method == "rejection":
+        draws["expected_distance"] = expected.reindex(draws.index)
+    best = expected.idxmin()
+    calibrated = {k: sample.loc[best, k] for k in keys}
+    posterior = posterior_summary(calibration, sample)
+    posterior["calibrated"] = [calibrated[k] for k in keys]
+    runs = 50 * repeats
+    point = pd.DataFrame([calibrated] * runs)
+    point_seeds = [run_seed(calibration.seed, 2 * 10**9 + k, 2, common=False)
+                   for k in range(runs)]
+    at_point = simulate_statistics(calibration, point, point_seeds, evaluator=evaluator)
+    long_run = long_run_outcomes(calibration, sample, calibrated, evaluator)
+    return JointResult(calibration.method, draws, fit.sets, fit.scales, posterior,
+                       intervals(calibration, again), calibrated,
+                       intervals(calibration, at_point), long_run, fit.tolerance,
+                       time.perf_counter() - start, fit.simulations, fit.generations)
+
+
+def intervals(calibration: JointCalibration, simulated: pd.DataFrame) -> pd.DataFrame:
+    """Per statistic: case, what (a level, zombie or dead), year, the observed value and the
+    simulated median, 5 % and 95 % quantiles and mean."""
+    rows = []
+    for case in calibration.cases:
+        for name, observed in case.observed.items():
+            _, what, year = name.split(":")
+            values = simulated[name].to_numpy()
+            q05, q50, q95 = np.quantile(values, [0.05, 0.5, 0.95])
+            rows.append({"case": case.record.name, "statistic": what, "year": int(year),
+                         "observed": observed, "median": q50, "q05": q05, "q95": q95,
+                         "mean": float(values.mean()),
+                         "inside": bool(q05 <= observed <= q95)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,104 @@
+"""A calibration file fitted into its results folder: what `minilat calibrate` does.
+
+A file that names case records (`cases`) is a joint calibration (`joint_fit.calibrate_joint`:
+by rejection or ABC-SMC, over one case or several); a file with `[targets]` and a statements
+table fits that one table by rejection (`calibration.calibrate`). Either way `calibrate_file`
+validates the file, fits it, writes the results folder and returns what it found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.errors import UserError
+from sim.experiments.evaluation import check_execution
+from sim.experiments.storage import FolderLock, atomic_write_bytes, writing_folder
+from sim.inference.calibration import (
+    Calibration,
+    CalibrationResult,
+    calibrate,
+    load_calibration,
+)
+from sim.inference.joint import METHODS, JointCalibration, is_joint, load_joint
+from sim.inference.joint_fit import JointResult, calibrate_joint
+from sim.inference.smc import Generation
+from sim.reporting.calibration_report import write_joint_results, write_results
+
+
+@dataclass
+class CalibrationRun:
+    """What `calibrate_file` did: the file as validated, its result and the results folder."""
+
+    spec: Calibration | JointCalibration
+    result: CalibrationResult | JointResult
+    folder: Path
+
+    @property
+    def joint(self) -> bool:
+        return isinstance(self.spec, JointCalibration)
+
+
+def calibrate_file(path: str | Path, out: str | Path | None = None, *, draws: int | None = None,
+                   workers: int | None = None, force: bool = False, backend: str = "local",
+                   scheduler: str | None = None, resume: bool = False, method: str | None = None,
+                   progress: Callable[[Generation], None] | None = None,
+                   stage: Callable[[str], None] | None = None) -> CalibrationRun:
+    """Calibrate by a calibration file into `out` (default results/<name>).
+
+    `draws` and `method` override the file's; `resume` goes on with an interrupted ABC-SMC
+    calibration in `out`; `progress(generation)` follows ABC-SMC's generations and
+    `stage(message)` says what the fit is about to do. Without `force` an earlier calibration
+    in `out` is refused.
+    """
+    stage = stage or (lambda message: None)
+    workers = check_execution(backend, workers, scheduler)
+    if is_joint(path):
+        return calibrate_joint_file(Path(path), out, draws, workers, force, backend, scheduler,
+                                    resume, method, progress, stage)
+    if resume or backend != "local" or scheduler or method:
+        raise UserError(f"{path}: --resume, --backend, --scheduler and --method apply to a "
+                        "calibration that names case records (`cases`, method \"smc\"); this "
+                        "file fits one statements table by rejection.")
+    spec = load_calibration(path, draws=draws)
+    with writing_folder(out or Path("results") / spec.name, force, "calibration") as folder:
+        stage(f"{spec.draws:,} draws of {spec.name}")
+        result = calibrate(spec, workers=workers)
+        write_results(spec, result, folder)
+    return CalibrationRun(spec, result, folder)
+
+
+def calibrate_joint_file(path: Path, out: str | Path | None, draws: int | None, workers: int,
+                         force: bool, backend: str, scheduler: str | None, resume: bool,
+                         method: str | None, progress: Callable[[Generation], None] | None,
+                         stage: Callable[[str], None]) -> CalibrationRun:
+    """`calibrate_file` for a file naming case records: one set of values for all of them."""
+    spec = load_joint(path, draws=draws)
+    if method is not None:
+        if method not in METHODS:
+            raise UserError(f"--method {method}: unknown method. Allowed: smc, rejection.")
+        spec = dataclasses.replace(spec, method=method)
+    if resume and spec.method != "smc":
+        raise UserError(f"{path}: --resume goes on with an ABC-SMC calibration; this file's "
+                        f'method is "{spec.method}".')
+    folder = Path(out) if out is not None else Path("results") / spec.name
+    text = path.read_bytes()
+    if resume:
+        lock = FolderLock(folder)
+        kept = folder / "calibration.toml"
+        if not kept.is_file() or kept.read_bytes() != text:
+            raise UserError(f"{folder}: holds no calibration of {path} to resume (its "
+                            "calibration.toml is missing or differs from the file). Run "
+                            "without --resume.")
+    else:
+        lock = writing_folder(folder, force, "calibration")
+    names = ", ".join(c.record.name for c in spec.cases)
+    with lock:
+        atomic_write_bytes(folder / "calibration.toml", text)
+        stage(f"ABC-SMC of {names}, {spec.population_size:,} sets a generation"
+              if spec.method == "smc" else f"{spec.draws:,} draws of {names}")
+        result = calibrate_joint(spec, workers, folder, backend, scheduler, resume, progress)
+        write_joint_results(spec, result, folder)
+    return CalibrationRun(spec, result, folder)
