@@ -28,7 +28,7 @@ from sim.model.params import (
     numeric_fields,
 )
 from sim.model.schedule import batch_segments, chained
-from sim.model.tape import Shocks, draw_tapes
+from sim.model.tape import Tape, draw_tapes
 from sim.model.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
 
 
@@ -141,7 +141,7 @@ def initial_state(p: SimpleNamespace, runs: int, n: int, quarters: int) -> Simpl
     return s
 
 
-def _stretch(template: Scenario, p: StackedParams, dated: DatedEvents, tape, shocks: Shocks
+def _stretch(template: Scenario, p: StackedParams, dated: DatedEvents, tape: Tape
              ) -> tuple[SimpleNamespace, dict[str, np.ndarray]]:
     """The run parameters of a stretch of the batch's runs, and every quarter's inputs under
     them."""
@@ -151,7 +151,7 @@ def _stretch(template: Scenario, p: StackedParams, dated: DatedEvents, tape, sho
                                 p.world["global_crisis_years"])
     params = phases.run_parameters({**p.group, **p.world}, p.member, dated.joins_at,
                                    template.chair_rotation, dated.trend_until)
-    return params, phases.exogenous_inputs(shocks, calendar, params)
+    return params, phases.exogenous_inputs(tape, calendar, params)
 
 
 def _on_members(params: SimpleNamespace) -> SimpleNamespace:
@@ -168,11 +168,10 @@ def _simulate(template: Scenario, stretches: list[tuple[int, StackedParams]],
     """Advance every run quarter by quarter through the phase table."""
     runs, n = stretches[0][1].member["reach"].shape
     tape = draw_tapes(seeds, quarters, n)
-    shocks = Shocks.from_tape(tape)
     params, inputs, changes = chained(
-        stretches, partial(_stretch, template, dated=dated, tape=tape, shocks=shocks))
+        stretches, partial(_stretch, template, dated=dated, tape=tape))
     later = {quarter: after for quarter, (_, after) in changes.items()}  # from then on
-    del tape, shocks
+    del tape
     s = initial_state(params, runs, n, quarters)
     params_on_members = _on_members(params)
     x = _Quarter(inputs)
