@@ -11,6 +11,8 @@ import ast
 import inspect
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -18,9 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import mesa
 import numpy as np
 
+from sim.experiments.design import load_experiment
+from sim.experiments.execution import execute, run_table
 from sim.model import phases
+from sim.model.fast_engine import run_batch
+from sim.model.mesa_engine import MinilateralModel
 from sim.model.params import load_scenario
 from sim.model.tape import draw_tapes
 
@@ -57,26 +64,18 @@ def machine() -> str:
 
 
 def mesa_engine(scenario, seeds) -> int:
-    from sim.model.mesa_engine import MinilateralModel
-
     for seed in seeds:
         MinilateralModel(scenario, int(seed)).run()
     return len(seeds)
 
 
 def fast_engine(scenario, seeds) -> int:
-    from sim.model.fast_engine import run_batch
-
     run_batch(scenario, seeds)
     return len(seeds)
 
 
 def mesa_batch_run(scenario, seeds, processes: int = 1) -> int:
     """mesa.batch_run over the same seeds, collecting only final results."""
-    import mesa
-
-    from sim.model.mesa_engine import MinilateralModel
-
     mesa.batch_run(MinilateralModel, parameters={"scenario": scenario, "seed": list(seeds),
                                                  "collect_data": True},
                    number_processes=processes, iterations=1, data_collection_period=-1,
@@ -138,8 +137,6 @@ def bench_engines(scenario_name: str = "mikta", years: int = 30, mesa_runs: int 
     mesa_seeds = fast_seeds[:mesa_runs]
     fast_engine(scenario, fast_seeds[:100])  # warm-up
     mesa_engine(scenario, mesa_seeds[:2])
-    from sim.model.fast_engine import run_batch
-
     result = run_batch(scenario, fast_seeds)
     quarters = int(np.sum(np.where(result.summary["death_quarter"] >= 0,
                                    result.summary["death_quarter"] + 1, scenario.quarters)))
@@ -183,9 +180,6 @@ def _experiment_file(folder: Path, runs: int, engine: str, years: int) -> Path:
 
 def bench_sweep(runs: int = 2000, years: int = 30, repeats: int = 1) -> list[str]:
     """Mesa-engine experiment vs mesa.batch_run on the same runs; 1 vs 2 workers."""
-    from sim.experiments.design import load_experiment
-    from sim.experiments.execution import execute, run_table
-
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -214,9 +208,6 @@ def bench_sweep(runs: int = 2000, years: int = 30, repeats: int = 1) -> list[str
 def peak_memory(runs: int = 100_000, engine: str = "fast", workers: int = 2,
                 years: int = 30) -> list[str]:
     """Peak resident memory of an experiment of `runs` runs (summaries only), all processes."""
-    import subprocess
-    import sys
-
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         path = _experiment_file(folder, runs, engine, years)
