@@ -1,6 +1,6 @@
 """The fast engine: many runs advanced in lockstep on (runs, members) arrays.
 
-It applies the same `sim.model.rules` functions as the Mesa engine, in the same order, to
+It applies the phase table (`sim.model.phases`) as the Mesa engine does, in the same order, to
 arrays with a leading run axis, fed from the same random tapes; its results equal the Mesa
 engine's run for run (tests/test_equivalence.py). Runs in one batch may differ in every
 numeric parameter and in their changes at a date (sim.model.schedule), but must share the
