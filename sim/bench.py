@@ -7,19 +7,29 @@ call the same functions.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import os
 import platform
-import statistics
+import subprocess
+import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import mesa
 import numpy as np
-from scipy import special
 
+from sim.experiments.design import load_experiment
+from sim.experiments.execution import execute, run_table
+from sim.model import phases
+from sim.model.fast_engine import run_batch
+from sim.model.mesa_engine import MinilateralModel
 from sim.model.params import load_scenario
+from sim.model.tape import draw_tapes
 
 
 @dataclass
@@ -54,26 +64,18 @@ def machine() -> str:
 
 
 def mesa_engine(scenario, seeds) -> int:
-    from sim.model.mesa_engine import MinilateralModel
-
     for seed in seeds:
         MinilateralModel(scenario, int(seed)).run()
     return len(seeds)
 
 
 def fast_engine(scenario, seeds) -> int:
-    from sim.model.fast_engine import run_batch
-
     run_batch(scenario, seeds)
     return len(seeds)
 
 
 def mesa_batch_run(scenario, seeds, processes: int = 1) -> int:
     """mesa.batch_run over the same seeds, collecting only final results."""
-    import mesa
-
-    from sim.model.mesa_engine import MinilateralModel
-
     mesa.batch_run(MinilateralModel, parameters={"scenario": scenario, "seed": list(seeds),
                                                  "collect_data": True},
                    number_processes=processes, iterations=1, data_collection_period=-1,
@@ -81,228 +83,30 @@ def mesa_batch_run(scenario, seeds, processes: int = 1) -> int:
     return len(seeds)
 
 
-def _row_sum(x: np.ndarray, out: np.ndarray) -> None:
-    """Sum over a short last axis, in place: the fastest form numpy offers for it."""
-    np.add(x[:, 0], x[:, 1], out=out)
-    for i in range(2, x.shape[1]):
-        np.add(out, x[:, i], out=out)
+def rule_calls(phase: phases.Phase) -> int:
+    """How many calls of a rule a phase's function makes, as written."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(phase.apply)))
+    return sum(isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+               and isinstance(node.func.value, ast.Name)
+               and node.func.value.id in ("rules", "group_rules") for node in ast.walk(tree))
 
 
-def numpy_lower_bound(runs: int, quarters: int, members: int) -> int:
-    """The arithmetic of the model's update for `runs` runs over `quarters` quarters, and no more.
+def phase_table_bound(seeds, quarters: int, members: int, quarters_run: int) -> int:
+    """A floor of the fast engine's work on `seeds`, measured without copying any mechanism.
 
-    The same mechanisms as the fast engine (budget, crisis, governments and ministers with the
-    successor's carried ownership, rival bloc, chair at term starts, value, cost on workload,
-    attention, engagement, the larger forum's absorption of value, Poisson outputs of officials
-    and ministers and of statements answering outside events, scheduled summits, visibility,
-    exits by drift and by a new government's review, the apex level and state), with its
-    random inputs drawn in one
-    bulk call, on preallocated arrays updated in place: no per-run seeding, no masks for dead
-    runs, no recording, no summary, no rule calls. A floor that no engine doing the model's work
-    can beat.
+    The runs' random tape over the horizon (the same draw as the engine's), then, for
+    `quarters_run` quarters, each phase of the phase table reduced to one in-place array
+    operation per rule call it makes, on arrays of its scope's shape: every rule costs at least
+    that, and nothing else (no calendar, no state bookkeeping, no recording, no summary).
     """
-    rng = np.random.default_rng(0)
-    shape = (runs, members)
-    u = rng.random((quarters, 9, runs, members))  # the member streams the update reads
-    ug = rng.random((quarters, 5, runs))  # officials, ministers, reactions, rival rounds, crises
-    z = special.ndtri(u[:, 0])
-    keep, vol, trend = 1 - 0.5 * 0.25, 0.1 * 0.5, np.full(shape, -0.01)
-    p_crisis, depth, split, affinity = 1 - np.exp(-0.3 * 0.25), 0.5, 0.3, np.full(shape, 0.3)
-    reach, capacity, fit = np.ones(shape), np.full(shape, 0.5), np.full(shape, 0.4)
-    log_budget, budget, path = np.zeros(shape), np.ones(shape), np.zeros(shape)
-    engagement, target = np.full(shape, 0.5), np.empty(shape)
-    value, cost, tmp, tmp2 = np.empty(shape), np.empty(shape), np.empty(shape), np.empty(shape)
-    enthusiasm, attention = np.full(shape, 0.9), np.empty(shape)
-    crisis_left, crisis = np.zeros(shape), np.zeros(shape, dtype=bool)
-    mask, mask2 = np.empty(shape, dtype=bool), np.empty(shape, dtype=bool)
-    in_rival, active = np.zeros(shape, dtype=bool), np.ones(shape, dtype=bool)
-    new_government = np.empty(shape, dtype=bool)
-    low, weighted, partners = np.zeros(shape), np.empty(shape), np.empty(shape)
-    total, mean_e, rate, visibility = (np.empty(runs), np.empty(runs), np.empty(runs),
-                                       np.full(runs, 3.0))
-    outputs, term, cdf, effort = (np.empty(runs), np.empty(runs), np.empty(runs),
-                                  np.empty(runs))
-    history = np.zeros((3, runs, quarters))  # outputs of each level
-    level_outputs, in_window = np.empty((3, runs)), np.zeros((3, runs))
-    rates, least = np.empty((3, runs)), np.empty(runs)
-    apex, last_apex, last_active = (np.zeros(runs), np.zeros(runs), np.zeros(runs))
-    happened, qualified, any_out = np.empty(runs), np.empty(runs), np.empty(runs, dtype=bool)
-    since_summit, due = np.zeros(runs), np.empty(runs, dtype=bool)
-    covered, others = np.empty(shape), np.empty(runs)
-    zombie, dead = np.empty(runs, dtype=bool), np.empty(runs, dtype=bool)
-    chair, pointer = np.zeros(runs, dtype=np.int64), np.zeros(runs, dtype=np.int64)
-    order = np.arange(members)
-    rows = np.arange(runs)
-    for t in range(quarters):
-        # M1 budget
-        np.subtract(log_budget, path, out=tmp)
-        np.multiply(trend, (t + 1) * 0.25, out=path)
-        np.multiply(tmp, keep, out=tmp)
-        np.multiply(z[t], vol, out=log_budget)
-        np.add(log_budget, tmp, out=log_budget)
-        np.add(log_budget, path, out=log_budget)
-        np.exp(log_budget, out=budget)
-        np.maximum(budget, 0.05, out=budget)
-        # M2 crisis: onset draw, length by inverse transform, countdown
-        np.greater(crisis_left, 0, out=crisis)
-        np.less(u[t, 1], p_crisis, out=mask)
-        np.logical_and(mask, ~crisis, out=mask)
-        np.log(u[t, 2], out=tmp)
-        np.multiply(tmp, -3.0, out=tmp)
-        np.ceil(tmp, out=tmp)
-        np.subtract(crisis_left, 1, out=crisis_left)
-        np.maximum(crisis_left, 0, out=crisis_left)
-        np.copyto(crisis_left, tmp, where=mask)
-        np.logical_or(crisis, mask, out=crisis)
-        # M3 governments (an election's outcome) and ministers (or a reshuffle); the successor
-        # carries part of the predecessor's ownership, as far as the group is routine
-        np.less(u[t, 7], 0.025, out=new_government)
-        np.less(u[t, 8], 0.04, out=mask)
-        mask |= new_government
-        np.divide(visibility, 3.0, out=term)
-        np.minimum(term, 1.0, out=term)
-        np.multiply(term, 0.5, out=term)
-        np.multiply(enthusiasm, term[:, None], out=tmp)
-        np.subtract(1.0, term, out=term)
-        np.multiply(u[t, 3], term[:, None], out=tmp2)
-        np.add(tmp, tmp2, out=tmp)
-        np.copyto(enthusiasm, tmp, where=mask)
-        # M9 rival bloc: invitations at a round, joins
-        np.less(u[t, 4], affinity, out=mask)
-        mask &= (ug[t, 1] < 0.025)[:, None]
-        np.subtract(1.0, engagement, out=tmp)
-        np.multiply(tmp, affinity, out=tmp)
-        np.less(u[t, 5], tmp, out=mask2)
-        mask &= mask2
-        in_rival |= mask
-        # M7 willingness; the chair at term starts: next willing member in rotation
-        np.minimum(budget, 1.0, out=tmp2)
-        np.multiply(engagement, tmp2, out=tmp2)
-        if t % 4 == 0:
-            candidates = (pointer[:, None] + order) % members
-            ready = np.take_along_axis(tmp2, candidates, axis=1) >= 0.2
-            first = ready.argmax(axis=1)
-            chair = candidates[rows, first]
-            pointer = (pointer + first + 1) % members
-        np.copyto(effort, tmp2[rows, chair])
-        # M4 value, M5 cost, M6 attention, target and engagement
-        np.multiply(reach, engagement, out=weighted)
-        _row_sum(weighted, total)
-        np.subtract(total[:, None], weighted, out=partners)
-        np.multiply(partners, capacity, out=value)
-        np.multiply(value, 0.5, out=value)
-        np.add(visibility, 3.0, out=term)
-        np.divide(visibility, term, out=term)
-        np.subtract(1.0, fit, out=tmp)
-        np.multiply(tmp, term[:, None], out=weighted)
-        np.multiply(weighted, 1.5, out=weighted)
-        np.add(value, weighted, out=value)
-        np.multiply(tmp, 0.2, out=weighted)
-        np.add(value, weighted, out=value)
-        _row_sum(in_rival, others)  # M9 absorption: the share of partners met in the bloc
-        np.subtract(others[:, None], in_rival, out=covered)
-        np.multiply(covered, in_rival, out=covered)
-        np.multiply(covered, -0.5 / (members - 1), out=covered)
-        np.add(covered, 1.0, out=covered)
-        np.multiply(value, covered, out=value)
-        np.divide(visibility, 3.0, out=term)  # M5 the work the group's activity asks
-        np.multiply(term, 0.5, out=term)
-        np.add(term, 0.5, out=term)
-        np.divide(term[:, None], budget, out=cost)
-        np.multiply(in_rival, 0.5, out=tmp)
-        np.subtract(value, cost, out=tmp2)
-        np.subtract(tmp2, tmp, out=tmp2)
-        np.multiply(crisis, -depth, out=attention)
-        np.add(attention, 1.0, out=attention)
-        np.multiply(in_rival, -split, out=tmp)
-        np.add(tmp, 1.0, out=tmp)
-        np.multiply(attention, tmp, out=attention)
-        np.multiply(tmp2, 8.0, out=tmp)
-        special.expit(tmp, out=tmp)
-        np.multiply(tmp, 0.85, out=tmp)
-        np.add(tmp, 0.15, out=tmp)
-        np.multiply(tmp, enthusiasm, out=tmp)
-        tmp[rows, chair] += 0.3
-        np.minimum(tmp, 1.0, out=tmp)
-        np.multiply(tmp, attention, out=target)
-        np.subtract(target, engagement, out=tmp)
-        np.multiply(tmp, 0.3, out=tmp)
-        np.add(engagement, tmp, out=engagement)
-        # M8 activity at three levels: Poisson outputs by inverse transform (searching only)
-        _row_sum(engagement, mean_e)
-        np.divide(mean_e, members, out=mean_e)
-        np.multiply(mean_e, effort, out=rates[1])
-        np.multiply(rates[1], 2.4, out=rates[1])  # ministers: the chair's effort x engagement
-        np.multiply(mean_e, 2.55, out=rates[0])  # officials: engagement
-        np.multiply(mean_e, 1.5, out=rates[2])  # reactions: outside events x engagement
-        outputs.fill(0)
-        for level in range(3):  # officials, ministers, reactions (added to the ministers')
-            rate = rates[level]
-            np.negative(rate, out=term)
-            np.exp(term, out=term)
-            np.copyto(cdf, term)
-            counts = level_outputs[level]
-            counts.fill(0)
-            uniform = ug[t, level]
-            searching = np.flatnonzero(cdf < uniform)
-            while searching.size:
-                counts[searching] += 1
-                term[searching] *= rate[searching] / counts[searching]
-                cdf[searching] += term[searching]
-                searching = searching[cdf[searching] < uniform[searching]]
-            np.add(outputs, counts, out=outputs)
-        np.add(level_outputs[1], level_outputs[2], out=level_outputs[1])
-        np.min(engagement, axis=1, out=least)  # leaders: a summit when due and all committed
-        np.greater_equal(since_summit, 3, out=due)
-        np.greater_equal(least, 0.5, out=mask[:, 0])
-        due &= mask[:, 0]
-        np.copyto(level_outputs[2], due)
-        np.add(since_summit, 1, out=since_summit)
-        np.copyto(since_summit, 0, where=due)
-        np.add(outputs, level_outputs[2], out=outputs)
-        np.subtract(outputs, visibility, out=term)
-        np.multiply(term, 0.25, out=term)
-        np.add(visibility, term, out=visibility)
-        # M10 exits: disengagement count, staying value
-        np.less(engagement, 0.1, out=mask)
-        np.multiply(low, mask, out=low)
-        np.add(low, mask, out=low)
-        np.multiply(cost, engagement, out=tmp)
-        np.subtract(value, tmp, out=tmp)
-        np.greater_equal(low, 8, out=mask)
-        np.less(tmp, -0.2, out=mask2)
-        mask &= mask2
-        active &= ~mask
-        np.add(tmp, 0.25, out=tmp)  # a new government's review: leaves with a logistic chance
-        np.multiply(tmp, -6.4, out=tmp)
-        special.expit(tmp, out=tmp)
-        np.multiply(tmp, 0.5, out=tmp)
-        np.less(u[t, 6], tmp, out=mask)
-        mask &= new_government
-        active &= ~mask
-        # Outcome: windows of each level, the apex level, the last apex and active quarters,
-        # death and state
-        history[:, :, t] = level_outputs
-        np.add(in_window, level_outputs, out=in_window)
-        if t >= 12:
-            np.subtract(in_window, history[:, :, t - 12], out=in_window)
-        qualified.fill(-1)
-        for level in range(3):
-            np.copyto(qualified, level, where=in_window[level] >= 2)
-        np.maximum(apex, qualified, out=apex)
-        happened.fill(0)
-        for level in range(3):
-            np.add(happened, level_outputs[level] * (apex <= level), out=happened)
-        np.copyto(last_apex, t, where=happened > 0)
-        np.greater(outputs, 0, out=any_out)
-        np.copyto(last_active, t, where=any_out)
-        np.subtract(t, last_apex, out=term)
-        np.greater_equal(term, 8, out=zombie)
-        zombie &= t >= 8
-        _row_sum(active, total)
-        np.less(total, 3, out=dead)
-        np.subtract(t, last_active, out=term)
-        dead |= term >= 20
+    draw_tapes(seeds, quarters, members)
+    runs = len(seeds)
+    shapes = {phases.MEMBER: (runs, members), phases.GROUP: (runs,)}
+    work = [(np.ones(shapes[phase.scope]), rule_calls(phase)) for phase in phases.PHASES]
+    for _ in range(quarters_run):
+        for values, calls in work:
+            for _ in range(calls):
+                np.multiply(values, 1.0, out=values)
     return runs
 
 
@@ -320,8 +124,7 @@ class EngineReport:
         rows.append(f"fast / Mesa engine: {fast.rate / mesa.rate:,.0f}x (target >= 100x)")
         if "mesa.batch_run" in by:
             rows.append(f"fast / mesa.batch_run: {fast.rate / by['mesa.batch_run'].rate:,.0f}x")
-        rows.append(f"lower bound / fast: {self.lower_bound.rate / fast.rate:.2f}x "
-                    "(target <= 3x)")
+        rows.append(f"phase-table bound / fast engine: {self.lower_bound.rate / fast.rate:.2f}x")
         return rows
 
 
@@ -334,8 +137,6 @@ def bench_engines(scenario_name: str = "mikta", years: int = 30, mesa_runs: int 
     mesa_seeds = fast_seeds[:mesa_runs]
     fast_engine(scenario, fast_seeds[:100])  # warm-up
     mesa_engine(scenario, mesa_seeds[:2])
-    from sim.model.fast_engine import run_batch
-
     result = run_batch(scenario, fast_seeds)
     quarters = int(np.sum(np.where(result.summary["death_quarter"] >= 0,
                                    result.summary["death_quarter"] + 1, scenario.quarters)))
@@ -345,8 +146,8 @@ def bench_engines(scenario_name: str = "mikta", years: int = 30, mesa_runs: int 
     # touches both alike; each keeps its fastest repeat.
     fast, bound = _interleaved(repeats, [
         ("fast engine", lambda: fast_engine(scenario, fast_seeds)),
-        ("numpy lower bound (arithmetic only)",
-         lambda: numpy_lower_bound(fast_runs, mean_quarters, members))])
+        ("phase-table bound (tape + rule calls)",
+         lambda: phase_table_bound(fast_seeds, scenario.quarters, members, mean_quarters))])
     measures = [_best_of(repeats, lambda: mesa_engine(scenario, mesa_seeds), "Mesa engine"), fast]
     if with_batch_run:
         measures.append(_best_of(repeats, lambda: mesa_batch_run(scenario, mesa_seeds),
@@ -379,9 +180,6 @@ def _experiment_file(folder: Path, runs: int, engine: str, years: int) -> Path:
 
 def bench_sweep(runs: int = 2000, years: int = 30, repeats: int = 1) -> list[str]:
     """Mesa-engine experiment vs mesa.batch_run on the same runs; 1 vs 2 workers."""
-    from sim.experiments.design import load_experiment
-    from sim.experiments.execution import execute, run_table
-
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -410,9 +208,6 @@ def bench_sweep(runs: int = 2000, years: int = 30, repeats: int = 1) -> list[str
 def peak_memory(runs: int = 100_000, engine: str = "fast", workers: int = 2,
                 years: int = 30) -> list[str]:
     """Peak resident memory of an experiment of `runs` runs (summaries only), all processes."""
-    import subprocess
-    import sys
-
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         path = _experiment_file(folder, runs, engine, years)
@@ -448,17 +243,3 @@ def _tree_rss(pid: int) -> int:
         except OSError:
             continue
     return total
-
-
-def median_run_time(scenario_name: str = "mikta", years: int = 30, runs: int = 20) -> float:
-    """Median seconds of one Mesa-engine run."""
-    from sim.model.mesa_engine import MinilateralModel
-
-    scenario = load_scenario(scenario_name, years=years)
-    MinilateralModel(scenario, 10_000).run()
-    times = []
-    for seed in range(runs):
-        start = time.perf_counter()
-        MinilateralModel(scenario, seed).run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)

@@ -2,6 +2,7 @@
 
 import dataclasses
 import re
+import runpy
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,10 @@ def test_every_parameter_has_a_unit_or_is_dimensionless_by_type():
             assert spec.meaning, f.name
             if f.type in ("float", "int"):
                 assert spec.unit and spec.low is not None and spec.high is not None, f.name
+
+
+def test_the_odds_parameter_tables_are_the_declarations():
+    generator = runpy.run_path(str(ROOT / "docs" / "parameters.py"))
+    odd = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    assert generator["odd_tables"](odd) == generator["parameter_tables"](), (
+        "run `python docs/parameters.py` to regenerate docs/ODD.md §10")

@@ -5,7 +5,7 @@ import dataclasses
 import mesa
 import numpy as np
 
-from sim.model import phases
+from sim.model import phases, tape
 from sim.model.fast_engine import run_batch
 from sim.model.mesa_engine import MinilateralModel
 from sim.model.params import load_scenario
@@ -111,3 +111,21 @@ def test_members_who_are_not_active_keep_their_engagement():
             checked += idle.sum()
             assert (engagement[t][idle] == engagement[t - 1][idle]).all()
     assert checked > 0
+
+
+def test_the_inputs_and_derived_parameters_are_those_declared_with_their_scopes():
+    scenario = load_scenario("mikta", years=5)
+    model = MinilateralModel(scenario, seed=3)
+    n = len(scenario.members)
+    assert set(model.inputs) == set(phases.INPUTS)
+    for name, values in model.inputs.items():
+        assert values.shape == ((20, n) if phases.INPUTS[name] == phases.MEMBER else (20,)), name
+    for derived in phases.DERIVED:
+        value = getattr(model.run_params, derived.name)
+        assert np.shape(value) == ((n,) if derived.scope == phases.MEMBER else ()), derived.name
+
+
+def test_every_stream_the_phases_read_is_an_input_of_its_name():
+    read = {s.name for s in tape.STREAMS if s.read_by == tape.PHASES}
+    assert read <= set(phases.INPUTS)
+    assert "leaders_activity" not in tape.draw_tape(1, 4, 3).group  # retired: not drawn

@@ -383,8 +383,8 @@ def test_the_rule_sensitivity_relabels_the_runs_of_the_trajectory_points(rule_re
 
 
 def test_a_shorter_zombie_window_makes_no_fewer_zombies_and_the_same_deaths(rule_report):
-    """The zombie window enters only the zombie test (rules.group_state), not the apex level or
-    death, so halving it can only turn alive quarters into zombie ones."""
+    """The zombie window enters only the zombie test (group_rules.group_state), not the apex level
+    or death, so halving it can only turn alive quarters into zombie ones."""
     _, text = rule_report
     table = _rule_table(text)
     shorter = table.loc["`zombie_months` × 0.5"]

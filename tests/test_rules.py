@@ -1,4 +1,4 @@
-"""Each mechanism alone: the rules of sim/rules.py as a specification."""
+"""Each mechanism alone: the rules of sim/model/rules.py and group_rules.py as a specification."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from sim.model import rules
+from sim.model import group_rules, rules
 from sim.model.calendar import NEVER
 
 unit = st.floats(0, 1)
@@ -219,73 +219,74 @@ ROTATION = np.array([0, 2, 4, 3, 1])
 
 def test_the_turn_passes_on_and_a_member_that_cannot_take_it_is_skipped():
     able = np.array([True, True, False, True, True])  # member 2 cannot cover the cost
-    chair, pointer, vacant = rules.choose_chair(1, able, np.ones(5, bool), ROTATION, False)
+    chair, pointer, vacant = group_rules.choose_chair(1, able, np.ones(5, bool), ROTATION, False)
     assert chair == 4 and pointer == 3 and not vacant
 
 
 def test_exited_member_is_passed_over():
     active = np.array([True, True, False, True, True])
-    chair, _, _ = rules.choose_chair(1, np.ones(5, bool), active, ROTATION, False)
+    chair, _, _ = group_rules.choose_chair(1, np.ones(5, bool), active, ROTATION, False)
     assert chair == 4
 
 
 def test_the_incumbent_repeats_only_when_no_other_member_can_take_the_chair():
     # member 3 (rotation position 3) chaired; the turn is at position 4 (member 1)
     others_can = np.ones(5, bool)
-    chair, _, _ = rules.choose_chair(4, others_can, np.ones(5, bool), ROTATION, False)
+    chair, _, _ = group_rules.choose_chair(4, others_can, np.ones(5, bool), ROTATION, False)
     assert chair == 1
     only_incumbent = np.array([False, False, False, True, False])
-    chair, pointer, vacant = rules.choose_chair(4, only_incumbent, np.ones(5, bool), ROTATION,
-                                                False)
+    chair, pointer, vacant = group_rules.choose_chair(4, only_incumbent, np.ones(5, bool), ROTATION,
+                                                      False)
     assert chair == 3 and pointer == 4 and not vacant
     series = np.array([3, 3, 3, 3, 3, 1])
     terms = np.array([True, False, False, False, True, True])
-    assert rules.chair_repeats(series, terms).tolist() == [False] * 4 + [True, False]
+    assert group_rules.chair_repeats(series, terms).tolist() == [False] * 4 + [True, False]
 
 
 def test_nobody_able_leaves_the_term_vacant_and_the_turn_moves_on():
-    chair, pointer, vacant = rules.choose_chair(3, np.zeros(5, bool), np.ones(5, bool), ROTATION,
-                                                False)
+    chair, pointer, vacant = group_rules.choose_chair(3, np.zeros(5, bool), np.ones(5, bool),
+                                                      ROTATION, False)
     assert chair == rules.VACANT and vacant and pointer == 4
 
 
 def test_with_a_secretariat_the_member_whose_turn_it_is_holds_the_chair():
-    chair, pointer, vacant = rules.choose_chair(3, np.zeros(5, bool), np.ones(5, bool), ROTATION,
-                                                True)
+    chair, pointer, vacant = group_rules.choose_chair(3, np.zeros(5, bool), np.ones(5, bool),
+                                                      ROTATION, True)
     assert chair == 3 and pointer == 4 and not vacant
 
 
 def test_a_member_can_take_the_chair_when_its_budget_covers_enough_of_the_cost():
-    assert rules.chair_able(0.3, 0.5, 0.5).item() and not rules.chair_able(0.2, 0.5, 0.5).item()
-    assert rules.chair_able(np.array([2.0, 0.0]), 0.5, 1.0).tolist() == [True, False]
+    assert group_rules.chair_able(0.3, 0.5, 0.5).item()
+    assert not group_rules.chair_able(0.2, 0.5, 0.5).item()
+    assert group_rules.chair_able(np.array([2.0, 0.0]), 0.5, 1.0).tolist() == [True, False]
 
 
 def test_chair_effort_is_willingness_with_a_floor_under_a_secretariat():
     willingness = np.array([0.1, 0.6])
     active = np.array([True, True])
-    assert rules.chair_effort(0, willingness, active, False, 0.5) == pytest.approx(0.1)
-    assert rules.chair_effort(0, willingness, active, True, 0.5) == pytest.approx(0.5)
-    assert rules.chair_effort(rules.VACANT, willingness, active, True, 0.5) == 0.0
-    assert rules.chair_effort(1, willingness, np.array([True, False]), False, 0.5) == 0.0
+    assert group_rules.chair_effort(0, willingness, active, False, 0.5) == pytest.approx(0.1)
+    assert group_rules.chair_effort(0, willingness, active, True, 0.5) == pytest.approx(0.5)
+    assert group_rules.chair_effort(rules.VACANT, willingness, active, True, 0.5) == 0.0
+    assert group_rules.chair_effort(1, willingness, np.array([True, False]), False, 0.5) == 0.0
 
 
 def test_willingness_needs_budget_cover():
-    assert rules.chair_willingness(0.8, 0.25, 0.5) == pytest.approx(0.4)
-    assert rules.chair_willingness(0.8, 2.0, 0.5) == pytest.approx(0.8)
+    assert group_rules.chair_willingness(0.8, 0.25, 0.5) == pytest.approx(0.4)
+    assert group_rules.chair_willingness(0.8, 2.0, 0.5) == pytest.approx(0.8)
 
 
 def test_a_filled_term_resets_the_vacancy_count():
-    assert rules.vacancies_in_a_row(1, True, False) == 0
-    assert rules.vacancies_in_a_row(1, False, True) == 1  # only term starts count
+    assert group_rules.vacancies_in_a_row(1, True, False) == 0
+    assert group_rules.vacancies_in_a_row(1, False, True) == 1  # only term starts count
 
 
 def test_too_few_members_or_long_dormancy_kill_the_group_and_a_vacant_chair_does_not():
-    dead, cause = rules.death(2, 3, 0, 20)
+    dead, cause = group_rules.death(2, 3, 0, 20)
     assert dead and cause == rules.CAUSE_MEMBERS
-    assert not rules.death(3, 3, 19, 20)[0]
-    dead, cause = rules.death(3, 3, 20, 20)
+    assert not group_rules.death(3, 3, 19, 20)[0]
+    dead, cause = group_rules.death(3, 3, 20, 20)
     assert dead and cause == rules.CAUSE_DORMANT
-    assert rules.death(5, 3, 0, 20, True)[1] == rules.CAUSE_TERMINATION
+    assert group_rules.death(5, 3, 0, 20, True)[1] == rules.CAUSE_TERMINATION
 
 
 # ---------------------------------------------------------------- M8 activity
@@ -294,36 +295,37 @@ def test_too_few_members_or_long_dormancy_kill_the_group_and_a_vacant_chair_does
 def test_activity_at_each_level_follows_its_own_driver():
     # a normally engaged group (effort = engagement = sqrt(drive)) makes the base rate
     engaged = 0.5 ** 0.5
-    total = (rules.ministers_rate(3.0, 0.6, 1.0, engaged, engaged, 0.5)
-             + rules.officials_rate(3.0, 0.6, 1.0, engaged, 0.5, False, 0.3))
+    total = (group_rules.ministers_rate(3.0, 0.6, 1.0, engaged, engaged, 0.5)
+             + group_rules.officials_rate(3.0, 0.6, 1.0, engaged, 0.5, False, 0.3))
     assert total == pytest.approx(3.0)
     # without a chair's effort ministers stop; officials go on; a secretariat's work is theirs
-    assert rules.ministers_rate(3.0, 0.6, 1.0, 0.0, engaged, 0.5) == 0
-    assert rules.officials_rate(3.0, 0.6, 1.0, engaged, 0.5, False, 0.3) == pytest.approx(1.8)
-    assert rules.officials_rate(3.0, 0.6, 1.0, 0.0, 0.5, True, 0.3) == pytest.approx(0.3)
+    assert group_rules.ministers_rate(3.0, 0.6, 1.0, 0.0, engaged, 0.5) == 0
+    assert group_rules.officials_rate(3.0, 0.6, 1.0, engaged, 0.5, False, 0.3) == pytest.approx(1.8)
+    assert group_rules.officials_rate(3.0, 0.6, 1.0, 0.0, 0.5, True, 0.3) == pytest.approx(0.3)
 
 
 def test_summits_are_scheduled_and_postponed_until_every_government_is_committed():
-    assert not rules.summit_held(10, 0.0, 1.0, 0.5)  # no summit process
-    assert not rules.summit_held(2, 1.0, 0.9, 0.5)  # not yet due: 3 of 4 quarters
-    assert rules.summit_held(3, 1.0, 0.9, 0.5)  # due: a year after the last
-    assert not rules.summit_held(3, 1.0, 0.49, 0.5)  # one government not committed
-    assert rules.summit_held(7, 2.0, 0.5, 0.5) and not rules.summit_held(6, 2.0, 0.5, 0.5)
+    assert not group_rules.summit_held(10, 0.0, 1.0, 0.5)  # no summit process
+    assert not group_rules.summit_held(2, 1.0, 0.9, 0.5)  # not yet due: 3 of 4 quarters
+    assert group_rules.summit_held(3, 1.0, 0.9, 0.5)  # due: a year after the last
+    assert not group_rules.summit_held(3, 1.0, 0.49, 0.5)  # one government not committed
+    assert group_rules.summit_held(7, 2.0, 0.5, 0.5)
+    assert not group_rules.summit_held(6, 2.0, 0.5, 0.5)
     # a postponed summit is held in the first quarter every government is committed again
     since, held = 0, []
     for least in [0.9, 0.9, 0.9, 0.2, 0.2, 0.8, 0.8]:
-        happened = bool(rules.summit_held(since, 1.0, least, 0.5))
-        since = int(rules.quarters_since(since, happened))
+        happened = bool(group_rules.summit_held(since, 1.0, least, 0.5))
+        since = int(group_rules.quarters_since(since, happened))
         held.append(happened)
     assert held == [False, False, False, False, False, True, False]
-    lowest = rules.least_engagement(np.array([0.9, 0.3, 0.0]), np.array([True, True, False]))
+    lowest = group_rules.least_engagement(np.array([0.9, 0.3, 0.0]), np.array([True, True, False]))
     assert lowest == pytest.approx(0.3)
 
 
 def test_reactions_follow_outside_events_and_the_members_engagement():
-    assert rules.reaction_rate(6.0, 0.5) == pytest.approx(0.75)  # 6 a year, half answered
-    assert rules.reaction_rate(6.0, 0.0) == 0  # a group nobody engages in answers nothing
-    assert rules.reaction_rate(0.0, 1.0) == 0
+    assert group_rules.reaction_rate(6.0, 0.5) == pytest.approx(0.75)  # 6 a year, half answered
+    assert group_rules.reaction_rate(6.0, 0.0) == 0  # a group nobody engages in answers nothing
+    assert group_rules.reaction_rate(0.0, 1.0) == 0
 
 
 def test_a_larger_forum_absorbs_the_value_of_members_it_also_gathers():
@@ -345,15 +347,15 @@ def test_a_larger_forum_absorbs_the_value_of_members_it_also_gathers():
 
 
 def test_the_apex_level_moves_up_only_and_an_apex_event_counts_levels_above():
-    assert rules.apex_step(rules.MINISTERS, 5, 1, 2, 2) == rules.LEADERS
-    assert rules.apex_step(rules.LEADERS, 5, 3, 0, 2) == rules.LEADERS
-    assert rules.apex_event(rules.MINISTERS, 0, 0, 1)
-    assert not rules.apex_event(rules.LEADERS, 3, 2, 0)
+    assert group_rules.apex_step(rules.MINISTERS, 5, 1, 2, 2) == rules.LEADERS
+    assert group_rules.apex_step(rules.LEADERS, 5, 3, 0, 2) == rules.LEADERS
+    assert group_rules.apex_event(rules.MINISTERS, 0, 0, 1)
+    assert not group_rules.apex_event(rules.LEADERS, 3, 2, 0)
 
 
 def test_mean_engagement_counts_only_active_members():
-    assert rules.mean_engagement(np.array([0.9, 0.3, 0.0]),
-                                 np.array([True, True, False])) == pytest.approx(0.6)
+    assert group_rules.mean_engagement(np.array([0.9, 0.3, 0.0]),
+                                       np.array([True, True, False])) == pytest.approx(0.6)
 
 
 # ---------------------------------------------------------------- M9 rival bloc
@@ -413,10 +415,10 @@ def test_disengagement_counter_resets_on_engagement():
 
 
 def test_a_zombie_is_past_its_grace_period_and_long_without_an_apex_event():
-    assert rules.group_state(False, 7, 8, 8, 8) == rules.ALIVE  # in the grace period
-    assert rules.group_state(False, 8, 8, 8, 8) == rules.ZOMBIE
-    assert rules.group_state(False, 20, 7, 8, 8) == rules.ALIVE
-    assert rules.group_state(True, 20, 0, 8, 8) == rules.DEAD
+    assert group_rules.group_state(False, 7, 8, 8, 8) == rules.ALIVE  # in the grace period
+    assert group_rules.group_state(False, 8, 8, 8, 8) == rules.ZOMBIE
+    assert group_rules.group_state(False, 20, 7, 8, 8) == rules.ALIVE
+    assert group_rules.group_state(True, 20, 0, 8, 8) == rules.DEAD
 
 
 # ---------------------------------------------------------------- one run and a batch alike
@@ -434,11 +436,11 @@ def test_rules_on_a_batch_equal_the_rules_on_each_run(seed):
     secretariat = rng.random(runs) > 0.5
     reach = rng.random(n) * 2
     batch_partners = rules.partners_engagement(engagement, reach, active)
-    batch_chair = rules.choose_chair(pointer, able, active, ROTATION, secretariat)
-    batch_mean = rules.mean_engagement(engagement, active)
+    batch_chair = group_rules.choose_chair(pointer, able, active, ROTATION, secretariat)
+    batch_mean = group_rules.mean_engagement(engagement, active)
     for r in range(runs):
         np.testing.assert_array_equal(
             rules.partners_engagement(engagement[r], reach, active[r]), batch_partners[r])
-        one = rules.choose_chair(pointer[r], able[r], active[r], ROTATION, secretariat[r])
+        one = group_rules.choose_chair(pointer[r], able[r], active[r], ROTATION, secretariat[r])
         assert [int(x) for x in one] == [int(x[r]) for x in batch_chair]
-        assert rules.mean_engagement(engagement[r], active[r]) == batch_mean[r]
+        assert group_rules.mean_engagement(engagement[r], active[r]) == batch_mean[r]

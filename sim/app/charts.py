@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sim.app.story import Run, RunOdds
-from sim.model import rules
+from sim.model import group_rules, rules
 from sim.reporting.figures import STATE_COLORS, member_colors, member_names
 
 FIGURE_WIDTH, FIGURE_HEIGHT, FIGURE_DPI = 13.0, 5.0, 80  # inches; the runs share the width
@@ -106,7 +106,7 @@ class RunChart:
                 [(years[a] - 0.125, (b - a + 1) * rules.QUARTER) for a, b, c in spans
                  if c == chair], (0, self.top), facecolor="#bbbbbb" if vacant
                 else self.colors[chair], alpha=0.2, lw=0, hatch="///" if vacant else None))
-        repeats = np.flatnonzero(rules.chair_repeats(record["chair"], record["new_term"]))
+        repeats = np.flatnonzero(group_rules.chair_repeats(record["chair"], record["new_term"]))
         if repeats.size:  # a second term in a row starts: a dashed line in the chair's colour
             drawn.append(self.ax_a.vlines(
                 years[repeats] - 0.125, 0, self.top, linestyles="dashed", lw=1.2,

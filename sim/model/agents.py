@@ -10,15 +10,12 @@ result.
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import Any
 
 import mesa
 
 from sim.model import phases
 from sim.model.params import MemberParams
-
-if TYPE_CHECKING:
-    from sim.model.mesa_engine import MinilateralModel
 
 MEMBER_NAMES = frozenset(v.name for v in phases.MEMBER_STATE)
 SCALAR = {v.name: bool if v.dtype is bool else float if v.dtype is float else int
@@ -33,10 +30,8 @@ def as_scalar(name: str, value):
 class MemberMinistry(mesa.Agent):
     """A member's foreign ministry: budget, crises, minister, engagement, outside option."""
 
-    model: MinilateralModel
-
-    def __init__(self, model: MinilateralModel, index: int, params: MemberParams,
-                 run_params: SimpleNamespace):
+    def __init__(self, model: mesa.Model, index: int, params: MemberParams,
+                 run_params: SimpleNamespace, inputs: Any):
         super().__init__(model)
         self.index = index
         self.params = params
@@ -46,11 +41,11 @@ class MemberMinistry(mesa.Agent):
         for variable in phases.MEMBER_STATE:
             setattr(self, variable.name,
                     as_scalar(variable.name, variable.initial_value(run_params)))
-        self._inputs = model.member_inputs(index)
+        self.inputs = inputs  # this member's exogenous inputs of the model's current quarter
 
     def act(self, phase: phases.Phase) -> None:
         """Apply a member phase of the quarter to this member (not at all if the phase is for
         active members and this one is not)."""
         if phase.active_only and not self.active:
             return
-        phase.apply(self, self.model, self.run_params, self._inputs)
+        phase.apply(self, self.model, self.run_params, self.inputs)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model import rules
+from sim.model import group_rules, rules
 from sim.model.params import QUARTERS_PER_YEAR, Scenario
 from sim.model.tape import Tape
 
@@ -121,9 +121,9 @@ def compile_calendar(dated: DatedEvents, tape: Tape, election_interval, turnover
                                        np.asarray(reshuffle_rate))
     rival_round = rules.rival_round_quarters(tape.group_stream("rival_round"), rival_round_rate,
                                              dated.rival_round, dated.rival_draws_from)
-    global_crisis = rules.global_crisis_quarters(tape.group_stream("global_crisis"),
-                                                 global_crisis_rate, global_crisis_years,
-                                                 dated.global_crisis)
+    global_crisis = group_rules.global_crisis_quarters(tape.group_stream("global_crisis"),
+                                                       global_crisis_rate, global_crisis_years,
+                                                       dated.global_crisis)
     return Calendar(dated, new_government, new_minister, rival_round, global_crisis)
 
 

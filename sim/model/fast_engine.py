@@ -1,6 +1,6 @@
 """The fast engine: many runs advanced in lockstep on (runs, members) arrays.
 
-It applies the same `sim.model.rules` functions as the Mesa engine, in the same order, to
+It applies the phase table (`sim.model.phases`) as the Mesa engine does, in the same order, to
 arrays with a leading run axis, fed from the same random tapes; its results equal the Mesa
 engine's run for run (tests/test_equivalence.py). Runs in one batch may differ in every
 numeric parameter and in their changes at a date (sim.model.schedule), but must share the
@@ -28,7 +28,7 @@ from sim.model.params import (
     numeric_fields,
 )
 from sim.model.schedule import batch_segments, chained
-from sim.model.tape import Shocks, draw_tapes
+from sim.model.tape import Tape, draw_tapes
 from sim.model.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
 
 
@@ -141,7 +141,7 @@ def initial_state(p: SimpleNamespace, runs: int, n: int, quarters: int) -> Simpl
     return s
 
 
-def _stretch(template: Scenario, p: StackedParams, dated: DatedEvents, tape, shocks: Shocks
+def _stretch(template: Scenario, p: StackedParams, dated: DatedEvents, tape: Tape
              ) -> tuple[SimpleNamespace, dict[str, np.ndarray]]:
     """The run parameters of a stretch of the batch's runs, and every quarter's inputs under
     them."""
@@ -151,7 +151,7 @@ def _stretch(template: Scenario, p: StackedParams, dated: DatedEvents, tape, sho
                                 p.world["global_crisis_years"])
     params = phases.run_parameters({**p.group, **p.world}, p.member, dated.joins_at,
                                    template.chair_rotation, dated.trend_until)
-    return params, phases.exogenous_inputs(shocks, calendar, params)
+    return params, phases.exogenous_inputs(tape, calendar, params)
 
 
 def _on_members(params: SimpleNamespace) -> SimpleNamespace:
@@ -168,92 +168,118 @@ def _simulate(template: Scenario, stretches: list[tuple[int, StackedParams]],
     """Advance every run quarter by quarter through the phase table."""
     runs, n = stretches[0][1].member["reach"].shape
     tape = draw_tapes(seeds, quarters, n)
-    shocks = Shocks.from_tape(tape)
     params, inputs, changes = chained(
-        stretches, partial(_stretch, template, dated=dated, tape=tape, shocks=shocks))
+        stretches, partial(_stretch, template, dated=dated, tape=tape))
     later = {quarter: after for quarter, (_, after) in changes.items()}  # from then on
-    del tape, shocks
+    del tape
     s = initial_state(params, runs, n, quarters)
-    params_on_members = _on_members(params)
     x = _Quarter(inputs)
     x_on_members = _Quarter({
         name: value[..., None] if phases.INPUTS[name] == phases.GROUP and np.ndim(value) == 2
         else value for name, value in inputs.items()})
-    on_members = (s, _OnMemberAxis(s), params_on_members, x_on_members)
-    dtypes = {v.name: np.dtype(v.dtype) for v in phases.STATE}
-    declared = [[(name, dtypes[name]) for name in phase.writes] for phase in phases.PHASES]
-    rival_at_start = s.in_rival.copy()
-    running = np.ones(runs, dtype=bool)
-    quarters_run = np.full(runs, quarters, dtype=np.int64)
-    death_cause = np.zeros(runs, dtype=np.int64)
-    state_history = np.zeros((runs, quarters), dtype=np.int8)
-    chair_history = np.full((runs, quarters), rules.VACANT, dtype=np.int64)
-    final_status = s.status.copy()
-    final_rival = s.in_rival.copy()
-    series = None
-    if record_series:
-        series = {name: np.full((runs, quarters), fill, dtype=dtype)
-                  for name, (dtype, fill) in GROUP_SERIES.items()}
-        series.update({name: np.full((runs, quarters, n), fill, dtype=dtype)
-                       for name, (dtype, fill) in MEMBER_SERIES.items()})
-    recorded = [(v.name, v.source == "input") for v in (*phases.RECORDED_GROUP,
-                                                        *phases.RECORDED_MEMBER)]
-
+    on_members = (s, _OnMemberAxis(s), _on_members(params), x_on_members)
+    record = _Record(s, quarters, record_series)
     with np.errstate(all="ignore"):  # runs that have died keep computing, unrecorded
         for t in range(quarters):
             x.quarter_index = x_on_members.quarter_index = t
             if t in later:  # a change: the parameters of the next stretch from this quarter on
                 params = later[t]
                 on_members = (s, _OnMemberAxis(s), _on_members(params), x_on_members)
-            for phase, written in zip(phases.PHASES, declared, strict=True):
-                if phase.scope == phases.GROUP:
-                    phase.apply(s, s, params, x)
-                elif phase.active_only:
-                    active = s.active
-                    before = [getattr(s, name) for name in phase.writes]
-                    phase.apply(*on_members)
-                    for name, old in zip(phase.writes, before, strict=True):
-                        setattr(s, name, np.where(active, getattr(s, name), old))
-                else:
-                    phase.apply(*on_members)
-                for name, dtype in written:  # each variable keeps its declared dtype
-                    if (value := getattr(s, name)).dtype != dtype:
-                        setattr(s, name, value.astype(dtype))
-
-            # Record (only runs still going; a run's death quarter is its last)
-            s.outputs_history[:, t] = s.outputs
-            for name in phases.HISTORIES:
-                getattr(s, f"{name}_history")[:, t] = getattr(s, name)
-            state_history[:, t] = s.state
-            chair_history[:, t] = s.chair
-            dying = running & s.dead
-            if dying.any():
-                quarters_run[dying] = t + 1
-                death_cause[dying] = s.cause[dying]
-                final_status[dying] = s.status[dying]
-                final_rival[dying] = s.in_rival[dying]
-            if series is not None:
-                for name, from_input in recorded:
-                    value = getattr(x, name) if from_input else getattr(s, name)
-                    series[name][running, t] = value[running]
-            running = running & ~s.dead
-            if not running.any():
+            _quarter(s, params, x, on_members)
+            if not record.quarter(t, s, x):
                 break
-    final_status[running] = s.status[running]
-    final_rival[running] = s.in_rival[running]
+    return record.result(s, seeds, inputs["new_term"].T)
 
-    # summary_arrays reads member series at quarter quarters_run - 1: the final ones, broadcast
-    summary = summary_arrays(state_history, s.outputs_history, chair_history,
-                             inputs["new_term"].T,
-                             np.broadcast_to(final_status[:, None, :], (runs, quarters, n)),
-                             np.broadcast_to(final_rival[:, None, :], (runs, quarters, n)),
-                             rival_at_start, quarters_run, death_cause)
-    trajectories = None
-    if series is not None:
-        trajectories = [
-            Trajectory(int(seeds[r]), quarters, n, rival_at_start[r],
-                       quarters_run=int(quarters_run[r]), death_cause=int(death_cause[r]),
-                       series={name: array[r] for name, array in series.items()})
-            for r in range(runs)
-        ]
-    return BatchResult(seeds=seeds, summary=summary, trajectories=trajectories)
+
+DTYPES = {v.name: np.dtype(v.dtype) for v in phases.STATE}
+WRITTEN = [[(name, DTYPES[name]) for name in phase.writes] for phase in phases.PHASES]
+
+
+def _quarter(s: SimpleNamespace, params: SimpleNamespace, x: _Quarter, on_members: tuple
+             ) -> None:
+    """One quarter of every run: the phases in order."""
+    for phase, written in zip(phases.PHASES, WRITTEN, strict=True):
+        if phase.scope == phases.GROUP:
+            phase.apply(s, s, params, x)
+        elif phase.active_only:
+            active = s.active
+            before = [getattr(s, name) for name in phase.writes]
+            phase.apply(*on_members)
+            for name, old in zip(phase.writes, before, strict=True):
+                setattr(s, name, np.where(active, getattr(s, name), old))
+        else:
+            phase.apply(*on_members)
+        for name, dtype in written:  # each variable keeps its declared dtype
+            if (value := getattr(s, name)).dtype != dtype:
+                setattr(s, name, value.astype(dtype))
+
+
+RECORDED = [(v.name, v.source == "input") for v in (*phases.RECORDED_GROUP,
+                                                     *phases.RECORDED_MEMBER)]
+
+
+class _Record:
+    """What a batch keeps of its runs quarter by quarter: each run up to its death quarter."""
+
+    def __init__(self, s: SimpleNamespace, quarters: int, record_series: bool):
+        runs, n = s.status.shape
+        self.rival_at_start = s.in_rival.copy()
+        self.running = np.ones(runs, dtype=bool)
+        self.quarters_run = np.full(runs, quarters, dtype=np.int64)
+        self.death_cause = np.zeros(runs, dtype=np.int64)
+        self.state_history = np.zeros((runs, quarters), dtype=np.int8)
+        self.chair_history = np.full((runs, quarters), rules.VACANT, dtype=np.int64)
+        self.final_status = s.status.copy()
+        self.final_rival = s.in_rival.copy()
+        self.series = None
+        if record_series:
+            self.series = {name: np.full((runs, quarters), fill, dtype=dtype)
+                           for name, (dtype, fill) in GROUP_SERIES.items()}
+            self.series.update({name: np.full((runs, quarters, n), fill, dtype=dtype)
+                                for name, (dtype, fill) in MEMBER_SERIES.items()})
+
+    def quarter(self, t: int, s: SimpleNamespace, x: _Quarter) -> bool:
+        """Record quarter t of the runs still going; whether any still is."""
+        s.outputs_history[:, t] = s.outputs
+        for name in phases.HISTORIES:
+            getattr(s, f"{name}_history")[:, t] = getattr(s, name)
+        self.state_history[:, t] = s.state
+        self.chair_history[:, t] = s.chair
+        running = self.running
+        dying = running & s.dead
+        if dying.any():
+            self.quarters_run[dying] = t + 1
+            self.death_cause[dying] = s.cause[dying]
+            self.final_status[dying] = s.status[dying]
+            self.final_rival[dying] = s.in_rival[dying]
+        if self.series is not None:
+            for name, from_input in RECORDED:
+                value = getattr(x, name) if from_input else getattr(s, name)
+                self.series[name][running, t] = value[running]
+        self.running = running & ~s.dead
+        return bool(self.running.any())
+
+    def result(self, s: SimpleNamespace, seeds: np.ndarray, new_term: np.ndarray
+               ) -> BatchResult:
+        """The batch's summaries (and trajectories) once every run has ended."""
+        running, quarters_run = self.running, self.quarters_run
+        self.final_status[running] = s.status[running]
+        self.final_rival[running] = s.in_rival[running]
+        runs, quarters = self.state_history.shape
+        n = self.final_status.shape[1]
+        # summary_arrays reads member series at quarter quarters_run - 1: the final ones
+        summary = summary_arrays(
+            self.state_history, s.outputs_history, self.chair_history, new_term,
+            np.broadcast_to(self.final_status[:, None, :], (runs, quarters, n)),
+            np.broadcast_to(self.final_rival[:, None, :], (runs, quarters, n)),
+            self.rival_at_start, quarters_run, self.death_cause)
+        trajectories = None
+        if self.series is not None:
+            trajectories = [
+                Trajectory(int(seeds[r]), quarters, n, self.rival_at_start[r],
+                           quarters_run=int(quarters_run[r]),
+                           death_cause=int(self.death_cause[r]),
+                           series={name: array[r] for name, array in self.series.items()})
+                for r in range(runs)
+            ]
+        return BatchResult(seeds=seeds, summary=summary, trajectories=trajectories)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model import rules
+from sim.model import group_rules, rules
 
 LEVELS = rules.LEVEL_NAMES
 ACTIVITY_KINDS = ("meeting", "document", "fund")  # what counts as activity
@@ -158,17 +158,17 @@ def label_batch(officials, ministers, leaders, active, members, min_members: int
         if q in formats:  # a new format: earlier events no longer set the apex
             counted_from, apex[:] = q, formats[q]
         window = cumulative[:, :, q + 1] - cumulative[:, :, max(counted_from, q + 1 - window_q)]
-        apex = rules.apex_step(apex, window[0], window[1], window[2], rule.apex_repeat)
-        happened = rules.apex_event(apex, levels[0, :, q], levels[1, :, q], levels[2, :, q])
-        last_apex = rules.last_quarter(last_apex, happened, q)
-        last_active = rules.last_quarter(last_active, np.asarray(active[:, q], bool), q)
-        dead, why = rules.death(np.asarray(members[:, q]), min_members, q - last_active,
-                                dormant_q, np.asarray(terminated[:, q], bool))
+        apex = group_rules.apex_step(apex, window[0], window[1], window[2], rule.apex_repeat)
+        happened = group_rules.apex_event(apex, levels[0, :, q], levels[1, :, q], levels[2, :, q])
+        last_apex = group_rules.last_quarter(last_apex, happened, q)
+        last_active = group_rules.last_quarter(last_active, np.asarray(active[:, q], bool), q)
+        dead, why = group_rules.death(np.asarray(members[:, q]), min_members, q - last_active,
+                                      dormant_q, np.asarray(terminated[:, q], bool))
         dying = dead & ~dead_before
         cause = np.where(dying, why, cause)
         dead_before = dead_before | dead
         apex_levels[:, q] = np.where(dead_before & ~dying, apex_levels[:, max(q - 1, 0)], apex)
-        state[:, q] = rules.group_state(dead_before, q, q - last_apex, grace_q, zombie_q)
+        state[:, q] = group_rules.group_state(dead_before, q, q - last_apex, grace_q, zombie_q)
     return state, apex_levels, cause
 
 

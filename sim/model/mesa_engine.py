@@ -29,7 +29,7 @@ from sim.model.params import (
     with_overrides,
 )
 from sim.model.schedule import chained, segments
-from sim.model.tape import Shocks, draw_tape
+from sim.model.tape import draw_tape
 from sim.model.trajectory import Trajectory
 
 MODEL_REPORTERS = ("quarter", "outputs", "outputs_officials", "outputs_ministers",
@@ -127,13 +127,12 @@ class MinilateralModel(mesa.Model):
         self.seed = seed
         self.horizon = scenario.quarters
         tape = draw_tape(seed, self.horizon, len(scenario.members))
-        shocks = Shocks.from_tape(tape)
         stretches = [(q, s) for q, s in segments(scenario) if q < self.horizon]
 
         def stretch(in_force: Scenario):
             calendar = calendar_for(in_force, tape)
             params = scenario_parameters(in_force, calendar)
-            return params, phases.exogenous_inputs(shocks, calendar, params)
+            return params, phases.exogenous_inputs(tape, calendar, params)
 
         # a change at a date: the parameters from its quarter on (sim.model.schedule)
         self.run_params, self.inputs, self.later = chained(stretches, stretch)
@@ -141,7 +140,8 @@ class MinilateralModel(mesa.Model):
             setattr(self, variable.name,
                     as_scalar(variable.name, variable.initial_value(self.run_params)))
         self.member_list = [
-            MemberMinistry(self, i, p, phases.member_parameters(self.run_params, i))
+            MemberMinistry(self, i, p, phases.member_parameters(self.run_params, i),
+                           self.member_inputs(i))
             for i, p in enumerate(scenario.members)]
         self.members = self.agents_by_type[MemberMinistry]
         rival_at_start = np.array([m.in_rival for m in self.member_list])

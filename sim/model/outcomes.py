@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.model import rules
+from sim.model import group_rules, rules
 from sim.model.labels import label_series, rule_of
 from sim.model.params import GroupParams
 from sim.model.trajectory import Trajectory
@@ -62,7 +62,7 @@ def summary_arrays(state, outputs, chair, new_term, status, in_rival, rival_at_s
         "revivals": revived.sum(axis=-1),
         "exits": (final_status == rules.EXITED).sum(axis=-1),
         "vacancies": (ran & np.asarray(new_term) & (np.asarray(chair) == rules.VACANT)).sum(-1),
-        "chair_repeats": (ran & rules.chair_repeats(chair, new_term)).sum(axis=-1),
+        "chair_repeats": (ran & group_rules.chair_repeats(chair, new_term)).sum(axis=-1),
         "total_outputs": np.where(ran, outputs, 0).sum(axis=-1),
         "rival_joins": (final_rival & ~np.asarray(rival_at_start)).sum(axis=-1),
     }

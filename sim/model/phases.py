@@ -2,7 +2,8 @@
 
 A quarter is the phases of `PHASES`, in order. Each phase is a function `(m, g, p, x)` of the
 members' state `m`, the group's state `g`, the parameters `p` and this quarter's exogenous inputs
-`x`; it reads and writes state variables by name and calls only `sim.model.rules`. The engines
+`x`; it reads and writes state variables by name and calls only the rules (`sim.model.rules`,
+`sim.model.group_rules`). The engines
 differ only in what the four arguments hold:
 
 - the Mesa engine (`sim.model.mesa_engine`) calls a member phase once per agent, with the agent
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.model import rules
+from sim.model import group_rules, rules, tape
 from sim.model.params import (
     MECHANISM_PARAMETERS,
     GroupParams,
@@ -166,17 +167,15 @@ RECORDED_MEMBER = tuple(v for v in STATE if v.recorded and v.scope == MEMBER)
 HISTORIES = ("outputs_officials", "outputs_ministers", "outputs_leaders")
 
 # Exogenous inputs of a quarter: name -> scope. Arrays over every quarter, time on the first axis.
+# Besides these, every stream of the tape the phases read (`tape.PHASE_STREAMS`) is an input of
+# its own name: a uniform.
 INPUTS = {
     "quarter": GROUP,
     "new_term": GROUP,  # M7
-    "activity": GROUP,  # M8: uniform of the ministers' Poisson draw
-    "officials_activity": GROUP,  # M8: uniform of the officials' Poisson draw
-    "reactions": GROUP,  # M8: uniform of the draw of statements answering outside events
     "rival_round": GROUP,  # M9
     "global_crisis": GROUP,  # M12
     "budget_shock": MEMBER,  # M1: standard normal
     "budget_shift": MEMBER,  # M1: dated budget events, log
-    "crisis_onset": MEMBER,  # M2: uniform
     "crisis_length": MEMBER,  # M2: quarters, if a crisis starts now
     "forced_crisis": MEMBER,  # M2: a dated crisis of this many quarters starts
     "new_minister": MEMBER,  # M3: a change of government or a reshuffle
@@ -185,14 +184,12 @@ INPUTS = {
     "attention_factor": MEMBER,  # M6: dated attention events
     "invitation": MEMBER,  # M9: a dated invitation to the rival bloc
     "joins_rival": MEMBER,  # M9: a dated join of the rival bloc (a fact of the record)
-    "rival_invite": MEMBER,  # M9: uniform
-    "rival_join": MEMBER,  # M9: uniform
-    "government_review": MEMBER,  # M10: uniform
+    **tape.PHASE_STREAMS,
 }
 
 
-def exogenous_inputs(shocks, calendar, p) -> dict[str, np.ndarray]:
-    """Every quarter's exogenous inputs, from the tape's shocks, the calendar and parameters.
+def exogenous_inputs(run_tape: tape.Tape, calendar, p) -> dict[str, np.ndarray]:
+    """Every quarter's exogenous inputs, from the run's tape, the calendar and parameters.
 
     Elementwise in time, so computing them all before the run equals computing them quarter by
     quarter. Shapes: group (T,) or (T, R); member (T, N) or (T, R, N).
@@ -203,66 +200,64 @@ def exogenous_inputs(shocks, calendar, p) -> dict[str, np.ndarray]:
     quarter = np.arange(quarters)
     return {
         "quarter": quarter,
-        "new_term": rules.is_term_start(quarter.reshape((-1,) + (1,) * chair_term.ndim),
-                                        chair_term),
-        "activity": shocks.activity,
-        "officials_activity": shocks.officials_activity,
-        "reactions": shocks.reactions,
+        "new_term": group_rules.is_term_start(quarter.reshape((-1,) + (1,) * chair_term.ndim),
+                                              chair_term),
         "rival_round": calendar.rival_round,
         "global_crisis": calendar.global_crisis,
-        "budget_shock": shocks.budget,
+        "budget_shock": tape.standard_normal(run_tape.member_stream("budget")),
         "budget_shift": dated.budget_shift,
-        "crisis_onset": shocks.crisis_onset,
-        "crisis_length": rules.crisis_length(shocks.crisis_length, p.crisis_years),
+        "crisis_length": rules.crisis_length(run_tape.member_stream("crisis_length"),
+                                             p.crisis_years),
         "forced_crisis": dated.forced_crisis,
         "new_minister": calendar.new_minister,
         "new_government": calendar.new_government,
-        "minister_enthusiasm": rules.minister_enthusiasm(shocks.enthusiasm, p.enthusiasm_mean,
+        "minister_enthusiasm": rules.minister_enthusiasm(run_tape.member_stream("enthusiasm"),
+                                                         p.enthusiasm_mean,
                                                          p.enthusiasm_spread),
         "attention_factor": dated.attention_factor,
         "invitation": dated.invitation,
         "joins_rival": dated.rival_join,
-        "rival_invite": shocks.rival_invite,
-        "rival_join": shocks.rival_join,
-        "government_review": shocks.government_review,
+        **run_tape.phase_streams(),
     }
 
 
-def derived_parameters(p) -> dict[str, Any]:
-    """Parameters computed once per run from the declared ones."""
-    return {
-        "focus": rules.focus_factor(p.agenda_breadth, p.reference_breadth, p.focus_elasticity),
-        "breadth": rules.breadth_factor(p.agenda_breadth, p.reference_breadth,
-                                        p.breadth_elasticity),
-        "dues": rules.secretariat_dues(p.secretariat_dues, p.secretariat),
-        # the structural variants, as flags (sim.model.params.MechanismParams)
-        "dues_growing": p.mechanism_dues == DUES_GROWING,
-        "dues_in_full": p.mechanism_dues == DUES_FULL,
-        "cost_per_area": p.mechanism_agenda_cost == AGENDA_PER_AREA,
-        "fixed_exit_cost": p.mechanism_exit == EXIT_FIXED,
-        "exit_by_review_only": p.mechanism_exit == EXIT_REVIEW,
-        "leaving_cost": rules.member_exit_cost(p.exit_cost, rules.on_member_axis(p.treaty),
-                                               rules.on_member_axis(p.treaty_exit_cost)),
-        "crisis_onset_calm": rules.crisis_onset_probability(p.crisis_rate, 1.0),
-        "crisis_onset_global": rules.crisis_onset_probability(
-            p.crisis_rate, rules.on_member_axis(p.crisis_hazard_factor)),
-        "apex_window": rules.quarters_of(p.apex_window_months),
-        "grace_quarters": rules.quarters_of(p.grace_months),
-        "zombie_quarters": rules.quarters_of(p.zombie_months),
-        "dormant_quarters": rules.quarters_of(p.dormant_months),
-        # carried over from one stretch of a run to the next at a change (sim.model.schedule)
-        "budget_offset": np.zeros(np.shape(p.budget_trend)),
-        "secretariat_since": np.zeros(np.shape(p.secretariat), dtype=np.int64),
-    }
+@dataclass(frozen=True)
+class Derived:
+    """A parameter computed once per run from the declared ones: its scope and formula."""
+
+    name: str
+    scope: str
+    compute: Callable[[Any], Any]
 
 
-DERIVED_SCOPES = {"focus": GROUP, "breadth": GROUP, "dues": GROUP, "dues_growing": GROUP,
-                  "dues_in_full": GROUP, "cost_per_area": GROUP, "fixed_exit_cost": GROUP,
-                  "exit_by_review_only": GROUP, "leaving_cost": MEMBER,
-                  "crisis_onset_calm": MEMBER, "crisis_onset_global": MEMBER,
-                  "apex_window": GROUP, "grace_quarters": GROUP, "zombie_quarters": GROUP,
-                  "dormant_quarters": GROUP, "budget_offset": MEMBER,
-                  "secretariat_since": GROUP}
+DERIVED: tuple[Derived, ...] = (
+    Derived("focus", GROUP, lambda p: rules.focus_factor(p.agenda_breadth, p.reference_breadth,
+                                                         p.focus_elasticity)),
+    Derived("breadth", GROUP, lambda p: rules.breadth_factor(p.agenda_breadth,
+                                                             p.reference_breadth,
+                                                             p.breadth_elasticity)),
+    Derived("dues", GROUP, lambda p: rules.secretariat_dues(p.secretariat_dues, p.secretariat)),
+    # the structural variants, as flags (sim.model.params.MechanismParams)
+    Derived("dues_growing", GROUP, lambda p: p.mechanism_dues == DUES_GROWING),
+    Derived("dues_in_full", GROUP, lambda p: p.mechanism_dues == DUES_FULL),
+    Derived("cost_per_area", GROUP, lambda p: p.mechanism_agenda_cost == AGENDA_PER_AREA),
+    Derived("fixed_exit_cost", GROUP, lambda p: p.mechanism_exit == EXIT_FIXED),
+    Derived("exit_by_review_only", GROUP, lambda p: p.mechanism_exit == EXIT_REVIEW),
+    Derived("leaving_cost", MEMBER, lambda p: rules.member_exit_cost(
+        p.exit_cost, rules.on_member_axis(p.treaty), rules.on_member_axis(p.treaty_exit_cost))),
+    Derived("crisis_onset_calm", MEMBER,
+            lambda p: rules.crisis_onset_probability(p.crisis_rate, 1.0)),
+    Derived("crisis_onset_global", MEMBER, lambda p: rules.crisis_onset_probability(
+        p.crisis_rate, rules.on_member_axis(p.crisis_hazard_factor))),
+    Derived("apex_window", GROUP, lambda p: group_rules.quarters_of(p.apex_window_months)),
+    Derived("grace_quarters", GROUP, lambda p: group_rules.quarters_of(p.grace_months)),
+    Derived("zombie_quarters", GROUP, lambda p: group_rules.quarters_of(p.zombie_months)),
+    Derived("dormant_quarters", GROUP, lambda p: group_rules.quarters_of(p.dormant_months)),
+    # carried over from one stretch of a run to the next at a change (sim.model.schedule)
+    Derived("budget_offset", MEMBER, lambda p: np.zeros(np.shape(p.budget_trend))),
+    Derived("secretariat_since", GROUP,
+            lambda p: np.zeros(np.shape(p.secretariat), dtype=np.int64)),
+)
 
 
 def run_parameters(group: Mapping[str, Any], member: Mapping[str, Any], joins_at,
@@ -272,7 +267,7 @@ def run_parameters(group: Mapping[str, Any], member: Mapping[str, Any], joins_at
     budget trend and the derived parameters."""
     p = SimpleNamespace(**group, **member, joins_at=np.asarray(joins_at),
                         rotation=np.asarray(rotation), trend_until=np.asarray(trend_until))
-    vars(p).update(derived_parameters(p))
+    vars(p).update({derived.name: derived.compute(p) for derived in DERIVED})
     return p
 
 
@@ -289,10 +284,10 @@ def member_parameters(p: SimpleNamespace, index: int) -> SimpleNamespace:
 
 MEMBER_PARAMETERS = frozenset(
     {*numeric_fields(MemberParams), "joins_at", "trend_until",
-     *(name for name, scope in DERIVED_SCOPES.items() if scope == MEMBER)})
+     *(derived.name for derived in DERIVED if derived.scope == MEMBER)})
 GROUP_PARAMETERS = frozenset(
     {*numeric_fields(GroupParams), *numeric_fields(WorldParams), *MECHANISM_PARAMETERS,
-     *(name for name, scope in DERIVED_SCOPES.items() if scope == GROUP)})
+     *(derived.name for derived in DERIVED if derived.scope == GROUP)})
 GROUP_NAMES = frozenset(  # every name that holds one value per run, in state, inputs or parameters
     {v.name for v in STATE if v.scope == GROUP}
     | {name for name, scope in INPUTS.items() if scope == GROUP} | GROUP_PARAMETERS)
@@ -340,22 +335,22 @@ def consider_rival_bloc(m, g, p, x) -> None:
 def view_of_the_group(m, g, p, x) -> None:
     """M7 (the chair, at the start of a term) and what members see of each other."""
     active = m.active
-    willingness = rules.chair_willingness(m.engagement, m.budget,
-                                          rules.on_member_axis(p.chair_cost))
+    willingness = group_rules.chair_willingness(m.engagement, m.budget,
+                                                rules.on_member_axis(p.chair_cost))
     if rules.anywhere(x.new_term):
-        able = rules.chair_able(m.budget, rules.on_member_axis(p.chair_cost),
-                                rules.on_member_axis(p.chair_threshold))
-        chosen, pointer, vacant = rules.choose_chair(g.chair_pointer, able, active, p.rotation,
-                                                     p.secretariat)
+        able = group_rules.chair_able(m.budget, rules.on_member_axis(p.chair_cost),
+                                      rules.on_member_axis(p.chair_threshold))
+        chosen, pointer, vacant = group_rules.choose_chair(g.chair_pointer, able, active,
+                                                           p.rotation, p.secretariat)
         g.chair = rules.where(x.new_term, chosen, g.chair)
         g.chair_pointer = rules.where(x.new_term, pointer, g.chair_pointer)
-        g.vacant_in_a_row = rules.vacancies_in_a_row(g.vacant_in_a_row, x.new_term, vacant)
-    g.chair_effort = rules.chair_effort(g.chair, willingness, active, p.secretariat,
-                                        p.secretariat_support)
+        g.vacant_in_a_row = group_rules.vacancies_in_a_row(g.vacant_in_a_row, x.new_term, vacant)
+    g.chair_effort = group_rules.chair_effort(g.chair, willingness, active, p.secretariat,
+                                              p.secretariat_support)
     g.n_active = rules.count_members(active)
     m.partners = rules.partners_engagement(m.engagement, p.reach, active)
     m.covered = rules.covered_share(m.in_rival, active)
-    m.is_chair = rules.is_chair(g.chair, p.rotation.shape[0])
+    m.is_chair = group_rules.is_chair(g.chair, p.rotation.shape[0])
 
 
 def choose_engagement(m, g, p, x) -> None:
@@ -388,24 +383,25 @@ def produce_outputs(m, g, p, x) -> None:
     """M8: joint outputs at three levels: officials' work with the members' engagement,
     ministers' meetings and statements with the chair's effort, leaders' summits with every
     government's commitment."""
-    g.mean_engagement = rules.mean_engagement(m.engagement, m.active)
-    officials = rules.officials_rate(p.base_rate, p.officials_share, p.focus, g.mean_engagement,
-                                     p.reference_drive, p.secretariat, p.secretariat_floor)
-    ministers = rules.ministers_rate(p.base_rate, p.officials_share, p.focus, g.chair_effort,
-                                     g.mean_engagement, p.reference_drive)
-    summit = rules.summit_held(g.since_summit, p.summit_interval,
-                               rules.least_engagement(m.engagement, m.active),
-                               p.summit_commitment)
-    g.since_summit = rules.quarters_since(g.since_summit, summit)
+    g.mean_engagement = group_rules.mean_engagement(m.engagement, m.active)
+    officials = group_rules.officials_rate(p.base_rate, p.officials_share, p.focus,
+                                           g.mean_engagement, p.reference_drive, p.secretariat,
+                                           p.secretariat_floor)
+    ministers = group_rules.ministers_rate(p.base_rate, p.officials_share, p.focus, g.chair_effort,
+                                           g.mean_engagement, p.reference_drive)
+    summit = group_rules.summit_held(g.since_summit, p.summit_interval,
+                                     group_rules.least_engagement(m.engagement, m.active),
+                                     p.summit_commitment)
+    g.since_summit = group_rules.quarters_since(g.since_summit, summit)
     leaders = summit.astype(np.int64)
-    reactions = rules.reaction_rate(p.outside_event_rate, g.mean_engagement)
+    reactions = group_rules.reaction_rate(p.outside_event_rate, g.mean_engagement)
     g.activity_rate = officials + ministers + reactions + leaders
-    g.outputs_officials = rules.joint_outputs(x.officials_activity, officials)
-    g.reactions = rules.joint_outputs(x.reactions, reactions)
-    g.outputs_ministers = rules.joint_outputs(x.activity, ministers) + g.reactions
+    g.outputs_officials = group_rules.joint_outputs(x.officials_activity, officials)
+    g.reactions = group_rules.joint_outputs(x.reactions, reactions)
+    g.outputs_ministers = group_rules.joint_outputs(x.activity, ministers) + g.reactions
     g.outputs_leaders = leaders
     g.outputs = g.outputs_officials + g.outputs_ministers + g.outputs_leaders
-    g.visibility = rules.visibility_step(g.visibility, g.outputs, p.visibility_smoothing)
+    g.visibility = group_rules.visibility_step(g.visibility, g.outputs, p.visibility_smoothing)
 
 
 def consider_exit(m, g, p, x) -> None:
@@ -431,25 +427,23 @@ def assess_outcome(m, g, p, x) -> None:
     without an apex event, death by too few members or `dormant_months` without activity."""
     g.active_members = rules.count_members(m.active)
     q = x.quarter
-    g.window_officials = rules.outputs_in_window(g.window_officials, g.outputs_officials,
-                                                 rules.leaving_window(g.outputs_officials_history,
-                                                                      q, p.apex_window))
-    g.window_ministers = rules.outputs_in_window(g.window_ministers, g.outputs_ministers,
-                                                 rules.leaving_window(g.outputs_ministers_history,
-                                                                      q, p.apex_window))
-    g.window_leaders = rules.outputs_in_window(g.window_leaders, g.outputs_leaders,
-                                               rules.leaving_window(g.outputs_leaders_history,
-                                                                    q, p.apex_window))
-    g.apex = rules.apex_step(g.apex, g.window_officials, g.window_ministers, g.window_leaders,
-                             p.apex_repeat)
-    happened = rules.apex_event(g.apex, g.outputs_officials, g.outputs_ministers,
-                                g.outputs_leaders)
-    g.last_apex = rules.last_quarter(g.last_apex, happened, q)
-    g.last_active = rules.last_quarter(g.last_active, g.outputs > 0, q)
+    for level in ("officials", "ministers", "leaders"):
+        outputs = getattr(g, f"outputs_{level}")
+        leaving = group_rules.leaving_window(getattr(g, f"outputs_{level}_history"), q,
+                                             p.apex_window)
+        setattr(g, f"window_{level}",
+                group_rules.outputs_in_window(getattr(g, f"window_{level}"), outputs, leaving))
+    g.apex = group_rules.apex_step(g.apex, g.window_officials, g.window_ministers,
+                                   g.window_leaders, p.apex_repeat)
+    happened = group_rules.apex_event(g.apex, g.outputs_officials, g.outputs_ministers,
+                                      g.outputs_leaders)
+    g.last_apex = group_rules.last_quarter(g.last_apex, happened, q)
+    g.last_active = group_rules.last_quarter(g.last_active, g.outputs > 0, q)
     g.since_apex = q - g.last_apex
-    g.dead, g.cause = rules.death(g.active_members, p.min_members, q - g.last_active,
-                                  p.dormant_quarters)
-    g.state = rules.group_state(g.dead, q, g.since_apex, p.grace_quarters, p.zombie_quarters)
+    g.dead, g.cause = group_rules.death(g.active_members, p.min_members, q - g.last_active,
+                                        p.dormant_quarters)
+    g.state = group_rules.group_state(g.dead, q, g.since_apex, p.grace_quarters,
+                                      p.zombie_quarters)
 
 
 @dataclass(frozen=True)

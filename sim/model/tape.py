@@ -12,7 +12,8 @@ A stream added later (a `Stream` with `key` k > 0) comes from a generator of its
 `PCG64(SeedSequence(seed, spawn_key=(k,)))`: MAX_QUARTERS values for a group stream, one block of
 MAX_QUARTERS per member slot for a member stream. So the tape is append-only: adding a stream
 changes no existing draw, and `TAPE_VERSION` (recorded in every manifest and run summary) counts
-the streams' generations.
+the streams' generations. A stream no longer read is retired: it is not drawn, and its key stays
+taken, so removing it moves no other draw.
 
 Member i always reads block i, and quarter t always reads row t, so the shocks member i meets in
 quarter t depend only on the seed: not on the horizon, not on the number of members, not on any
@@ -34,47 +35,58 @@ from scipy import special
 
 from sim.model.params import MAX_MEMBERS
 
+GROUP, MEMBER = "group", "member"
+# Who reads a stream: the phases, as the exogenous input of the stream's name; the phases'
+# inputs, turned into another form (`sim.model.phases.exogenous_inputs`); the calendar, as dated
+# events; or nobody (retired: no longer drawn, its key kept so that no other stream takes it).
+PHASES, INPUTS, CALENDAR, RETIRED = "phases", "inputs", "calendar", "retired"
+
 
 @dataclass(frozen=True)
 class Stream:
     """A stream of uniforms on the tape: one value per quarter (and per member slot)."""
 
     name: str
-    scope: str  # "group" or "member"
+    scope: str  # GROUP or MEMBER
     meaning: str
     key: int = 0  # 0: in the version-1 generator; k > 0: its own, SeedSequence(seed, (k,))
+    read_by: str = PHASES
 
 
 STREAMS: tuple[Stream, ...] = (  # append only; never reorder or rekey
-    Stream("activity", "group", "M8: number of joint outputs in the quarter"),
-    Stream("rival_round", "group", "M9: does an undated expansion round of the rival bloc happen?"),
-    Stream("global_crisis", "group", "M12: does an undated global crisis start?"),
-    Stream("budget", "member", "M1: normal shock of the log budget"),
-    Stream("crisis_onset", "member", "M2: does a domestic-priority shock start?"),
-    Stream("crisis_length", "member", "M2: how long it lasts"),
-    Stream("enthusiasm", "member", "M3: a new minister's enthusiasm"),
-    Stream("rival_invite", "member", "M9: invited at an expansion round?"),
-    Stream("rival_join", "member", "M9: accepts the invitation?"),
-    Stream("officials_activity", "group", "M8: officials' joint outputs in the quarter", key=1),
-    Stream("leaders_activity", "group", "M8: a leaders' summit in the quarter? (no longer read: "
-           "summits are scheduled)", key=2),
-    Stream("government_review", "member", "M10: does a new government take its country out?",
+    Stream("activity", GROUP, "M8: number of joint outputs in the quarter"),
+    Stream("rival_round", GROUP, "M9: does an undated expansion round of the rival bloc happen?",
+           read_by=CALENDAR),
+    Stream("global_crisis", GROUP, "M12: does an undated global crisis start?", read_by=CALENDAR),
+    Stream("budget", MEMBER, "M1: normal shock of the log budget", read_by=INPUTS),
+    Stream("crisis_onset", MEMBER, "M2: does a domestic-priority shock start?"),
+    Stream("crisis_length", MEMBER, "M2: how long it lasts", read_by=INPUTS),
+    Stream("enthusiasm", MEMBER, "M3: a new minister's enthusiasm", read_by=INPUTS),
+    Stream("rival_invite", MEMBER, "M9: invited at an expansion round?"),
+    Stream("rival_join", MEMBER, "M9: accepts the invitation?"),
+    Stream("officials_activity", GROUP, "M8: officials' joint outputs in the quarter", key=1),
+    Stream("leaders_activity", GROUP, "M8: a leaders' summit in the quarter? (summits are "
+           "scheduled now)", key=2, read_by=RETIRED),
+    Stream("government_review", MEMBER, "M10: does a new government take its country out?",
            key=3),
-    Stream("election_outcome", "member", "M3: does an election change the government?", key=4),
-    Stream("reshuffle", "member", "M3: is the foreign minister replaced between elections?",
-           key=5),
-    Stream("reactions", "group", "M8: joint statements answering outside events", key=6),
+    Stream("election_outcome", MEMBER, "M3: does an election change the government?", key=4,
+           read_by=CALENDAR),
+    Stream("reshuffle", MEMBER, "M3: is the foreign minister replaced between elections?",
+           key=5, read_by=CALENDAR),
+    Stream("reactions", GROUP, "M8: joint statements answering outside events", key=6),
 )
-GROUP_STREAMS = tuple(s.name for s in STREAMS if s.scope == "group" and not s.key)
-MEMBER_STREAMS = tuple(s.name for s in STREAMS if s.scope == "member" and not s.key)
+GROUP_STREAMS = tuple(s.name for s in STREAMS if s.scope == GROUP and not s.key)
+MEMBER_STREAMS = tuple(s.name for s in STREAMS if s.scope == MEMBER and not s.key)
+PHASE_STREAMS = {s.name: s.scope for s in STREAMS if s.read_by == PHASES}  # name -> scope
 
 
 def extension_streams() -> tuple[Stream, ...]:
-    """Streams with generators of their own (added after version 1), in key order."""
-    return tuple(sorted((s for s in STREAMS if s.key), key=lambda s: s.key))
+    """Streams drawn from generators of their own (added after version 1), in key order."""
+    return tuple(sorted((s for s in STREAMS if s.key and s.read_by != RETIRED),
+                        key=lambda s: s.key))
 
 
-TAPE_VERSION = 1 + len(extension_streams())
+TAPE_VERSION = 1 + max(s.key for s in STREAMS)  # a retired stream keeps its generation
 MAX_QUARTERS = 800  # 200 years, the longest horizon a scenario or experiment accepts
 GROUP_BLOCK = MAX_QUARTERS * len(GROUP_STREAMS)
 MEMBER_BLOCK = MAX_QUARTERS * len(MEMBER_STREAMS)
@@ -106,6 +118,11 @@ class Tape:
     @property
     def quarters(self) -> int:
         return self.group[GROUP_STREAMS[0]].shape[0]
+
+    def phase_streams(self) -> dict[str, np.ndarray]:
+        """The streams the phases read as inputs of their names (`PHASE_STREAMS`)."""
+        return {name: self.group[name] if scope == GROUP else self.members[name]
+                for name, scope in PHASE_STREAMS.items()}
 
 
 def _check_seed(seed: int) -> int:
@@ -229,7 +246,7 @@ def draw_tapes(seeds, quarters: int, n_members: int, single: bool = False) -> Ta
             members[name][at] = (member_rows[0, :, :, j].T if single
                                  else member_rows[:count, :, :, j].transpose(2, 0, 1))
     for stream in extension_streams():
-        into = group if stream.scope == "group" else members
+        into = group if stream.scope == GROUP else members
         into[stream.name] = _own_generator_stream(stream, seeds, quarters, n_members, single)
     return Tape(group, members, phase)
 
@@ -237,7 +254,7 @@ def draw_tapes(seeds, quarters: int, n_members: int, single: bool = False) -> Ta
 def _own_generator_stream(stream: Stream, seeds: list[int], quarters: int, n_members: int,
                           single: bool) -> np.ndarray:
     """A stream added after version 1, from its own generator: (T, [R,] [N])."""
-    slots = n_members if stream.scope == "member" else 1
+    slots = n_members if stream.scope == MEMBER else 1
     values = np.empty((len(seeds), slots, quarters))
     bits = np.random.PCG64()
     generator = np.random.Generator(bits)
@@ -249,7 +266,7 @@ def _own_generator_stream(stream: Stream, seeds: list[int], quarters: int, n_mem
             generator.random(out=values[r, i])
             if i + 1 < slots:
                 bits.advance(MAX_QUARTERS - quarters)
-    stacked = values[:, 0, :].T if stream.scope == "group" else values.transpose(2, 0, 1)
+    stacked = values[:, 0, :].T if stream.scope == GROUP else values.transpose(2, 0, 1)
     return np.ascontiguousarray(stacked[:, 0] if single else stacked)
 
 
@@ -316,34 +333,3 @@ def poisson(u: np.ndarray | float, mean: np.ndarray | float) -> np.ndarray:
         keep = (flat_cum[searching] < flat_u[searching]) & (flat_term[searching] > 0)
         searching = searching[keep]
     return k
-
-
-@dataclass(frozen=True)
-class Shocks:
-    """The tape's streams by mechanism, as the rules take them: (..., T, N) or (..., T)."""
-
-    budget: np.ndarray  # standard normal
-    crisis_onset: np.ndarray
-    crisis_length: np.ndarray
-    enthusiasm: np.ndarray
-    rival_invite: np.ndarray
-    rival_join: np.ndarray
-    activity: np.ndarray  # ministers' level
-    officials_activity: np.ndarray
-    reactions: np.ndarray
-    government_review: np.ndarray
-
-    @classmethod
-    def from_tape(cls, tape: Tape) -> Shocks:
-        return cls(
-            budget=standard_normal(tape.member_stream("budget")),
-            crisis_onset=tape.member_stream("crisis_onset"),
-            crisis_length=tape.member_stream("crisis_length"),
-            enthusiasm=tape.member_stream("enthusiasm"),
-            rival_invite=tape.member_stream("rival_invite"),
-            rival_join=tape.member_stream("rival_join"),
-            activity=tape.group_stream("activity"),
-            officials_activity=tape.group_stream("officials_activity"),
-            reactions=tape.group_stream("reactions"),
-            government_review=tape.member_stream("government_review"),
-        )
