@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy import special
 
-from sim.model.params import load_scenario
+from sim.model.scenario_files import load_scenario
 
 
 @dataclass

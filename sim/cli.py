@@ -73,7 +73,7 @@ def scenarios_list(ctx: typer.Context) -> None:
     """List the built-in scenarios."""
     if ctx.invoked_subcommand is not None:
         return
-    from sim.model.params import builtin_names, load_scenario
+    from sim.model.scenario_files import builtin_names, load_scenario
 
     table = Table(title="Built-in scenarios", title_justify="left")
     for column in ("name", "members", "start", "years", "title"):
@@ -93,14 +93,9 @@ def scenarios_show(
                                        "with units and ranges.")] = False,
 ) -> None:
     """Print a scenario fully resolved (every default filled in) as TOML, with units."""
-    from sim.model.params import (
-        Key,
-        all_keys,
-        load_scenario,
-        scenario_to_toml,
-        spec_of,
-        undated_reason,
-    )
+    from sim.model.keys import all_keys, spec_of, undated_reason
+    from sim.model.params import Key
+    from sim.model.scenario_files import load_scenario, scenario_to_toml
 
     s = load_scenario(scenario, set_ or None)
     if keys:
@@ -149,7 +144,7 @@ def run(
     """Run one simulation (or several seeds) and print a compact summary."""
     from sim.experiments.storage import writing_folder
     from sim.model.files import check_fits
-    from sim.model.params import load_scenario
+    from sim.model.scenario_files import load_scenario
     from sim.model.simulation import ENGINES
 
     if engine not in ENGINES:
@@ -391,7 +386,7 @@ def forecast(
     from sim.inference.forecast import in_words, record_for
     from sim.inference.records import load_record
     from sim.model.files import folder_name_problem
-    from sim.model.params import load_scenario
+    from sim.model.scenario_files import load_scenario
     from sim.reporting.forecast_report import write_forecast
 
     s = load_scenario(scenario)

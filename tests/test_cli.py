@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.model.outcomes import SUMMARY_KEYS
-from sim.model.params import load_scenario
+from sim.model.scenario_files import load_scenario
 
 
 def cli(*args, cwd=None):

@@ -29,20 +29,11 @@ from sim.experiments.posterior import (
     draw_sets,
     scenario_of,
 )
-from sim.model.files import FOLDER_NAME_RULE, check_fits, folder_name_problem
-from sim.model.params import (
-    Key,
-    Scenario,
-    _suggest,
-    find_line,
-    load_named_scenario,
-    quarter_within,
-    quarters_within,
-    read_toml,
-    scenario_as_dict,
-    split_dated,
-    with_overrides,
-)
+from sim.model.files import FOLDER_NAME_RULE, check_fits, find_line, folder_name_problem, read_toml
+from sim.model.keys import check_key_value, split_dated
+from sim.model.params import Key, Scenario, suggest_key
+from sim.model.quarters import quarter_within, quarters_within
+from sim.model.scenario_files import load_named_scenario, scenario_as_dict, with_overrides
 
 DESIGNS = ("grid", "oat", "lhs", "sobol")
 ENGINES = ("mesa", "fast")
@@ -166,7 +157,7 @@ def load_experiment(path: str | Path, replicates: int | None = None,
     for key in head:
         if key not in EXPERIMENT_KEYS:
             raise error(("experiment", key), "is not a known key.", show_value=False,
-                        allowed=_suggest(key, list(EXPERIMENT_KEYS), "experiment"))
+                        allowed=suggest_key(key, list(EXPERIMENT_KEYS), "experiment"))
 
     def get(key: str, kind: type, default: Any, check=None, allowed: str = "") -> Any:
         if key not in head and default is None:
@@ -312,7 +303,7 @@ def _factor(key: str, spec: Any, base: Scenario, source: str, text: str,
         values = []
         for value in spec:
             try:
-                values.append(parsed.check(value, source))
+                values.append(check_key_value(parsed, value, source))
             except InputError as exc:
                 raise error(exc.problem, value, exc.allowed) from None
             _check_point(base, key, values[-1], error)

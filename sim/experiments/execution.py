@@ -479,7 +479,7 @@ def _ignore_ctrl_c() -> Callable[[], None]:
 
 
 def _scenario_record(experiment: Experiment) -> dict:
-    from sim.model.params import scenario_as_dict
+    from sim.model.scenario_files import scenario_as_dict
 
     return {"reference": experiment.scenario_ref, "source": experiment.base.source,
             "resolved": scenario_as_dict(experiment.base)}

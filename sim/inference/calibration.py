@@ -34,16 +34,13 @@ from sim.model.files import (
     REQUIRED,
     Section,
     check_fits,
-    folder_name_problem,
-)
-from sim.model.params import (
-    Scenario,
     find_line,
-    load_named_scenario,
-    parse_quarter,
+    folder_name_problem,
     read_toml,
-    with_overrides,
 )
+from sim.model.params import Scenario
+from sim.model.quarters import parse_quarter
+from sim.model.scenario_files import load_named_scenario, with_overrides
 
 SECTIONS = ("calibration", "targets", "priors")
 CALIBRATION_KEYS = {

@@ -20,15 +20,16 @@ import pandas as pd
 
 from sim.errors import InputError
 from sim.experiments.design import _flatten, run_seed
-from sim.model.files import FOLDER_NAME_RULE, Section, check_fits, folder_name_problem
-from sim.model.params import (
-    Scenario,
+from sim.model.files import (
+    FOLDER_NAME_RULE,
+    Section,
+    check_fits,
     find_line,
-    load_named_scenario,
+    folder_name_problem,
     read_toml,
-    scenario_as_dict,
-    with_overrides,
 )
+from sim.model.params import Scenario
+from sim.model.scenario_files import load_named_scenario, scenario_as_dict, with_overrides
 
 SHARES = ("alive", "zombie", "dead")
 METRICS = {

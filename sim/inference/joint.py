@@ -44,14 +44,11 @@ from sim.inference.records import Record, load_record
 from sim.model import rules
 from sim.model.files import (
     check_fits,
+    read_toml,
 )
 from sim.model.labels import LEVELS
-from sim.model.params import (
-    Scenario,
-    load_scenario,
-    read_toml,
-    with_overrides,
-)
+from sim.model.params import Scenario
+from sim.model.scenario_files import load_scenario, with_overrides
 
 SECTIONS = ("calibration", "priors")
 JOINT_KEYS = {

@@ -33,7 +33,8 @@ from sim.experiments.design import run_seed
 from sim.experiments.posterior import PosteriorSets
 from sim.inference.claims import ClaimSuite, metrics
 from sim.inference.statistics import rule_regions
-from sim.model.params import Scenario, scenario_as_dict, with_overrides
+from sim.model.params import Scenario
+from sim.model.scenario_files import scenario_as_dict, with_overrides
 
 ROBUST, CONDITIONAL, FAILS = "robust", "conditional", "does not hold"
 ROBUST_SHARE, FAILS_SHARE = 0.9, 0.1

@@ -18,7 +18,8 @@ from sim.inference.records import Record, load_record
 from sim.inference.statistics import wilson_interval
 from sim.model import rules
 from sim.model.labels import LEVELS, Rule, label_batch, rule_of
-from sim.model.params import Scenario, load_scenario
+from sim.model.params import Scenario
+from sim.model.scenario_files import load_scenario
 from sim.model.simulation import simulate
 
 INTERVAL = 0.90  # of the simulated values a pattern's observed value is held to
@@ -52,7 +53,7 @@ def validate_case(record: Record | str, runs: int = 1000, seed: int = 0,
     record_end = record.start_quarter + record.quarters - 1
     years_needed = (record_end - first_quarter) // 4 + 1
     if years_needed > scenario.years:
-        from sim.model.params import with_overrides
+        from sim.model.scenario_files import with_overrides
 
         scenario = with_overrides(scenario, years=min(200, years_needed))
     batch = simulate(scenario, list(range(seed, seed + runs)), engine="fast", record=True)

@@ -33,7 +33,7 @@ from sim.experiments.storage import (
     atomic_write_bytes,
 )
 from sim.inference import statistics
-from sim.model.params import format_quarter, parse_quarter, quarter_within, quarters_within
+from sim.model.quarters import format_quarter, parse_quarter, quarter_within, quarters_within
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -1169,7 +1169,7 @@ def _plots():
 
 
 def _base_scenario(results: Results):
-    from sim.model.params import resolve
+    from sim.model.scenario_files import resolve
 
     scenario = results.manifest.get("scenario", {})
     return resolve(scenario["resolved"], source=scenario.get("source", "<manifest>"),
@@ -1177,7 +1177,7 @@ def _base_scenario(results: Results):
 
 
 def _point_scenario(results: Results, base, point_id: int):
-    from sim.model.params import with_overrides
+    from sim.model.scenario_files import with_overrides
 
     runs = results.runs[results.runs["point_id"] == point_id]  # by column: keeps each type
     return with_overrides(base, {k: _plain(runs[k].iloc[0]) for k in results.factor_keys})
