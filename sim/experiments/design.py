@@ -210,7 +210,8 @@ def load_experiment(path: str | Path, replicates: int | None = None,
         raise error(("factors",), "must list at least one factor.", show_value=False,
                     allowed='e.g. "group.secretariat" = [false, true] or '
                     '"members.*.budget_trend" = { min = -0.06, max = 0.0 }.')
-    factors = tuple(_factor(key, spec, base, source, text) for key, spec in factors_raw.items())
+    factors = tuple(checked_factor(key, spec, base, source, text)
+                    for key, spec in factors_raw.items())
     _one_meaning_per_key(factors, fixed, base, source, text)
     _check_design(design, factors, samples, source, text)
     points = point_count(design, factors, samples)
@@ -274,8 +275,10 @@ def _apply(base: Scenario, overrides: dict, source: str, text: str, section: str
                          line=find_line(text, (section, where))) from None
 
 
-def _factor(key: str, spec: Any, base: Scenario, source: str, text: str,
-            section: str = "factors") -> Factor:
+def checked_factor(key: str, spec: Any, base: Scenario, source: str, text: str,
+                   section: str = "factors") -> Factor:
+    """The factor `key` = `spec` of table `section` (a list of values or a range), its key and
+    every value checked against the base scenario; errors point at its line."""
     line = find_line(text, (section, key))
 
     def error(problem: str, value: Any = None, allowed: str | None = None) -> InputError:

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from sim.errors import InputError, UserError
-from sim.experiments.design import Factor, _factor, run_seed
+from sim.experiments.design import Factor, checked_factor, run_seed
 from sim.model import rules
 from sim.model.files import (
     FOLDER_NAME_RULE,
@@ -158,8 +158,8 @@ class CalibrationFile:
                              allowed='"dotted.key" = { min = ..., max = ... }.')
         priors = []
         for key, spec in priors_raw.items():
-            checked = [_factor(key, spec, scenario, self.source, self.text, section="priors")
-                       for scenario in scenarios]
+            checked = [checked_factor(key, spec, scenario, self.source, self.text,
+                                      section="priors") for scenario in scenarios]
             prior = checked[0]
             if not prior.is_range or prior.kind is bool:
                 raise self.error(("priors", prior.key), "needs a numeric range.",
