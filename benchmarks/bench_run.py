@@ -11,7 +11,7 @@ import statistics
 import time
 
 from sim.model.mesa_engine import MinilateralModel
-from sim.model.params import load_scenario
+from sim.model.scenario_files import load_scenario
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 
 from sim.app.story import TeachingModel, lever_changes
-from sim.model.params import load_scenario
+from sim.model.scenario_files import load_scenario
 from sim.model.simulation import simulate
 from sim.reporting.narrative import headline
 

@@ -24,8 +24,8 @@ from typing import Any
 
 _WHERE = {
     "Scenario": "sim.model.params",
-    "load_scenario": "sim.model.params",
-    "with_overrides": "sim.model.params",
+    "load_scenario": "sim.model.scenario_files",
+    "with_overrides": "sim.model.scenario_files",
     "MinilateralModel": "sim.model.mesa_engine",
     "simulate": "sim.model.simulation",
     "summarize": "sim.model.outcomes",

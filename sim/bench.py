@@ -28,7 +28,7 @@ from sim.experiments.execution import execute, run_table
 from sim.model import phases
 from sim.model.fast_engine import run_batch
 from sim.model.mesa_engine import MinilateralModel
-from sim.model.params import load_scenario
+from sim.model.scenario_files import load_scenario
 from sim.model.tape import draw_tapes
 
 

@@ -22,8 +22,9 @@ from sim.app.story import (
     opening_values,
     session_model,
 )
+from sim.model.keys import spec_of
 from sim.model.mesa_engine import MinilateralModel
-from sim.model.params import builtin_names, load_scenario, spec_of
+from sim.model.scenario_files import builtin_names, load_scenario
 
 
 def cli(*args):
@@ -226,7 +227,7 @@ def test_demonstration_5_a_secretariat_adopted_in_2030_revives_the_stalled_group
 
 
 def test_the_odds_are_the_shares_sim_computes_for_the_same_levers_and_seeds():
-    from sim.model.params import with_overrides
+    from sim.model.scenario_files import with_overrides
     from sim.model.simulation import simulate
 
     opening = opening_values("mikta", seed=11)

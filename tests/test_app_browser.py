@@ -189,7 +189,7 @@ def test_a_lever_moved_mid_story_branches_the_twin_from_the_current_quarter(page
 
 def test_the_odds_panel_shows_the_shares_sim_computes_for_the_levers_as_set(page):
     from sim.app.story import odds_of, odds_summary
-    from sim.model.params import load_scenario, with_overrides
+    from sim.model.scenario_files import load_scenario, with_overrides
 
     summary = page.wait_for_selector(".minilat-odds-summary")
     opened = summary.inner_text()

@@ -191,7 +191,7 @@ ONE_THING = [
 
 
 def test_every_shipped_contrast_changes_one_thing_and_says_why():
-    from sim.model.params import scenario_as_dict
+    from sim.model.scenario_files import scenario_as_dict
 
     suite = load_claims("experiments/claims.toml")
     for claim in suite.claims:

@@ -11,7 +11,7 @@ import pytest
 
 from sim.cli import COMMANDS, load_command
 from sim.model.outcomes import SUMMARY_KEYS
-from sim.model.params import load_scenario
+from sim.model.scenario_files import load_scenario
 
 
 def cli(*args, cwd=None):

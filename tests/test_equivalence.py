@@ -16,13 +16,8 @@ from scipy.stats import qmc
 from sim.model.fast_engine import run_batch
 from sim.model.mesa_engine import run
 from sim.model.outcomes import summarize, to_records
-from sim.model.params import (
-    GroupParams,
-    MechanismParams,
-    MemberParams,
-    WorldParams,
-    load_scenario,
-)
+from sim.model.params import GroupParams, MechanismParams, MemberParams, WorldParams
+from sim.model.scenario_files import load_scenario
 from tests.conftest import CAPS, SKIP, check_invariants, random_overrides
 
 TOLERANCE = 1e-9
@@ -182,7 +177,7 @@ DATED_POLICIES = [
 
 def dated_scenarios(runs: int) -> list:
     base = load_scenario("mikta", {**STRESSED, "group.secretariat": False}, years=20)
-    from sim.model.params import with_overrides
+    from sim.model.scenario_files import with_overrides
 
     kinds = [with_overrides(base, policy) for policy in DATED_POLICIES]
     return [kinds[i % len(kinds)] for i in range(runs)]

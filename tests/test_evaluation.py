@@ -13,7 +13,7 @@ from sim.experiments.evaluation import (
     evaluator,
 )
 from sim.experiments.posterior import draw_by_weight
-from sim.model.params import load_scenario, with_overrides
+from sim.model.scenario_files import load_scenario, with_overrides
 from sim.model.simulation import simulate
 
 

@@ -8,8 +8,7 @@ import pytest
 
 from sim.errors import InputError
 from sim.inference.claims import load_claims
-from sim.model.files import Section, dotted_keys
-from sim.model.params import find_line
+from sim.model.files import Section, dotted_keys, find_line
 
 
 def section(tmp_path, text: str, *path: str, keys=None) -> Section:

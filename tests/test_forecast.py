@@ -12,7 +12,7 @@ import pytest
 from sim.inference.forecast import COLUMNS, forecast
 from sim.inference.records import load_record
 from sim.model.labels import LEVELS
-from sim.model.params import load_scenario
+from sim.model.scenario_files import load_scenario
 from sim.model.simulation import simulate
 
 AUSTERITY = """

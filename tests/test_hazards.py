@@ -19,7 +19,8 @@ import pytest
 from sim.errors import InputError, UserError
 from sim.experiments.storage import LOCK, FolderLock
 from sim.model.files import folder_name_problem
-from sim.model.params import load_scenario, spec_of, with_overrides
+from sim.model.keys import spec_of
+from sim.model.scenario_files import load_scenario, with_overrides
 from sim.model.simulation import simulate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -62,7 +62,7 @@ def test_the_targets_are_the_records_activity_by_level_and_state_by_year():
 
 
 def test_case_statistics_are_the_runs_yearly_counts_and_year_end_states():
-    from sim.model.params import parse_quarter
+    from sim.model.quarters import parse_quarter
     from sim.model.simulation import simulate
 
     case = load_joint(SHIPPED).cases[1]

@@ -16,7 +16,7 @@ import pytest
 from sim.model.fast_engine import run_batch
 from sim.model.mesa_engine import MinilateralModel
 from sim.model.outcomes import summarize
-from sim.model.params import load_scenario
+from sim.model.scenario_files import load_scenario
 from sim.model.tape import TAPE_VERSION
 
 PINS = json.loads((Path(__file__).parent / "known_answers.json").read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sim.model import rules
 from sim.model.mesa_engine import MinilateralModel, run
 from sim.model.outcomes import summarize
-from sim.model.params import load_scenario
+from sim.model.scenario_files import load_scenario
 from tests.conftest import check_invariants, random_overrides
 
 

@@ -5,14 +5,9 @@ import tomllib
 import pytest
 
 from sim.errors import InputError, UserError
-from sim.model.params import (
-    builtin_names,
-    find_line,
-    load_scenario,
-    scenario_to_toml,
-    spec_of,
-    with_overrides,
-)
+from sim.model.files import find_line
+from sim.model.keys import spec_of
+from sim.model.scenario_files import builtin_names, load_scenario, scenario_to_toml, with_overrides
 
 GOOD = """\
 [scenario]
@@ -265,7 +260,7 @@ def test_a_key_is_parsed_into_section_member_field_and_spec():
 @pytest.mark.parametrize("seed", range(12))
 def test_changing_a_scenario_checks_only_what_changed_with_the_same_result(seed):
     """The quick path of with_overrides gives what resolving the whole scenario again gives."""
-    from sim.model.params import resolve, scenario_as_dict, with_overrides
+    from sim.model.scenario_files import resolve, scenario_as_dict, with_overrides
     from tests.conftest import random_overrides
 
     base = load_scenario(["mikta", "ibsa", "generic-5"][seed % 3])
@@ -281,7 +276,7 @@ def test_changing_a_scenario_checks_only_what_changed_with_the_same_result(seed)
                                             ("group.min_members", 9),
                                             ("members.MEX.joins", "2010Q1")])
 def test_a_changed_value_is_refused_as_a_full_check_would(key, value):
-    from sim.model.params import resolve, scenario_as_dict, with_overrides
+    from sim.model.scenario_files import resolve, scenario_as_dict, with_overrides
 
     base = load_scenario("mikta")
     with pytest.raises(InputError) as quick:

@@ -8,7 +8,7 @@ import numpy as np
 from sim.model import phases, tape
 from sim.model.fast_engine import run_batch
 from sim.model.mesa_engine import MinilateralModel
-from sim.model.params import load_scenario
+from sim.model.scenario_files import load_scenario
 from sim.model.trajectory import GROUP_SERIES, MEMBER_SERIES
 
 PHASE_NAMES = ["face_circumstances", "consider_rival_bloc", "view_of_the_group",

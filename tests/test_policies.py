@@ -8,14 +8,13 @@ import pandas as pd
 import pytest
 
 from sim.model.fast_engine import run_batch
-from sim.model.params import (
-    Key,
-    datable_keys,
+from sim.model.keys import datable_keys, undated_reason
+from sim.model.params import Key
+from sim.model.scenario_files import (
     load_scenario,
     resolve,
     scenario_as_dict,
     scenario_to_toml,
-    undated_reason,
     with_overrides,
 )
 from sim.model.schedule import segments

@@ -11,7 +11,7 @@ import pytest
 from sim.inference.records import load_record
 from sim.inference.validation import CASE_COLUMNS, validate_case
 from sim.model.labels import LEVELS, Event, label, rule_of
-from sim.model.params import load_scenario
+from sim.model.scenario_files import load_scenario
 from sim.model.simulation import simulate
 
 ROOT = Path(__file__).resolve().parents[1]

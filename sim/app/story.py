@@ -27,17 +27,11 @@ import numpy as np
 from sim.errors import InputError, UserError, format_value
 from sim.model import rules
 from sim.model.fast_engine import run_batch
+from sim.model.keys import parse_assignments, spec_of
 from sim.model.mesa_engine import MinilateralModel
-from sim.model.params import (
-    Key,
-    Scenario,
-    builtin_names,
-    load_scenario,
-    parse_assignments,
-    parse_date,
-    spec_of,
-    with_overrides,
-)
+from sim.model.params import Key, Scenario
+from sim.model.quarters import parse_date
+from sim.model.scenario_files import builtin_names, load_scenario, with_overrides
 from sim.model.trajectory import Trajectory
 
 SCENARIO_ENV = "MINILAT_APP_SCENARIO"  # the scenario the page opens with (`minilat app NAME`)

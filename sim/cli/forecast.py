@@ -15,7 +15,7 @@ from sim.inference.forecast import forecast as make_forecast
 from sim.inference.forecast import in_words, record_for
 from sim.inference.records import load_record
 from sim.model.files import folder_name_problem
-from sim.model.params import load_scenario
+from sim.model.scenario_files import load_scenario
 from sim.reporting.forecast_report import write_forecast
 
 command = command_app()

@@ -17,7 +17,8 @@ from rich.text import Text
 from sim.cli.console import SetOption, command_app, err, out
 from sim.experiments.storage import writing_folder
 from sim.inference.statistics import outcome_shares
-from sim.model.params import Scenario, load_scenario
+from sim.model.params import Scenario
+from sim.model.scenario_files import load_scenario
 from sim.model.simulation import check_runs, simulate
 from sim.reporting.single_run import write_run, write_runs
 

@@ -9,15 +9,9 @@ import typer
 from rich.table import Table
 
 from sim.cli.console import SetOption, command_app, out
-from sim.model.params import (
-    Key,
-    all_keys,
-    builtin_names,
-    load_scenario,
-    scenario_to_toml,
-    spec_of,
-    undated_reason,
-)
+from sim.model.keys import all_keys, spec_of, undated_reason
+from sim.model.params import Key
+from sim.model.scenario_files import builtin_names, load_scenario, scenario_to_toml
 
 command = command_app(help="List the built-in scenarios, or show one resolved.",
                       invoke_without_command=True)

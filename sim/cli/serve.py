@@ -19,7 +19,7 @@ import typer
 from sim.app.story import SCENARIO_ENV, SEED_ENV
 from sim.cli.console import command_app, out
 from sim.errors import UserError
-from sim.model.params import builtin_names, load_scenario
+from sim.model.scenario_files import builtin_names, load_scenario
 
 PAGE = "sim.app.page:Page"  # what `solara run` serves
 # Served on http from 127.0.0.1, Solara warns on every page load that it cannot set a

@@ -30,19 +30,11 @@ from sim.experiments.posterior import (
     draw_sets,
     scenario_of,
 )
-from sim.model.files import Section, check_fits, dotted_keys
-from sim.model.params import (
-    Key,
-    Scenario,
-    find_line,
-    load_named_scenario,
-    quarter_within,
-    quarters_within,
-    read_toml,
-    scenario_as_dict,
-    split_dated,
-    with_overrides,
-)
+from sim.model.files import Section, check_fits, dotted_keys, find_line, read_toml
+from sim.model.keys import check_key_value, split_dated
+from sim.model.params import Key, Scenario
+from sim.model.quarters import quarter_within, quarters_within
+from sim.model.scenario_files import load_named_scenario, scenario_as_dict, with_overrides
 
 DESIGNS = ("grid", "oat", "lhs", "sobol")
 ENGINES = ("mesa", "fast")
@@ -300,7 +292,7 @@ def _listed(table: Section, key: str, spec: list, parsed: Key, base: Scenario) -
     values = []
     for value in spec:
         try:
-            values.append(parsed.check(value, table.source))
+            values.append(check_key_value(parsed, value, table.source))
         except InputError as exc:
             raise error(exc.problem, value, exc.allowed) from None
         _check_point(base, key, values[-1], error)

@@ -26,7 +26,8 @@ from typing import Any, Protocol
 import pandas as pd
 
 from sim.errors import UserError
-from sim.model.params import Scenario, with_overrides
+from sim.model.params import Scenario
+from sim.model.scenario_files import with_overrides
 from sim.model.simulation import Runs, joined_summaries, simulate
 
 BACKENDS = ("local", "dask")

@@ -39,7 +39,7 @@ from sim.experiments.evaluation import check_execution, evaluator, simulate_capt
 from sim.experiments.posterior import SET_COLUMN
 from sim.experiments.storage import FolderLock, ResultsFolder, environment
 from sim.model.outcomes import SUMMARY_KEYS
-from sim.model.params import scenario_as_dict
+from sim.model.scenario_files import scenario_as_dict
 from sim.model.tape import TAPE_VERSION
 
 SUMMARY_TYPES = {

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, UserError
-from sim.model.params import Scenario, with_overrides
+from sim.model.params import Scenario
+from sim.model.scenario_files import with_overrides
 
 POSTERIOR_FILE = "posterior.parquet"
 SET_COLUMN = "posterior_set"

@@ -16,7 +16,7 @@ from sim.errors import UserError
 from sim.experiments.posterior import PosteriorSets, run_scenarios
 from sim.experiments.storage import ResultsFolder, environment
 from sim.model.outcomes import SUMMARY_KEYS
-from sim.model.params import resolve
+from sim.model.scenario_files import resolve
 from sim.model.simulation import simulate
 from sim.model.tape import TAPE_VERSION
 

@@ -36,15 +36,10 @@ from sim.experiments.evaluation import (
 )
 from sim.inference.statistics import shares_by_point
 from sim.model import rules
-from sim.model.files import Section, check_fits
-from sim.model.params import (
-    Scenario,
-    find_line,
-    load_named_scenario,
-    parse_quarter,
-    read_toml,
-    with_overrides,
-)
+from sim.model.files import Section, check_fits, find_line, read_toml
+from sim.model.params import Scenario
+from sim.model.quarters import parse_quarter
+from sim.model.scenario_files import load_named_scenario, with_overrides
 
 SECTIONS = ("calibration", "targets", "priors")
 CALIBRATION_KEYS = {

@@ -29,15 +29,15 @@ from sim.experiments.evaluation import (
     open_evaluator,
 )
 from sim.inference.statistics import paired_contrast
-from sim.model.files import Section, check_fits, dotted_keys
-from sim.model.params import (
-    Scenario,
+from sim.model.files import (
+    Section,
+    check_fits,
+    dotted_keys,
     find_line,
-    load_named_scenario,
     read_toml,
-    scenario_as_dict,
-    with_overrides,
 )
+from sim.model.params import Scenario
+from sim.model.scenario_files import load_named_scenario, scenario_as_dict, with_overrides
 
 SHARES = ("alive", "zombie", "dead")
 METRICS = {

@@ -30,7 +30,8 @@ from sim.inference.records import Record, builtin_records, load_record
 from sim.inference.statistics import wilson_interval
 from sim.model import rules
 from sim.model.labels import LEVELS
-from sim.model.params import Scenario, with_overrides
+from sim.model.params import Scenario
+from sim.model.scenario_files import with_overrides
 
 INTERVAL = 0.90
 COLUMNS = ["year", "p_alive", "p_zombie", "p_dead", "p_alive_lo", "p_alive_hi",

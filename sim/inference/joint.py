@@ -44,14 +44,10 @@ from sim.inference.calibration import (
 )
 from sim.inference.records import Record, common_years, load_record
 from sim.model import rules
-from sim.model.files import Section, check_fits
+from sim.model.files import Section, check_fits, read_toml
 from sim.model.labels import LEVELS
-from sim.model.params import (
-    Scenario,
-    load_scenario,
-    read_toml,
-    with_overrides,
-)
+from sim.model.params import Scenario
+from sim.model.scenario_files import load_scenario, with_overrides
 from sim.model.simulation import simulate
 
 SECTIONS = ("calibration", "priors")

@@ -24,9 +24,9 @@ from pathlib import Path
 import pandas as pd
 
 from sim.errors import InputError, UserError
-from sim.model.files import Section
+from sim.model.files import Section, find_line, read_toml
 from sim.model.labels import LEVELS, Event, Labels, Rule, label
-from sim.model.params import Scenario, find_line, read_toml
+from sim.model.params import Scenario
 
 RECORDS = Path(__file__).resolve().parents[2] / "seeds" / "records"
 COLUMNS = ("case", "date", "date_end", "level", "kind", "member", "title", "source",

@@ -37,7 +37,8 @@ from sim.inference.calibration import load_calibration, prior_draws
 from sim.inference.claims import ClaimSuite, metrics
 from sim.inference.joint import is_joint, load_joint
 from sim.inference.statistics import rule_regions
-from sim.model.params import Scenario, scenario_as_dict, with_overrides
+from sim.model.params import Scenario
+from sim.model.scenario_files import scenario_as_dict, with_overrides
 
 ROBUST, CONDITIONAL, FAILS = "robust", "conditional", "does not hold"
 ROBUST_SHARE, FAILS_SHARE = 0.9, 0.1

@@ -21,7 +21,8 @@ from sim.inference.records import Record, common_years, load_record
 from sim.inference.statistics import wilson_interval
 from sim.model import rules
 from sim.model.labels import LEVELS, Rule, label_batch, rule_of
-from sim.model.params import Scenario, load_scenario, with_overrides
+from sim.model.params import Scenario
+from sim.model.scenario_files import load_scenario, with_overrides
 
 INTERVAL = 0.90  # of the simulated values a pattern's observed value is held to
 STATE_FLOOR = 0.05  # a record's state is inside when at least this share of runs is in it

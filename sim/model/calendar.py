@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model import group_rules, rules
-from sim.model.params import QUARTERS_PER_YEAR, Scenario
+from sim.model.params import Scenario
+from sim.model.quarters import QUARTERS_PER_YEAR
 from sim.model.tape import Tape
 
 NEVER = 10**9  # a quarter no run reaches

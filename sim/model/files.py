@@ -1,6 +1,8 @@
-"""Typed reading of the tables of a user's TOML file, names that become folders, and sizes.
+"""Typed reading of the files a user writes: the one check of a value's type, range and
+choices, where an error points (file, line, key, or the option that set it), tables read key by
+key, names that become folders, and sizes.
 
-Every value a user writes goes through `Section.get`: a whole number is an integer and never a
+Every value a user writes goes through `check_value`: a whole number is an integer and never a
 boolean, a true/false value is a TOML boolean and nothing else, a number is finite, a string is a
 string. A refused value raises an `InputError` naming the file, line, key, value and what is
 allowed.
@@ -10,16 +12,212 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
+import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.errors import InputError
+from sim.errors import InputError, UserError
+from sim.model.params import Spec
 
 REQUIRED = object()
 KIND_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
               list: "a list", dict: "a table"}
+CONTROL_CHARACTER = "holds a control character."
+
+
+# ------------------------------------------------------------------------------ the one check
+
+
+class Refused(ValueError):
+    """A value `check_value` refuses: the problem in words and the value as shown."""
+
+    def __init__(self, problem: str, value: Any):
+        super().__init__(problem)
+        self.problem, self.value = problem, value
+
+
+def check_value(value: Any, kind: type, spec: Spec | None = None, *, lenient_bool: bool = False,
+                whole_floats: bool = False, plain_text: bool = False) -> Any:
+    """`value` as `kind` (bool, int, float, str, tuple of strings, list or dict), within the
+    range and among the choices of `spec`; a `Refused` says why not.
+
+    `lenient_bool`: typed as text, where 'yes', 'on' and '1' count as true; `whole_floats`: 3.0
+    counts as the whole number 3; `plain_text`: a string holds no control character.
+    """
+    if kind is bool:
+        return _checked_bool(value, lenient_bool)
+    if kind is int or kind is float:
+        value = _checked_number(value, kind, whole_floats)
+        if spec is not None and not spec.contains(value):
+            raise Refused("is out of range.", value)
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise Refused("has the wrong type.", value)
+        if plain_text and any(unicodedata.category(c) == "Cc" and c not in "\n\t"
+                              for c in value):
+            raise Refused(CONTROL_CHARACTER, value)
+        if spec is not None and spec.choices and value not in spec.choices:
+            raise Refused("is not one of its variants.", value)
+        return value
+    if kind is tuple:  # of strings; text is split at commas
+        items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) \
+            else value
+        if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
+            raise Refused("has the wrong type.", value)
+        return tuple(items)
+    if not _is(value, kind):
+        raise Refused("has the wrong type.", value)
+    return value
+
+
+def _checked_bool(value: Any, lenient: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if lenient and isinstance(value, str | int):
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "on", "1"):
+            return True
+        if text in ("false", "no", "off", "0"):
+            return False
+    raise Refused("has the wrong type.", value)
+
+
+def _checked_number(value: Any, kind: type, whole_floats: bool) -> int | float:
+    if kind is int and not (whole_floats and isinstance(value, float)):
+        if not _is(value, int):
+            raise Refused("has the wrong type.", value)
+        return value
+    if not _is(value, float):
+        raise Refused("has the wrong type.", value)
+    if kind is int:
+        if not value.is_integer():
+            raise Refused("must be a whole number.", value)
+        return int(value)
+    value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise Refused("must be a finite number.", value)
+    return value
+
+
+# ------------------------------------------------------------------------------ where errors point
+
+
+@dataclass
+class Origin:
+    """Where a file's values came from, to point an error at its line or at the option that set
+    the value."""
+
+    source: str
+    text: str
+    overridden: dict[str, str] = field(default_factory=dict)  # dotted path -> option
+    typed_as_text: set[str] = field(default_factory=set)  # paths where 'yes' counts as true
+    whole_file: bool = True  # False when only overridden values are checked again
+    inherited_events: int = 0  # events from the scenario the file extends, before its own
+
+    def error(self, path: tuple[str, ...], problem: str, value: Any = None,
+              allowed: str | None = None, show_value: bool = True) -> InputError:
+        key = ".".join(path)
+        if key in self.overridden:
+            return InputError(self.overridden[key], problem, key=key,
+                              value=value if show_value else None, allowed=allowed)
+        own = self._own(path)
+        return InputError(self.source, problem, key=".".join(own) if own else key,
+                          value=value if show_value else None, allowed=allowed,
+                          line=find_line(self.text, own) if own else None)
+
+    def check(self, path: tuple[str, ...], kind: type, spec: Spec, value: Any) -> Any:
+        """`check_value` of the value at `path`, in its canonical Python type; an error points
+        at its line or option."""
+        try:
+            return check_value(value, kind, spec, whole_floats=True,
+                               lenient_bool=".".join(path) in self.typed_as_text)
+        except Refused as refused:
+            raise self.error(path, refused.problem, refused.value, spec.allowed(kind)) from None
+
+    def line(self, path: tuple[str, ...]) -> int | None:
+        """The line of `path` in the file's own text (an inherited event has none there)."""
+        own = self._own(path)
+        return find_line(self.text, own) if own else None
+
+    def _own(self, path: tuple[str, ...]) -> tuple[str, ...] | None:
+        """`path` as the file's own text numbers its events; None for an inherited event."""
+        if not (self.inherited_events and len(path) > 1 and path[0] == "events"
+                and path[1].isdigit()):
+            return path
+        own = int(path[1]) - self.inherited_events
+        return ("events", str(own), *path[2:]) if own >= 0 else None
+
+
+def find_line(text: str, path: tuple[str, ...]) -> int | None:
+    """Line of `key = ...` under table `path[:-1]` in TOML text (best effort; None if not found).
+
+    For arrays of tables (`[[events]]`) a numeric path part selects the n-th table.
+    """
+    if not text or not path:
+        return None
+    *table, key = path
+    want_table: list[str] = []
+    want_index: int | None = None
+    for part in table:
+        if part.isdigit():
+            want_index = int(part)
+        else:
+            want_table.append(part)
+    current: list[str] = []
+    seen: dict[str, int] = {}
+    header_line: int | None = None
+    key_pattern = re.compile(rf'^\s*("?){re.escape(key)}\1\s*=')
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+        if header:
+            current = [p.strip().strip('"') for p in header.group(1).split(".")]
+            name = ".".join(current)
+            seen[name] = seen.get(name, -1) + 1
+            if current == want_table and (want_index is None or seen[name] == want_index):
+                header_line = number
+            continue
+        in_table = current == want_table and (
+            want_index is None or seen.get(".".join(current)) == want_index)
+        if in_table and key_pattern.match(line):
+            return number
+    if not want_table and not table:
+        return None
+    return header_line
+
+
+def read_toml(path: Path) -> tuple[dict, str]:
+    """Parse a TOML file; malformed TOML becomes an InputError with the line TOML reports."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the file ({exc.strerror}).") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not a UTF-8 text file.") from exc
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        line = _line_of_decode_error(exc)
+        reason = str(exc).split(" (at line")[0]
+        raise InputError(str(path), f"is not valid TOML: {reason}.", line=line,
+                         allowed="TOML syntax, see https://toml.io.") from exc
+
+
+def _line_of_decode_error(exc: tomllib.TOMLDecodeError) -> int | None:
+    lineno = getattr(exc, "lineno", None)
+    if lineno:
+        return lineno
+    match = re.search(r"line (\d+)", str(exc))
+    return int(match.group(1)) if match else None
+
+
+
+# ------------------------------------------------------------------------------ tables
 
 
 class Section:
@@ -68,16 +266,15 @@ class Section:
             if default is REQUIRED:
                 raise self.error(key, "is missing.", allowed=allowed or KIND_NAMES[kind] + ".")
             return default
-        value = self.raw[key]
-        ok = _is(value, kind)
-        if ok and kind is float:
-            value = float(value)
-            ok = value == value and abs(value) != float("inf")
-        if ok and kind is str and any(unicodedata.category(c) == "Cc" and c not in "\n\t"
-                                      for c in value):
-            raise self.error(key, "holds a control character.", value,
-                             "text without control characters (new lines and tabs are fine).")
-        if not ok or (check is not None and not check(value)):
+        try:
+            value = check_value(self.raw[key], kind, plain_text=True)
+        except Refused as refused:
+            if refused.problem == CONTROL_CHARACTER:
+                raise self.error(key, CONTROL_CHARACTER, refused.value, "text without control "
+                                 "characters (new lines and tabs are fine).") from None
+            raise self.error(key, "is not allowed.", refused.value,
+                             allowed or KIND_NAMES[kind] + ".") from None
+        if check is not None and not check(value):
             raise self.error(key, "is not allowed.", value, allowed or KIND_NAMES[kind] + ".")
         return value
 

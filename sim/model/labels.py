@@ -26,11 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model import group_rules, rules
+from sim.model.files import Refused, check_value
+from sim.model.params import DECLARED, GroupParams
 
 LEVELS = rules.LEVEL_NAMES
 ACTIVITY_KINDS = ("meeting", "document", "fund")  # what counts as activity
 APEX_KINDS = ("meeting", "document")  # what can set or keep the apex level
 STATE_NAMES = rules.STATE_NAMES
+RULE_FIELDS = ("apex_repeat", "apex_window_months", "grace_months", "zombie_months",
+               "dormant_months")
 
 
 @dataclass(frozen=True)
@@ -51,12 +55,14 @@ class Rule:
     dormant_months: int = 60
 
     def __post_init__(self):
-        for name, low, high in (("apex_repeat", 1, 10), ("apex_window_months", 3, 120),
-                                ("grace_months", 0, 120), ("zombie_months", 3, 120),
-                                ("dormant_months", 3, 240)):
+        for name in RULE_FIELDS:  # in the ranges of the group's parameters of the same names
+            kind, spec = DECLARED[GroupParams][name]
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{name} = {value!r}: allowed a whole number {low} to {high}")
+            try:
+                check_value(value, kind, spec)
+            except Refused:
+                raise ValueError(f"{name} = {value!r}: allowed a whole number {spec.low} to "
+                                 f"{spec.high}") from None
             if name.endswith("months") and value % 3:
                 raise ValueError(f"{name} = {value}: allowed whole quarters (a multiple of 3)")
 

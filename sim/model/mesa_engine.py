@@ -23,11 +23,10 @@ from sim.model.params import (
     MemberParams,
     Scenario,
     WorldParams,
-    load_scenario,
     mechanism_codes,
     numeric_fields,
-    with_overrides,
 )
+from sim.model.scenario_files import load_scenario, with_overrides
 from sim.model.schedule import chained, segments
 from sim.model.tape import draw_tape
 from sim.model.trajectory import Trajectory

@@ -27,7 +27,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from sim.model import rules
-from sim.model.params import Key, Scenario, with_overrides
+from sim.model.keys import Setting
+from sim.model.params import Change, Key, Scenario
+from sim.model.scenario_files import with_overrides
 
 T = TypeVar("T")
 
@@ -41,9 +43,9 @@ def segments(scenario: Scenario) -> tuple[tuple[int, Scenario], ...]:
     stretches: list[tuple[int, Scenario]] = []
     current = plain
     for change in scenario.changes:  # in date order; changes of one quarter in file order
-        quarter = scenario.quarter_index(change.date)
-        current = with_overrides(current, {change.key: change.value,
-                                           **_drift_after_the_trend(current, change, quarter)})
+        quarter = change.quarter - scenario.start_quarter
+        current = with_overrides(current, [Setting(change.parameter, change.value),
+                                           *_drift_after_the_trend(current, change, quarter)])
         if stretches and stretches[-1][0] == quarter:
             stretches[-1] = (quarter, current)
         else:
@@ -53,16 +55,17 @@ def segments(scenario: Scenario) -> tuple[tuple[int, Scenario], ...]:
     return tuple(stretches)
 
 
-def _drift_after_the_trend(scenario: Scenario, change, quarter: int) -> dict[str, float]:
+def _drift_after_the_trend(scenario: Scenario, change: Change, quarter: int) -> list[Setting]:
     """A budget trend changed at a date is the drift from that date on: for a member whose
     dated trend (`budget_trend_until`) has ended by then, the drift in force is
     `budget_trend_after`, which the change sets as well."""
-    key = Key.parse(change.key)
+    key = change.parameter
     if key.section != "members" or key.field != "budget_trend":
-        return {}
-    return {f"members.{m.code}.budget_trend_after": change.value for m in scenario.members
+        return []
+    return [Setting(Key.of_member(m.code, "budget_trend_after"), change.value)
+            for m in scenario.members
             if key.member in ("*", m.code) and m.budget_trend_until
-            and scenario.quarter_index(m.budget_trend_until) < quarter}
+            and scenario.quarter_index(m.budget_trend_until) < quarter]
 
 
 def batch_segments(scenarios: Sequence[Scenario]) -> list[tuple[int, list[Scenario]]]:

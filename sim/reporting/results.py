@@ -14,7 +14,8 @@ import pyarrow.dataset as ds
 
 from sim.errors import UserError
 from sim.experiments.storage import MANIFEST, RUNS, TIMESERIES, ResultsFolder
-from sim.model.params import Scenario, resolve, with_overrides
+from sim.model.params import Scenario
+from sim.model.scenario_files import resolve, with_overrides
 
 SERIES_COLUMNS = ["run_id", "quarter", "state", "outputs", "mean_engagement"]
 

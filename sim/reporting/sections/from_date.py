@@ -9,7 +9,7 @@ import pandas as pd
 
 from sim.errors import UserError
 from sim.inference import statistics
-from sim.model.params import format_quarter, quarter_within, quarters_within
+from sim.model.quarters import format_quarter, quarter_within, quarters_within
 from sim.reporting.document import Figure, Section, Table
 from sim.reporting.regeneration import point_series
 from sim.reporting.results import Results

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sim.errors import UserError
 from sim.inference import statistics
-from sim.model.params import Scenario, parse_quarter
+from sim.model.params import Scenario
+from sim.model.quarters import parse_quarter
 from sim.reporting.document import Figure, Section
 from sim.reporting.regeneration import point_series
 from sim.reporting.results import Results

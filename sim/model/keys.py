@@ -1,0 +1,224 @@
+"""Keys and values as a user gives them: `--set KEY=VALUE@QUARTER` read once into a `Setting`,
+the keys a scenario has, and which of them may change during a run.
+
+A setting's key is a parsed `Key`, its value typed (TOML where the text parses), its quarter an
+absolute quarter number; whatever takes a setting reads these and parses nothing again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sim.errors import InputError, format_value
+from sim.model.files import Refused, check_value
+from sim.model.params import (
+    GroupParams,
+    Key,
+    MechanismParams,
+    MemberParams,
+    Scenario,
+    Spec,
+    WorldParams,
+)
+from sim.model.quarters import format_quarter, parse_date
+
+DATED_FORMS = ("KEY=VALUE@QUARTER, e.g. --set group.secretariat=true@2027Q1 (or @2027, its "
+               "first quarter): the value from the start of that quarter on.")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A value given to a key, from the start or from a quarter on: one `--set` option (or one
+    entry of a dict of overrides), read once."""
+
+    key: Key
+    value: Any  # as given; typed from text as TOML where it parses
+    quarter: int | None = None  # absolute, as `parse_quarter` numbers it; None: from the start
+    typed_as_text: bool = False  # typed on a command line: 'yes', 'on' and '1' count as true
+
+    @property
+    def written(self) -> str:
+        """The key with its date, as errors name it: 'group.secretariat@2027Q1'."""
+        if self.quarter is None:
+            return self.key.text
+        return f"{self.key.text}@{format_quarter(self.quarter)}"
+
+    @property
+    def label(self) -> str:
+        """The option as errors name it: '--set group.secretariat=true@2027Q1'."""
+        shown = f"--set {self.key.text}={_as_text(self.value)}"
+        return shown if self.quarter is None else f"{shown}@{format_quarter(self.quarter)}"
+
+
+Overrides = Mapping[str, Any] | Iterable[str] | Iterable[Setting]
+
+
+def settings_of(overrides: Overrides | None) -> list[Setting]:
+    """Overrides as `Setting`s, each key and date parsed here, once: a dict of dotted keys
+    (with an optional '@QUARTER') to values, `KEY=VALUE@QUARTER` text as typed after `--set`
+    (values parsed as TOML, else taken as strings), or settings already read."""
+    if not overrides:
+        return []
+    if isinstance(overrides, Mapping):
+        read = [_dated(key, value, f"--set {key}={_as_text(value)}", key)
+                for key, value in overrides.items()]
+        return [_setting(name, value, quarter, False) for name, value, quarter in read]
+    items = list(overrides)
+    if all(isinstance(item, Setting) for item in items):
+        return items
+    return [_setting(name, value, quarter, True)
+            for name, value, quarter in _read_assignments(items)]
+
+
+def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
+    """'KEY=VALUE' strings to a dict; values parsed as TOML where they parse, else strings. A
+    key with a date is written 'KEY@YYYYQn'."""
+    return {name if quarter is None else f"{name}@{format_quarter(quarter)}": value
+            for name, value, quarter in _read_assignments(assignments)}
+
+
+def _read_assignments(assignments: Iterable[str]) -> list[tuple[str, Any, int | None]]:
+    """(key, typed value, quarter or None) of each 'KEY=VALUE[@QUARTER]' string; the same key
+    and quarter twice must have one value."""
+    parsed: dict[tuple[str, int | None], Any] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError("--set", "is not of the form KEY=VALUE.", key=item,
+                             allowed="e.g. --set group.secretariat=true or "
+                             "--set members.*.crisis_rate=0.5")
+        if "@" in value and "@" not in key:  # KEY=VALUE@QUARTER: the value from that quarter on
+            value, _, date = value.rpartition("@")
+            key = f"{key}@{date.strip()}"
+        typed = parse_value_text(value.strip())
+        name, _, quarter = _dated(key, typed, "--set", item)
+        if (name, quarter) in parsed and parsed[name, quarter] != typed:
+            written = name if quarter is None else f"{name}@{format_quarter(quarter)}"
+            raise InputError("--set", "is given twice with different values.", key=written,
+                             value=typed, allowed=f"one value for each key (the first was "
+                             f"{parsed[name, quarter]!r}).")
+        parsed[name, quarter] = typed
+    return [(name, value, quarter) for (name, quarter), value in parsed.items()]
+
+
+def _dated(key: str, value: Any, label: str, shown: str) -> tuple[str, Any, int | None]:
+    """(key, value, quarter) of 'KEY@QUARTER' (quarter None without '@'); an `InputError`
+    naming `label` and `shown` for a date that is neither a quarter nor a year."""
+    if "@" not in key:
+        return key, value, None
+    name, _, date = key.rpartition("@")
+    try:
+        return name.strip(), value, parse_date(date)
+    except ValueError:
+        raise InputError(label, "has a date that is neither a quarter nor a year.", key=shown,
+                         allowed=DATED_FORMS) from None
+
+
+def _setting(name: str, value: Any, quarter: int | None, typed_as_text: bool) -> Setting:
+    if quarter is None:
+        return Setting(Key.parse(name, f"--set {name}={_as_text(value)}"), value, None,
+                       typed_as_text)
+    label = f"--set {name}={_as_text(value)}@{format_quarter(quarter)}"
+    try:
+        key = Key.parse(name, label)
+    except InputError as exc:
+        raise InputError(label, exc.problem, key=f"{name}@{format_quarter(quarter)}",
+                         allowed=exc.allowed) from None
+    return Setting(key, value, quarter, typed_as_text)
+
+
+def parse_value_text(value: str) -> Any:
+    """A value typed on the command line: TOML if it parses ('0.5', 'true', '["A"]'), else text."""
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+def split_dated(key: str) -> tuple[str, str | None]:
+    """'group.secretariat@2027' -> ('group.secretariat', '2027Q1'); a key without a date ->
+    (key, None). ValueError if what follows '@' is not a quarter or a year."""
+    if "@" not in key:
+        return key, None
+    name, _, date = key.rpartition("@")
+    return name.strip(), format_quarter(parse_date(date))
+
+
+def _as_text(value: Any) -> str:
+    return format_value(value) if not isinstance(value, str) else value
+
+
+def check_key_value(key: Key, value: Any, source: str = "--set") -> Any:
+    """`value` in the key's declared type, within its range: a true/false key takes only a
+    TOML boolean. An `InputError` naming `source` otherwise."""
+    try:
+        return check_value(value, key.kind, key.spec, whole_floats=True)
+    except Refused as refused:
+        raise InputError(source, refused.problem, key=key.text, value=refused.value,
+                         allowed=key.spec.allowed(key.kind)) from None
+
+
+def all_keys(scenario: Scenario) -> list[str]:
+    """Every dotted key that `--set` accepts for this scenario."""
+    keys = ["years", "start"]
+    keys += [f"group.{f.name}" for f in dataclasses.fields(GroupParams)]
+    keys += [f"world.{f.name}" for f in dataclasses.fields(WorldParams)]
+    keys += [f"mechanisms.{f.name}" for f in dataclasses.fields(MechanismParams)]
+    for code in ("*", *scenario.codes):
+        keys += [f"members.{code}.{f.name}" for f in dataclasses.fields(MemberParams)
+                 if f.name != "code"]
+    return keys
+
+
+def spec_of(key: str) -> tuple[type, Spec]:
+    """Type and `Spec` of a dotted key such as 'members.*.budget_trend' (KeyError if none)."""
+    try:
+        parsed = Key.parse(split_dated(key)[0])  # a change at a date has its key's type
+    except (InputError, ValueError):
+        raise KeyError(key) from None
+    return parsed.kind, parsed.spec
+
+
+# Keys that cannot change during a run, by field, and why (every other key can)
+UNDATED = {
+    "code": "a member's code names it for the whole run",
+    "name": "a label, the same for the whole run",
+    "color": "a label, the same for the whole run",
+    "rival_name": "a label, the same for the whole run",
+    "joins": "it is itself a date of the record (the quarter the member joins)",
+    "first_election": "it is itself a date of the record",
+    "first_election_changed": "it is a fact of the record's first election",
+    "budget_trend_until": "it is itself a date (the last quarter of the trend)",
+    "rival_known_through": "it is itself a date of the record",
+    "election_interval": "the elections are laid out before the run from it and the first "
+                         "election (sim.model.calendar); a change of the electoral calendar is "
+                         "not modelled",
+    "in_rival": "it is membership of the rival bloc at the start; a join at a date is an "
+                "[[events]] entry of kind \"rival_join\"",
+    "founding_enthusiasm": "it sets the ministers' enthusiasm before the first quarter only",
+    "founding_visibility": "it sets the group's visibility before the first quarter only",
+    "chair_order": "the rotation is one order for the whole run",
+    **{name: "it is part of the outcome rule, one yardstick for the whole run "
+             "(docs/validation.md)"
+       for name in ("min_members", "apex_repeat", "apex_window_months", "grace_months",
+                    "zombie_months", "dormant_months")},
+}
+
+
+def undated_reason(key: Key) -> str | None:
+    """Why `key` cannot change during a run, or None if it can."""
+    if key.section == "scenario":
+        return "the run's start and horizon are fixed before it starts"
+    return UNDATED.get(key.field)
+
+
+def datable_keys(scenario: Scenario) -> list[str]:
+    """Every key of `all_keys` that a change at a date may set."""
+    return [k for k in all_keys(scenario) if undated_reason(Key.parse(k)) is None]
+
+
