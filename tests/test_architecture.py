@@ -85,3 +85,116 @@ def test_importing_sim_alone_loads_no_engine():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, timeout=60)
     assert done.stdout.strip() == "['sim']"
+
+
+# --- a spine a maintainer can live in: sizes, cycles, private names, global random state ---
+
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 80
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def _target(module: str, node: ast.ImportFrom, modules: dict[str, Path]) -> str | None:
+    if not node.level:
+        return node.module
+    base = module.split(".")
+    if modules[module].name != "__init__.py":
+        base = base[:-1]
+    base = base[:len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _owner(name: str, modules: dict[str, Path]) -> str | None:
+    while name not in modules and "." in name:
+        name = name.rsplit(".", 1)[0]
+    return name if name in modules else None
+
+
+def _imports(modules: dict[str, Path]) -> tuple[dict[str, set[str]], list[str]]:
+    """Every module's imports of the package's modules (function-local and type-only ones
+    included), and the private names taken from another module."""
+    edges: dict[str, set[str]] = {name: set() for name in modules}
+    private = []
+    for module, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [_owner(a.name, modules) for a in node.names if a.name.startswith("sim")]
+            elif isinstance(node, ast.ImportFrom):
+                source = _target(module, node, modules)
+                if not source or not (source == "sim" or source.startswith("sim.")):
+                    continue
+                targets = [_owner(f"{source}.{a.name}", modules) for a in node.names]
+                private += [f"{path.relative_to(ROOT)}:{node.lineno} {a.name} from {source}"
+                            for a in node.names
+                            if a.name.startswith("_") and f"{source}.{a.name}" not in modules]
+            else:
+                continue
+            edges[module].update(t for t in targets if t and t != module)
+    return edges, private
+
+
+def test_modules_and_functions_read_in_one_sitting():
+    too_long = []
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{path.relative_to(ROOT)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    too_long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: "
+                                    f"{lines} lines")
+    assert not too_long, too_long
+
+
+def test_no_import_cycle_and_no_private_name_crosses_a_module():
+    modules = _modules()
+    edges, private = _imports(modules)
+    assert not private, private
+    graph = edges
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(graph[module]):
+            assert state.get(target) != 1, " -> ".join([*path, module, target])
+            if target not in state:
+                visit(target, [*path, module])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+
+
+# pyabc's transitions draw from numpy's global generator and take no Generator: the one place
+# that touches it seeds it for a calibration and restores it afterwards.
+GLOBAL_RANDOM_WINDOW = ("sim/inference/smc.py", "numpy_global_seed")
+
+
+def test_no_module_uses_numpys_global_generator():
+    used = []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        allowed = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and (
+                    str(path.relative_to(ROOT)), node.name) == GLOBAL_RANDOM_WINDOW:
+                allowed.update(range(node.lineno, node.end_lineno + 1))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+                    and node.value.attr == "random" and isinstance(node.value.value, ast.Name)
+                    and node.value.value.id in ("np", "numpy")
+                    and node.attr not in ("default_rng", "Generator", "SeedSequence",
+                                          "PCG64", "BitGenerator")
+                    and node.lineno not in allowed):
+                used.append(f"{path.relative_to(ROOT)}:{node.lineno} np.random.{node.attr}")
+    assert not used, used
