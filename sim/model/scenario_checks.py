@@ -280,23 +280,12 @@ def _check_member(s: Scenario, m: MemberParams, origin: Origin) -> bool:
     if m.first_election:
         _check_quarter(m.first_election, path + ("first_election",), origin)
     if m.budget_trend_until:
-        q = _check_quarter(m.budget_trend_until, path + ("budget_trend_until",),
-                           origin) - s.start_quarter
-        if q < 0:
-            raise origin.error(path + ("budget_trend_until",), "is before the start.",
-                               m.budget_trend_until,
-                               f"a quarter from {s.start} on, or empty for the horizon.")
-        if q >= s.quarters:
-            _warn_after_horizon(origin, path + ("budget_trend_until",), m.budget_trend_until, s)
+        _quarter_of_run(s, path + ("budget_trend_until",), m.budget_trend_until, origin,
+                        f"a quarter from {s.start} on, or empty for the horizon.")
     if not m.joins:
         return True
-    q = _check_quarter(m.joins, path + ("joins",), origin) - s.start_quarter
-    if q < 0:
-        raise origin.error(path + ("joins",), "is before the start.", m.joins,
-                           f"a quarter from {s.start} on, or empty for a founder.")
-    if q >= s.quarters:
-        _warn_after_horizon(origin, path + ("joins",), m.joins, s)
-    return q == 0
+    return _quarter_of_run(s, path + ("joins",), m.joins, origin,
+                           f"a quarter from {s.start} on, or empty for a founder.") == 0
 
 
 def _check_event(s: Scenario, path: tuple[str, ...], e: Event, known: int | None,
@@ -304,12 +293,7 @@ def _check_event(s: Scenario, path: tuple[str, ...], e: Event, known: int | None
     if e.kind not in EVENT_KINDS:
         raise origin.error(path + ("kind",), "is not an event kind.", e.kind,
                            ", ".join(EVENT_KINDS) + ".")
-    q = _check_quarter(e.date, path + ("date",), origin) - s.start_quarter
-    if q < 0:
-        raise origin.error(path + ("date",), "is before the start.", e.date,
-                           f"a quarter from {s.start} on.")
-    if q >= s.quarters:
-        _warn_after_horizon(origin, path + ("date",), e.date, s)
+    q = _quarter_of_run(s, path + ("date",), e.date, origin, f"a quarter from {s.start} on.")
     if e.kind in MEMBER_EVENT_KINDS and e.member not in s.codes:
         raise origin.error(path + ("member",), f"must name a member for a {e.kind} event.",
                            e.member, ", ".join(s.codes) + ".")
@@ -328,6 +312,18 @@ def _check_event(s: Scenario, path: tuple[str, ...], e: Event, known: int | None
     if e.kind in ("crisis", "global_crisis") and e.years <= 0:
         raise origin.error(path + ("years",), f"must be set for a {e.kind} event.",
                            e.years, "a duration above 0 years.")
+
+
+def _quarter_of_run(s: Scenario, path: tuple[str, ...], text: str, origin: Origin,
+                    allowed: str) -> int:
+    """The quarter `text` names, counted from the run's start: refused before the start, warned
+    of after the horizon."""
+    q = _check_quarter(text, path, origin) - s.start_quarter
+    if q < 0:
+        raise origin.error(path, "is before the start.", text, allowed)
+    if q >= s.quarters:
+        _warn_after_horizon(origin, path, text, s)
+    return q
 
 
 def _check_quarter(text: str, path: tuple[str, ...], origin: Origin) -> int:
