@@ -56,3 +56,19 @@ def test_a_change_on_the_command_line_is_parsed_once_when_a_scenario_changes(par
     assert parses["key"] == ["group.secretariat"]
     assert parses["date"].count("2027Q1") == 1
     assert s.changes[0].quarter == 2027 * 4
+
+
+def test_parameter_sets_are_read_once_for_all_their_runs(parses):
+    from sim.experiments.evaluation import evaluate
+
+    base = load_scenario("mikta", years=3)
+    sets = [{"group.base_rate": 2.0 + k / 10, "members.*.crisis_rate": 0.2,
+             "group.secretariat@2015Q1": k % 2 == 0} for k in range(12)]
+    parses["key"].clear()
+    parses["date"].clear()
+    runs = evaluate(base, list(range(12)), parameter_sets=sets, batch=5)
+    assert sorted(parses["key"]) == ["group.base_rate", "group.secretariat",
+                                     "members.*.crisis_rate"]
+    assert parses["date"].count("2015Q1") == 1
+    alone = evaluate(with_overrides(base, sets[3]), [3])
+    assert runs.iloc[[3]].reset_index(drop=True).equals(alone)

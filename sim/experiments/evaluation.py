@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from sim.errors import UserError
+from sim.model.keys import Setting, settings_of_sets
 from sim.model.params import Scenario
 from sim.model.scenario_files import with_overrides
 from sim.model.simulation import Runs, joined_summaries, simulate
@@ -110,7 +111,8 @@ class Batch:
     index: int
     scenario: Scenario  # every run's, before its parameter set
     seeds: tuple[int, ...]
-    parameter_sets: tuple[Mapping[str, Any], ...] | None  # each run's overrides, if any
+    # each run's overrides, if any: its settings, or a dict whose keys did not parse
+    parameter_sets: tuple[tuple[Setting, ...] | Mapping[str, Any], ...] | None
     measure: Measure
     engine: str
     failures: str
@@ -119,7 +121,9 @@ class Batch:
         """Run k's scenario."""
         if self.parameter_sets is None:
             return self.scenario
-        return with_overrides(self.scenario, dict(self.parameter_sets[k]))
+        overrides = self.parameter_sets[k]
+        return with_overrides(self.scenario, overrides if isinstance(overrides, tuple)
+                              else dict(overrides))
 
 
 def run_batch(batch: Batch) -> tuple[int, pd.DataFrame]:
@@ -159,6 +163,8 @@ def batches(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], meas
     different objects (the fast engine runs a batch on its first scenario's members and dated
     events), while the runs of one scenario with different parameter sets share batches."""
     one = isinstance(scenarios, Scenario)
+    if parameter_sets is not None:
+        parameter_sets = settings_of_sets(parameter_sets)
     out: list[Batch] = []
     start = 0
     while start < len(seeds):

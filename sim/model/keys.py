@@ -74,6 +74,26 @@ def settings_of(overrides: Overrides | None) -> list[Setting]:
             for name, value, quarter in _read_assignments(items)]
 
 
+def settings_of_sets(parameter_sets: Iterable[Mapping[str, Any]]
+                     ) -> list[tuple[Setting, ...] | Mapping[str, Any]]:
+    """Parameter sets (dicts of dotted keys, with an optional '@QUARTER', to values) as
+    settings, each distinct key and date parsed once for all the sets. A set with a key that
+    does not parse stays a dict, to be refused where it is applied."""
+    read: dict[str, Setting] = {}
+    out: list[tuple[Setting, ...] | Mapping[str, Any]] = []
+    for values in parameter_sets:
+        try:
+            row = []
+            for text, value in values.items():
+                if text not in read:
+                    read[text] = settings_of({text: value})[0]
+                row.append(dataclasses.replace(read[text], value=value))
+            out.append(tuple(row))
+        except InputError:
+            out.append(values)
+    return out
+
+
 def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
     """'KEY=VALUE' strings to a dict; values parsed as TOML where they parse, else strings. A
     key with a date is written 'KEY@YYYYQn'."""
