@@ -119,7 +119,7 @@ def test_concurrent_writers_into_one_folder_never_mix(tmp_path):
 
 
 def test_a_running_experiment_refuses_a_second_command_and_resumes_after_a_kill(tmp_path):
-    spec = experiment_file(tmp_path, name="long", years=30, replicates=200, engine="mesa")
+    spec = experiment_file(tmp_path, name="long", years=30, replicates=300, engine="mesa")
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "sim.cli", "experiment", spec, "--out",
                                 out, "--workers", "1", "--quiet", "--no-report"],
@@ -137,7 +137,7 @@ def test_a_running_experiment_refuses_a_second_command_and_resumes_after_a_kill(
     process.kill()
     process.wait(30)
     resumed = cli("experiment", spec, "--out", out, "--resume", "--quiet", "--no-report",
-                  "--replicates", "200")
+                  "--replicates", "300")
     assert resumed.returncode == 0, resumed.stderr
 
 
