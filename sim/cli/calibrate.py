@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sim.cli.console import command_app, out
+from sim.cli.console import ResultsFolderOption, WorkersOption, command_app, out
 from sim.reporting.calibration_folder import calibrate_file
 
 command = command_app()
@@ -17,12 +17,10 @@ command = command_app()
 @command.command()
 def calibrate(
     file: Annotated[Path, typer.Argument(help="Calibration TOML file (see experiments/).")],
-    out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Results folder (default: results/<name>).")] = None,
+    out_dir: ResultsFolderOption = None,
     draws: Annotated[int | None, typer.Option(min=10, help="Override the file's draws.")
                      ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all "
-                                                "cores).")] = None,
+    workers: WorkersOption = None,
     force: Annotated[bool, typer.Option(help="Delete an earlier calibration in the folder "
                                         "first.")] = False,
     backend: Annotated[str, typer.Option(help="local (processes on this machine) or dask "

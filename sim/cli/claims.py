@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sim.cli.console import command_app, err, out
+from sim.cli.console import ResultsFolderOption, WorkersOption, command_app, err, out
 from sim.inference.claims_study import ClaimsStudy, study_claims
 from sim.reporting.claims_report import write_claims_report
 
@@ -18,12 +18,10 @@ command = command_app()
 @command.command()
 def claims(
     file: Annotated[Path, typer.Argument(help="Claims TOML file (experiments/claims.toml).")],
-    out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Results folder (default: results/<name>).")] = None,
+    out_dir: ResultsFolderOption = None,
     replicates: Annotated[int | None, typer.Option(min=10, help="Override the file's paired "
                                                    "runs per arm.")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all "
-                                                "cores).")] = None,
+    workers: WorkersOption = None,
     quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
     force: Annotated[bool, typer.Option(help="Delete earlier claims results in the folder "
                                         "first.")] = False,

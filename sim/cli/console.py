@@ -4,6 +4,7 @@ progress bar of runs."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,6 +23,10 @@ from rich.progress import (
 out = Console(markup=False)
 err = Console(stderr=True, markup=False)
 
+ResultsFolderOption = Annotated[
+    Path | None, typer.Option("--out", help="Results folder (default: results/<name>).")]
+WorkersOption = Annotated[
+    int | None, typer.Option(min=1, help="Worker processes (default: all cores).")]
 SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", "-s", metavar="KEY=VALUE",

@@ -12,7 +12,15 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from sim.cli.console import ProgressBar, command_app, err, out, version
+from sim.cli.console import (
+    ProgressBar,
+    ResultsFolderOption,
+    WorkersOption,
+    command_app,
+    err,
+    out,
+    version,
+)
 from sim.errors import InputError, UserError
 from sim.experiments.design import load_experiment, with_posterior
 from sim.experiments.execution import execute
@@ -27,10 +35,8 @@ command = command_app()
 @command.command()
 def experiment(
     file: Annotated[Path, typer.Argument(help="Experiment TOML file (see experiments/).")],
-    out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Results folder (default: results/<name>).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).",
-                                                min=1)] = None,
+    out_dir: ResultsFolderOption = None,
+    workers: WorkersOption = None,
     backend: Annotated[str, typer.Option(help="local (processes on this machine) or dask.")
                        ] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. "

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.console import command_app, out
+from sim.cli.console import WorkersOption, command_app, out
 from sim.errors import UserError
 from sim.experiments.storage import writing_folder
 from sim.inference.forecast import forecast as make_forecast
@@ -40,8 +40,7 @@ def forecast(
                                       "runs.")] = 0,
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Results folder (default: results/forecast-<scenario>).")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all "
-                                                "cores).")] = None,
+    workers: WorkersOption = None,
     force: Annotated[bool, typer.Option(help="Delete what the --out folder holds first.")
                      ] = False,
 ) -> None:

@@ -60,6 +60,11 @@ def regenerate(results: Results, scenario: Scenario, chosen: pd.DataFrame) -> li
     return points
 
 
+def not_regenerated(reason: Exception) -> str:
+    """Why a section left out its regenerated runs, e.g. for results of an older model."""
+    return f"the runs could not be regenerated from the manifest's scenario ({reason})."
+
+
 def regenerated_note(points: list[Regenerated], per_point: int, why: str) -> str:
     """Where the runs come from, and whether they end as runs.parquet says."""
     mismatched = sum(p.mismatched for p in points)

@@ -11,7 +11,7 @@ from sim.errors import UserError
 from sim.inference import statistics
 from sim.model.quarters import format_quarter, quarter_within, quarters_within
 from sim.reporting.document import Figure, Section, Table
-from sim.reporting.regeneration import point_series
+from sim.reporting.regeneration import not_regenerated, point_series
 from sim.reporting.results import Results
 from sim.reporting.sections.common import (
     FigureFolder,
@@ -63,7 +63,7 @@ def make(results: Results, settings: dict, figures: FigureFolder) -> Section | s
         series, source = point_series(results, scenario, sorted(results.runs["point_id"]
                                                                 .unique()), per_point)
     except (UserError, ValueError) as exc:
-        return f"the runs could not be regenerated from the manifest's scenario ({exc})."
+        return not_regenerated(exc)
     runs = statistics.measured_from(results.runs, series, quarter)
     when = format_quarter(scenario.start_quarter + quarter).replace("Q", " Q")
     section = Section(f"Measured from {when}")

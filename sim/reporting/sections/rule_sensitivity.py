@@ -11,7 +11,7 @@ from sim.errors import UserError
 from sim.inference import statistics
 from sim.model.labels import rule_of
 from sim.reporting.document import Section, Table
-from sim.reporting.regeneration import chosen_runs, regenerate, regenerated_note
+from sim.reporting.regeneration import chosen_runs, not_regenerated, regenerate, regenerated_note
 from sim.reporting.results import Results
 from sim.reporting.sections.common import FigureFolder, trajectory_points
 
@@ -28,7 +28,7 @@ def make(results: Results, settings: dict, figures: FigureFolder) -> Section | s
         points = regenerate(results, results.scenario(),
                             chosen_runs(results, point_ids, per_point))
     except (UserError, ValueError) as exc:  # e.g. results of an older version of the model
-        return f"the runs could not be regenerated from the manifest's scenario ({exc})."
+        return not_regenerated(exc)
     end = results.horizon - 1
     tables = {}
     for point in points:

@@ -7,7 +7,7 @@ from sim.inference import statistics
 from sim.model.params import Scenario
 from sim.model.quarters import parse_quarter
 from sim.reporting.document import Figure, Section
-from sim.reporting.regeneration import point_series
+from sim.reporting.regeneration import not_regenerated, point_series
 from sim.reporting.results import Results
 from sim.reporting.sections.common import FigureFolder, plots, point_labels, trajectory_points
 
@@ -22,7 +22,7 @@ def make(results: Results, settings: dict, figures: FigureFolder) -> Section | s
         scenario = results.scenario()
         series, source = point_series(results, scenario, point_ids, per_point)
     except (UserError, ValueError) as exc:  # e.g. results of an older version of the model
-        return f"the runs could not be regenerated from the manifest's scenario ({exc})."
+        return not_regenerated(exc)
     section = Section("Trajectories")
     which = ("each design point" if len(point_ids) == results.points
              else f"the first {len(point_ids)} design points")
