@@ -129,14 +129,20 @@ def draw_sets(folder: str | Path, sets: int, seed: int, base: Scenario) -> Poste
     return PosteriorSets.of_rows(str(folder), digest, keys, values[rows], rows)
 
 
-def scenario_of(base: Scenario, factor_values: dict[str, Any], posterior: PosteriorSets | None,
-                set_index: int, fixed: dict[str, Any]) -> Scenario:
-    """One run's scenario: its parameter set, then the experiment's fixed values, then its point's
-    factor values (a later key wins, `members.KOR.x` over `members.*.x` included)."""
+def overrides_of(factor_values: dict[str, Any], posterior: PosteriorSets | None,
+                 set_index: int, fixed: dict[str, Any]) -> dict[str, Any]:
+    """One run's overrides: its parameter set, then the experiment's fixed values, then its
+    point's factor values (a later key wins, `members.KOR.x` over `members.*.x` included)."""
     values: dict[str, Any] = {**posterior.overrides(set_index), **fixed} \
         if posterior is not None else {}
     values.update({k: _plain(v) for k, v in factor_values.items()})
-    return with_overrides(base, values)
+    return values
+
+
+def scenario_of(base: Scenario, factor_values: dict[str, Any], posterior: PosteriorSets | None,
+                set_index: int, fixed: dict[str, Any]) -> Scenario:
+    """One run's scenario: `base` with `overrides_of` the run."""
+    return with_overrides(base, overrides_of(factor_values, posterior, set_index, fixed))
 
 
 def run_scenarios(base: Scenario, factor_keys: list[str], runs: pd.DataFrame,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.evaluation import TRAJECTORIES, evaluate
-from sim.experiments.posterior import PosteriorSets, run_scenarios
+from sim.experiments.posterior import SET_COLUMN, PosteriorSets, overrides_of
 from sim.inference import statistics
 from sim.model.params import Scenario
 from sim.model.trajectory import Trajectory
@@ -30,11 +30,11 @@ class Regenerated:
     mismatched: int  # runs that end differently from runs.parquet
 
 
-def simulate_runs(scenarios: Scenario | list[Scenario], seeds: list[int]
-                  ) -> tuple[list[str], list[Trajectory]]:
+def simulate_runs(scenario: Scenario, seeds: list[int],
+                  parameter_sets: list[dict] | None = None) -> tuple[list[str], list[Trajectory]]:
     """The outcome and the recorded trajectory of each run, simulated from its seed on the fast
-    engine through the evaluation path (one scenario for every seed, or one per seed)."""
-    runs = evaluate(scenarios, seeds, TRAJECTORIES)
+    engine through the evaluation path (with its parameter set over `scenario`, if given)."""
+    runs = evaluate(scenario, seeds, TRAJECTORIES, parameter_sets=parameter_sets)
     return runs["outcome"].tolist(), runs["trajectory"].tolist()
 
 
@@ -51,10 +51,14 @@ def regenerate(results: Results, scenario: Scenario, chosen: pd.DataFrame) -> li
     points = []
     for point_id, runs in chosen.groupby("point_id", sort=True):
         point_scenario = results.point_scenario(scenario, point_id)
-        per_run = point_scenario if sets is None else run_scenarios(
-            scenario, results.factor_keys, runs.reset_index(drop=True), sets,
-            results.experiment.get("fixed") or {})
-        outcomes, trajectories = simulate_runs(per_run, runs["seed"].tolist())
+        if sets is None:
+            outcomes, trajectories = simulate_runs(point_scenario, runs["seed"].tolist())
+        else:  # each run's parameter set over the experiment's scenario, in one batch
+            fixed = results.experiment.get("fixed") or {}
+            overrides = [overrides_of({k: runs[k].iat[i] for k in results.factor_keys}, sets,
+                                      int(runs[SET_COLUMN].iat[i]), fixed)
+                         for i in range(len(runs))]
+            outcomes, trajectories = simulate_runs(scenario, runs["seed"].tolist(), overrides)
         mismatched = int(np.sum(np.array(outcomes) != runs["outcome"].to_numpy()))
         points.append(Regenerated(int(point_id), point_scenario, runs, trajectories, mismatched))
     return points
