@@ -30,6 +30,7 @@ bench: install  ## engines, experiments and memory: ratios measured in one run e
 	$(BIN)/python benchmarks/bench_run.py
 	$(BIN)/minilat bench
 	$(BIN)/minilat bench sweep
+	$(BIN)/minilat bench shapes
 	$(BIN)/minilat bench memory
 
 lock:  ## resolve pyproject's ranges afresh and write the exact versions to requirements.lock

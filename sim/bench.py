@@ -8,6 +8,7 @@ call the same functions.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import os
 import platform
@@ -24,6 +25,7 @@ import mesa
 import numpy as np
 
 from sim.experiments.design import load_experiment
+from sim.experiments.evaluation import evaluate
 from sim.experiments.execution import execute, run_table
 from sim.model import phases
 from sim.model.fast_engine import run_batch
@@ -164,6 +166,64 @@ def _interleaved(repeats: int, works: list[tuple[str, Callable[[], int]]]) -> li
             if best[i] is None or measure.seconds < best[i].seconds:
                 best[i] = measure
     return best
+
+
+# ------------------------------------------------------------------------------ shapes
+
+
+MIXED_SIZES = (3, 5, 6, 8, 10, 12)
+
+
+def sized_group(template, members: int, rng: np.random.Generator | None = None):
+    """A group of `members` copies of the template's first member (codes M1, M2, ...); with
+    `rng`, founding conditions of its own: budget trend, crises, secretariat, rival pull."""
+    first = template.members[0]
+    values = {}
+    scenario = dataclasses.replace(template, name=f"group-{members}", group=dataclasses.replace(
+        template.group, chair_order=()))
+    if rng is not None:
+        values = {"budget_trend": rng.uniform(-0.06, 0.02), "crisis_rate": rng.uniform(0.1, 1.0)}
+        scenario = dataclasses.replace(
+            scenario, group=dataclasses.replace(scenario.group, secretariat=bool(rng.random() < 0.3)),
+            world=dataclasses.replace(scenario.world, rival_pull=float(rng.choice([0.0, 1.0]))))
+    return dataclasses.replace(scenario, members=tuple(
+        dataclasses.replace(first, code=f"M{i + 1}", name=f"Member {i + 1}", **values)
+        for i in range(members)))
+
+
+def bench_shapes(runs_per_shape: int = 500, years: int = 30, repeats: int = 3,
+                 population: int = 10_000, population_years: int = 50, workers: int = 2
+                 ) -> list[str]:
+    """A batch of six group sizes against a batch of one size with the same member-runs, and the
+    time of a population of groups of 3 to 12 members on `workers` processes."""
+    template = load_scenario("generic-5", years=years)
+    rng = np.random.default_rng(1)
+    mixed = [sized_group(template, n) for n in MIXED_SIZES for _ in range(runs_per_shape)]
+    mixed = [mixed[k] for k in rng.permutation(len(mixed))]
+    member_runs = sum(len(s.members) for s in mixed)
+    width = 8
+    same = [sized_group(template, width) for _ in range(member_runs // width)]
+    run_batch(mixed[:50], np.arange(50))  # warm-up
+    by_shape, by_one = _interleaved(repeats, [
+        ("six sizes (3 - 12 members), one batch", lambda: fast_engine(mixed, np.arange(len(mixed)))),
+        (f"one size ({width} members), one batch", lambda: fast_engine(same, np.arange(len(same))))])
+    lines = []
+    for m, members in ((by_shape, member_runs), (by_one, len(same) * width)):
+        lines.append(f"{m.label:<40} {m.rate:>8,.0f} runs/s  {members / m.seconds:>9,.0f} "
+                     f"member-runs/s  ({m.runs} runs in {m.seconds:.2f} s)")
+    ratio = (member_runs / by_shape.seconds) / (len(same) * width / by_one.seconds)
+    lines.append(f"six sizes / one size, member-quarters per second: {ratio:.2f} (target >= 0.70)")
+    groups = [sized_group(load_scenario("generic-5", years=population_years),
+                          int(rng.integers(3, 13)), rng) for _ in range(population)]
+    start = time.perf_counter()
+    table = evaluate(groups, np.arange(population), workers=workers,
+                     batch=-(-population // workers))
+    seconds = time.perf_counter() - start
+    alive = (table["outcome"] == "alive").mean()
+    lines.append(f"population of {population:,} groups (3 - 12 members), {population_years} "
+                 f"years, {workers} workers: {seconds:.1f} s (target < 15 s); "
+                 f"{alive:.0%} alive at the end")
+    return lines
 
 
 # ------------------------------------------------------------------------------ experiments

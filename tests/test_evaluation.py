@@ -38,12 +38,20 @@ def test_parameter_sets_are_each_run_s_overrides(mikta):
     pd.testing.assert_frame_equal(table, by_hand)
 
 
-def test_a_batch_never_mixes_scenarios_given_apart(mikta):
+def test_runs_of_different_groups_share_a_batch_and_different_horizons_do_not(mikta):
+    ibsa = with_overrides(load_scenario("ibsa"), {"years": mikta.years})  # 3 members, not 5
     other = with_overrides(mikta, {"group.base_rate": 5.0})
-    scenarios = [mikta] * 3 + [other] * 4
+    scenarios = [mikta] * 3 + [ibsa, other, ibsa, other]
     parts = batches(scenarios, list(range(7)), SUMMARIES, None, "fast", 1000, "raise")
-    assert [len(b.seeds) for b in parts] == [3, 4]
-    assert parts[0].scenario is mikta and parts[1].scenario is other
+    assert [len(b.seeds) for b in parts] == [7]
+    assert [parts[0].scenario_of(k) for k in range(7)] == scenarios
+    together = evaluate(scenarios, list(range(7)), SUMMARIES)
+    apart = pd.concat([simulate(s, [k]).frame() for k, s in enumerate(scenarios)],
+                      ignore_index=True)
+    pd.testing.assert_frame_equal(together, apart)
+    longer = with_overrides(mikta, {"years": mikta.years + 1})
+    parts = batches([mikta, mikta, longer], [1, 2, 3], SUMMARIES, None, "fast", 1000, "raise")
+    assert [len(b.seeds) for b in parts] == [2, 1] and parts[0].scenario is mikta
     trajectories = evaluate(scenarios, list(range(7)), TRAJECTORIES)["trajectory"]
     assert len(trajectories) == 7 and trajectories.iloc[6] is not None
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from sim.bench import bench_engines as measure_engines
+from sim.bench import bench_shapes as measure_shapes
 from sim.bench import bench_sweep as measure_sweep
 from sim.bench import machine, peak_memory
 from sim.cli.console import command_app, out
@@ -45,6 +46,18 @@ def bench_sweep(
     """minilat experiment against mesa.batch_run on the same Mesa-engine runs; 1 vs 2 workers."""
     out.print(f"{runs:,} Mesa-engine runs of mikta, {years} years; {machine()}")
     for line in measure_sweep(runs, years):
+        out.print(line, highlight=False)
+
+
+@command.command("shapes")
+def bench_shapes(
+    runs: Annotated[int, typer.Option(min=10, help="Runs of each of six group sizes.")] = 500,
+    population: Annotated[int, typer.Option(min=10, help="Groups in the population.")] = 10_000,
+    workers: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    """Groups of six sizes in one batch against one size, and a population of groups."""
+    out.print(machine())
+    for line in measure_shapes(runs, population=population, workers=workers):
         out.print(line, highlight=False)
 
 

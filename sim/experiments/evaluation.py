@@ -109,7 +109,9 @@ class Batch:
     """Runs a worker computes in one call of the engine: what it receives."""
 
     index: int
-    scenario: Scenario  # every run's, before its parameter set
+    # every run's scenario before its parameter set: one for all, or one per run (runs of
+    # groups of any shape share a batch, sim.model.shapes)
+    scenario: Scenario | tuple[Scenario, ...]
     seeds: tuple[int, ...]
     # each run's overrides, if any: its settings, or a dict whose keys did not parse
     parameter_sets: tuple[tuple[Setting, ...] | Mapping[str, Any], ...] | None
@@ -119,10 +121,11 @@ class Batch:
 
     def scenario_of(self, k: int) -> Scenario:
         """Run k's scenario."""
+        base = self.scenario[k] if isinstance(self.scenario, tuple) else self.scenario
         if self.parameter_sets is None:
-            return self.scenario
+            return base
         overrides = self.parameter_sets[k]
-        return with_overrides(self.scenario, overrides if isinstance(overrides, tuple)
+        return with_overrides(base, overrides if isinstance(overrides, tuple)
                               else dict(overrides))
 
 
@@ -159,9 +162,8 @@ def run_batch(batch: Batch) -> tuple[int, pd.DataFrame]:
 def batches(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], measure: Measure,
             parameter_sets: Sequence[Mapping[str, Any]] | None, engine: str, size: int,
             failures: str) -> list[Batch]:
-    """Consecutive runs, at most `size` a batch; a batch never mixes two scenarios given as
-    different objects (the fast engine runs a batch on its first scenario's members and dated
-    events), while the runs of one scenario with different parameter sets share batches."""
+    """Consecutive runs, at most `size` a batch; runs of different groups share a batch (the fast
+    engine pads them to one width), runs of different horizons do not."""
     one = isinstance(scenarios, Scenario)
     if parameter_sets is not None:
         parameter_sets = settings_of_sets(parameter_sets)
@@ -169,11 +171,14 @@ def batches(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], meas
     start = 0
     while start < len(seeds):
         stop = min(start + size, len(seeds))
-        first = scenarios if one else scenarios[start]
         if not one:
-            stop = next((k for k in range(start + 1, stop) if scenarios[k] is not first),
+            years = scenarios[start].years
+            stop = next((k for k in range(start + 1, stop) if scenarios[k].years != years),
                         stop)
-        out.append(Batch(len(out), first, tuple(int(s) for s in seeds[start:stop]),
+            part = tuple(scenarios[start:stop])
+            same = all(s is part[0] for s in part)
+        out.append(Batch(len(out), scenarios if one else (part[0] if same else part),
+                         tuple(int(s) for s in seeds[start:stop]),
                          None if parameter_sets is None
                          else tuple(parameter_sets[start:stop]), measure, engine, failures))
         start = stop
@@ -195,8 +200,8 @@ def evaluate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
     `seeds[k]`. The runs go in batches of at most `batch` to `evaluator`, or to one started for
     this call (`backend`, `workers`, `scheduler`; in this process for one worker or one batch).
     With `failures="record"` a run that raises is a row with `failed` true and its `error`, the
-    measured columns empty; by default it raises. Runs of scenarios given as different objects
-    never share a batch: to vary values over many runs, give one scenario and parameter sets.
+    measured columns empty; by default it raises. Runs of different groups (members, start, dated
+    events, values) share batches: a population of groups runs at the engine's speed.
     """
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")

@@ -3,8 +3,8 @@
 It applies the phase table (`sim.model.phases`) as the Mesa engine does, in the same order, to
 arrays with a leading run axis, fed from the same random tapes; its results equal the Mesa
 engine's run for run (tests/test_equivalence.py). Runs in one batch may differ in every
-numeric parameter and in their changes at a date (sim.model.schedule), but must share the
-members and the dated events of their scenario.
+numeric parameter, in their changes at a date (sim.model.schedule) and in their group's shape:
+members, start, chair order and dated events (sim.model.shapes); they share the horizon.
 """
 
 from __future__ import annotations
@@ -17,57 +17,21 @@ from types import SimpleNamespace
 import numpy as np
 
 from sim.model import phases, rules
-from sim.model.calendar import DatedEvents, compile_calendar, dated_events
+from sim.model.calendar import DatedEvents, compile_calendar
 from sim.model.outcomes import summary_arrays
-from sim.model.params import (
-    GroupParams,
-    MemberParams,
-    Scenario,
-    WorldParams,
-    mechanism_codes,
-    numeric_fields,
-)
+from sim.model.params import Scenario
 from sim.model.schedule import batch_segments, chained
+from sim.model.shapes import (
+    Layout,
+    StackedParams,
+    batch_dated_events,
+    batch_rotation,
+    layout_of,
+    stack_params,
+    width_classes,
+)
 from sim.model.tape import Tape, draw_tapes
 from sim.model.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
-
-
-@dataclass(frozen=True)
-class StackedParams:
-    """Parameters of R runs as arrays: group and world (R,), members (R, N)."""
-
-    group: dict[str, np.ndarray]
-    world: dict[str, np.ndarray]
-    member: dict[str, np.ndarray]
-
-
-def stack_params(scenarios: Sequence[Scenario]) -> StackedParams:
-    """Stack the numeric parameters of scenarios that share members and events.
-
-    Scenarios are usually repeated (one per design point, many replicates): each distinct one is
-    read once and its values are spread to its runs.
-    """
-    first = scenarios[0]
-    distinct: dict[int, int] = {}
-    index = np.array([distinct.setdefault(id(s), len(distinct)) for s in scenarios])
-    unique = list({id(s): s for s in scenarios}.values())
-    for s in unique[1:]:
-        if s.codes != first.codes or s.events != first.events or s.start != first.start or any(
-            (a.joins, a.first_election, a.first_election_changed, a.budget_trend_until)
-            != (b.joins, b.first_election, b.first_election_changed, b.budget_trend_until)
-            for a, b in zip(s.members, first.members, strict=True)
-        ):
-            raise ValueError("a batch must share members, start and dated events")
-
-    group = {n: np.array([getattr(s.group, n) for s in unique])[index]
-             for n in numeric_fields(GroupParams)}
-    codes = [mechanism_codes(s) for s in unique]
-    group.update({n: np.array([c[n] for c in codes])[index] for n in codes[0]})
-    world = {n: np.array([getattr(s.world, n) for s in unique])[index]
-             for n in numeric_fields(WorldParams)}
-    member = {n: np.array([[getattr(m, n) for m in s.members] for s in unique])[index]
-              for n in numeric_fields(MemberParams)}
-    return StackedParams(group, world, member)
 
 
 @dataclass
@@ -91,10 +55,41 @@ def run_batch(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
     quarters = (years or first.years) * rules.QUARTERS_PER_YEAR
     if years is None and any(s.years != first.years for s in scenarios):
         raise ValueError("a batch must share its horizon")
-    stretches = [(q, stack_params(in_force)) for q, in_force in batch_segments(scenarios)
-                 if q < quarters]
-    dated = dated_events(first, quarters)
-    return _simulate(first, stretches, dated, seeds, quarters, record_series)
+    layout = layout_of(scenarios)
+    classes = width_classes(layout)
+    if len(classes) == 1:
+        return _run_laid_out(scenarios, layout, seeds, quarters, record_series)
+    parts = []
+    for runs in classes:
+        part = [scenarios[r] for r in runs]
+        parts.append((runs, _run_laid_out(part, layout.subset(runs), seeds[runs], quarters,
+                                          record_series)))
+    return _merged(parts, seeds)
+
+
+def _run_laid_out(scenarios: Sequence[Scenario], layout: Layout, seeds: np.ndarray,
+                  quarters: int, record_series: bool) -> BatchResult:
+    """Run a batch on one padded member axis."""
+    stretches = [(q, stack_params(in_force, layout.width))
+                 for q, in_force in batch_segments(scenarios) if q < quarters]
+    return _simulate(layout, stretches, batch_dated_events(layout, quarters), seeds, quarters,
+                     record_series)
+
+
+def _merged(parts: list[tuple[np.ndarray, BatchResult]], seeds: np.ndarray) -> BatchResult:
+    """One result from the results of parts of a batch (each with its runs' positions)."""
+    summary = {}
+    for name, values in parts[0][1].summary.items():
+        summary[name] = np.empty(len(seeds), dtype=values.dtype)
+        for runs, result in parts:
+            summary[name][runs] = result.summary[name]
+    trajectories = None
+    if parts[0][1].trajectories is not None:
+        trajectories = [None] * len(seeds)
+        for runs, result in parts:
+            for r, trajectory in zip(runs, result.trajectories, strict=True):
+                trajectories[r] = trajectory
+    return BatchResult(seeds, summary, trajectories)
 
 
 class _OnMemberAxis:
@@ -141,7 +136,7 @@ def initial_state(p: SimpleNamespace, runs: int, n: int, quarters: int) -> Simpl
     return s
 
 
-def _stretch(template: Scenario, p: StackedParams, dated: DatedEvents, tape: Tape
+def _stretch(layout: Layout, p: StackedParams, dated: DatedEvents, tape: Tape
              ) -> tuple[SimpleNamespace, dict[str, np.ndarray]]:
     """The run parameters of a stretch of the batch's runs, and every quarter's inputs under
     them."""
@@ -149,8 +144,9 @@ def _stretch(template: Scenario, p: StackedParams, dated: DatedEvents, tape: Tap
                                 p.member["reshuffle_rate"],
                                 p.world["rival_round_rate"], p.world["global_crisis_rate"],
                                 p.world["global_crisis_years"])
+    rotation, rotation_length = batch_rotation(layout)
     params = phases.run_parameters({**p.group, **p.world}, p.member, dated.joins_at,
-                                   template.chair_rotation, dated.trend_until)
+                                   rotation, dated.trend_until, rotation_length)
     return params, phases.exogenous_inputs(tape, calendar, params)
 
 
@@ -162,14 +158,14 @@ def _on_members(params: SimpleNamespace) -> SimpleNamespace:
         for name, value in vars(params).items()})
 
 
-def _simulate(template: Scenario, stretches: list[tuple[int, StackedParams]],
+def _simulate(layout: Layout, stretches: list[tuple[int, StackedParams]],
               dated: DatedEvents, seeds: np.ndarray, quarters: int, record_series: bool
               ) -> BatchResult:
     """Advance every run quarter by quarter through the phase table."""
     runs, n = stretches[0][1].member["reach"].shape
     tape = draw_tapes(seeds, quarters, n)
     params, inputs, changes = chained(
-        stretches, partial(_stretch, template, dated=dated, tape=tape))
+        stretches, partial(_stretch, layout, dated=dated, tape=tape))
     later = {quarter: after for quarter, (_, after) in changes.items()}  # from then on
     del tape
     s = initial_state(params, runs, n, quarters)
@@ -188,7 +184,7 @@ def _simulate(template: Scenario, stretches: list[tuple[int, StackedParams]],
             _quarter(s, params, x, on_members)
             if not record.quarter(t, s, x):
                 break
-    return record.result(s, seeds, inputs["new_term"].T)
+    return record.result(s, seeds, inputs["new_term"].T, layout.sizes)
 
 
 DTYPES = {v.name: np.dtype(v.dtype) for v in phases.STATE}
@@ -259,9 +255,10 @@ class _Record:
         self.running = running & ~s.dead
         return bool(self.running.any())
 
-    def result(self, s: SimpleNamespace, seeds: np.ndarray, new_term: np.ndarray
-               ) -> BatchResult:
-        """The batch's summaries (and trajectories) once every run has ended."""
+    def result(self, s: SimpleNamespace, seeds: np.ndarray, new_term: np.ndarray,
+               sizes: np.ndarray) -> BatchResult:
+        """The batch's summaries (and trajectories, each on its own members) once every run has
+        ended."""
         running, quarters_run = self.running, self.quarters_run
         self.final_status[running] = s.status[running]
         self.final_rival[running] = s.in_rival[running]
@@ -276,10 +273,12 @@ class _Record:
         trajectories = None
         if self.series is not None:
             trajectories = [
-                Trajectory(int(seeds[r]), quarters, n, self.rival_at_start[r],
+                Trajectory(int(seeds[r]), quarters, int(sizes[r]),
+                           self.rival_at_start[r, :sizes[r]],
                            quarters_run=int(quarters_run[r]),
                            death_cause=int(self.death_cause[r]),
-                           series={name: array[r] for name, array in self.series.items()})
+                           series={name: array[r] if array.ndim == 2 else array[r, :, :sizes[r]]
+                                   for name, array in self.series.items()})
                 for r in range(runs)
             ]
         return BatchResult(seeds=seeds, summary=summary, trajectories=trajectories)

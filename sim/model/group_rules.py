@@ -47,7 +47,7 @@ def chair_able(budget, chair_cost, threshold):
     return np.minimum(1.0, budget / chair_cost) >= threshold
 
 
-def choose_chair(pointer, able, active, rotation, secretariat):
+def choose_chair(pointer, able, active, rotation, secretariat, length=None):
     """The chair of a new term by the rotation norm: the member whose turn it is takes it.
 
     A member that cannot (`able` false, or not active) is passed over; the incumbent, the last
@@ -55,12 +55,18 @@ def choose_chair(pointer, able, active, rotation, secretariat):
     (chair, next pointer, vacant). `pointer` is the position in `rotation` (member indices) whose
     turn it is. With a secretariat a term never lapses: if nobody can take the chair, the member
     whose turn it is holds it and the secretariat carries the work.
+
+    `rotation` is one order (k,) for every run, or one per run (R, K) whose first `length[r]`
+    entries are run r's order (a batch of groups of different sizes, sim.model.shapes); `length`
+    defaults to the whole order.
     """
     rotation = np.asarray(rotation)
-    k = rotation.shape[0]
+    k = rotation.shape[-1]
+    length = np.asarray(k if length is None else length)
     pointer = np.asarray(pointer)
-    positions = (pointer[..., None] + np.arange(k)) % k
-    candidates = rotation[positions]
+    positions = (pointer[..., None] + np.arange(k)) % length[..., None]
+    candidates = (rotation[positions] if rotation.ndim == 1
+                  else np.take_along_axis(rotation, positions, axis=-1))
     shape = np.broadcast_shapes(np.shape(able), np.shape(active))
     candidates = np.broadcast_to(candidates, (*shape[:-1], k))
     ready = np.broadcast_to(np.asarray(active) & np.asarray(able), shape)
@@ -71,7 +77,7 @@ def choose_chair(pointer, able, active, rotation, secretariat):
     offset = np.where(accepted, eligible.argmax(axis=-1), present.argmax(axis=-1))
     chair = np.where(accepted | held,
                      np.take_along_axis(candidates, offset[..., None], axis=-1)[..., 0], VACANT)
-    next_pointer = (pointer + np.where(accepted | held, offset + 1, 1)) % k
+    next_pointer = (pointer + np.where(accepted | held, offset + 1, 1)) % length
     return chair, next_pointer, chair == VACANT
 
 

@@ -261,12 +261,16 @@ DERIVED: tuple[Derived, ...] = (
 
 
 def run_parameters(group: Mapping[str, Any], member: Mapping[str, Any], joins_at,
-                   rotation, trend_until) -> SimpleNamespace:
+                   rotation, trend_until, rotation_length=None) -> SimpleNamespace:
     """The parameters as phases read them: group and world values, member values on the last
-    axis, the quarter each member joins, the chair rotation, the last quarter of each member's
+    axis, the quarter each member joins, the chair rotation (and its length in each run, if the
+    runs' orders are padded to one width: sim.model.shapes), the last quarter of each member's
     budget trend and the derived parameters."""
-    p = SimpleNamespace(**group, **member, joins_at=np.asarray(joins_at),
-                        rotation=np.asarray(rotation), trend_until=np.asarray(trend_until))
+    rotation = np.asarray(rotation)
+    p = SimpleNamespace(**group, **member, joins_at=np.asarray(joins_at), rotation=rotation,
+                        rotation_length=(rotation.shape[-1] if rotation_length is None
+                                         else np.asarray(rotation_length)),
+                        trend_until=np.asarray(trend_until))
     vars(p).update({derived.name: derived.compute(p) for derived in DERIVED})
     return p
 
@@ -341,7 +345,8 @@ def view_of_the_group(m, g, p, x) -> None:
         able = group_rules.chair_able(m.budget, rules.on_member_axis(p.chair_cost),
                                       rules.on_member_axis(p.chair_threshold))
         chosen, pointer, vacant = group_rules.choose_chair(g.chair_pointer, able, active,
-                                                           p.rotation, p.secretariat)
+                                                           p.rotation, p.secretariat,
+                                                           p.rotation_length)
         g.chair = rules.where(x.new_term, chosen, g.chair)
         g.chair_pointer = rules.where(x.new_term, pointer, g.chair_pointer)
         g.vacant_in_a_row = group_rules.vacancies_in_a_row(g.vacant_in_a_row, x.new_term, vacant)
@@ -350,7 +355,7 @@ def view_of_the_group(m, g, p, x) -> None:
     g.n_active = rules.count_members(active)
     m.partners = rules.partners_engagement(m.engagement, p.reach, active)
     m.covered = rules.covered_share(m.in_rival, active)
-    m.is_chair = group_rules.is_chair(g.chair, p.rotation.shape[0])
+    m.is_chair = group_rules.is_chair(g.chair, p.rotation.shape[-1])
 
 
 def choose_engagement(m, g, p, x) -> None:

@@ -323,7 +323,9 @@ def rival_round_quarters(u, rate, scheduled, draws_from=0):
     """(T, ...) mask of the rival bloc's expansion rounds: the dated ones, and random ones from
     quarter `draws_from` on (before it, the record shows who joined)."""
     u = np.asarray(u)
-    scheduled = np.asarray(scheduled).reshape((-1,) + (1,) * (u.ndim - 1))
+    scheduled = np.asarray(scheduled)  # (T,), or (T, R) when the runs' dated rounds differ
+    if scheduled.ndim < u.ndim:
+        scheduled = scheduled.reshape((-1,) + (1,) * (u.ndim - 1))
     drawn = np.arange(u.shape[0]).reshape((-1,) + (1,) * (u.ndim - 1)) >= draws_from
     return scheduled | (drawn & tape.happens(u, tape.hazard_probability(rate, QUARTER)))
 

@@ -37,9 +37,9 @@ T = TypeVar("T")
 def segments(scenario: Scenario) -> tuple[tuple[int, Scenario], ...]:
     """(first quarter, the scenario in force) for each stretch of a run, from quarter 0; the
     scenarios carry no changes of their own."""
-    plain = dataclasses.replace(scenario, changes=())
     if not scenario.changes:
-        return ((0, plain),)
+        return ((0, scenario),)
+    plain = dataclasses.replace(scenario, changes=())
     stretches: list[tuple[int, Scenario]] = []
     current = plain
     for change in scenario.changes:  # in date order; changes of one quarter in file order

@@ -41,8 +41,8 @@ def simulate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], *,
              progress: Callable[[int], None] | None = None) -> Runs:
     """Run one scenario per seed (or one scenario for every seed) on an engine.
 
-    The fast engine runs them as one batch (they must share members, start, dated events and
-    horizon); the Mesa engine one by one, calling `progress(done)` after each run.
+    The fast engine runs them as one batch (groups of any shape, sharing the horizon); the Mesa
+    engine one by one, calling `progress(done)` after each run.
     """
     check_engine(engine)
     seeds = [int(seed) for seed in seeds]
