@@ -336,6 +336,8 @@ def _direction(target: Target, runs: pd.DataFrame, times: pd.DataFrame
         rates[name] = rate(*band_rate(times[chosen], *target.options["ages"]))[0]
     holds = rates[first] < rates[second] if op == "<" else rates[first] > rates[second]
     shown = f"{first} {rates[first]:.2f}, {second} {rates[second]:.2f} per 100 group-years"
+    shown += "".join(f"; no deaths among {name} groups" for name in (first, second)
+                     if rates[name] == 0)
     return float(holds), np.nan, np.nan, shown
 
 
