@@ -36,6 +36,9 @@ COMMANDS = {
                          "report."),
     "experiment": ("experiment", "Run an experiment: every design point and replicate, in "
                                  "parallel, into Parquet."),
+    "population": ("population", "Run a population of groups with drawn founding conditions: "
+                                 "its life table, hazard by\nage, survival curves and Cox model "
+                                 "against published figures."),
     "app": ("serve", "Serve the teaching page (Mesa's SolaraViz) and print its address; "
                      "Ctrl+C stops it."),
     "report": ("report", "Write report.md and report.html, with figures/, into an "

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from sim.errors import UserError
@@ -90,6 +91,7 @@ def simulate_capturing(scenarios: list[Scenario], seeds: list[int], engine: str,
         pass
     summaries: list[dict | None] = []
     trajectories: list[Any] = []
+    states: list[np.ndarray | None] = []
     failed: dict[int, BaseException] = {}
     for k, (scenario, seed) in enumerate(zip(scenarios, seeds, strict=True)):
         try:
@@ -98,10 +100,25 @@ def simulate_capturing(scenarios: list[Scenario], seeds: list[int], engine: str,
             failed[k] = exc
             summaries.append(None)
             trajectories.append(None)
+            states.append(None)
             continue
         summaries.append(one.summaries[0])
         trajectories.append(one.trajectories[0] if record else None)
-    return Runs(summaries, trajectories if record else None), failed
+        states.append(one.states[0] if one.states is not None else None)
+    return Runs(summaries, trajectories if record else None, _states_table(states)), failed
+
+
+def _states_table(states: list[np.ndarray | None]) -> np.ndarray | None:
+    """Runs' state series as one table, -1 in the rows of failed runs; None if the runs do not
+    share a horizon."""
+    lengths = {len(s) for s in states if s is not None}
+    if len(lengths) != 1:
+        return None
+    table = np.full((len(states), lengths.pop()), -1, dtype=np.int8)
+    for k, series in enumerate(states):
+        if series is not None:
+            table[k] = series
+    return table
 
 
 @dataclass(frozen=True)
@@ -150,7 +167,8 @@ def run_batch(batch: Batch) -> tuple[int, pd.DataFrame]:
     done = [j for j in range(len(ready)) if j not in raised]
     table = measure([prepared[ready[j]] for j in done], Runs(
         [runs.summaries[j] for j in done],
-        [runs.trajectories[j] for j in done] if runs.trajectories is not None else None))
+        [runs.trajectories[j] for j in done] if runs.trajectories is not None else None,
+        runs.states[done] if runs.states is not None else None))
     table.index = [ready[j] for j in done]
     table = table.reindex(range(len(seeds)))
     table["failed"] = [k in failed for k in range(len(seeds))]
@@ -193,7 +211,8 @@ def evaluate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
              parameter_sets: Sequence[Mapping[str, Any]] | None = None, engine: str = "fast",
              batch: int = BATCH, workers: int | None = 1, backend: str = "local",
              scheduler: str | None = None, evaluator: Evaluator | None = None,
-             failures: str = "raise") -> pd.DataFrame:
+             failures: str = "raise",
+             finished: Callable[[int, pd.DataFrame], None] | None = None) -> pd.DataFrame:
     """`measure` of one run per seed, one row per run in the order of the seeds.
 
     Run k is `scenarios` (or `scenarios[k]`) with `parameter_sets[k]` over it, if given, and seed
@@ -202,6 +221,8 @@ def evaluate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
     With `failures="record"` a run that raises is a row with `failed` true and its `error`, the
     measured columns empty; by default it raises. Runs of different groups (members, start, dated
     events, values) share batches: a population of groups runs at the engine's speed.
+    `finished(k, table)` is called in this process as batch k (runs k * batch onward) ends, in
+    the order batches end: to write each one as it comes.
     """
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
@@ -220,7 +241,11 @@ def evaluate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
         evaluator = DaskBackend(workers, scheduler) if backend == "dask" else \
             LocalBackend(min(workers, len(tasks)))
     try:
-        tables = dict(evaluator.map_unordered(run_batch, tasks))
+        tables = {}
+        for index, table in evaluator.map_unordered(run_batch, tasks):
+            tables[index] = table
+            if finished is not None:
+                finished(index, table)
     finally:
         if own:
             evaluator.close()

@@ -260,7 +260,7 @@ def _execute(experiment, folder, engine, backend, scheduler, resume, force, time
     interrupted = False
     if progress:
         progress(done_before, total)
-    stop_on_sigterm = _interrupt_on_sigterm()
+    stop_on_sigterm = interrupt_on_sigterm()
     try:
         for result in engine.map_unordered(run_chunk, tasks):
             recorded[folder.chunk_name(result.index)] = folder.write_chunk(
@@ -272,7 +272,7 @@ def _execute(experiment, folder, engine, backend, scheduler, resume, force, time
                 progress(done_before + computed, total)
     except KeyboardInterrupt:
         interrupted = True
-        restore_ctrl_c = _ignore_ctrl_c()  # a second Ctrl-C must not break the clean stop
+        restore_ctrl_c = ignore_ctrl_c()  # a second Ctrl-C must not break the clean stop
     finally:
         engine.close(cancel=interrupted)
         stop_on_sigterm()
@@ -290,7 +290,7 @@ def _execute(experiment, folder, engine, backend, scheduler, resume, force, time
                    engine.workers, backend, damaged)
 
 
-def _interrupt_on_sigterm() -> Callable[[], None]:
+def interrupt_on_sigterm() -> Callable[[], None]:
     """Until the returned function is called, SIGTERM stops an experiment as Ctrl-C does: the
     workers stop, the manifest says so and the run can be resumed."""
     if threading.current_thread() is not threading.main_thread():
@@ -303,7 +303,7 @@ def _interrupt_on_sigterm() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
-def _ignore_ctrl_c() -> Callable[[], None]:
+def ignore_ctrl_c() -> Callable[[], None]:
     """Ignore Ctrl-C until the returned function is called."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None

@@ -245,9 +245,9 @@ def atomic_write_parquet(path: Path, frame: pd.DataFrame | pa.Table,
 class ResultsFolder:
     """The folder of one experiment's results."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, runs: str = RUNS):
         self.path = Path(path)
-        self.runs_dir = self.path / RUNS
+        self.runs_dir = self.path / runs
         self.timeseries_dir = self.path / TIMESERIES
         self.manifest_path = self.path / MANIFEST
         self.errors_path = self.path / ERRORS
@@ -411,7 +411,7 @@ class ResultsFolder:
         (missing, truncated, changed): their paths relative to the folder."""
         damaged = []
         for name, chunk in recorded.items():
-            files = [(Path(RUNS) / name, chunk)]
+            files = [(Path(self.runs_dir.name) / name, chunk)]
             files += [(Path(TIMESERIES) / part / name, entry)
                       for part, entry in chunk.get("timeseries", {}).items()]
             for relative, entry in files:

@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.model import phases, rules
 from sim.model.calendar import DatedEvents, compile_calendar
-from sim.model.outcomes import summary_arrays
+from sim.model.outcomes import states_of_runs, summary_arrays
 from sim.model.params import Scenario
 from sim.model.schedule import batch_segments, chained
 from sim.model.shapes import (
@@ -36,11 +36,13 @@ from sim.model.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
 
 @dataclass
 class BatchResult:
-    """Summaries of R runs (arrays of shape (R,)), and their trajectories if recorded."""
+    """Summaries of R runs (arrays of shape (R,)), their states quarter by quarter (R, T), and
+    their trajectories if recorded."""
 
     seeds: np.ndarray
     summary: dict[str, np.ndarray]
     trajectories: list[Trajectory] | None = None
+    states: np.ndarray | None = None
 
 
 def run_batch(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
@@ -83,13 +85,16 @@ def _merged(parts: list[tuple[np.ndarray, BatchResult]], seeds: np.ndarray) -> B
         summary[name] = np.empty(len(seeds), dtype=values.dtype)
         for runs, result in parts:
             summary[name][runs] = result.summary[name]
+    states = np.empty((len(seeds), parts[0][1].states.shape[1]), dtype=np.int8)
+    for runs, result in parts:
+        states[runs] = result.states
     trajectories = None
     if parts[0][1].trajectories is not None:
         trajectories = [None] * len(seeds)
         for runs, result in parts:
             for r, trajectory in zip(runs, result.trajectories, strict=True):
                 trajectories[r] = trajectory
-    return BatchResult(seeds, summary, trajectories)
+    return BatchResult(seeds, summary, trajectories, states)
 
 
 class _OnMemberAxis:
@@ -281,4 +286,5 @@ class _Record:
                                    for name, array in self.series.items()})
                 for r in range(runs)
             ]
-        return BatchResult(seeds=seeds, summary=summary, trajectories=trajectories)
+        return BatchResult(seeds=seeds, summary=summary, trajectories=trajectories,
+                           states=states_of_runs(self.state_history, quarters_run))

@@ -171,21 +171,28 @@ def find_line(text: str, path: tuple[str, ...]) -> int | None:
     current: list[str] = []
     seen: dict[str, int] = {}
     header_line: int | None = None
+    own_header: int | None = None  # `key` is itself a table: its header
     key_pattern = re.compile(rf'^\s*("?){re.escape(key)}\1\s*=')
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
         if header:
-            current = [p.strip().strip('"') for p in header.group(1).split(".")]
+            current = [p.strip().strip('"') for p in re.findall(r'\s*"[^"]*"\s*|[^.]+',
+                                                                 header.group(1))]
             name = ".".join(current)
             seen[name] = seen.get(name, -1) + 1
             if current == want_table and (want_index is None or seen[name] == want_index):
                 header_line = number
+            if own_header is None and current == [*want_table, key] and (
+                    want_index is None or seen[name] == want_index):
+                own_header = number
             continue
         in_table = current == want_table and (
             want_index is None or seen.get(".".join(current)) == want_index)
         if in_table and key_pattern.match(line):
             return number
+    if own_header is not None:
+        return own_header
     if not want_table and not table:
         return None
     return header_line
@@ -243,10 +250,17 @@ class Section:
                                      allowed=f"{hint}Keys here: {', '.join(keys)}.")
 
     def line(self, key: str | None) -> int | None:
+        """The line of `key` in this table; of the nearest enclosing entry written on a line of
+        its own (an inline table's key, say) when the key has none."""
         if self._find_line is None:
             return None
-        parts = self.path + ((key,) if key is not None else ())
-        return self._find_line(self.text, tuple(str(p) for p in parts))
+        parts = tuple(str(p) for p in self.path + ((key,) if key is not None else ()))
+        while parts:
+            found = self._find_line(self.text, parts)
+            if found is not None:
+                return found
+            parts = parts[:-1] if not parts[-1].isdigit() else parts[:-2]
+        return None
 
     def error(self, key: str | None, problem: str, value: Any = None,
               allowed: str | None = None) -> InputError:

@@ -68,6 +68,15 @@ def summary_arrays(state, outputs, chair, new_term, status, in_rival, rival_at_s
     }
 
 
+def states_of_runs(states, quarters_run) -> np.ndarray:
+    """Each run's state in every quarter of the horizon (runs, quarters) as int8: quarters after
+    a run's death, which were not simulated, are DEAD (death is absorbing)."""
+    states = np.array(states, dtype=np.int8, ndmin=2)
+    after = np.arange(states.shape[-1]) >= np.asarray(quarters_run).reshape(-1, 1)
+    states[after] = rules.DEAD
+    return states
+
+
 def summarize(trajectory: Trajectory) -> dict[str, Any]:
     """The run summary: the keys of `SUMMARY_KEYS`, as plain Python values (None for 'never')."""
     s = trajectory.series

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from sim.errors import UserError
 from sim.model.fast_engine import run_batch
 from sim.model.files import check_fits
 from sim.model.mesa_engine import MinilateralModel
-from sim.model.outcomes import summarize, to_records
+from sim.model.outcomes import states_of_runs, summarize, to_records
 from sim.model.params import Scenario
 from sim.model.trajectory import Trajectory
 
@@ -27,10 +28,12 @@ SUMMARY_BYTES = 1_500  # memory one run's summary takes while a caller collects 
 @dataclass
 class Runs:
     """What a simulation gives: one summary per run (the keys of `SUMMARY_KEYS`), in the order
-    of the seeds, and each run's quarter-by-quarter record when asked for."""
+    of the seeds, each run's state in every quarter (runs, quarters; DEAD after its death), and
+    each run's quarter-by-quarter record when asked for."""
 
     summaries: list[dict]
     trajectories: list[Trajectory] | None = None
+    states: np.ndarray | None = None
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.summaries)
@@ -52,16 +55,20 @@ def simulate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], *,
         raise ValueError("one scenario per seed, or a single scenario")
     if engine == "fast":
         result = run_batch(list(scenarios), seeds, record_series=record)
-        return Runs(to_records(result.summary, result.seeds), result.trajectories)
-    summaries, trajectories = [], []
+        return Runs(to_records(result.summary, result.seeds), result.trajectories,
+                    result.states)
+    summaries, trajectories, states = [], [], []
     for done, (scenario, seed) in enumerate(zip(scenarios, seeds, strict=True), start=1):
         trajectory = MinilateralModel(scenario, seed).run()
         summaries.append(summarize(trajectory))
+        states.append(states_of_runs(trajectory.series["state"], trajectory.quarters_run)[0])
         if record:
             trajectories.append(trajectory)
         if progress is not None:
             progress(done)
-    return Runs(summaries, trajectories if record else None)
+    same = len({len(s) for s in states}) <= 1  # runs of one horizon share a table
+    return Runs(summaries, trajectories if record else None,
+                np.array(states, dtype=np.int8).reshape(len(states), -1) if same else None)
 
 
 def check_engine(engine: str) -> None:
