@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from scipy.stats import qmc
 
+from sim.model import rules
 from sim.model.fast_engine import run_batch
 from sim.model.mesa_engine import run
 from sim.model.outcomes import summarize, to_records
@@ -161,6 +162,23 @@ def test_every_structural_variant_changes_the_runs(name, choice):
                                     years=20), seeds).summary
     assert any(not np.array_equal(own[k], other[k], equal_nan=True) for k in own
                if k not in ("seed",)), f"mechanisms.{name} = {choice} changes nothing"
+
+
+# The routes to exit and death through decisions, switched on where they bite: new governments
+# that value the group afresh, chairs that will not convene, members that wind the group up, and
+# the relative engagement target (docs/ODD.md §9)
+DECAY_ROUTES = {"mechanisms.review": "own_valuation", "mechanisms.engagement": "relative",
+                "group.convene_threshold": 0.15, "group.termination_terms": 2,
+                "members.*.budget_trend": -0.04, "members.*.budget_trend_after": -0.04}
+
+
+def test_fast_engine_equals_mesa_on_the_routes_to_exit_and_death():
+    scenario = load_scenario("mikta", DECAY_ROUTES)
+    seeds = list(range(40))
+    summary = run_batch(scenario, seeds).summary
+    assert (summary["exits"] > 0).any() and (summary["vacancies"] > 0).any()
+    assert (summary["death_cause"] == rules.CAUSE_TERMINATION).any()  # wound up
+    check(compare(scenario, seeds), len(seeds))
 
 
 # Changes at a date (sim.model.schedule): group, world and member keys, one key changed several

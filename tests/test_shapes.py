@@ -32,7 +32,7 @@ def group_file(tmp_path, name: str, members: int, start: str = "2014Q1", years: 
 
 def shapes(tmp_path) -> list:
     """Six shapes from 3 to 12 members: starts, dated events, joins, elections, a change at a
-    date, a structural variant and two real groups."""
+    date, structural variants, the routes to exit and death, and two real groups."""
     late_joiner = 'joins = "2017Q3"\nfirst_election = "2015Q2"\nfirst_election_changed = false'
 
     events = ('\n[[events]]\ndate = "2016Q1"\nkind = "crisis"\nmember = "M2"\nyears = 1.0\n'
@@ -50,6 +50,10 @@ def shapes(tmp_path) -> list:
         with_overrides(group_file(tmp_path, "ten", 10, start="2010Q2"),
                        {"mechanisms.exit": "review", "group.review_exit": 0.5}),
         with_overrides(eight, {"world.rival_pull": 1.5}),  # the shape of `eight`, other values
+        with_overrides(load_scenario("mikta"), {  # the routes to exit and death switched on
+            "mechanisms.review": "own_valuation", "mechanisms.engagement": "relative",
+            "group.convene_threshold": 0.2, "group.termination_terms": 2,
+            "members.*.budget_trend": -0.05, "members.*.budget_trend_after": -0.05}),
     ]
 
 

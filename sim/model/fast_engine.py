@@ -31,7 +31,7 @@ from sim.model.shapes import (
     width_classes,
 )
 from sim.model.tape import Tape, draw_tapes
-from sim.model.trajectory import GROUP_SERIES, MEMBER_SERIES, Trajectory
+from sim.model.trajectory import Trajectory
 
 
 @dataclass
@@ -46,9 +46,15 @@ class BatchResult:
 
 
 def run_batch(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
-              years: int | None = None, record_series: bool = False) -> BatchResult:
-    """Run one scenario per seed (or one scenario for all seeds) on the fast engine."""
+              years: int | None = None, record_series: bool = False,
+              also_record: Sequence[str] = ()) -> BatchResult:
+    """Run one scenario per seed (or one scenario for all seeds) on the fast engine.
+
+    `also_record` names state variables not recorded by default (`phases.STATE`) to keep in the
+    trajectories' series as well, for diagnostics (it implies `record_series`).
+    """
     seeds = np.asarray(seeds, dtype=np.int64)
+    record_series = tuple(_recorded(also_record)) if (record_series or also_record) else None
     if isinstance(scenarios, Scenario):
         scenarios = [scenarios] * len(seeds)
     if len(scenarios) != len(seeds):
@@ -69,8 +75,17 @@ def run_batch(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
     return _merged(parts, seeds)
 
 
+def _recorded(also_record: Sequence[str]) -> list[tuple[str, bool]]:
+    """(name, read from this quarter's inputs) of every series a batch keeps: the declared
+    recorded variables, then `also_record`."""
+    unknown = [name for name in also_record if name not in phases.VARIABLES]
+    if unknown:
+        raise ValueError(f"not state variables: {', '.join(unknown)}")
+    return [*RECORDED, *((name, False) for name in also_record if name not in dict(RECORDED))]
+
+
 def _run_laid_out(scenarios: Sequence[Scenario], layout: Layout, seeds: np.ndarray,
-                  quarters: int, record_series: bool) -> BatchResult:
+                  quarters: int, record_series: tuple | None) -> BatchResult:
     """Run a batch on one padded member axis."""
     stretches = [(q, stack_params(in_force, layout.width))
                  for q, in_force in batch_segments(scenarios) if q < quarters]
@@ -164,8 +179,8 @@ def _on_members(params: SimpleNamespace) -> SimpleNamespace:
 
 
 def _simulate(layout: Layout, stretches: list[tuple[int, StackedParams]],
-              dated: DatedEvents, seeds: np.ndarray, quarters: int, record_series: bool
-              ) -> BatchResult:
+              dated: DatedEvents, seeds: np.ndarray, quarters: int,
+              record_series: tuple | None) -> BatchResult:
     """Advance every run quarter by quarter through the phase table."""
     runs, n = stretches[0][1].member["reach"].shape
     tape = draw_tapes(seeds, quarters, n)
@@ -222,7 +237,7 @@ RECORDED = [(v.name, v.source == "input") for v in (*phases.RECORDED_GROUP,
 class _Record:
     """What a batch keeps of its runs quarter by quarter: each run up to its death quarter."""
 
-    def __init__(self, s: SimpleNamespace, quarters: int, record_series: bool):
+    def __init__(self, s: SimpleNamespace, quarters: int, record_series: tuple | None):
         runs, n = s.status.shape
         self.rival_at_start = s.in_rival.copy()
         self.running = np.ones(runs, dtype=bool)
@@ -233,11 +248,14 @@ class _Record:
         self.final_status = s.status.copy()
         self.final_rival = s.in_rival.copy()
         self.series = None
-        if record_series:
-            self.series = {name: np.full((runs, quarters), fill, dtype=dtype)
-                           for name, (dtype, fill) in GROUP_SERIES.items()}
-            self.series.update({name: np.full((runs, quarters, n), fill, dtype=dtype)
-                                for name, (dtype, fill) in MEMBER_SERIES.items()})
+        self.recorded = record_series or ()
+        if record_series is not None:
+            self.series = {}
+            for name, _ in record_series:
+                variable = phases.VARIABLES[name]
+                shape = (runs, quarters, n) if variable.scope == phases.MEMBER else (runs,
+                                                                                    quarters)
+                self.series[name] = np.full(shape, variable.fill, dtype=variable.dtype)
 
     def quarter(self, t: int, s: SimpleNamespace, x: _Quarter) -> bool:
         """Record quarter t of the runs still going; whether any still is."""
@@ -254,7 +272,7 @@ class _Record:
             self.final_status[dying] = s.status[dying]
             self.final_rival[dying] = s.in_rival[dying]
         if self.series is not None:
-            for name, from_input in RECORDED:
+            for name, from_input in self.recorded:
                 value = getattr(x, name) if from_input else getattr(s, name)
                 self.series[name][running, t] = value[running]
         self.running = running & ~s.dead

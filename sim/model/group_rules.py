@@ -47,6 +47,17 @@ def chair_able(budget, chair_cost, threshold):
     return np.minimum(1.0, budget / chair_cost) >= threshold
 
 
+def declines(chair, willingness, threshold, secretariat):
+    """Whether the member whose turn has come will not convene the group: its willingness is
+    below `threshold`, and the term is vacant (no other member steps in out of turn); never
+    with a secretariat, which convenes whoever chairs (000, "Domestic Priorities and Shrinking
+    Resources": no member wants to lead; seeds/records/ibsa.csv: the sixth summit, due in New
+    Delhi in 2013, was postponed and never held)."""
+    chair = np.asarray(chair)
+    own = pick(willingness, np.maximum(chair, 0))
+    return (chair != VACANT) & ~np.asarray(secretariat, dtype=bool) & (own < threshold)
+
+
 def choose_chair(pointer, able, active, rotation, secretariat, length=None):
     """The chair of a new term by the rotation norm: the member whose turn it is takes it.
 
@@ -110,6 +121,14 @@ def chair_effort(chair, willingness, active, secretariat, support):
 def vacancies_in_a_row(previous, term_start, vacant):
     """Consecutive vacant chair terms, updated at the start of each term."""
     return np.where(term_start, np.where(vacant, previous + 1, 0), previous)
+
+
+def wound_up(vacant_in_a_row, termination_terms):
+    """Whether the members have stopped convening: `termination_terms` chair terms in a row have
+    passed without a convener (never, if `termination_terms` is 0). A minilateral can lapse
+    without legal complications (000, conclusion)."""
+    terms = np.asarray(termination_terms)
+    return (terms > 0) & (np.asarray(vacant_in_a_row) >= terms)
 
 
 # ---------------------------------------------------------------- M8 activity (000, Table 1)

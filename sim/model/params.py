@@ -134,13 +134,29 @@ class GroupParams:
                                    0, 1)
     chair_cost: float = param(0.5, "budget at which a member covers a chair term in full (M7)",
                               "share of founding budget", 0, 10, low_open=True)
+    convene_threshold: float = param(0.0, "willingness (engagement x the budget's cover of a "
+                                     "chair term's cost) below which a member whose turn has "
+                                     "come will not convene the group: the turn passes on, and "
+                                     "a term nobody convenes is vacant; 0 = every member whose "
+                                     "budget allows takes its turn (M7)", "willingness", 0, 1)
+    termination_terms: int = param(0, "chair terms in a row that pass without a convener after "
+                                   "which the members have stopped convening and the group is "
+                                   "wound up (death by termination); 0 = never (M7, M10)",
+                                   "chair terms", 0, 20)
     chair_boost: float = param(0.214, "extra engagement the chair aims for during its term (M6)",
                                "engagement", 0, 1)
     standby: float = param(0.0934, "floor of the group's pull: the low-maintenance tool kept "
                            "on standby (M6)", "share", 0, 1)
-    value_sensitivity: float = param(12.0, "steepness of engagement's response to net value, and "
-                                     "of a new government's review (M6, M10)", "per value unit",
-                                     0, 50)
+    value_sensitivity: float = param(12.0, "steepness of engagement's response to net value "
+                                     "(mechanisms.engagement = \"logistic\") and of a new "
+                                     "government's review (mechanisms.review = \"as_used\") "
+                                     "(M6, M10)", "per value unit", 0, 50)
+    relative_sensitivity: float = param(4.0, "steepness of engagement's response to net value "
+                                        "relative to what is at stake, net value / (value + "
+                                        "cost + outside option), which lies in [-1, 1], under "
+                                        "mechanisms.engagement = \"relative\" (M6; a "
+                                        "placeholder until the joint refit)",
+                                        "per unit of relative net value", 0, 6)
     adjust_rate: float = param(0.122, "share of the gap to its target engagement closes each "
                                "quarter (M6)", "per quarter", 0, 1, low_open=True)
     personalization: float = param(1.0, "how far engagement depends on the foreign minister's "
@@ -187,8 +203,14 @@ class GroupParams:
     exit_patience: int = param(8, "quarters of disengagement before a member weighs leaving "
                                "(M10)", "quarters", 1, 80)
     review_exit: float = param(0.0492, "chance that a new government takes its country out of a "
-                               "group worth far less to it than leaving costs (M10)",
+                               "group worth far less to it than leaving costs, under "
+                               "mechanisms.review = \"as_used\" (M10)",
                                "probability", 0, 1)
+    review_spread: float = param(0.5, "spread of a new government's own valuation of the group "
+                                 "around what the group gives it: the scale of the logistic "
+                                 "difference a change of government draws, under "
+                                 "mechanisms.review = \"own_valuation\" (M10; a placeholder "
+                                 "until the joint refit)", "value units", 0, 5, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -309,6 +331,16 @@ class MechanismParams:
                                "group's activity asks (workload) or with the number of areas "
                                "on its agenda, however busy (per_area)",
                                ("workload", "per_area"))
+    engagement: str = variant("logistic", "M6: engagement's pull is a logistic in net value "
+                              "(logistic) or in net value relative to what is at stake, value "
+                              "plus cost plus outside option, which cannot saturate (relative)",
+                              ("logistic", "relative"))
+    review: str = variant("as_used", "M10: a new government weighs the group as its predecessor "
+                          "used it and leaves with at most review_exit's chance (as_used), or "
+                          "values it afresh, what it gives shifted by a view of its own of "
+                          "spread review_spread, and leaves when that falls short of staying "
+                          "by more than leaving costs (own_valuation)",
+                          ("as_used", "own_valuation"))
 
 
 @dataclass(frozen=True)

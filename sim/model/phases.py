@@ -47,6 +47,8 @@ MEMBER, GROUP = "member", "group"
 EXIT_FIXED, EXIT_REVIEW = variant_code("exit", "fixed"), variant_code("exit", "review")
 DUES_FULL, DUES_GROWING = variant_code("dues", "full"), variant_code("dues", "growing")
 AGENDA_PER_AREA = variant_code("agenda_cost", "per_area")
+ENGAGEMENT_RELATIVE = variant_code("engagement", "relative")
+REVIEW_OWN_VALUATION = variant_code("review", "own_valuation")
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,10 @@ DERIVED: tuple[Derived, ...] = (
     Derived("cost_per_area", GROUP, lambda p: p.mechanism_agenda_cost == AGENDA_PER_AREA),
     Derived("fixed_exit_cost", GROUP, lambda p: p.mechanism_exit == EXIT_FIXED),
     Derived("exit_by_review_only", GROUP, lambda p: p.mechanism_exit == EXIT_REVIEW),
+    Derived("relative_engagement", GROUP,
+            lambda p: p.mechanism_engagement == ENGAGEMENT_RELATIVE),
+    Derived("own_valuation_review", GROUP,
+            lambda p: p.mechanism_review == REVIEW_OWN_VALUATION),
     Derived("leaving_cost", MEMBER, lambda p: rules.member_exit_cost(
         p.exit_cost, rules.on_member_axis(p.treaty), rules.on_member_axis(p.treaty_exit_cost))),
     Derived("crisis_onset_calm", MEMBER,
@@ -337,7 +343,8 @@ def consider_rival_bloc(m, g, p, x) -> None:
 
 
 def view_of_the_group(m, g, p, x) -> None:
-    """M7 (the chair, at the start of a term) and what members see of each other."""
+    """M7 (the chair, at the start of a term, unless the member whose turn it is will not
+    convene) and what members see of each other."""
     active = m.active
     willingness = group_rules.chair_willingness(m.engagement, m.budget,
                                                 rules.on_member_axis(p.chair_cost))
@@ -347,6 +354,9 @@ def view_of_the_group(m, g, p, x) -> None:
         chosen, pointer, vacant = group_rules.choose_chair(g.chair_pointer, able, active,
                                                            p.rotation, p.secretariat,
                                                            p.rotation_length)
+        declined = group_rules.declines(chosen, willingness, p.convene_threshold, p.secretariat)
+        chosen = rules.where(declined, rules.VACANT, chosen)
+        vacant = vacant | declined
         g.chair = rules.where(x.new_term, chosen, g.chair)
         g.chair_pointer = rules.where(x.new_term, pointer, g.chair_pointer)
         g.vacant_in_a_row = group_rules.vacancies_in_a_row(g.vacant_in_a_row, x.new_term, vacant)
@@ -378,9 +388,12 @@ def choose_engagement(m, g, p, x) -> None:
     m.net_value = rules.net_value(m.value, m.cost, m.outside)
     m.attention = rules.attention(m.crisis, p.crisis_depth, m.in_rival, p.rival_split,
                                   x.attention_factor)
+    sensitivity = rules.response_sensitivity(p.value_sensitivity, p.relative_engagement,
+                                             p.relative_sensitivity,
+                                             rules.stakes(m.value, m.cost, m.outside))
     target = rules.engagement_target(
         m.attention, rules.effective_enthusiasm(m.enthusiasm, p.personalization), p.standby,
-        p.value_sensitivity, m.net_value, p.chair_boost, m.is_chair)
+        sensitivity, m.net_value, p.chair_boost, m.is_chair)
     m.engagement = rules.engagement_step(m.engagement, target, p.adjust_rate)
 
 
@@ -420,7 +433,8 @@ def consider_exit(m, g, p, x) -> None:
                           p.exit_by_review_only) | (
         active & rules.leaves_on_review(x.new_government, stay, p.leaving_cost,
                                         p.value_sensitivity, p.review_exit,
-                                        x.government_review))
+                                        x.government_review, p.own_valuation_review,
+                                        p.review_spread))
     if rules.anywhere(leaving):
         m.status = rules.where(leaving, rules.EXITED, m.status)
         m.active = rules.is_active(m.status)
@@ -429,7 +443,8 @@ def consider_exit(m, g, p, x) -> None:
 
 def assess_outcome(m, g, p, x) -> None:
     """The outcome rule (docs/validation.md): the apex level, a zombie after `zombie_months`
-    without an apex event, death by too few members or `dormant_months` without activity."""
+    without an apex event, death by the members' winding up (`termination_terms` chair terms
+    in a row without a convener), too few members or `dormant_months` without activity."""
     g.active_members = rules.count_members(m.active)
     q = x.quarter
     for level in ("officials", "ministers", "leaders"):
@@ -446,7 +461,9 @@ def assess_outcome(m, g, p, x) -> None:
     g.last_active = group_rules.last_quarter(g.last_active, g.outputs > 0, q)
     g.since_apex = q - g.last_apex
     g.dead, g.cause = group_rules.death(g.active_members, p.min_members, q - g.last_active,
-                                        p.dormant_quarters)
+                                        p.dormant_quarters,
+                                        group_rules.wound_up(g.vacant_in_a_row,
+                                                             p.termination_terms))
     g.state = group_rules.group_state(g.dead, q, g.since_apex, p.grace_quarters,
                                       p.zombie_quarters)
 
@@ -488,7 +505,7 @@ PHASES: tuple[Phase, ...] = (
           consider_exit),
     Phase("assess_outcome", GROUP, False,
           ("active_members", "window_officials", "window_ministers", "window_leaders", "apex",
-           "last_apex", "last_active", "since_apex", "dead", "cause", "state"), (),
+           "last_apex", "last_active", "since_apex", "dead", "cause", "state"), ("M10",),
           assess_outcome),
 )
 PHASE = {phase.name: phase for phase in PHASES}

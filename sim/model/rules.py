@@ -299,15 +299,46 @@ def attention(in_crisis, crisis_depth, in_rival, rival_split, event_factor):
     return np.clip(share, 0.0, 1.0)
 
 
+SMALLEST_STAKES = 1e-12  # value units: below this nothing is at stake, and relative net value is 0
+
+
+def stakes(value, cost, outside):
+    """What is at stake in taking part: value, cost and the outside option together (M6)."""
+    return value + cost + outside
+
+
+def response_sensitivity(sensitivity, relative, relative_sensitivity, at_stake):
+    """Steepness of the pull in net value: `sensitivity` per value unit, or, in the relative
+    form (mechanisms.engagement = "relative"), `relative_sensitivity` per unit of net value
+    relative to what is at stake, which lies in [-1, 1]: the pull cannot saturate beyond
+    logistic(relative_sensitivity) whatever the values (000: value for money, a ratio)."""
+    return where(relative, relative_sensitivity / np.maximum(at_stake, SMALLEST_STAKES),
+                 sensitivity)
+
+
 def engagement_target(attention_share, enthusiasm, standby, sensitivity, net_value, chair_boost,
                       is_chair):
     """Engagement a member moves toward, in [0, 1].
 
     target = attention * min(1, enthusiasm * (standby + (1 - standby) * logistic(sensitivity *
-    net value)) + chair_boost * [chair]).
+    net value)) + chair_boost * [chair]), with `sensitivity` from `response_sensitivity`.
     """
     pull = standby + (1.0 - standby) * special.expit(sensitivity * net_value)
     return attention_share * np.minimum(1.0, enthusiasm * pull + chair_boost * is_chair)
+
+
+def value_response(attention_share, enthusiasm, standby, sensitivity, net_value, chair_boost,
+                   is_chair, relative, at_stake):
+    """How steeply the engagement target answers the group's value: d target / d value, with
+    cost and outside option held, in engagement per value unit (0 where the target is capped
+    at the member's attention)."""
+    share = special.expit(sensitivity * net_value)
+    uncapped = enthusiasm * (standby + (1.0 - standby) * share) + chair_boost * is_chair < 1.0
+    # the relative form's argument, net / stakes, moves by (1 - net / stakes) / stakes per unit
+    steepness = sensitivity * where(relative, 1.0 - net_value / np.maximum(at_stake,
+                                                                           SMALLEST_STAKES), 1.0)
+    slope = attention_share * enthusiasm * (1.0 - standby) * share * (1.0 - share) * steepness
+    return np.where(uncapped, slope, 0.0)
 
 
 def engagement_step(engagement, target, adjust_rate):
@@ -395,14 +426,25 @@ def staying_value(value, cost, engagement, outside, fixed_cost=False):
     return value - cost * where(fixed_cost, 1.0, engagement) - outside
 
 
-def leaves_on_review(new_government, net_value, exit_cost, sensitivity, review_exit, u):
+def leaves_on_review(new_government, net_value, exit_cost, sensitivity, review_exit, u,
+                     own_valuation=False, spread=1.0):
     """Members whose new government takes its country out of the group.
 
-    A government that takes office reviews the group: it leaves with probability
+    A government that takes office reviews the group. As its predecessor used it
+    (mechanisms.review = "as_used"), it leaves with probability
     `review_exit · logistic(−sensitivity · (net value + exit cost))`, near `review_exit` when
     the group is worth much less to it than leaving costs, near 0 when it is worth more.
+    With a valuation of its own ("own_valuation"), it values the group at what the group gives
+    plus a view of its own, `spread · logit(u)` (logistic, redrawn at each change of
+    government), and leaves when that falls short of staying by more than leaving costs:
+    with probability `logistic(−(net value + exit cost) / spread)`, so a group on standby
+    that gives little is left more often than one that gives much (seeds/population/exits.csv:
+    exits from UNASUR, CELAC and ALBA by new governments that turned away from the camp of
+    the government that joined).
     """
-    probability = review_exit * special.expit(-sensitivity * (net_value + exit_cost))
+    margin = net_value + exit_cost
+    probability = where(own_valuation, special.expit(-margin / spread),
+                        review_exit * special.expit(-sensitivity * margin))
     return np.asarray(new_government, dtype=bool) & tape.happens(u, probability)
 
 

@@ -18,7 +18,8 @@ from sim.model.trajectory import Trajectory
 CAUSE_TEXT = {
     "members": "too few members (fewer than {min_members} active)",
     "dormant": "dormancy (no activity at any level for {dormant_months} months)",
-    "termination": "a termination act",
+    "termination": "termination (the members stopped convening: {termination_terms} chair terms "
+                   "in a row without a convener)",
 }
 
 
@@ -191,7 +192,8 @@ def headline(trajectory: Trajectory, scenario: Scenario) -> Headline:
 def _cause(trajectory: Trajectory, scenario: Scenario) -> str:
     name = rules.CAUSE_NAMES[trajectory.death_cause]
     g = scenario.group
-    return CAUSE_TEXT[name].format(min_members=g.min_members, dormant_months=g.dormant_months)
+    return CAUSE_TEXT[name].format(min_members=g.min_members, dormant_months=g.dormant_months,
+                                   termination_terms=g.termination_terms)
 
 
 def _dated_events(scenario: Scenario) -> dict[int, list[tuple[int, str, str, str]]]:
