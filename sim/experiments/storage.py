@@ -86,12 +86,11 @@ def fresh_folder(path: str | Path, force: bool, what: str) -> Path:
         if other is not None:
             raise UserError(other)
         ours = kinds.written_before(path, what, held)
+        if not ours:  # the user's own files: never deleted, never written over
+            shown = ", ".join(sorted(p.name for p in held)[:5])
+            raise UserError(f"{path} holds files no {what} wrote ({shown}); --force deletes "
+                            f"only what a {what} wrote there before. Choose another --out.")
         if not force:
-            if not ours:
-                shown = ", ".join(sorted(p.name for p in held)[:5])
-                raise UserError(f"{path} holds files no {what} wrote ({shown}). Use --force "
-                                f"to write the {what} beside them (--force deletes only what a "
-                                f"{what} wrote there before), or --out for another folder.")
             raise UserError(f"{path} already holds results. Use --force to delete them and "
                             f"write the {what} again, or --out for another folder.")
         for child in ours:  # the lock file stays: it is what keeps other writers out

@@ -285,7 +285,16 @@ def undated_reason(key: Key) -> str | None:
 
 
 def datable_keys(scenario: Scenario) -> list[str]:
-    """Every key of `all_keys` that a change at a date may set."""
-    return [k for k in all_keys(scenario) if undated_reason(Key.parse(k)) is None]
+    """Every key of `all_keys` that a change at a date may set: a key read when a member joins
+    only where a member it names joins after the start."""
+    later = {m.code for m in scenario.members if m.joins and m.joins != scenario.start}
+
+    def datable(text: str) -> bool:
+        key = Key.parse(text)
+        if key.field in READ_AT_JOINING:
+            return bool(later) if key.member == "*" else key.member in later
+        return undated_reason(key) is None
+
+    return [k for k in all_keys(scenario) if datable(k)]
 
 
