@@ -41,7 +41,8 @@ def forecast(
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Results folder (default: results/forecast-<scenario>).")] = None,
     workers: WorkersOption = None,
-    force: Annotated[bool, typer.Option(help="Delete what the --out folder holds first.")
+    force: Annotated[bool, typer.Option(help="Delete what an earlier forecast wrote in the "
+                                        "--out folder first.")
                      ] = False,
 ) -> None:
     """Forecast a group's fate from its record: runs to a year, conditioned on the record."""
