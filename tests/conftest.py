@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
+import re
+import sys
 
 import numpy as np
 import pytest
 
+from sim import cli
 from sim.model import rules
 from sim.model.outcomes import classify_series
 from sim.model.params import GroupParams, MemberParams, Scenario, Spec, WorldParams
@@ -82,3 +87,35 @@ def check_invariants(traj: Trajectory, scenario: Scenario) -> None:
 @pytest.fixture
 def invariants():
     return check_invariants
+
+
+# ------------------------------------------------------------------ the command in this process
+
+
+def invoke(*argv: str) -> tuple[int, str, str]:
+    """Run `minilat ARGV` in this process: (exit code, stdout, stderr). An exception other
+    than the exit is a traceback the user would see: the test fails with it."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    old = sys.argv
+    sys.argv = ["minilat", *argv]
+    code = 0
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            cli.main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = old
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def check_outcome(code: int, stdout: str, stderr: str, names: tuple[str, ...] = ()) -> None:
+    """Success, or exit 2 with a message naming one of `names` (a file, key or option)."""
+    assert "Traceback" not in stderr + stdout, stderr
+    assert code in (0, 2), (code, stderr[-2000:])
+    if code == 2:
+        text = " ".join(stderr.split())
+        assert text, "exit 2 without a message"
+        assert re.search(r"(?i)\berror\b", text), text
+        if names:
+            assert any(n in text for n in names), (names, text)

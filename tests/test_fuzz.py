@@ -6,21 +6,18 @@ Commands run in this process (workers = 1) so that hundreds of cases fit in well
 
 from __future__ import annotations
 
-import contextlib
-import io
+import json
 import math
 import os
 import re
 import shutil
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import check_outcome, invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from sim import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 # MINILAT_FUZZ_EXAMPLES=2000 searches longer, with fresh random cases each time.
@@ -28,35 +25,6 @@ SCALE = int(os.environ.get("MINILAT_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(max_examples=SCALE or 60, deadline=None, derandomize=not SCALE, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
-
-
-def invoke(*argv: str) -> tuple[int, str, str]:
-    """Run `minilat ARGV` in this process: (exit code, stdout, stderr). An exception other
-    than the exit is a traceback the user would see: the test fails with it."""
-    stdout, stderr = io.StringIO(), io.StringIO()
-    old = sys.argv
-    sys.argv = ["minilat", *argv]
-    code = 0
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = old
-    return code, stdout.getvalue(), stderr.getvalue()
-
-
-def check_outcome(code: int, stdout: str, stderr: str, names: tuple[str, ...] = ()) -> None:
-    """Success, or exit 2 with a message naming one of `names` (a file, key or option)."""
-    assert "Traceback" not in stderr + stdout, stderr
-    assert code in (0, 2), (code, stderr[-2000:])
-    if code == 2:
-        text = " ".join(stderr.split())
-        assert text, "exit 2 without a message"
-        assert re.search(r"(?i)\berror\b", text), text
-        if names:
-            assert any(n in text for n in names), (names, text)
 
 
 # ------------------------------------------------------------------------------ values
@@ -439,3 +407,268 @@ def test_a_mutated_change_in_a_scenario_file_is_refused_or_runs(tmp_path, text):
     path.write_text(text, encoding="utf-8")
     code, stdout, stderr = invoke("run", str(path), "--engine", "fast")
     check_outcome(code, stdout, stderr, (str(path),))
+
+
+# ------------------------------------------------------------------------------ structure
+# Whole files built from their structure rather than one line changed: values nested to any
+# depth, integers of any size, keys written twice, tables where values go and the reverse.
+
+PLAIN = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+LEAVES = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([10**400, -(10**300), 2**63, 2**63 - 1, -(2**63)]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.text(alphabet=PLAIN, max_size=6),
+)
+VALUES = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+    st.sampled_from(["a", "min", "max", "steps", "x"]), inner, max_size=3), max_leaves=8)
+
+
+def render(value) -> str:
+    """A value as TOML text (inline tables and arrays)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "nan" if value != value else ("inf" if value > 0 else "-inf") \
+            if value in (float("inf"), float("-inf")) else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(render(v) for v in value) + "]"
+    return "{" + ", ".join(f"{k} = {render(v)}" for k, v in value.items()) + "}"
+
+
+@st.composite
+def deep(draw) -> str:
+    """A value or a table header nested past (or near) the files' limit."""
+    depth = draw(st.sampled_from([5, 23, 24, 25, 60, 1200]))
+    form = draw(st.sampled_from(["list", "table", "header"]))
+    if form == "list":
+        return "x = " + "[" * depth + "1" + "]" * depth
+    if form == "table":
+        return "x = " + "{a = " * depth + "1" + "}" * depth
+    return "[" + ".".join(["t"] * depth) + "]\nx = 1"
+
+
+@st.composite
+def restructured(draw, text: str, keys: list[str]):
+    """`text` with one structural change: a key set to any value, a value nested deep, a key
+    written a second time in another form, or a number of many digits."""
+    lines = text.splitlines()
+    headers = [i for i, line in enumerate(lines) if re.match(r"^\[[^\[]", line)]
+    kind = draw(st.sampled_from(["value", "deep", "twice", "digits"]))
+    at = draw(st.sampled_from(headers)) + 1
+    if kind == "value":
+        lines.insert(at, f"{draw(st.sampled_from(keys))} = {render(draw(VALUES))}")
+    elif kind == "deep":
+        lines.append(draw(deep()))
+    elif kind == "twice":
+        key = draw(st.sampled_from([k for k in keys if "." in k] or keys))
+        value = render(draw(VALUES))
+        lines[at:at] = [f'"{key}" = {value}', f"{key} = {value}"]
+    else:
+        digits = draw(st.sampled_from([19, 20, 40, 400, 5000]))
+        lines.insert(at, f"{draw(st.sampled_from(keys))} = {'9' * digits}")
+    return "\n".join(lines) + "\n"
+
+
+SCENARIO_KEYS = ["years", "secretariat", "base_rate", "agenda_breadth", "crisis_rate",
+                 "initial_engagement", "joins", "group.secretariat", "world.rival_pull"]
+
+
+@FUZZ
+@given(text=restructured(SCENARIO, SCENARIO_KEYS))
+def test_a_restructured_scenario_is_refused_or_runs(tmp_path, text):
+    path = tmp_path / "scenario.toml"
+    path.write_text(text, encoding="utf-8")
+    code, stdout, stderr = invoke("run", str(path), "--engine", "fast", "--years", "3",
+                                  "--runs", "2")
+    check_outcome(code, stdout, stderr, (str(path),))
+
+
+FACTOR_KEYS = ["group.secretariat", "members.*.crisis_rate", "world.rival_pull", "years",
+               "group.agenda_breadth", "replicates", "seed"]
+
+
+@FUZZ
+@given(text=restructured(EXPERIMENT, FACTOR_KEYS))
+def test_a_restructured_experiment_is_refused_or_means_what_it_says(tmp_path, text):
+    path = tmp_path / "experiment.toml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    code, stdout, stderr = invoke("experiment", str(path), "--out", str(out), "--workers", "1",
+                                  "--quiet", "--no-report", "--force")
+    check_outcome(code, stdout, stderr, (str(path),))
+    if code == 0:  # what the manifest says is what the file says
+        written = tomllib.loads(text)["experiment"]
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["experiment"]["years"] == written["years"] == \
+            manifest["scenario"]["resolved"]["scenario"]["years"]
+
+
+@FUZZ
+@given(text=restructured(CLAIMS, FACTOR_KEYS + ["id", "title"]))
+def test_a_restructured_claims_file_is_refused_or_runs(tmp_path, text):
+    path = tmp_path / "claims.toml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    code, stdout, stderr = invoke("claims", str(path), "--out", str(out), "--workers", "1",
+                                  "--quiet", "--force")
+    check_outcome(code, stdout, stderr, (str(path),))
+
+
+# ------------------------------------------------------------------------------ records
+
+RECORD = """\
+[case]
+name = "mikta"
+title = "MIKTA"
+scenario = "mikta"
+founded = "2013-09-25"
+observed_until = "2016-12-31"
+members = ["MEX", "IDN", "KOR", "TUR", "AUS"]
+min_members = 3
+activity = "activity.csv"
+"""
+RECORD_ROWS = st.sampled_from([
+    "mikta,2014-05-01,,ministers,meeting,,a meeting,src,false,",
+    "mikta,2015-03-01,,ministers,document,,a statement,src,false,",
+    "mikta,2015-06-01,,officials,meeting,,officials,src,true,",
+    "mikta,2014-01-01,,ministers,chair,MEX,chair,src,false,",
+    "ibsa,2014-05-01,,ministers,meeting,,other case,src,false,",
+    "mikta,2030-01-01,,ministers,meeting,,after,src,false,",
+    "mikta,2014-05-01,,nowhere,meeting,,bad level,src,false,",
+    "mikta,2014-05-01,,ministers,meeting,XXX,stranger,src,false,",
+    "mikta,2014-05-01,,ministers,meeting,,no source,,false,",
+    "mikta,2014-05-01", "", "a,b,c",
+])
+
+
+@settings(FUZZ, max_examples=SCALE or 30)
+@given(text=restructured(RECORD, ["name", "members", "founded", "observed_until",
+                                  "min_members", "scenario"]) | st.just(RECORD),
+       rows=st.lists(RECORD_ROWS, max_size=4))
+def test_a_record_is_refused_or_conditions_its_own_group(tmp_path, text, rows):
+    path = tmp_path / "record.toml"
+    path.write_text(text, encoding="utf-8")
+    (tmp_path / "activity.csv").write_text(
+        "case,date,date_end,level,kind,member,title,source,uncertain,note\n"
+        "mikta,2013-09-25,,ministers,meeting,,founding,src,false,\n" + "\n".join(rows) + "\n",
+        encoding="utf-8")
+    code, stdout, stderr = invoke("forecast", "mikta", "--until", "2017", "--runs", "10",
+                                  "--record", str(path), "--out", str(tmp_path / "out"),
+                                  "--workers", "1", "--force")
+    check_outcome(code, stdout, stderr, (str(path), "activity.csv", "--record"))
+    if code == 0:
+        members = tomllib.loads(text)["case"]["members"]
+        assert sorted(members) == sorted(["MEX", "IDN", "KOR", "TUR", "AUS"])
+
+
+# ------------------------------------------------------------------------------ posteriors
+
+COLUMNS = st.sampled_from(["group.base_rate", "members.*.crisis_rate", "world.rival_pull",
+                           "years", "start", "scenario.years", "nope", "members.XXX.reach",
+                           "group.secretariat", "group.agenda_breadth"])
+CELLS = st.one_of(st.floats(min_value=0.05, max_value=0.9), st.sampled_from(
+    [float("nan"), float("inf"), -1.0, 5.0, 1e300, 3.0]))
+
+
+@settings(FUZZ, max_examples=SCALE or 30)
+@given(columns=st.lists(COLUMNS, min_size=0, max_size=3, unique=True),
+       cells=st.lists(CELLS, min_size=12, max_size=12),
+       weights=st.sampled_from([[0.25] * 4, [1, 0, 0, 0], [0] * 4, [-1, 1, 1, 1],
+                                [float("nan"), 1, 1, 1]]),
+       summary=st.sampled_from([None, "same", "other", "broken"]))
+def test_a_posterior_is_refused_or_drives_runs_of_the_experiments_horizon(
+        tmp_path, columns, cells, weights, summary):
+    import pandas as pd
+
+    folder = tmp_path / "cal"
+    folder.mkdir(exist_ok=True)
+    frame = pd.DataFrame({c: cells[4 * i:4 * i + 4] for i, c in enumerate(columns)})
+    frame["weight"] = weights
+    frame.to_parquet(folder / "posterior.parquet")
+    (folder / "calibration.json").unlink(missing_ok=True)
+    if summary is not None:
+        fitted = columns if summary == "same" else ["group.standby"]
+        (folder / "calibration.json").write_text(
+            "{" if summary == "broken" else json.dumps({"calibrated": dict.fromkeys(fitted, 1)}))
+    spec = tmp_path / "experiment.toml"
+    spec.write_text(EXPERIMENT, encoding="utf-8")
+    out = tmp_path / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    code, stdout, stderr = invoke("experiment", str(spec), "--posterior", str(folder), "--out",
+                                  str(out), "--workers", "1", "--quiet", "--no-report")
+    check_outcome(code, stdout, stderr, ("posterior.parquet", "calibration.json", str(spec)))
+    if code == 0:
+        assert not {"years", "start", "scenario.years", "nope"} & set(columns)
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["experiment"]["posterior"]["keys"] == columns
+        assert manifest["scenario"]["resolved"]["scenario"]["years"] == 4
+
+
+# ------------------------------------------------------------------------------ folders
+
+FOLDER_STATES = ["absent", "empty", "a user's file", "a file", "a run's folder",
+                 "a forecast's folder", "a file named timeseries.parquet"]
+
+
+def prepare_folder(path: Path, state: str) -> None:
+    if state == "absent":
+        return
+    if state == "a file":
+        path.write_text("not a folder")
+        return
+    path.mkdir()
+    if state == "a user's file":
+        (path / "notes.txt").write_text("mine")
+    elif state == "a file named timeseries.parquet":
+        (path / "timeseries.parquet").write_text("mine")
+    elif state == "a run's folder":
+        assert invoke("run", "mikta", "--years", "2", "--out", str(path))[0] == 0
+    elif state == "a forecast's folder":
+        (path / "forecast.csv").write_text("year\n")
+        (path / "forecast.json").write_text("{}")
+
+
+def entries(path: Path) -> dict[str, bytes]:
+    if not path.is_dir():
+        return {} if not path.exists() else {"": path.read_bytes()}
+    return {p.name: (p.read_bytes() if p.is_file() else b"") for p in path.iterdir()
+            if not p.name.startswith(".")}
+
+
+@settings(FUZZ, max_examples=SCALE or 20)
+@given(state=st.sampled_from(FOLDER_STATES),
+       command=st.sampled_from(["run", "experiment", "forecast", "report"]),
+       force=st.booleans())
+def test_a_folder_of_another_kind_is_refused_and_force_deletes_only_its_own(
+        tmp_path, state, command, force):
+    target = tmp_path / "target"
+    if target.is_dir():
+        shutil.rmtree(target)
+    elif target.exists():
+        target.unlink()
+    prepare_folder(target, state)
+    before = entries(target)
+    spec = tmp_path / "experiment.toml"
+    spec.write_text(EXPERIMENT, encoding="utf-8")
+    argv = {"run": ["run", "mikta", "--years", "2", "--out", str(target)],
+            "experiment": ["experiment", str(spec), "--out", str(target), "--workers", "1",
+                           "--quiet", "--timeseries", "--no-report"],
+            "forecast": ["forecast", "mikta", "--until", "2016", "--runs", "10", "--out",
+                         str(target), "--workers", "1"],
+            "report": ["report", str(target)]}[command]
+    code, stdout, stderr = invoke(*argv, *(["--force"] if force and command != "report"
+                                           else []))
+    check_outcome(code, stdout, stderr, (str(target),))
+    kind = {"run": "a run's folder", "forecast": "a forecast's folder"}.get(command)
+    if state in ("a user's file", "a file named timeseries.parquet", "a file") or (
+            state.endswith("folder") and state != kind):
+        after = entries(target)  # what the command did not write is still there, unchanged
+        assert {k: v for k, v in after.items() if k in before} == before, (state, command)

@@ -197,13 +197,13 @@ def _start_long(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "sim.cli", "experiment", spec, "--out",
                                 tmp_path / "out", "--workers", "2", "--quiet", "--no-report"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    workers: set[int] = set()
-    while time.monotonic() < deadline and len(workers) < 2:
-        time.sleep(0.5)
-        workers = _children(process.pid)
-    assert workers, "no worker processes started"
-    time.sleep(2)  # let the workers start their chunks
+    chunks = tmp_path / "out" / "runs.parquet"
+    deadline = time.monotonic() + 180  # bounds a hang; the wait is for the first chunk written
+    while not any(chunks.glob("part-*.parquet")) and process.poll() is None:
+        assert time.monotonic() < deadline, "no chunk written"
+        time.sleep(0.1)
+    workers = _children(process.pid)
+    assert process.poll() is None and workers, "no worker processes running"
     return process, workers
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.errors import InputError
 from sim.model.fast_engine import run_batch
 from sim.model.keys import datable_keys, undated_reason
 from sim.model.params import Key
@@ -109,13 +110,16 @@ def test_one_key_changed_several_times_and_a_secretariat_dropped():
     base = load_scenario("mikta", years=20)
     s = with_overrides(base, ["group.secretariat=true@2018", "group.secretariat=false@2024Q3",
                               "members.*.budget_trend=-0.05@2016",
-                              "members.KOR.budget_trend=0.02@2016"])
+                              "members.KOR.budget_trend=-0.05@2016"])
     stretches = segments(s)
     assert [q for q, _ in stretches] == [0, 8, 16, 42]
     assert [x.group.secretariat for _, x in stretches] == [False, False, True, False]
-    # members.KOR after members.* at one date: the later key wins, as in a file
-    assert stretches[1][1].members[2].budget_trend == 0.02
-    assert stretches[1][1].members[0].budget_trend == -0.05
+    assert stretches[1][1].members[2].budget_trend == -0.05
+    # members.KOR and members.* at one date with different values: which holds would depend
+    # on their order, so it is refused
+    with pytest.raises(InputError, match="which one holds would depend on their order"):
+        with_overrides(base, ["members.*.budget_trend=-0.05@2016",
+                              "members.KOR.budget_trend=0.02@2016"])
 
 
 def test_a_scenario_file_writes_a_change_as_an_event_of_kind_set(tmp_path):

@@ -13,7 +13,7 @@ from sim.errors import UserError
 from sim.experiments.storage import writing_folder
 from sim.inference.forecast import forecast as make_forecast
 from sim.inference.forecast import in_words, record_for
-from sim.inference.records import load_record
+from sim.inference.records import check_belongs, load_record
 from sim.model.files import folder_name_problem
 from sim.model.scenario_files import load_scenario
 from sim.reporting.forecast_report import write_forecast
@@ -41,12 +41,15 @@ def forecast(
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Results folder (default: results/forecast-<scenario>).")] = None,
     workers: WorkersOption = None,
-    force: Annotated[bool, typer.Option(help="Delete what the --out folder holds first.")
+    force: Annotated[bool, typer.Option(help="Delete what an earlier forecast wrote in the "
+                                        "--out folder first.")
                      ] = False,
 ) -> None:
     """Forecast a group's fate from its record: runs to a year, conditioned on the record."""
     s = load_scenario(scenario)
     case = load_record(record) if record is not None else record_for(s)
+    if case is not None:
+        check_belongs(case, s)  # before the folder is made
     name = f"forecast-{s.name}"
     if out_dir is None and folder_name_problem(name) is not None:
         raise UserError(f"{scenario}: its name cannot name a folder; give --out.")

@@ -41,7 +41,8 @@ def run(
                                       min=1)] = 1,
     engine: Annotated[str, typer.Option(help="mesa (the reference) or fast (vectorized, same "
                                         "results).")] = "mesa",
-    force: Annotated[bool, typer.Option(help="Delete what the --out folder holds first.")
+    force: Annotated[bool, typer.Option(help="Delete what an earlier run wrote in the "
+                                        "--out folder first.")
                      ] = False,
 ) -> None:
     """Run one simulation (or several seeds) and print a compact summary."""

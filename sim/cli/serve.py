@@ -19,6 +19,7 @@ import typer
 from sim.app.story import SCENARIO_ENV, SEED_ENV
 from sim.cli.console import command_app, out
 from sim.errors import UserError
+from sim.experiments.children import child_of_this_process
 from sim.model.scenario_files import builtin_names, load_scenario
 
 PAGE = "sim.app.page:Page"  # what `solara run` serves
@@ -71,7 +72,8 @@ def serve(scenario: str = "mikta", *, host: str = "127.0.0.1", port: int = 8765,
                                                      QUIET_SERVER]))}
     server = subprocess.Popen(
         [sys.executable, "-m", "solara", "run", PAGE, "--host", host, "--port",
-         str(port), "--production", "--no-open", "--log-level", "warning"], env=env)
+         str(port), "--production", "--no-open", "--log-level", "warning"], env=env,
+        preexec_fn=child_of_this_process() if sys.platform.startswith("linux") else None)
     signal.signal(signal.SIGTERM, lambda *_: server.terminate())
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     address = f"http://{f'[{local}]' if ':' in local else local}:{port}/"

@@ -155,7 +155,8 @@ def load_experiment(path: str | Path, replicates: int | None = None,
     scenario_ref = settings["scenario_ref"]
     base = load_named_scenario(scenario_ref, top.folder, lambda why: head.error(
         "scenario", "names no scenario.", scenario_ref, why), years=settings["years"])
-    fixed = dotted_keys(raw.get("fixed", {}))
+    fixed = dotted_keys(raw.get("fixed", {}), where=top.section("fixed", None, default={}))
+    _no_horizon_in(fixed, top.section("fixed", None, default={}))
     if fixed:
         base = _apply(base, fixed, top.section("fixed", None, default={}))
     factors = read_factors(top, base)
@@ -235,6 +236,19 @@ def with_posterior(experiment: Experiment, folder: str | Path, sets: int) -> Exp
     return dataclasses.replace(experiment, posterior=drawn)
 
 
+def _no_horizon_in(fixed: dict[str, Any], table: Section) -> None:
+    """Refuse the run's start or horizon in [fixed]: the experiment's `years` is the horizon
+    its manifest and report state, and every factor's dates count from the start."""
+    for key in fixed:
+        name = key.split("@")[0]
+        if name in ("years", "start", "scenario.years", "scenario.start"):
+            raise table.error(key, "cannot be fixed: the experiment's [experiment] `years` "
+                              "is the horizon of every run, and its scenario's start is "
+                              "where every date counts from.", fixed[key],
+                              allowed="`years` in [experiment]; another start in the "
+                              "scenario file.")
+
+
 def _apply(base: Scenario, overrides: dict, table: Section) -> Scenario:
     """Apply overrides, re-pointing errors at the line of the file's table that sets them."""
     try:
@@ -247,13 +261,14 @@ def _apply(base: Scenario, overrides: dict, table: Section) -> Scenario:
 
 def read_factors(top: Section, base: Scenario) -> tuple[Factor, ...]:
     """The [factors] table: at least one factor, each checked against `base`."""
-    specs = dotted_keys(top.raw.get("factors", {}), keep=lambda v: isinstance(v, Mapping) and (
-        not v or set(v) <= {"min", "max", "steps"}))
-    if not isinstance(specs, Mapping) or not specs:
+    raw = top.raw.get("factors", {})
+    table = top.section("factors", None, default={}) if isinstance(raw, Mapping) else None
+    specs = dotted_keys(raw, keep=lambda v: isinstance(v, Mapping) and (
+        not v or set(v) <= {"min", "max", "steps"}), where=table)
+    if not isinstance(specs, Mapping) or not specs or table is None:
         raise top.error("factors", "must list at least one factor.",
                         allowed='e.g. "group.secretariat" = [false, true] or '
                         '"members.*.budget_trend" = { min = -0.06, max = 0.0 }.')
-    table = top.section("factors", None, default={})
     return tuple(read_factor(table, key, spec, base) for key, spec in specs.items())
 
 

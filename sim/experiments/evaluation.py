@@ -17,6 +17,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -26,7 +27,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from sim.errors import UserError
+from sim.errors import InputWarning, UserError
+from sim.experiments.children import die_with_parent
 from sim.model.keys import Setting, settings_of_sets
 from sim.model.params import Scenario
 from sim.model.scenario_files import with_overrides
@@ -275,13 +277,20 @@ def batch_size(runs: int, workers: int, cap: int = BATCH) -> int:
 PARENT_CHECK_SECONDS = 0.5
 
 
-def start_worker(parent: int) -> None:
+def start_worker(parent: int, main_thread: bool = False) -> None:
     """A worker leaves Ctrl-C to the driver (process `parent`), which stops cleanly, and ends
     when the driver is gone however it ended (a `kill -9` included, even one before this worker
-    finished starting): nothing is left running."""
+    finished starting): nothing is left running.
+
+    A pool started from the driver's main thread asks the kernel to end its workers with the
+    driver (a parent-death signal fires when the starting thread ends, so a pool started from
+    another thread only watches its parent).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.getppid() != parent:
         os._exit(1)
+    if main_thread and die_with_parent(parent):
+        return
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -314,10 +323,25 @@ def check_execution(backend: str, workers: int | None, scheduler: str | None) ->
         raise UserError(f"--backend {backend}: unknown backend. Allowed: local, dask.")
     if scheduler and backend != "dask":
         raise UserError("--scheduler needs --backend dask.")
-    workers = workers or os.cpu_count() or 1
+    cores = machine_cores()
+    workers = workers or cores
     if workers < 1:
         raise UserError(f"--workers {workers}: needs at least one worker.")
+    if backend == "local" and workers > cores:
+        warnings.warn(InputWarning(
+            f"--workers {workers:,}: this machine has {cores} core{'s' if cores != 1 else ''} "
+            f"for this process; {cores} worker process{'es' if cores != 1 else ''} "
+            "run instead (more would only wait for one another)."), stacklevel=2)
+        return cores
     return workers
+
+
+def machine_cores() -> int:
+    """The cores this process may run on (its affinity where the system tells it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def evaluator(backend: str = "local", workers: int | None = None,
@@ -352,7 +376,8 @@ class LocalBackend(Closing):
             self.pool = ProcessPoolExecutor(max_workers=workers,
                                             mp_context=multiprocessing.get_context("spawn"),
                                             initializer=start_worker,
-                                            initargs=(os.getpid(),))
+                                            initargs=(os.getpid(), threading.current_thread()
+                                                      is threading.main_thread()))
 
     def map_unordered(self, function: Callable, tasks: list) -> Iterator:
         if self.pool is None:

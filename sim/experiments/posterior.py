@@ -12,6 +12,7 @@ factors take precedence over a set's value of the same key.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,12 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, UserError
-from sim.model.params import Scenario
+from sim.model.keys import split_dated
+from sim.model.params import Key, Scenario
 from sim.model.scenario_files import with_overrides
 
 POSTERIOR_FILE = "posterior.parquet"
+CALIBRATION_SUMMARY = "calibration.json"  # beside it, naming the parameters fitted
 SET_COLUMN = "posterior_set"
 
 
@@ -46,10 +49,58 @@ def read_posterior(folder: str | Path) -> pd.DataFrame:
     if not keys:
         raise InputError(str(path), "has no parameter columns besides `weight`.")
     for key in keys:
+        _check_column(key, path)
+    _check_identity(keys, Path(folder), path)
+    for key in keys:
         if not pd.api.types.is_numeric_dtype(frame[key]) or not np.isfinite(
                 frame[key].to_numpy(dtype=float)).all():
             raise InputError(str(path), f"column {key} must hold finite numbers.")
     return frame
+
+
+def _check_column(key: Any, path: Path) -> None:
+    """A posterior's column is a parameter key (a change at a date included), never the run's
+    start or horizon, which the command that reads the posterior sets."""
+    try:
+        name, _ = split_dated(str(key))
+        parsed = Key.parse(name, str(path))
+    except (InputError, ValueError):
+        raise InputError(str(path), "has a column that is not a parameter key.", key=str(key),
+                         allowed="dotted parameter keys (`minilat scenarios show NAME --keys`) "
+                         "and `weight`.") from None
+    if parsed.section == "scenario":
+        raise InputError(str(path), f"has a column `{key}`, which is the run's "
+                         f"{'horizon' if parsed.field == 'years' else parsed.field}, not a "
+                         "parameter: a posterior holds parameter sets, and the command that "
+                         "reads it sets the horizon (an experiment's `years`, a forecast's "
+                         "--until).", allowed="parameter keys and `weight`.")
+
+
+def _check_identity(keys: list[str], folder: Path, path: Path) -> None:
+    """The posterior's columns are the parameters its calibration fitted, where the folder's
+    calibration.json names them: a posterior.parquet copied from another calibration, or
+    edited, is refused."""
+    summary = folder / CALIBRATION_SUMMARY
+    if not summary.is_file():
+        return
+    try:
+        fitted = json.loads(summary.read_text(encoding="utf-8"))["calibrated"]
+        fitted = sorted(str(k) for k in fitted)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise InputError(str(summary), "cannot be read as a calibration's summary (a JSON "
+                         "object with `calibrated` values): the posterior beside it cannot be "
+                         "checked against it.", allowed="the calibration.json `minilat "
+                         "calibrate` wrote, or a folder without one.") from None
+    if sorted(keys) != fitted:
+        extra = sorted(set(keys) - set(fitted))
+        missing = sorted(set(fitted) - set(keys))
+        differences = "; ".join(part for part in (
+            f"columns no parameter of the calibration has: {', '.join(extra)}" if extra else "",
+            f"parameters missing: {', '.join(missing)}" if missing else "") if part)
+        raise InputError(str(path), f"does not belong to the calibration beside it: "
+                         f"{summary} fitted {', '.join(fitted) or 'nothing'} ({differences}).",
+                         allowed="the posterior.parquet that calibration wrote; calibrate "
+                         "again to make one.")
 
 
 @dataclass(frozen=True)

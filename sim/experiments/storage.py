@@ -13,7 +13,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import UserError
+from sim.experiments import kinds
 
 MANIFEST = "manifest.json"
 RUNS = "runs.parquet"
@@ -79,15 +79,23 @@ def fresh_folder(path: str | Path, force: bool, what: str) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise UserError(f"{path}: is a file, not a folder. Choose another --out.")
-    held = [child for child in path.iterdir() if child.name != LOCK] if path.is_dir() else []
+    held = [child for child in path.iterdir() if child.name not in (LOCK, kinds.RECORD)] \
+        if path.is_dir() else []
     if held:
+        other = kinds.refuse_other_kind(path, what)
+        if other is not None:
+            raise UserError(other)
+        ours = kinds.written_before(path, what, held)
+        if not ours:  # the user's own files: never deleted, never written over
+            shown = ", ".join(sorted(p.name for p in held)[:5])
+            raise UserError(f"{path} holds files no {what} wrote ({shown}); --force deletes "
+                            f"only what a {what} wrote there before. Choose another --out.")
         if not force:
             raise UserError(f"{path} already holds results. Use --force to delete them and "
                             f"write the {what} again, or --out for another folder.")
-        for child in held:  # the lock file stays: it is what keeps other writers out
+        for child in ours:  # the lock file stays: it is what keeps other writers out
             try:
-                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() \
-                    else child.unlink()
+                kinds.remove(child)
             except OSError as exc:
                 raise UserError(f"{child}: cannot delete it ({exc.strerror}).") from None
     _make_writable(path)
@@ -109,7 +117,13 @@ def writing_folder(path: str | Path, force: bool, what: str) -> Iterator[Path]:
     """A fresh folder (see `fresh_folder`), locked against other writers while in use."""
     path = Path(path)
     with FolderLock(path):
-        yield fresh_folder(path, force, what)
+        folder = fresh_folder(path, force, what)
+        before = {p.name for p in folder.iterdir()}
+        kinds.note_written(folder, what, before)  # the kind, before anything is written
+        try:
+            yield folder
+        finally:
+            kinds.note_written(folder, what, before)
 
 
 # ------------------------------------------------------------------------------ one writer
@@ -201,11 +215,52 @@ def _unlock(fd: int) -> None:
 
 
 def _read_holder(lock_path: Path) -> str:
+    """Who holds the lock: the process that took it, when it still runs; else the processes
+    that still have the lock file open (a child left behind by a process that ended)."""
     try:
         record = json.loads(lock_path.read_text(encoding="utf-8"))
-        return (f"process {record['pid']} ({record['command']}, since {record['since']})")
+        taker = f"process {record['pid']} ({record['command']}, since {record['since']})"
+        pid = int(record["pid"])
     except (OSError, ValueError, KeyError, TypeError):
-        return "another process"
+        taker, pid = "another process", None
+    if pid is None or _running(pid):
+        return taker
+    holders = [p for p in _processes_holding(lock_path) if p != os.getpid()]
+    shown = ", ".join(map(str, holders)) if holders else "unknown"
+    return (f"process{'es' if len(holders) > 1 else ''} {shown}, left running by {taker}, "
+            "which has ended (stop them to free the folder)")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    try:  # a zombie has ended, though its parent has not yet collected it
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _processes_holding(path: Path) -> list[int]:
+    """The processes with `path` open, from /proc (Linux; [] elsewhere)."""
+    target = str(path.resolve())
+    found = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) == target for fd in (entry / "fd").iterdir()):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return sorted(found)
 
 
 def _temporary(path: Path) -> Path:
@@ -254,8 +309,26 @@ class ResultsFolder:
 
     # ------------------------------------------------------------------ starting
 
+    def own_entries(self) -> list[Path]:
+        """What an experiment and its report write in the folder."""
+        return [self.runs_dir, self.timeseries_dir, self.path / "figures", self.manifest_path,
+                self.errors_path, self.path / "report.md", self.path / "report.html"]
+
     def has_results(self) -> bool:
-        return self.manifest_path.exists() or self.runs_dir.exists()
+        return any(path.exists() for path in self.own_entries())
+
+    def check_kind(self) -> None:
+        """Refuse a folder of another command's results, or one where a file stands in place
+        of a folder the experiment writes (or the other way round)."""
+        other = kinds.refuse_other_kind(self.path, "experiment")
+        if other is not None:
+            raise UserError(other)
+        for path in self.own_entries():
+            folder = path in (self.runs_dir, self.timeseries_dir, self.path / "figures")
+            if path.exists() and path.is_dir() != folder:
+                raise UserError(f"{path}: is a {'file' if folder else 'folder'}, where the "
+                                f"experiment writes a {'folder' if folder else 'file'} of that "
+                                "name. Move it, or choose another --out.")
 
     def chunk_size_on_disk(self, total: int) -> int | None:
         """The chunk size the runs files on disk were written with (for a lost manifest)."""
@@ -268,11 +341,17 @@ class ResultsFolder:
             else None
 
     def read_manifest(self) -> dict[str, Any]:
+        """The manifest, checked against `MANIFEST_SHAPE`."""
         try:
-            return json.loads(self.manifest_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            manifest = json.loads(self.manifest_path.read_text())
+        except (OSError, ValueError) as exc:
             raise UserError(f"{self.manifest_path}: cannot read the manifest ({exc}); "
                             "start afresh with --force.") from exc
+        problem = manifest_problem(manifest)
+        if problem is not None:
+            raise UserError(f"{self.manifest_path}: {problem}, so it is not the manifest of an "
+                            "experiment `minilat experiment` wrote; start afresh with --force.")
+        return manifest
 
     def prepare(self, experiment_hash: str, resume: bool, force: bool) -> dict | None:
         """Check the folder may be used; returns the old manifest when resuming."""
@@ -281,12 +360,16 @@ class ResultsFolder:
                             "already done, force deletes them.")
         if self.path.exists() and not self.path.is_dir():
             raise UserError(f"{self.path}: is a file, not a folder. Choose another --out.")
+        if self.path.is_dir():
+            self.check_kind()
         if not self.has_results():
             self._make()
+            kinds.note_written(self.path, "experiment", {p.name for p in self.path.iterdir()})
             return None
         if force:
             self.clear()
             self._make()
+            kinds.note_written(self.path, "experiment", {p.name for p in self.path.iterdir()})
             return None
         if not resume:
             raise UserError(f"{self.path} already holds results. Use --resume to continue "
@@ -312,11 +395,11 @@ class ResultsFolder:
     def clear(self) -> None:
         """Delete the experiment's results and its report (what --force deletes); other files
         the user put in the folder stay."""
-        for path in (self.runs_dir, self.timeseries_dir, self.path / "figures"):
-            shutil.rmtree(path, ignore_errors=True)
-        for path in (self.manifest_path, self.errors_path, self.path / "report.md",
-                     self.path / "report.html"):
-            path.unlink(missing_ok=True)
+        for path in self.own_entries():
+            try:
+                kinds.remove(path)
+            except OSError as exc:
+                raise UserError(f"{path}: cannot delete it ({exc.strerror}).") from None
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         text = json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n"
@@ -422,6 +505,37 @@ class ResultsFolder:
     def read_runs(self) -> pd.DataFrame:
         """All runs, sorted by run_id."""
         return pd.read_parquet(self.runs_dir).sort_values("run_id").reset_index(drop=True)
+
+
+# What an experiment's manifest must hold for a report or a check to read it: key -> type, or
+# a table of its own keys
+MANIFEST_SHAPE: dict[str, Any] = {
+    "hash": str, "status": str, "engine": str,
+    "experiment": {"name": str, "years": int, "replicates": int, "seed": int, "design": str,
+                   "factors": dict, "engine": str, "common_random_numbers": bool},
+    "scenario": {"resolved": dict},
+    "counts": {"runs": int},
+    "chunks": {"files": dict},
+}
+
+
+def manifest_problem(manifest: Any, shape: dict[str, Any] = MANIFEST_SHAPE,
+                     prefix: str = "") -> str | None:
+    """What keeps `manifest` from being an experiment's manifest (the first missing or
+    mistyped entry), or None."""
+    if not isinstance(manifest, dict):
+        return f"is not a JSON object{f' at `{prefix[:-1]}`' if prefix else ''}"
+    for key, kind in shape.items():
+        if key not in manifest:
+            return f"has no `{prefix}{key}` entry"
+        value = manifest[key]
+        if isinstance(kind, dict):
+            inner = manifest_problem(value, kind, f"{prefix}{key}.")
+            if inner is not None:
+                return inner
+        elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"has `{prefix}{key}` of the wrong type ({type(value).__name__})"
+    return None
 
 
 def file_digest(path: Path) -> str:

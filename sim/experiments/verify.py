@@ -82,6 +82,11 @@ def check_results(folder: str | Path, sample: int = 20, seed: int = 0) -> CheckR
     rerun = simulate(scenarios, [int(s) for s in chosen["seed"]],
                      engine=manifest.get("engine", "fast")).summaries
     rows = []
+    years = manifest["experiment"]["years"]
+    for (_, stored), scenario in zip(chosen.iterrows(), scenarios, strict=True):
+        if scenario.years != years:  # what ran is what the manifest says
+            rows.append({"run_id": int(stored["run_id"]), "key": "years",
+                         "stored": years, "rerun": scenario.years})
     for (_, stored), again in zip(chosen.iterrows(), rerun, strict=True):
         for key in SUMMARY_KEYS:
             if not _same(stored[key], again[key]):

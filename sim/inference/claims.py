@@ -36,6 +36,7 @@ from sim.model.files import (
     find_line,
     read_toml,
 )
+from sim.model.keys import overlapping, settings_of
 from sim.model.params import Scenario
 from sim.model.scenario_files import load_named_scenario, scenario_as_dict, with_overrides
 
@@ -179,7 +180,13 @@ def _contrast(spec: Section, c: int, k: int, base: Scenario, years: int) -> Cont
                                           allowed="a scenario name or path."),
                                  spec, f"{arm}_scenario", years)
                  if f"{arm}_scenario" in spec else base)
-        changes = dotted_keys(spec.get(arm, dict, {}))
+        spec.get(arm, dict, {})
+        changes = dotted_keys(spec.raw.get(arm, {}), where=spec.section(arm, None, default={}))
+        clash = _clash(changes)
+        if clash is not None:
+            raise spec.error(arm, f"sets `{clash[1].written}` and `{clash[0].written}` to "
+                             "different values: which one holds would depend on their order.",
+                             allowed="one value for each parameter and date.")
         try:
             arms.append((with_overrides(start, changes) if changes else start, changes))
         except InputError as exc:
@@ -191,6 +198,15 @@ def _contrast(spec: Section, c: int, k: int, base: Scenario, years: int) -> Cont
                          "first, in order, for the arms to share their shocks.")
     return Contrast(spec.get("name", str, f"contrast {k + 1}"), b, t, b_changes, t_changes,
                     expect, spec.get("why", str, ""))
+
+
+def _clash(changes: dict) -> tuple | None:
+    """Two of an arm's keys that set one parameter to different values (a bad key is refused
+    where the arm is applied)."""
+    try:
+        return overlapping(settings_of(changes)) if changes else None
+    except InputError:
+        return None
 
 
 def _expected(spec: Section, c: int) -> dict[str, str]:

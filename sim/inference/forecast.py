@@ -26,7 +26,7 @@ from sim.experiments.design import run_seed
 from sim.experiments.evaluation import TRAJECTORIES, Evaluator, evaluate
 from sim.experiments.posterior import draw_by_weight, read_posterior
 from sim.inference.joint import case_distances, case_target, statistic_scales, statistics_of
-from sim.inference.records import Record, builtin_records, load_record
+from sim.inference.records import Record, builtin_records, check_belongs, load_record
 from sim.inference.statistics import wilson_interval
 from sim.model import rules
 from sim.model.labels import LEVELS
@@ -73,6 +73,8 @@ def forecast(scenario: Scenario, until: int, posterior: Path | None = None, runs
         raise UserError(f"--until {until}: before the scenario's start ({scenario.start}).")
     if until - first_year + 1 > 200:
         raise UserError(f"--until {until}: more than 200 years after the start.")
+    if record is not None:
+        check_belongs(record, scenario)
     base = with_overrides(scenario, years=until - first_year + 1)
     parameter_sets = None
     if posterior is not None:

@@ -104,6 +104,19 @@ class Record:
         return counts
 
 
+def check_belongs(record: Record, scenario: Scenario, label: str = "--record") -> None:
+    """Refuse a record of another group than the scenario's: its founders must be the
+    scenario's founding members (a scenario that extends the record's keeps them)."""
+    founders = [m.code for m in scenario.members
+                if not m.joins or m.joins == scenario.start]
+    if sorted(record.members) != sorted(founders):
+        raise UserError(f"{label} {record.source}: is the record of {record.name} (founders "
+                        f"{', '.join(record.members)}; its scenario is {record.scenario}), "
+                        f"not of scenario {scenario.name} (founders {', '.join(founders)}). "
+                        f"Give {scenario.name}'s record, or the scenario of "
+                        f"{record.name}.")
+
+
 def absolute_quarter(day: dt.date) -> int:
     return day.year * 4 + (day.month - 1) // 3
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sim.errors import UserError
 from sim.experiments.evaluation import TRAJECTORIES, evaluate
 from sim.inference.records import Record, common_years, load_record
 from sim.inference.statistics import wilson_interval
@@ -56,11 +57,18 @@ def validate_case(record: Record | str, runs: int = 1000, seed: int = 0,
     years_needed = (record_end - first_quarter) // 4 + 1
     if years_needed > scenario.years:
         scenario = with_overrides(scenario, years=min(200, years_needed))
+    years = common_years(record, scenario)
+    if not years:  # checked before any run
+        raise UserError(f"{record.source}: the record ({record.founded} to "
+                        f"{record.observed_until}) and scenario {scenario.name} (from "
+                        f"{scenario.start}, {scenario.years} years) share no whole calendar "
+                        "year: there is nothing to compare. Allowed: a record whose span "
+                        "holds at least one calendar year, 1 January to 31 December, within "
+                        "the scenario's.")
     trajectories = evaluate(scenario, list(range(seed, seed + runs)), TRAJECTORIES,
                             batch=max(runs, 1))["trajectory"].tolist()
     levels = {lv: np.array([t.series[f"outputs_{lv}"] for t in trajectories]) for lv in LEVELS}
     states = _to_horizon(trajectories, "state", "last")  # dead after death
-    years = common_years(record, scenario)
     observed = record.activity_by_year()
     rows, activity, state_rows = [], [], []
     for year in years:

@@ -88,6 +88,8 @@ def _checked_bool(value: Any, lenient: bool) -> bool:
 
 
 def _checked_number(value: Any, kind: type, whole_floats: bool) -> int | float:
+    if _is(value, int) and not -LARGEST_INTEGER - 1 <= value <= LARGEST_INTEGER:
+        raise Refused("is an integer beyond 64 bits.", value)
     if kind is int and not (whole_floats and isinstance(value, float)):
         if not _is(value, int):
             raise Refused("has the wrong type.", value)
@@ -198,21 +200,114 @@ def find_line(text: str, path: tuple[str, ...]) -> int | None:
     return header_line
 
 
+# Limits on the shape of what a user writes, checked before anything is built from it: no file
+# the project reads comes near them, and each keeps a bad file from becoming a traceback
+# (Python's recursion limit, its 4,300-digit limit on integers, float overflow) or a long wait.
+MAX_FILE_BYTES = 16 * 2**20  # a scenario, experiment, claims, calibration or record file
+MAX_DEPTH = 24  # tables and lists inside one another (a claim's contrast's arm is 5 deep)
+LARGEST_INTEGER = 2**63 - 1  # TOML's integers are 64-bit signed (toml.io, "Integer")
+INTEGER_RULE = f"a whole number from {-LARGEST_INTEGER - 1:,} to {LARGEST_INTEGER:,}."
+
+
 def read_toml(path: Path) -> tuple[dict, str]:
-    """Parse a TOML file; malformed TOML becomes an InputError with the line TOML reports."""
+    """Parse a TOML file; malformed TOML, a file larger than `MAX_FILE_BYTES`, values nested
+    deeper than `MAX_DEPTH` or an integer beyond 64 bits become an InputError with a line."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(str(path), f"is {size:,} bytes long.",
+                             allowed=f"a file of at most {MAX_FILE_BYTES:,} bytes.")
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"{path}: cannot read the file ({exc.strerror}).") from exc
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not a UTF-8 text file.") from exc
+    return parse_toml(text, str(path)), text
+
+
+def parse_toml(text: str, source: str) -> dict:
+    """TOML text read as `read_toml` reads a file (`source` names it in errors)."""
+    deepest = _bracket_depth(text)
+    if deepest[0] > MAX_DEPTH:
+        raise InputError(source, f"nests values {deepest[0]:,} deep.", line=deepest[1],
+                         allowed=f"at most {MAX_DEPTH} tables and lists inside one another.")
     try:
-        return tomllib.loads(text), text
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = _line_of_decode_error(exc)
         reason = str(exc).split(" (at line")[0]
-        raise InputError(str(path), f"is not valid TOML: {reason}.", line=line,
+        raise InputError(source, f"is not valid TOML: {reason}.", line=line,
                          allowed="TOML syntax, see https://toml.io.") from exc
+    except ValueError:  # an integer of more digits than Python converts
+        raise InputError(source, "holds an integer of thousands of digits.",
+                         line=_long_number_line(text), allowed=INTEGER_RULE) from None
+    except RecursionError:
+        raise InputError(source, "nests values too deeply.",
+                         allowed=f"at most {MAX_DEPTH} tables and lists inside one another."
+                         ) from None
+    check_shape(raw, source, text)
+    return raw
+
+
+def check_shape(value: Any, source: str, text: str = "") -> None:
+    """Refuse a parsed value nested deeper than `MAX_DEPTH` (a table header such as
+    [a.b.c.d...] nests without brackets) or holding an integer beyond 64 bits."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            raise InputError(source, f"nests tables {len(path):,} deep.",
+                             key=".".join(path[:3]) + " ...",
+                             allowed=f"at most {MAX_DEPTH} tables and lists inside one "
+                             "another.")
+        if isinstance(item, Mapping):
+            stack.extend((v, path + (str(k),)) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, path + (str(i),)) for i, v in enumerate(item))
+        elif isinstance(item, int) and not isinstance(item, bool) and \
+                not -LARGEST_INTEGER - 1 <= item <= LARGEST_INTEGER:
+            key = ".".join(p for p in path if not p.isdigit()) or None
+            raise InputError(source, "is an integer beyond 64 bits.", key=key,
+                             line=find_line(text, path) if text and path else None,
+                             allowed=INTEGER_RULE)
+
+
+def _bracket_depth(text: str) -> tuple[int, int | None]:
+    """The deepest nesting of [ and { in `text` outside strings and comments, and its line:
+    checked before parsing, which recurses once per level."""
+    depth = deepest = 0
+    line = at = 1
+    quote = ""
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, at = depth, line
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return deepest, at
+
+
+def _long_number_line(text: str) -> int | None:
+    found = re.search(r"\d{4000}", text)
+    return text.count("\n", 0, found.start()) + 1 if found else None
 
 
 def _line_of_decode_error(exc: tomllib.TOMLDecodeError) -> int | None:
@@ -466,17 +561,27 @@ def _bytes(n: float) -> str:
 # ------------------------------------------------------------------------------ dotted keys
 
 
-def dotted_keys(table: Any, prefix: str = "", keep: Callable[[Any], bool] = lambda value: False
-                ) -> Any:
+def dotted_keys(table: Any, prefix: str = "", keep: Callable[[Any], bool] = lambda value: False,
+                where: Section | None = None) -> Any:
     """Nested tables to dotted keys: TOML reads an unquoted `group.secretariat = ...` as a table.
-    A table `keep` accepts stays a value; anything but a table is returned as it is."""
+    A table `keep` accepts stays a value; anything but a table is returned as it is.
+
+    One key written twice (`group.secretariat = true` and `"group.secretariat" = false`, or a
+    [group] sub-table beside a quoted key) has two meanings: refused, by `where` (the table's
+    `Section`) when given, else as a ValueError naming the key.
+    """
     if not isinstance(table, Mapping):
         return table
     flat: dict[str, Any] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and not keep(value):
-            flat.update(dotted_keys(value, f"{name}.", keep))
-        else:
-            flat[name] = value
+        found = dotted_keys(value, f"{name}.", keep, where) if isinstance(value, Mapping) and \
+            not keep(value) else {name: value}
+        for twice in found.keys() & flat.keys():
+            if where is None:
+                raise ValueError(f"`{twice}` is given twice")
+            raise where.error(twice, "is given twice: once as a quoted dotted key and once "
+                              "in a table (or twice in tables), with one meaning at most.",
+                              allowed="each key once.")
+        flat.update(found)
     return flat

@@ -8,13 +8,12 @@ absolute quarter number; whatever takes a setting reads these and parses nothing
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sim.errors import InputError, format_value
-from sim.model.files import Refused, check_value
+from sim.model.files import Refused, check_value, parse_toml
 from sim.model.params import (
     GroupParams,
     Key,
@@ -26,6 +25,7 @@ from sim.model.params import (
 )
 from sim.model.quarters import format_quarter, parse_date
 
+MAX_SETTINGS = 1_000  # --set options on one command line
 DATED_FORMS = ("KEY=VALUE@QUARTER, e.g. --set group.secretariat=true@2027Q1 (or @2027, its "
                "first quarter): the value from the start of that quarter on.")
 
@@ -70,8 +70,20 @@ def settings_of(overrides: Overrides | None) -> list[Setting]:
     items = list(overrides)
     if all(isinstance(item, Setting) for item in items):
         return items
-    return [_setting(name, value, quarter, True)
+    if len(items) > MAX_SETTINGS:
+        raise InputError("--set", f"is given {len(items):,} times.",
+                         allowed=f"at most {MAX_SETTINGS:,} --set options; a scenario file "
+                         "holds more.")
+    read = [_setting(name, value, quarter, True)
             for name, value, quarter in _read_assignments(items)]
+    clash = overlapping(read)
+    if clash is not None:
+        first, second = clash
+        raise InputError(second.label, f"sets what `{first.label}` sets too, to another "
+                         "value: which one holds would depend on their order.",
+                         allowed="one value for each parameter and date (give members.*.KEY "
+                         "and members.CODE.KEY for different members, or one of them).")
+    return read
 
 
 def settings_of_sets(parameter_sets: Iterable[Mapping[str, Any]]
@@ -115,7 +127,11 @@ def _read_assignments(assignments: Iterable[str]) -> list[tuple[str, Any, int | 
         if "@" in value and "@" not in key:  # KEY=VALUE@QUARTER: the value from that quarter on
             value, _, date = value.rpartition("@")
             key = f"{key}@{date.strip()}"
-        typed = parse_value_text(value.strip())
+        try:
+            typed = parse_value_text(value.strip())
+        except InputError as exc:
+            raise InputError("--set", exc.problem, key=_shortened(key), value=exc.value,
+                             allowed=exc.allowed) from None
         name, _, quarter = _dated(key, typed, "--set", item)
         if (name, quarter) in parsed and parsed[name, quarter] != typed:
             written = name if quarter is None else f"{name}@{format_quarter(quarter)}"
@@ -153,11 +169,35 @@ def _setting(name: str, value: Any, quarter: int | None, typed_as_text: bool) ->
 
 
 def parse_value_text(value: str) -> Any:
-    """A value typed on the command line: TOML if it parses ('0.5', 'true', '["A"]'), else text."""
+    """A value typed on the command line: TOML if it parses ('0.5', 'true', '["A"]'), else text.
+    A value of thousands of digits, or nested past the files' limit, is refused."""
     try:
-        return tomllib.loads(f"v = {value}")["v"]
-    except tomllib.TOMLDecodeError:
-        return value
+        parsed = parse_toml(f"v = {value}", "--set")
+    except InputError as exc:
+        if "not valid TOML" in exc.problem:
+            return value
+        raise InputError("--set", exc.problem, value=_shortened(value),
+                         allowed=exc.allowed) from None
+    return parsed["v"]
+
+
+def _shortened(text: str, most: int = 60) -> str:
+    return text if len(text) <= most else f"{text[:most]}... ({len(text):,} characters)"
+
+
+def overlapping(settings: Iterable[Setting]) -> tuple[Setting, Setting] | None:
+    """Two settings of one parameter at one date with different values (`members.*.x` and
+    `members.MEX.x` included): which one holds would depend on their order. None if there are
+    none."""
+    seen: dict[tuple[str, str, int | None], list[Setting]] = {}
+    for setting in settings:
+        key = setting.key
+        for earlier in seen.get((key.section, key.field, setting.quarter), []):
+            same = earlier.key.member == key.member or "*" in (earlier.key.member, key.member)
+            if same and earlier.value != setting.value:
+                return earlier, setting
+        seen.setdefault((key.section, key.field, setting.quarter), []).append(setting)
+    return None
 
 
 def split_dated(key: str) -> tuple[str, str | None]:
@@ -230,6 +270,13 @@ UNDATED = {
 }
 
 
+# Keys read when a member joins (at the start for a founder): a change dated on or after a
+# member's joining quarter does nothing for it, by field, and why
+READ_AT_JOINING = {
+    "initial_engagement": "it is a member's engagement on joining, read once, when it joins",
+}
+
+
 def undated_reason(key: Key) -> str | None:
     """Why `key` cannot change during a run, or None if it can."""
     if key.section == "scenario":
@@ -238,7 +285,16 @@ def undated_reason(key: Key) -> str | None:
 
 
 def datable_keys(scenario: Scenario) -> list[str]:
-    """Every key of `all_keys` that a change at a date may set."""
-    return [k for k in all_keys(scenario) if undated_reason(Key.parse(k)) is None]
+    """Every key of `all_keys` that a change at a date may set: a key read when a member joins
+    only where a member it names joins after the start."""
+    later = {m.code for m in scenario.members if m.joins and m.joins != scenario.start}
+
+    def datable(text: str) -> bool:
+        key = Key.parse(text)
+        if key.field in READ_AT_JOINING:
+            return bool(later) if key.member == "*" else key.member in later
+        return undated_reason(key) is None
+
+    return [k for k in all_keys(scenario) if datable(k)]
 
 

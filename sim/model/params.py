@@ -501,6 +501,11 @@ class Key:
         section = parts[0]
         if section in ("years", "start") and len(parts) == 1:
             return cls(text, "scenario", None, section, *SCENARIO_KEYS[section])
+        if section == "scenario" and parts[1:] == ("extends",):
+            raise InputError(label, "cannot be overridden: the scenario a file extends is read "
+                             "with the file, before any value is set.", key=text,
+                             allowed="a scenario file with `extends` in its [scenario] table, "
+                             "given by its path.")
         if section == "scenario" and len(parts) == 2 and parts[1] in SCENARIO_KEYS:
             return cls(text, "scenario", None, parts[1], *SCENARIO_KEYS[parts[1]])
         if section in ("group", "world", "mechanisms") and len(parts) == 2:

@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sim.errors import InputError, InputWarning
+from sim.errors import InputError, InputWarning, format_value
 from sim.model.files import Origin, Refused, check_value
-from sim.model.keys import Setting, undated_reason
+from sim.model.keys import READ_AT_JOINING, Setting, undated_reason
 from sim.model.params import (
     DECLARED,
     EVENT_KINDS,
@@ -63,8 +63,10 @@ def build_scenario(raw: dict, origin: Origin, dated: Iterable[Setting] = ()) -> 
         years=info["years"], group=group, world=world, members=members, events=events,
         source=origin.source, mechanisms=mechanisms,
     )
-    changes = [_change_entry(scenario, i, e, origin) for i, e in enumerate(events_raw)
+    entries = [i for i, e in enumerate(events_raw)
                if isinstance(e, Mapping) and e.get("kind") == "set"]
+    changes = [_change_entry(scenario, i, events_raw[i], origin) for i in entries]
+    _one_value_per_date(changes, entries, origin)
     changes += [setting_change(scenario, setting) for setting in dated]
     scenario = dataclasses.replace(scenario, changes=in_date_order(changes))
     check_consistency(scenario, origin)
@@ -200,6 +202,32 @@ def _change_entry(s: Scenario, index: int, entry: Mapping, origin: Origin) -> Ch
                          False, fail)
 
 
+def _one_value_per_date(changes: list[Change], entries: list[int], origin: Origin) -> None:
+    """Refuse two [[events]] of kind "set" of one parameter at one quarter (`members.*.x` and
+    `members.MEX.x` included) with different values: the later in the file would win."""
+    seen: list[tuple[Change, int]] = []
+    for change, index in zip(changes, entries, strict=True):
+        key = change.parameter
+        for earlier, at in seen:
+            other = earlier.parameter
+            if (other.section, other.field, earlier.quarter) == (key.section, key.field,
+                                                                 change.quarter) and \
+                    (other.member == key.member or "*" in (other.member, key.member)) and \
+                    earlier.value != change.value:
+                line = origin.line(("events", str(at), "key"))
+                raise InputError(origin.source, "is set twice at one date, to different "
+                                 f"values (the [[events]] entry{_line_text(line)} sets "
+                                 f"`{earlier.key}` = {format_value(earlier.value)}).",
+                                 key=f"{change.key}@{change.date}", value=change.value,
+                                 line=origin.line(("events", str(index), "key")),
+                                 allowed="one value for each parameter and quarter.")
+        seen.append((change, index))
+
+
+def _line_text(line: int | None) -> str:
+    return "" if line is None else f" on line {line}"
+
+
 def _check_change_key(s: Scenario, key: Key, fail: Fail) -> None:
     """A key of the scenario that may change during a run."""
     try:
@@ -225,7 +253,24 @@ def _dated_change(s: Scenario, key: Key, quarter: int, date_text: str, value: An
                               whole_floats=True)
     except Refused as refused:
         raise fail("value", refused.problem, value, key.spec.allowed(key.kind)) from None
+    if key.field in READ_AT_JOINING:
+        joined = {code: _joining_quarter(s, code) for _, code, _ in key.paths(s.codes)}
+        if all(q <= quarter for q in joined.values()):
+            shown = ", ".join(f"{code} {format_quarter(q)}" for code, q in joined.items())
+            raise fail("date", f"changes nothing: {READ_AT_JOINING[key.field]}, and every "
+                       f"member it names has joined by then ({shown}).", date_text,
+                       "a date before a member's `joins` quarter, or the value from the start "
+                       "(without a date).")
     return Change(key, checked, quarter, note)
+
+
+def _joining_quarter(s: Scenario, code: str) -> int:
+    """The absolute quarter member `code` joins (the start for a founder)."""
+    joins = s.members[s.codes.index(code)].joins
+    try:
+        return parse_quarter(joins) if joins else s.start_quarter
+    except ValueError:
+        return s.start_quarter
 
 
 def _within_the_run(s: Scenario) -> str:

@@ -44,6 +44,10 @@ def load_named_scenario(ref: str, relative_to: Path, unknown: Callable[[str], Ex
     name. A name that is neither raises `unknown(reason)`, which should point at the naming file;
     errors inside a scenario file point at that file."""
     local = Path(relative_to) / ref
+    if not local.is_file() and ref not in builtin_names():  # never a path from elsewhere
+        raise unknown(f"a scenario file relative to {Path(relative_to)} (the folder of the "
+                      f"file that names it), or a built-in scenario: "
+                      f"{', '.join(builtin_names())}.")
     try:
         return load_scenario(local if local.is_file() else ref, years=years)
     except InputError:

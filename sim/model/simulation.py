@@ -6,6 +6,8 @@ Experiments, calibration, claims, the command line and a notebook all run simula
 
 from __future__ import annotations
 
+import numbers
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +20,7 @@ from sim.model.files import check_fits
 from sim.model.mesa_engine import MinilateralModel
 from sim.model.outcomes import states_of_runs, summarize, to_records
 from sim.model.params import Scenario
+from sim.model.scenario_files import load_scenario
 from sim.model.trajectory import Trajectory
 
 ENGINES = ("fast", "mesa")
@@ -48,11 +51,19 @@ def simulate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], *,
     engine one by one, calling `progress(done)` after each run.
     """
     check_engine(engine)
-    seeds = [int(seed) for seed in seeds]
+    seeds = checked_seeds(seeds)
+    if isinstance(scenarios, str | os.PathLike):  # a built-in name or a file, as on the CLI
+        scenarios = load_scenario(scenarios)
     if isinstance(scenarios, Scenario):
         scenarios = [scenarios] * len(seeds)
+    elif not all(isinstance(s, Scenario) for s in scenarios):
+        raise UserError("simulate: scenarios must be a Scenario (sim.load_scenario), a "
+                        "built-in scenario name or a path, or a list of Scenarios; not "
+                        f"{_kinds(scenarios)}.")
     if len(scenarios) != len(seeds):
         raise ValueError("one scenario per seed, or a single scenario")
+    if not seeds:
+        return Runs([], [] if record else None)
     if engine == "fast":
         result = run_batch(list(scenarios), seeds, record_series=record)
         return Runs(to_records(result.summary, result.seeds), result.trajectories,
@@ -69,6 +80,32 @@ def simulate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], *,
     same = len({len(s) for s in states}) <= 1  # runs of one horizon share a table
     return Runs(summaries, trajectories if record else None,
                 np.array(states, dtype=np.int8).reshape(len(states), -1) if same else None)
+
+
+def checked_seeds(seeds: Sequence[int] | int) -> list[int]:
+    """The seeds as Python integers, each a whole number from 0 to `LARGEST_SEED`: a seed of
+    1.7 or True is refused, never rounded to another seed."""
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        raise UserError(f"simulate: seeds = {seeds} is one number; give a list of seeds, e.g. "
+                        f"[{seeds}] or range({seeds}).")
+    try:
+        seeds = list(seeds)
+    except TypeError:
+        raise UserError(f"simulate: seeds must be a list of whole numbers, not "
+                        f"{type(seeds).__name__}.") from None
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or \
+                not 0 <= int(seed) <= LARGEST_SEED:
+            raise UserError(f"simulate: the seed {seed!r} is not allowed. Allowed: whole "
+                            "numbers from 0 to 2**63 - 1 (int or numpy integer).")
+    return [int(seed) for seed in seeds]
+
+
+def _kinds(values) -> str:
+    try:
+        return ", ".join(sorted({type(v).__name__ for v in values})) or "nothing"
+    except TypeError:
+        return type(values).__name__
 
 
 def check_engine(engine: str) -> None:

@@ -13,7 +13,13 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from sim.errors import UserError
-from sim.experiments.storage import MANIFEST, RUNS, TIMESERIES, ResultsFolder
+from sim.experiments.storage import (
+    MANIFEST,
+    RUNS,
+    TIMESERIES,
+    ResultsFolder,
+    manifest_problem,
+)
 from sim.model.params import Scenario
 from sim.model.scenario_files import resolve, with_overrides
 
@@ -112,6 +118,8 @@ def _read_manifest(path: Path) -> dict:
     """The manifest of a finished experiment in `path`, or a user error saying what is wrong."""
     expected = ("a results folder written by `minilat experiment`, holding manifest.json and "
                 "runs.parquet")
+    if path.is_file():
+        raise UserError(f"{path}: is a file, not a results folder. Expected {expected}.")
     if not path.is_dir():
         raise UserError(f"{path}: no such folder. Expected {expected}.")
     if not (path / MANIFEST).is_file() or not (path / RUNS).exists():
@@ -120,11 +128,12 @@ def _read_manifest(path: Path) -> dict:
                         f"{expected}.")
     try:
         manifest = json.loads((path / MANIFEST).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:
         raise UserError(f"{path / MANIFEST}: cannot read the manifest ({exc}).") from None
-    if not isinstance(manifest, dict) or "experiment" not in manifest:
-        raise UserError(f"{path / MANIFEST} is not the manifest of an experiment (no "
-                        f"`experiment` entry). Expected {expected}.")
+    problem = manifest_problem(manifest)
+    if problem is not None:
+        raise UserError(f"{path / MANIFEST}: {problem}, so it is not the manifest of an "
+                        f"experiment. Expected {expected}.")
     status = manifest.get("status")
     if status != "finished":
         source = manifest.get("experiment_file") or "FILE"

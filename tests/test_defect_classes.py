@@ -1,0 +1,380 @@
+"""One test per class of defect in what users give the simulator: artefacts that do not belong
+together, inputs with two meanings or none, shapes and sizes past the limits, folders and files
+of another kind, and the Python API's arguments. Each refused case exits 2 with a message
+naming the culprit, never a traceback; each accepted one means what it says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import check_outcome, invoke
+
+import sim
+from sim.errors import UserError
+from sim.experiments.verify import check_results
+from sim.inference.records import check_belongs, load_record
+from sim.model.scenario_files import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+EXPERIMENT = """\
+[experiment]
+name = "classes"
+scenario = "{scenario}"
+years = 6
+replicates = 4
+seed = 3
+
+[factors]
+{factors}
+"""
+SECRETARIAT = '"group.secretariat" = [false, true]'
+
+
+def experiment_file(folder: Path, factors: str = SECRETARIAT, scenario: str = "mikta",
+                    extra: str = "") -> Path:
+    path = folder / "experiment.toml"
+    path.write_text(EXPERIMENT.format(scenario=scenario, factors=factors) + extra,
+                    encoding="utf-8")
+    return path
+
+
+def refused(argv: list[str], *names: str) -> str:
+    """The command exits 2 with a message naming each of `names`; its message."""
+    code, stdout, stderr = invoke(*map(str, argv))
+    check_outcome(code, stdout, stderr)
+    assert code == 2, (stdout, stderr)
+    text = " ".join(stderr.split())
+    for name in names:
+        assert name in text, (name, text)
+    return text
+
+
+def posterior_folder(folder: Path, columns: dict, summary: dict | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({**columns, "weight": np.full(len(next(iter(columns.values()))), 0.25)}
+                 ).to_parquet(folder / "posterior.parquet")
+    if summary is not None:
+        (folder / "calibration.json").write_text(json.dumps(summary), encoding="utf-8")
+    return folder
+
+
+# ------------------------------------------------------------------ 1. identity
+
+
+def test_a_forecast_refuses_the_record_of_another_group(tmp_path):
+    text = refused(["forecast", "mikta", "--until", "2020", "--record", "ibsa", "--out",
+                    tmp_path / "f"], "record of ibsa", "scenario mikta", "IND", "MEX")
+    assert "--record" in text
+    assert not (tmp_path / "f").exists()
+    check_belongs(load_record("mikta"), load_scenario("mikta"))  # its own record is accepted
+    with pytest.raises(UserError):
+        check_belongs(load_record("mikta"), load_scenario("ibsa"))
+
+
+@pytest.mark.parametrize("column", ["years", "start", "scenario.years", "no.such_key"])
+def test_a_posterior_column_that_is_not_a_parameter_is_refused(tmp_path, column):
+    folder = posterior_folder(tmp_path / "cal", {"group.base_rate": [2.0, 3.0, 4.0, 5.0],
+                                                 column: [5, 5, 5, 5]})
+    spec = experiment_file(tmp_path)
+    for argv in (["experiment", spec, "--posterior", folder, "--out", tmp_path / "e",
+                  "--workers", "1", "--quiet"],
+                 ["forecast", "mikta", "--until", "2020", "--posterior", folder, "--runs", "10",
+                  "--out", tmp_path / "f", "--workers", "1"]):
+        refused(argv, "posterior.parquet", column)
+    assert not (tmp_path / "e" / "runs.parquet").exists()
+
+
+def test_a_posterior_that_is_not_its_calibrations_is_refused(tmp_path):
+    folder = posterior_folder(tmp_path / "cal", {"group.base_rate": [2.0, 3.0, 4.0, 5.0]},
+                              {"calibrated": {"group.standby": 0.2}})
+    refused(["experiment", experiment_file(tmp_path), "--posterior", folder, "--out",
+             tmp_path / "e", "--quiet"], "calibration.json", "group.standby",
+            "group.base_rate")
+    posterior_folder(folder, {"group.base_rate": [2.0, 3.0, 4.0, 5.0]},
+                     {"calibrated": {"group.base_rate": 3.0}})
+    code, _, stderr = invoke("experiment", str(experiment_file(tmp_path)), "--posterior",
+                             str(folder), "--out", str(tmp_path / "e"), "--quiet",
+                             "--workers", "1", "--no-report")
+    assert code == 0, stderr
+
+
+def test_what_the_manifest_says_is_what_ran(tmp_path):
+    folder = posterior_folder(tmp_path / "cal", {"group.base_rate": [2.0, 3.0, 4.0, 5.0]})
+    spec = experiment_file(tmp_path, extra='\n[fixed]\n"world.rival_pull" = 0.5\n')
+    out = tmp_path / "e"
+    code, _, stderr = invoke("experiment", str(spec), "--posterior", str(folder), "--sets", "3",
+                             "--out", str(out), "--quiet", "--workers", "1", "--no-report")
+    assert code == 0, stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    resolved = manifest["scenario"]["resolved"]
+    assert manifest["experiment"]["years"] == resolved["scenario"]["years"] == 6
+    assert resolved["world"]["rival_pull"] == 0.5
+    assert manifest["experiment"]["posterior"]["keys"] == ["group.base_rate"]
+    checked = check_results(out, sample=8)
+    assert checked.matches and len(checked.checked) == 8  # rerun from the manifest alone
+    manifest["experiment"]["years"] = 5  # a manifest that says otherwise is caught
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    differences = check_results(out, sample=4).differences
+    assert set(differences["key"]) >= {"years"}
+
+
+# ------------------------------------------------------------------ 2. one meaning per input
+
+POLICY = """\
+[scenario]
+extends = "mikta"
+name = "twice"
+
+[[events]]
+date = "2027Q1"
+kind = "set"
+key = "{first}"
+value = {a}
+
+[[events]]
+date = "2027Q1"
+kind = "set"
+key = "{second}"
+value = {b}
+"""
+
+
+@pytest.mark.parametrize(("first", "second", "a", "b"), [
+    ("group.secretariat", "group.secretariat", "true", "false"),
+    ("members.*.budget_trend", "members.KOR.budget_trend", "-0.02", "0.01"),
+])
+def test_two_changes_of_one_key_at_one_date_are_refused(tmp_path, first, second, a, b):
+    path = tmp_path / "twice.toml"
+    path.write_text(POLICY.format(first=first, second=second, a=a, b=b), encoding="utf-8")
+    refused(["run", path, "--years", "20"], str(path), "line 14", "line 8", "twice")
+    path.write_text(POLICY.format(first=first, second=second, a=a, b=a), encoding="utf-8")
+    code, _, stderr = invoke("run", str(path), "--years", "20", "--engine", "fast")
+    assert code == 0, stderr  # the same value twice has one meaning
+
+
+@pytest.mark.parametrize("table", ["factors", "fixed"])
+def test_a_key_written_twice_in_a_table_is_refused(tmp_path, table):
+    twice = ('group.agenda_breadth = {value}\n"group.agenda_breadth" = {other}\n')
+    if table == "factors":
+        text = EXPERIMENT.format(scenario="mikta", factors=twice.format(value="[3, 5]",
+                                                                       other="[4, 6]"))
+    else:
+        text = EXPERIMENT.format(scenario="mikta", factors=SECRETARIAT) + \
+            "\n[fixed]\n" + twice.format(value=3, other=4)
+    path = tmp_path / "experiment.toml"
+    path.write_text(text, encoding="utf-8")
+    refused(["experiment", path, "--out", tmp_path / "e"], str(path),
+            f"{table}.group.agenda_breadth", "twice")
+
+
+def test_one_parameter_set_two_ways_on_the_command_line_is_refused():
+    refused(["run", "mikta", "--set", "members.*.crisis_rate=0.1", "--set",
+             "members.MEX.crisis_rate=0.2"], "--set members.MEX.crisis_rate=0.2",
+            "members.*.crisis_rate=0.1")
+    code, _, stderr = invoke("run", "mikta", "--years", "2", "--set",
+                             "members.*.crisis_rate=0.1", "--set", "members.MEX.crisis_rate=0.1")
+    assert code == 0, stderr
+
+
+@pytest.mark.parametrize(("argv", "reason"), [
+    (["--set", "members.*.initial_engagement=0.05@2020Q1"], "changes nothing"),
+    (["--set", "members.KOR.initial_engagement=0.05@2016"], "has joined by then"),
+    (["--set", "scenario.extends=ibsa"], "cannot be overridden"),
+    (["--set", "group.zombie_months=12@2020"], "cannot change during a run"),
+])
+def test_an_input_that_cannot_act_where_it_is_given_is_refused_with_the_reason(argv, reason):
+    refused(["run", "mikta", *argv], "--set", reason)
+
+
+def test_a_value_read_on_joining_may_change_before_a_member_joins():
+    base = load_scenario("mikta", {"members.KOR.joins": "2018Q1"})
+    changed = sim.with_overrides(base, ["members.KOR.initial_engagement=0.05@2016"])
+    assert changed.changes[0].value == 0.05
+    plain, later = (sim.simulate(s, [4], record=True).trajectories[0] for s in (base, changed))
+    q = base.quarter_index("2018Q1")
+    korea = base.codes.index("KOR")
+    assert plain.series["engagement"][q, korea] != later.series["engagement"][q, korea]
+
+
+def test_a_horizon_in_fixed_is_refused(tmp_path):
+    path = experiment_file(tmp_path, extra="\n[fixed]\nyears = 5\n")
+    refused(["experiment", path, "--out", tmp_path / "e"], str(path), "fixed.years",
+            "horizon")
+
+
+def test_more_workers_than_cores_run_on_the_cores(tmp_path):
+    from sim.experiments.evaluation import machine_cores
+
+    code, _, stderr = invoke("experiment", str(experiment_file(tmp_path)), "--out",
+                             str(tmp_path / "e"), "--workers", "1000", "--quiet", "--no-report")
+    assert code == 0, stderr
+    assert "--workers 1,000" in stderr and "warning" in stderr
+    manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
+    assert manifest["workers"] == machine_cores() < 1000
+
+
+# ------------------------------------------------------------------ 3. shapes and sizes
+
+DEEP = 3000
+SHAPES = {
+    "a nested list": "x = " + "[" * DEEP + "]" * DEEP,
+    "nested inline tables": "x = " + "{a = " * DEEP + "1" + "}" * DEEP,
+    "a long table header": "[" + ".".join(["a"] * DEEP) + "]\nx = 1",
+    "an integer of 5,000 digits": "[group]\nbase_rate = " + "9" * 5000,
+    "an integer beyond 64 bits": "[group]\nbase_rate = " + "9" * 40,
+    "an integer beyond float range": "[scenario]\nyears = " + "9" * 400,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("kind", ["scenario", "experiment", "claims", "record"])
+def test_a_file_past_the_limits_of_shape_and_size_is_refused_before_any_work(
+        tmp_path, shape, kind):
+    path = tmp_path / f"{kind}.toml"
+    path.write_text(SHAPES[shape] + "\n", encoding="utf-8")
+    argv = {"scenario": ["run", path], "experiment": ["experiment", path, "--out",
+                                                      tmp_path / "e"],
+            "claims": ["claims", path, "--out", tmp_path / "c"],
+            "record": ["forecast", "mikta", "--until", "2020", "--record", path, "--out",
+                       tmp_path / "f"]}[kind]
+    text = refused(argv, str(path))
+    assert any(word in text for word in ("deep", "64 bits", "digits")), text
+    assert not any((tmp_path / name).exists() for name in "ecf")
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "9" * 40, "[" * 100 + "]" * 100, "1e400"])
+def test_a_set_value_past_the_limits_is_refused(value):
+    text = refused(["run", "mikta", "--set", f"group.base_rate={value}"], "--set")
+    assert "base_rate" in text
+
+
+def test_a_file_too_large_is_refused(tmp_path):
+    path = tmp_path / "large.toml"
+    path.write_text("# " + "x" * (17 * 2**20) + "\n", encoding="utf-8")
+    refused(["run", path], str(path), "bytes")
+
+
+def test_counts_of_runs_and_sets_are_checked_before_any_work(tmp_path):
+    refused(["experiment", experiment_file(tmp_path), "--replicates", str(10**15), "--out",
+             tmp_path / "e"], "--replicates", "memory")
+    sets = [part for i in range(1001) for part in ("--set", f"group.base_rate={i}")]
+    refused(["run", "mikta", *sets], "--set", "1,001 times")
+    assert not (tmp_path / "e").exists()
+
+
+# ------------------------------------------------------------------ 4. folders and files
+
+
+def test_force_never_deletes_another_commands_results(tmp_path):
+    run = tmp_path / "run"
+    assert invoke("run", "mikta", "--years", "2", "--out", str(run))[0] == 0
+    before = sorted(p.name for p in run.iterdir())
+    for argv in (["experiment", experiment_file(tmp_path), "--quiet"],
+                 ["forecast", "mikta", "--until", "2016", "--runs", "10"]):
+        refused([*argv, "--out", run, "--force"], str(run), "minilat run")
+    assert sorted(p.name for p in run.iterdir()) == before
+
+
+def test_force_deletes_what_the_command_wrote_and_nothing_else(tmp_path):
+    out = tmp_path / "e"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    spec = experiment_file(tmp_path)
+    assert invoke("experiment", str(spec), "--out", str(out), "--quiet", "--workers", "1")[0] == 0
+    assert (out / "report.md").is_file()
+    code, _, stderr = invoke("experiment", str(spec), "--out", str(out), "--quiet", "--force",
+                             "--no-report", "--workers", "1")
+    assert code == 0, stderr
+    assert not (out / "report.md").exists() and not (out / "figures").exists()
+    assert (out / "notes.txt").read_text() == "mine"
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "notes.txt").write_text("mine")
+    for force in ([], ["--force"]):  # a folder of the user's files is never written into
+        refused(["run", "mikta", "--years", "2", "--out", run, *force], "notes.txt",
+                "--force deletes only")
+    (run / "notes.txt").unlink()
+    assert invoke("run", "mikta", "--years", "2", "--out", str(run))[0] == 0
+    (run / "notes.txt").write_text("mine")
+    for runs in ("1", "3"):  # a single run, then several: the first one's files go
+        code, _, stderr = invoke("run", "mikta", "--years", "2", "--runs", runs, "--out",
+                                 str(run), "--force")
+        assert code == 0, stderr
+    assert sorted(p.name for p in run.iterdir() if not p.name.startswith(".")) == \
+        ["notes.txt", "runs.parquet"]
+
+
+@pytest.mark.parametrize("name", ["timeseries.parquet", "runs.parquet", "report.md"])
+def test_a_file_where_the_experiment_writes_a_folder_is_named(tmp_path, name):
+    out = tmp_path / "e"
+    (out / name).mkdir(parents=True) if name.endswith(".md") else \
+        (out.mkdir(), (out / name).write_text("x"))
+    refused(["experiment", experiment_file(tmp_path), "--out", out, "--timeseries",
+             "--quiet", "--workers", "1"], name)
+
+
+def test_report_on_a_file_or_a_broken_manifest_says_so(tmp_path):
+    spec = experiment_file(tmp_path)
+    refused(["report", spec], str(spec), "is a file")
+    out = tmp_path / "e"
+    assert invoke("experiment", str(spec), "--out", str(out), "--quiet", "--no-report",
+                  "--workers", "1")[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    for key in ("scenario", "experiment", "chunks"):
+        broken = {k: v for k, v in manifest.items() if k != key}
+        (out / "manifest.json").write_text(json.dumps(broken))
+        refused(["report", out], "manifest.json", f"`{key}`")
+    manifest["experiment"]["years"] = "six"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    refused(["report", out], "experiment.years", "wrong type")
+
+
+def test_validate_refuses_a_record_with_no_whole_calendar_year(tmp_path):
+    text = (ROOT / "seeds" / "records" / "mikta.toml").read_text(encoding="utf-8")
+    text = text.replace('observed_until = "2026-02-28"', 'observed_until = "2014-06-30"')
+    text = text.replace('officials = "2018-05-31"', 'officials = "2014-06-30"')
+    path = tmp_path / "short.toml"
+    path.write_text(text.replace('activity = "mikta.csv"', 'activity = "short.csv"'),
+                    encoding="utf-8")
+    rows = (ROOT / "seeds" / "records" / "mikta.csv").read_text(encoding="utf-8").splitlines()
+    kept = [rows[0]] + [r for r in rows[1:] if r.split(",")[1] <= "2014-06-30"]
+    (tmp_path / "short.csv").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    refused(["validate", path, "--runs", "10", "--out", tmp_path / "v"], str(path),
+            "no whole calendar year")
+
+
+def test_a_scenario_path_in_a_file_resolves_against_that_files_folder(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.toml").write_text('[scenario]\nextends = "mikta"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    spec = experiment_file(elsewhere, scenario="sub/x.toml")
+    monkeypatch.chdir(tmp_path)  # sub/x.toml exists here, not beside the file
+    refused(["experiment", spec, "--out", tmp_path / "e"], str(spec), "experiment.scenario",
+            str(elsewhere))
+    (elsewhere / "sub").mkdir()
+    (elsewhere / "sub" / "x.toml").write_text('[scenario]\nextends = "mikta"\nname = "x"\n')
+    assert invoke("experiment", str(spec), "--out", str(tmp_path / "e"), "--quiet",
+                  "--no-report", "--workers", "1")[0] == 0
+
+
+# ------------------------------------------------------------------ 6. the Python API
+
+
+def test_the_python_api_refuses_seeds_that_are_not_whole_numbers():
+    s = load_scenario("mikta", years=2)
+    for seeds in ([1.7], [True], [-1], [2**63], 5, "12", [None]):
+        with pytest.raises(UserError, match="seed"):
+            sim.simulate(s, seeds)
+    assert sim.simulate(s, []).summaries == []
+    assert sim.simulate("mikta", [1, 2]).summaries == sim.simulate(load_scenario("mikta"),
+                                                                   np.array([1, 2])).summaries
+    with pytest.raises(UserError, match="no-such-scenario"):
+        sim.simulate("no-such-scenario", [1])
+    with pytest.raises(UserError, match="a list of Scenarios"):
+        sim.simulate(["mikta"], [1])
