@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from sim.app.story import SCENARIO_ENV, SEED_ENV
+from sim.app.levers import SCENARIO_ENV, SEED_ENV
 from sim.cli.console import command_app, out
 from sim.errors import UserError
 from sim.model.scenario_files import builtin_names, load_scenario
@@ -67,6 +67,7 @@ def serve(scenario: str = "mikta", *, host: str = "127.0.0.1", port: int = 8765,
             raise UserError(f"--host {host} --port {port}: cannot serve there "
                             f"({exc.strerror}). {hint}") from None
     env = {**os.environ, SCENARIO_ENV: scenario, SEED_ENV: str(seed),
+           "SOLARA_THEME_SHOW_BANNER": "false",  # the page needs every pixel of a projector
            "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
                                                      QUIET_SERVER]))}
     server = subprocess.Popen(
