@@ -206,26 +206,33 @@ def press(page, label: str, key: str, times: int, expect: str) -> None:
     wait_text(page, ".minilat-pending-slot", f"{label} {expect}")
 
 
+def wait_drawn(page, quarters: int) -> None:
+    """Wait until every view shows `quarters` quarters and the odds are in."""
+    page.wait_for_selector(f".minilat-drawn[data-quarters='{quarters}']", state="attached")
+    page.wait_for_selector(".minilat-odds-summary")
+
+
 def click_reset(page, expect: str) -> None:
     """Reset, then wait until the heading of changes says `expect` and the odds are shown."""
+    tick = page.get_attribute(".minilat-drawn", "data-tick")
     page.get_by_role("button", name="Reset").click()
     page.wait_for_function(
-        "t => { const h = document.querySelector('.minilat-changes');"
-        " return h && h.innerText.includes(t)"
-        " && document.querySelector('.minilat-odds-summary'); }", arg=expect)
+        "([t, tick]) => { const h = document.querySelector('.minilat-changes');"
+        " const d = document.querySelector('.minilat-drawn');"
+        " return h && h.innerText.includes(t) && d && d.dataset.tick !== tick"
+        " && document.querySelector('.minilat-odds-summary'); }", arg=[expect, tick])
 
 
-def go_to(page, quarter: str) -> None:
+def go_to(page, quarter: str, quarters: int) -> None:
     box = page.get_by_label("Go to quarter")
     box.fill(quarter)
     box.press("Enter")
-    page.wait_for_function("q => document.querySelector('.minilat-clock').innerText"
-                           ".startsWith(q)", arg=quarter)
+    wait_drawn(page, quarters)
 
 
 def run_to_the_end(page) -> None:
     page.get_by_role("button", name="Run to the end").click()
-    page.wait_for_selector(".minilat-clock >> text=quarter 120 of 120")
+    wait_drawn(page, 120)
 
 
 def in_force_displays(page) -> tuple[dict, dict, dict]:
@@ -286,12 +293,10 @@ def test_lesson_1_austerity_on_a_projector(served, browser, shots, size):
     assert forced["budget_trend"] == ("-0.03", "")
     assert forced["chair_boost"] == ("0.214", "")
     seconds = []
-    for _ in range(8):  # a step, from the click to the page showing the next quarter
-        before = clock(page)
+    for quarters in range(1, 9):  # a step, from the click to every view showing it
         started = time.perf_counter()
         page.get_by_role("button", name="Step a quarter").click()
-        page.wait_for_function("b => document.querySelector('.minilat-clock').innerText"
-                               " !== b", arg=before)
+        wait_drawn(page, quarters)
         seconds.append(time.perf_counter() - started)
     assert clock(page).startswith("2015 Q4")
     run_to_the_end(page)
@@ -303,7 +308,7 @@ def test_lesson_1_austerity_on_a_projector(served, browser, shots, size):
     assert_projector_layout(page)
     page.screenshot(path=shots / f"teaching-lesson1-{size[0]}.png")
     print(f"step shown in median {statistics.median(seconds):.3f} s")
-    assert statistics.median(seconds) < 0.5
+    assert statistics.median(seconds) < 1.0  # benchmarks/bench_app.py measures the speed
     page.close()
 
 
@@ -314,7 +319,7 @@ def test_lesson_5_a_secretariat_adopted_mid_story(served, browser, shots, size):
     wait_text(page, ".minilat-pending-slot", "Compare true")
     press(page, "Budget trend", "ArrowLeft", 6, "-0.06")
     click_reset(page, "Budget trend = -0.06")
-    go_to(page, "2029 Q4")
+    go_to(page, "2029 Q4", 64)
     wait_banners(page, ["ZOMBIE since 2029 Q2", "ALIVE"])
     page.get_by_text("Secretariat", exact=True).click()
     wait_text(page, ".minilat-pending-slot", "Reset applies from 2030 Q1: Secretariat true")
@@ -325,7 +330,7 @@ def test_lesson_5_a_secretariat_adopted_mid_story(served, browser, shots, size):
     labels = page.locator(".minilat-banner-label").all_inner_texts()
     assert labels == ["with the change from 2030 Q1", "without the change from 2030 Q1"]
     page.get_by_role("button", name="Step a quarter").click()
-    page.wait_for_selector(".minilat-clock >> text=2030 Q1")
+    wait_drawn(page, 65)
     wait_banners(page, ["ALIVE", "ZOMBIE since 2029 Q2"])
     wait_text(page, ".minilat-log", "with the change: 2030 Q1 — the group revives")
     log = page.locator(".minilat-log").inner_text()
@@ -340,6 +345,7 @@ def test_lesson_5_a_secretariat_adopted_mid_story(served, browser, shots, size):
 
 def test_switching_scenario_shows_its_own_levers_everywhere(served, browser, shots):
     from sim.app.levers import in_force, shown
+    from sim.app.story import parse_go_to
     from sim.model.scenario_files import load_scenario
 
     page = open_page(browser, served, PROJECTORS[0])
@@ -353,7 +359,7 @@ def test_switching_scenario_shows_its_own_levers_everywhere(served, browser, sho
     assert forced == {name: (shown(f.value), "") for name, f in expected.items()}
     assert forced["agenda_breadth"] == ("14", "")
     assert page.get_by_text("priority areas · scenario: 14").count() == 1
-    go_to(page, "2020")
+    go_to(page, "2020", parse_go_to("2020", load_scenario("ibsa")))
     count = page.locator(".minilat-event").count()
     page.get_by_text("every member's routine", exact=True).click()
     page.wait_for_function("n => document.querySelectorAll('.minilat-event').length > n",

@@ -156,7 +156,8 @@ class OddsChart:
     marks it (Matplotlib's blitting), as the run charts do.
     """
 
-    def __init__(self, odds: RunOdds, width: int, height: int):
+    def __init__(self, odds: RunOdds, width: int, height: int,
+                 labels: tuple[str, ...] | None = None):
         self.fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
         self.canvas = FigureCanvasAgg(self.fig)
         arms = len(odds.shares)
@@ -164,7 +165,8 @@ class OddsChart:
             "left": 44 / width, "right": 1 - 12 / width, "top": 1 - 22 / height,
             "bottom": 26 / height, "hspace": 22 * arms / (height - 48)})[:, 0]
         self.years = odds.start_year + np.arange(len(odds.shares[0])) * rules.QUARTER
-        for ax, label, shares in zip(self.axes, odds.labels, odds.shares, strict=True):
+        for ax, label, shares in zip(self.axes, labels or odds.labels, odds.shares,
+                                     strict=True):
             ax.stackplot(self.years, shares[:, 0], shares[:, 1], shares[:, 2],
                          colors=[STATE_COLORS[n] for n in ("alive", "zombie", "dead")], lw=0)
             ax.set_ylim(0, 1)

@@ -46,6 +46,9 @@ def StoryView(model: TeachingModel, tick: int):
             Rings(model)
             OddsView(model, model.quarters_run)
         LogView(model, tick)
+        # drawn last: a mark that the views above show the quarters run (tests wait on it)
+        solara.HTML(tag="span", classes=["minilat-drawn"], attributes={
+            "data-quarters": str(model.quarters_run), "data-tick": str(tick)})
 
 
 def Banners(model: TeachingModel):
@@ -110,7 +113,8 @@ def OddsView(model: TeachingModel, quarter: int):
             return
         odds = task.value
         if model.odds_chart is None:
-            model.odds_chart = OddsChart(odds, SIDE_WIDTH, ODDS_HEIGHT[len(odds.shares)])
+            model.odds_chart = OddsChart(odds, SIDE_WIDTH, ODDS_HEIGHT[len(odds.shares)],
+                                         tuple(short_label(label) for label in odds.labels))
         solara.Text(f"The odds over {len(odds.seeds)} seeds ({odds.seeds[0]} to "
                     f"{odds.seeds[-1]})", style={"font-weight": "bold"})
         solara.Image(model.odds_chart.png(quarter))
