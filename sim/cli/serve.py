@@ -40,7 +40,7 @@ def serve_app(
     seed: Annotated[int, typer.Option(help="Seed the page opens with.", min=0,
                                       max=2**63 - 1)] = 1,
 ) -> None:
-    """Serve the teaching page (Solara, over the Mesa model) and print its address; Ctrl+C stops it."""
+    """Serve the teaching page and print its address; Ctrl+C stops it."""
     serve(scenario, host=host, port=port, seed=seed, announce=out.print)
 
 
