@@ -36,7 +36,7 @@ COMMANDS = {
                          "report."),
     "experiment": ("experiment", "Run an experiment: every design point and replicate, in "
                                  "parallel, into Parquet."),
-    "app": ("serve", "Serve the teaching page (Solara, over the Mesa model) and print its address; "
+    "app": ("serve", "Serve the teaching page and print its address; "
                      "Ctrl+C stops it."),
     "report": ("report", "Write report.md and report.html, with figures/, into an "
                          "experiment's results folder."),
