@@ -1,15 +1,23 @@
-"""Time a step of the teaching page in a headless browser; optionally take the doc's screenshots.
+"""Time the teaching page in a headless browser at 1024 x 768: how soon it answers after
+`minilat app`, a step, and Reset with the odds.
 
-A step's time runs from the click on Step to the moment every chart on the page shows the new
-quarter: the model's step, the drawing, the trip to the browser and its display.
+- start: from launching `minilat app` to its address answering, and to a browser (started
+  beforehand) showing the story and the odds;
+- step: from the click on "Step a quarter" to every chart on the page showing the next quarter
+  (the model's step, the drawing, the trip to the browser and its display);
+- Reset with the odds: from the click on Reset, a lever moved, to the odds table showing the
+  new shares (2 x 300 runs of the fast engine, the unchanged arm from the server's cache).
 
-Usage: python benchmarks/bench_app.py [--steps 30] [--screenshots docs/images]
-Needs Debian's chromium (/usr/bin/chromium) and the playwright package (the dev extra).
+Usage: python benchmarks/bench_app.py [--steps 20]
+Needs Debian's chromium (/usr/bin/chromium) and the playwright package (the dev extra). The
+screenshots of docs/teaching.md come from the browser tests:
+MINILAT_SCREENSHOTS=docs/images pytest tests/test_app_browser.py -n 0
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import socket
 import statistics
@@ -22,150 +30,106 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
-
-# The demonstrations of docs/teaching.md: slider presses from where the page opens, then play.
-DEMONSTRATIONS = {
-    "austerity": {"seed": 16, "keys": {"Budget trend": ["ArrowLeft"] * 3},
-                  "compare": True},
-    "vacuum": {"seed": 202, "keys": {"Chair boost": ["Home"]}, "compare": True},
-    "secretariat-before": {"seed": 3, "keys": {"Budget trend": ["ArrowLeft"] * 6}},
-    "secretariat": {"seed": 3, "keys": {"Budget trend": ["ArrowLeft"] * 6},
-                    "switches": ["Secretariat"]},
-    "brics": {"seed": 70, "keys": {"Rival bloc pull": ["End"]}, "compare": True},
-}
+CHARTS = "[...document.querySelectorAll('.minilat-charts img')].map(i => i.src)"
 
 
-def serve() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def serve(port: int) -> tuple[subprocess.Popen, str, float]:
+    """`minilat app` on `port`; the seconds until its address answers."""
     minilat = Path(sys.executable).with_name("minilat")
+    started = time.perf_counter()
     server = subprocess.Popen([str(minilat), "app", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     address = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    while time.perf_counter() - started < 120:
         try:
             urllib.request.urlopen(address, timeout=2).close()
-            return server, address
+            return server, address, time.perf_counter() - started
         except OSError:
-            time.sleep(0.5)
+            time.sleep(0.05)
     server.terminate()
     raise SystemExit("the page did not answer within 120 s")
-
-
-def open_page(browser, address: str, height: int = 1100):
-    page = browser.new_page(viewport={"width": 1500, "height": height})
-    page.goto(address)
-    page.wait_for_selector(".minilat-charts img", timeout=60_000)
-    return page
-
-
-def press(page, label: str, keys: list[str]) -> None:
-    slider = page.get_by_role("slider", name=label)
-    slider.focus()
-    for key in keys:
-        slider.press(key)
-    slider.blur()
-
-
-def chart_sources(page) -> list[str]:
-    return page.eval_on_selector_all(".minilat-charts img", "imgs => imgs.map(i => i.src)")
 
 
 def time_steps(page, steps: int) -> list[float]:
     seconds = []
     for _ in range(steps):
-        before = chart_sources(page)
-        start = time.perf_counter()
-        page.get_by_role("button", name="Step").click()
+        before = page.evaluate(f"() => {CHARTS}")
+        started = time.perf_counter()
+        page.get_by_role("button", name="Step a quarter").click()
         page.wait_for_function(
-            "before => { const now = [...document.querySelectorAll('.minilat-charts img')]"
-            ".map(i => i.src); return now.length === before.length"
+            f"before => {{ const now = {CHARTS}; return now.length === before.length"
             " && now.every((src, i) => src !== before[i]); }", arg=before, timeout=10_000)
-        seconds.append(time.perf_counter() - start)
+        seconds.append(time.perf_counter() - started)
     return seconds
 
 
-def set_up(page, seed: int, keys: dict[str, list[str]], compare: bool = False,
-           switches: tuple[str, ...] = ()) -> None:
-    box = page.get_by_label("Seed (the same seed, the same shocks)")
-    box.fill(str(seed))
-    box.press("Enter")
-    for label, presses in keys.items():
-        press(page, label, presses)
-    for label in ([*switches, "Compare with the unchanged scenario"] if compare else switches):
-        page.get_by_text(label, exact=True).click()
-    # start the story over on Reset, after the step that shows it ("not started")
-    page.get_by_text("Reset applies moved levers from the current quarter", exact=True).click()
-    time_steps(page, 1)
-    page.get_by_role("button", name="Reset").click()
-    page.wait_for_function(
-        "n => { const b = [...document.querySelectorAll('.minilat-banner')]; return b.length"
-        " === n && b.every(e => e.innerText.includes('not started')); }", arg=2 if compare else 1)
-
-
-def odds_seconds(page, lever: str, keys: list[str]) -> float:
-    """From Reset, with a lever moved, to the odds panel showing the new shares."""
+def reset_with_odds(page, label: str) -> float:
+    """From Reset, with a lever moved to its other end, to the odds table showing the new
+    shares."""
     before = page.locator(".minilat-odds-summary").inner_text()
-    press(page, lever, keys)
-    start = time.perf_counter()
+    slider = page.get_by_role("slider", name=label)
+    at_top = slider.get_attribute("aria-valuenow") == slider.get_attribute("aria-valuemax")
+    slider.focus()
+    slider.press("Home" if at_top else "End")
+    slider.blur()
+    page.wait_for_function("() => document.querySelector('.minilat-pending-line')")
+    started = time.perf_counter()
     page.get_by_role("button", name="Reset").click()
     page.wait_for_function(
         "before => { const e = document.querySelector('.minilat-odds-summary');"
         " return e && e.innerText !== before; }", arg=before, timeout=30_000)
-    return time.perf_counter() - start
+    return time.perf_counter() - started
 
 
-def play_to_the_end(page) -> None:
-    press(page, "Render Interval (steps)", ["End"])  # draw every 100 quarters
-    page.get_by_role("button", name="▶").click()
-    page.wait_for_selector("button:is(:has-text('▶'), :has-text('❚❚')):disabled",
-                           timeout=120_000)
-    page.wait_for_timeout(1500)
+def quantiles(seconds: list[float]) -> str:
+    return (f"median {statistics.median(seconds):.3f} s, 90th percentile "
+            f"{statistics.quantiles(seconds, n=10)[-1]:.3f} s, max {max(seconds):.3f} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--screenshots", type=Path, help="folder for teaching-*.png")
+    parser.add_argument("--steps", type=int, default=20)
     args = parser.parse_args()
-    server, address = serve()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                                 args=["--no-sandbox"], headless=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=["--no-sandbox", "--headless"],
+                                             headless=True)
+        page = browser.new_page(viewport={"width": 1024, "height": 768})
+        server, address, answered = serve(port)
+        launched = time.perf_counter() - answered
+        try:
+            page.goto(address)
+            page.wait_for_selector(".minilat-banner", timeout=60_000)
+            shown = time.perf_counter() - launched
+            page.wait_for_selector(".minilat-odds-summary", timeout=60_000)
+            odds = time.perf_counter() - launched
+            print(f"start: the address answers {answered:.2f} s after `minilat app`, the page "
+                  f"shows the story {shown:.2f} s and the odds {odds:.2f} s after it")
             for compare in (False, True):
-                page = open_page(browser, address)
-                set_up(page, 1, {}, compare=compare)
+                if compare:
+                    page.get_by_text("Compare with the unchanged scenario", exact=True).click()
+                    page.wait_for_function("() => document.querySelector('.minilat-pending-line')")
+                    page.get_by_role("button", name="Reset").click()
+                    page.wait_for_function(
+                        "() => document.querySelectorAll('.minilat-charts img').length === 2")
                 time_steps(page, 2)  # warm-up
-                seconds = time_steps(page, args.steps)
-                print(f"{'two runs' if compare else 'one run '}: step shown in median "
-                      f"{statistics.median(seconds):.3f} s, 90th percentile "
-                      f"{statistics.quantiles(seconds, n=10)[-1]:.3f} s, max "
-                      f"{max(seconds):.3f} s ({args.steps} steps)")
-                odds = [odds_seconds(page, "Rival bloc pull", [key])
-                        for key in ("End", "Home", "End")]
-                print(f"{'two runs' if compare else 'one run '}: odds panel (2 x 300 runs) "
-                      f"shown {statistics.median(odds):.2f} s after Reset (median of 3)")
-                page.close()
-            if args.screenshots:
-                args.screenshots.mkdir(parents=True, exist_ok=True)
-                for name, demo in DEMONSTRATIONS.items():
-                    page = open_page(browser, address, height=1450)  # the odds in view
-                    set_up(page, demo["seed"], demo["keys"], demo.get("compare", False),
-                           tuple(demo.get("switches", ())))
-                    play_to_the_end(page)
-                    path = args.screenshots / f"teaching-{name}.png"
-                    page.screenshot(path=path, full_page=True)
-                    print(f"wrote {path}")
-                    page.close()
+                name = "two runs" if compare else "one run "
+                print(f"{name}: a step shown in {quantiles(time_steps(page, args.steps))} "
+                      f"({args.steps} steps)")
+                resets = [reset_with_odds(page, "Rival bloc pull") for _ in range(3)]
+                print(f"{name}: Reset with the odds shown in median "
+                      f"{statistics.median(resets):.2f} s (of 3)")
+        finally:
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-    print(f"machine: {platform.processor() or platform.machine()}, "
-          f"{platform.python_implementation()} {platform.python_version()}")
+            server.terminate()
+            server.wait(timeout=20)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {load:.1f}, {platform.python_implementation()} "
+          f"{platform.python_version()}")
 
 
 if __name__ == "__main__":

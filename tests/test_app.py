@@ -10,16 +10,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.app.charts import FIGURE_WIDTH, OddsChart, RunChart
-from sim.app.story import (
+from sim.app.charts import DPI, FONT_PT, OddsChart, RunChart
+from sim.app.levers import (
     LEVERS,
-    TeachingModel,
+    caption,
     describe_changes,
+    in_force,
     lever_changes,
-    model_params,
+    opening_values,
+    shown,
+)
+from sim.app.story import (
+    TeachingModel,
+    banner,
     odds_of,
     odds_summary,
-    opening_values,
+    parse_go_to,
     session_model,
 )
 from sim.model.keys import spec_of
@@ -89,9 +95,8 @@ def test_every_lever_is_a_parameter_and_its_slider_stays_in_range():
         kind, spec = spec_of(lever.key)
         if kind is not bool:
             assert spec.contains(lever.low) and spec.contains(lever.high), lever.key
-    params = model_params(opening_values("mikta"))
-    assert set(LEVERS) < set(params)
-    assert params["scenario"]["values"] == builtin_names()
+    assert set(opening_values("mikta")["neutral"]) == {*LEVERS, "years"}
+    assert "mikta" in builtin_names()
 
 
 @pytest.mark.parametrize(("inputs", "expected"), [
@@ -111,14 +116,22 @@ def test_out_of_range_input_gives_a_message_not_an_exception(inputs, expected):
     model.step()  # the page's Step button is harmless
 
 
-def test_the_chart_shows_each_new_quarter():
+def test_the_chart_shows_each_new_quarter_at_its_size_with_14_px_text():
     model = TeachingModel("mikta", seed=1)
-    chart = RunChart(model.runs[0], FIGURE_WIDTH)
+    chart = RunChart(model.runs[0], 524, 330, "a title")
+    sizes = {round(text.get_fontsize() * DPI / 72, 6) for text in chart.fig.findobj(
+        lambda artist: hasattr(artist, "get_fontsize") and artist.get_text())}
+    assert min(sizes) >= 14 and pytest.approx(14) == FONT_PT * DPI / 72
     before = chart.png()
     model.step()
     after = chart.png()
     assert after[:8] == b"\x89PNG\r\n\x1a\n" and after != before
     assert chart.png() is after  # the same quarter is not drawn twice
+    from io import BytesIO
+
+    import PIL.Image
+
+    assert PIL.Image.open(BytesIO(after)).size == (524, 330)
 
 
 def test_minilat_app_refuses_a_bad_scenario_and_a_busy_port():
@@ -170,6 +183,9 @@ def test_a_lever_moved_mid_story_applies_from_the_current_quarter_and_the_twin_b
     assert (change.key, change.value, change.date) == ("group.secretariat", True, "2017Q1")
     assert not twin.scenario.changes and twin.label == "without the change from 2017 Q1"
     assert describe_changes(going_on.changes) == "Secretariat = true from 2017 Q1"
+    forced = going_on.in_force()
+    assert (shown(forced["secretariat"].value), forced["secretariat"].since) == ("true",
+                                                                               "2017 Q1")
     step_to_the_end(going_on)
     assert any(not np.array_equal(changed.trajectory.upto(n), twin.trajectory.upto(n),
                                   equal_nan=True) for n in past.series)
@@ -265,20 +281,20 @@ def test_the_odds_of_a_branch_in_the_middle_of_a_story_share_its_past():
 
 
 def test_every_slider_names_its_unit_and_the_scenarios_value():
-    params = model_params(opening_values("mikta"))
-    assert params["budget_trend"]["caption"] == "log units per year · scenario: 0"
-    assert params["agenda_breadth"]["caption"] == "priority areas · scenario: 7"
+    mikta, ibsa = load_scenario("mikta"), load_scenario("ibsa")
+    assert caption("budget_trend", mikta) == "log units per year · scenario: 0"
+    assert caption("agenda_breadth", mikta) == "priority areas · scenario: 7"
+    assert caption("agenda_breadth", ibsa) == "priority areas · scenario: 14"
     for name, lever in LEVERS.items():
-        if params[name]["type"] != "Checkbox":
-            assert params[name]["label"] == lever.label
-            assert params[name]["caption"].endswith(
-                f"scenario: {opening_values('mikta')[name]:g}")
+        if not lever.is_switch:
+            own = shown(opening_values("mikta")[name])
+            assert caption(name, mikta).endswith(f"scenario: {own}")
 
 
 def test_the_odds_chart_marks_each_quarter_quickly_redrawn():
     model = TeachingModel("mikta", seed=2)
     model.runs[0].model.run()
-    chart = OddsChart(odds_of(model.arms, 2, runs=20))
+    chart = OddsChart(odds_of(model.arms, 2, runs=20), 232, 170)
     first, second = chart.png(4), chart.png(5)
     assert first[:8] == b"\x89PNG\r\n\x1a\n" and first != second
     assert chart.png(5) is second  # the same quarter is not drawn twice
@@ -323,3 +339,106 @@ def test_demonstration_5_odds_branch_from_the_shared_past():
     assert [round(100 * at["2043Q4"][0][k], 1) for k in ("alive", "zombie")] == [59.0, 41.0]
     assert [round(100 * at["2043Q4"][1][k], 1) for k in ("alive", "zombie", "dead")] == [
         7.7, 83.3, 9.0]
+
+
+def test_in_force_reads_the_levers_of_the_quarter_with_dated_changes_applied():
+    s = load_scenario("mikta")
+    opening = in_force(s, 0)
+    assert shown(opening["chair_boost"].value) == shown(opening_values("mikta")["chair_boost"])
+    assert opening["crisis_rate"].others == (("Turkey", 0.5),)
+    from sim.model.scenario_files import with_overrides
+
+    dated = with_overrides(s, {"group.secretariat@2030Q1": True})
+    before, after = in_force(dated, s.quarter_index("2029Q4")), in_force(dated, 64)
+    assert (before["secretariat"].value, before["secretariat"].since) == (False, "")
+    assert (after["secretariat"].value, after["secretariat"].since) == (True, "2030 Q1")
+    assert str(after["secretariat"]) == "Secretariat true from 2030 Q1"
+
+
+@pytest.mark.parametrize(("text", "quarters"), [("2029 Q4", 64), ("2029q4", 64),
+                                                ("2014 Q1", 1), ("2031", 72)])
+def test_go_to_takes_a_quarter_or_a_year(text, quarters):
+    model = TeachingModel("mikta", seed=3)
+    assert parse_go_to(text, model.runs[0].scenario) == quarters
+    model.go_to(quarters)
+    assert model.quarters_run == quarters
+
+
+@pytest.mark.parametrize(("text", "problem"), [("2050 Q1", "is outside the run"),
+                                               ("soon", "is not a quarter")])
+def test_go_to_refuses_what_is_not_a_quarter_of_the_run(text, problem):
+    from sim.errors import InputError
+
+    with pytest.raises(InputError, match=problem) as refused:
+        parse_go_to(text, load_scenario("mikta"))
+    assert "go to quarter box" in str(refused.value) and "2043 Q4" in str(refused.value)
+
+
+def test_the_banner_says_not_started_before_the_first_quarter_and_when_they_last_met():
+    model = TeachingModel("mikta", seed=3)
+    first = banner(model.runs[0])
+    assert (first.state, first.title) == ("not-started", "NOT STARTED")
+    assert model.clock() == "2014 Q1 · not started"
+    model.go_to(64)
+    b = banner(model.runs[0])
+    assert b.title == "ALIVE" and "0 quarters ago" not in b.detail
+    assert b.detail.startswith("Ministers ") and model.clock() == "2029 Q4 · quarter 64 of 120"
+
+
+def test_the_story_log_tells_the_groups_events_and_the_routine_on_request():
+    from sim.app.story_log import is_routine, story_log, story_logs
+
+    model = TeachingModel(**{**opening_values("mikta", seed=3), "budget_trend": -0.06,
+                             "compare": True})
+    model.run_to_end()
+    run = model.runs[0]
+    story = story_log(run.trajectory, run.scenario)
+    everything = story_log(run.trajectory, run.scenario, routine=True)
+    texts = [str(e) for e in story]
+    assert "2029 Q2 — the group becomes a zombie" in texts
+    assert "2028 Q2 — a year without a meeting of ministers" in texts
+    assert not any(is_routine(e) for e in story) and any(is_routine(e) for e in everything)
+    assert len(story) < len(everything) / 2
+    merged = story_logs([(r.trajectory, r.scenario) for r in model.runs], ("A", "B"))
+    assert ("2029 Q2 — the group becomes a zombie", "A") in [(str(e), t) for e, t in merged]
+    assert ("2014 Q1 — Mexico takes the chair", "") in [(str(e), t) for e, t in merged]
+
+
+def test_the_ring_draws_each_ministry_by_budget_engagement_chair_crisis_and_exit():
+    import xml.etree.ElementTree as ET
+
+    from sim.app.ring import ring_svg
+
+    model = TeachingModel(**{**opening_values("mikta", seed=3), "budget_trend": -0.1,
+                             "crisis_rate": 2.0})
+    svg = ET.fromstring(ring_svg(model.runs[0].model, 232, 236))
+    assert {g.get("data-member") for g in svg.iter("{http://www.w3.org/2000/svg}g")} == set(
+        model.runs[0].scenario.codes)
+    model.go_to(100)
+    agents = model.runs[0].model.member_list
+    svg = ET.fromstring(ring_svg(model.runs[0].model, 232, 236))
+    ministries = {g.get("data-member"): g for g in svg.iter("{http://www.w3.org/2000/svg}g")}
+    radius = {code: float(g.find("{http://www.w3.org/2000/svg}circle").get("r"))
+              for code, g in ministries.items()}
+    by_budget = sorted(agents, key=lambda a: a.budget)
+    assert [radius[a.code] for a in by_budget] == sorted(radius[a.code] for a in by_budget)
+    chair = model.runs[0].trajectory.chair[99]
+    assert [g.get("data-chair") for g in ministries.values()].count("true") == (chair >= 0)
+    for agent in agents:
+        g = ministries[agent.code]
+        assert g.get("data-crisis") == str(bool(agent.crisis)).lower()
+        assert g.get("data-left") == str(agent.status == 2).lower()
+        assert float(g.get("data-engagement")) == pytest.approx(agent.engagement, abs=1e-4)
+    sizes = {float(t.get("font-size")) for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert min(sizes) >= 14
+
+
+def test_the_guide_gives_the_values_the_page_opens_with():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "teaching.md").read_text()
+    rows = dict(line.strip("| ").split(" | ")[:2] for line in text.splitlines()
+                if line.startswith("| `") and line.count("|") == 4)
+    forced = in_force(load_scenario("mikta"), 0)
+    assert {key.strip("`"): value for key, value in rows.items()} == {
+        LEVERS[name].key: str(f) .removeprefix(f"{f.label} ") for name, f in forced.items()}

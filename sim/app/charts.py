@@ -1,5 +1,6 @@
 """The teaching page's charts: each run's record and the odds over many seeds, drawn with
-Matplotlib's Agg canvas into PNG images the page shows."""
+Matplotlib's Agg canvas into PNG images the page shows at their own size (one image pixel, one
+pixel on the page), so that their 14 px text stays 14 px on a projector."""
 
 from __future__ import annotations
 
@@ -9,64 +10,59 @@ import numpy as np
 import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from sim.app.story import Run, RunOdds
 from sim.model import group_rules, rules
-from sim.reporting.figures import STATE_COLORS, member_colors, member_names
+from sim.reporting.figures import STATE_COLORS, member_colors
 
-FIGURE_WIDTH, FIGURE_HEIGHT, FIGURE_DPI = 13.0, 5.0, 80  # inches; the runs share the width
-ODDS_HEIGHT = 2.6  # inches
+DPI = 100  # pixels an inch: a chart's size in pixels is its size on the page
+FONT_PT = 14 * 72 / DPI  # every text of the charts is 14 px high: legible on a projector
+
+
+def points(pixels: float) -> float:
+    return pixels * 72 / DPI
 
 
 class RunChart:
     """A run's chart: engagement, joint outputs with the chair's terms, the state strip.
 
-    Axes, ticks, labels and legend are drawn once into a background image; each step draws
-    only the record over it (Matplotlib's blitting), which keeps a step quick to show.
+    Drawn at its size on the page (`width` x `height` pixels), its text 14 px. Axes, ticks
+    and labels are drawn once into a background image; each step draws only the record over
+    it (Matplotlib's blitting), which keeps a step quick to show.
     """
 
-    def __init__(self, run: Run, width: float):
+    def __init__(self, run: Run, width: int, height: int, title: str = ""):
         s = run.scenario
         self.run = run
         self.colors = member_colors(s)
         self.start = s.start_quarter / rules.QUARTERS_PER_YEAR
         end = self.start + run.trajectory.quarters * rules.QUARTER
-        self.fig = Figure(figsize=(width, FIGURE_HEIGHT), dpi=FIGURE_DPI)
+        self.fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
         self.canvas = FigureCanvasAgg(self.fig)
-        legend_rows = 1 if width > 9 else 2
+        top = 26 if title else 10
         self.ax_e, self.ax_a, self.ax_s = self.fig.subplots(3, 1, sharex=True, gridspec_kw={
-            "height_ratios": [3, 2.2, 0.35], "left": 0.75 / width, "right": 1 - 0.15 / width,
-            "top": 1 - (0.35 + 0.2 * legend_rows) / FIGURE_HEIGHT,
-            "bottom": 0.35 / FIGURE_HEIGHT, "hspace": 0.3})
+            "height_ratios": [3, 2, 0.45], "left": 62 / width, "right": 1 - 12 / width,
+            "top": 1 - top / height, "bottom": 26 / height, "hspace": 0.12})
+        for ax in (self.ax_e, self.ax_a, self.ax_s):
+            ax.tick_params(labelsize=FONT_PT, length=3, pad=2)
         n = len(s.members)
         self.ax_e.set_ylim(-0.06 - 0.03 * n, 1.02)
-        self.ax_e.set_yticks([0, 0.5, 1])
-        self.ax_e.set_ylabel("engagement")
-        handles = [Line2D([], [], color=c, lw=1.8, label=name)
-                   for name, c in zip(member_names(s), self.colors, strict=True)]
-        handles += [Line2D([], [], color="grey", ls="", marker="s", ms=3,
-                           label="domestic crisis"),
-                    Line2D([], [], color="grey", ls="", marker="D", ms=5, mec="black",
-                           label=f"joins {s.world.rival_name}"),
-                    Line2D([], [], color="grey", ls="", marker="X", ms=7, mec="black",
-                           label="leaves the group")]
-        columns = -(-len(handles) // legend_rows)
-        self.ax_e.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1),
-                         ncol=columns, fontsize=8, frameon=False, handlelength=1.2,
-                         columnspacing=0.8, borderaxespad=0.1)
-        self.fig.text(0.1 / width, 1 - 0.05 / FIGURE_HEIGHT, run.label, fontsize=10,
-                      fontweight="bold", va="top")
-        self.ax_a.set_ylabel("joint outputs")
-        self.ax_a.set_title("shaded: the chair's term (grey hatched: vacant; dashed: the "
-                            "same chair again)", fontsize=8,
-                            loc="left")
+        self.ax_e.set_yticks([0, 0.5, 1], ["0", ".5", "1"])
+        compact = height < 200  # two runs, one above the other: short names
+        self.ax_e.set_ylabel("eng." if compact else "engagement", fontsize=FONT_PT,
+                             labelpad=2)
+        if title:
+            self.fig.text(6 / width, 1 - 4 / height, title, fontsize=FONT_PT,
+                          fontweight="bold", va="top")
+        self.ax_a.set_ylabel("out." if compact else "outputs", fontsize=FONT_PT, labelpad=2)
         self.ax_s.set_ylim(0, 1)
         self.ax_s.set_yticks([])
-        self.ax_s.set_ylabel("state", rotation=0, ha="right", va="center")
+        self.ax_s.set_ylabel("state", rotation=0, ha="right", va="center", fontsize=FONT_PT)
         self.ax_s.set_xlim(self.start - 0.25, end)
-        self.ax_s.set_xticks(np.arange(np.ceil(self.start / 5) * 5, end, 5))
-        inches_a_year = (width - 0.9) / (end - self.start + 0.25)
+        span = end - self.start
+        every = 5 if width / span > 9 else 10  # tick labels 14 px apart enough to read
+        self.ax_s.set_xticks(np.arange(np.ceil(self.start / every) * every, end, every))
+        inches_a_year = (width - 74) / DPI / (span + 0.25)
         self.bar_width = 0.2 * inches_a_year * 72  # points: bars 0.2 years wide
         self.background = None
         self.top = 0.0  # of the outputs axis, as drawn in the background
@@ -153,28 +149,35 @@ def _spans(values: np.ndarray) -> list[tuple[int, int, int]]:
 
 
 class OddsChart:
-    """The odds as stacked areas, one panel per arm, with the story's quarter marked.
+    """The odds as stacked areas, one panel per arm above the other, with the story's quarter
+    marked; drawn at its size on the page, its text 14 px.
 
     The areas are drawn once into a background image; each quarter draws only the line that
     marks it (Matplotlib's blitting), as the run charts do.
     """
 
-    def __init__(self, odds: RunOdds):
-        self.fig = Figure(figsize=(FIGURE_WIDTH, ODDS_HEIGHT), dpi=FIGURE_DPI)
+    def __init__(self, odds: RunOdds, width: int, height: int,
+                 labels: tuple[str, ...] | None = None):
+        self.fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
         self.canvas = FigureCanvasAgg(self.fig)
-        self.axes = self.fig.subplots(1, len(odds.shares), sharey=True, squeeze=False,
-                                      gridspec_kw={"left": 0.06, "right": 0.99, "top": 0.84,
-                                                   "bottom": 0.16, "wspace": 0.05})[0]
+        arms = len(odds.shares)
+        self.axes = self.fig.subplots(arms, 1, sharex=True, squeeze=False, gridspec_kw={
+            "left": 44 / width, "right": 1 - 12 / width, "top": 1 - 22 / height,
+            "bottom": 26 / height, "hspace": 22 * arms / (height - 48)})[:, 0]
         self.years = odds.start_year + np.arange(len(odds.shares[0])) * rules.QUARTER
-        for ax, label, shares in zip(self.axes, odds.labels, odds.shares, strict=True):
+        for ax, label, shares in zip(self.axes, labels or odds.labels, odds.shares,
+                                     strict=True):
             ax.stackplot(self.years, shares[:, 0], shares[:, 1], shares[:, 2],
-                         colors=[STATE_COLORS[n] for n in ("alive", "zombie", "dead")],
-                         labels=["alive", "zombie", "dead"], lw=0)
+                         colors=[STATE_COLORS[n] for n in ("alive", "zombie", "dead")], lw=0)
             ax.set_ylim(0, 1)
+            ax.set_yticks([0, 1], ["0", "1"])
             ax.set_xlim(self.years[0], self.years[-1])
-            ax.set_title(f"{label}: {len(odds.seeds)} seeds", fontsize=9, loc="left")
-        self.axes[0].set_ylabel("share of runs")
-        self.axes[-1].legend(loc="lower right", fontsize=7, frameon=True)
+            ax.tick_params(labelsize=FONT_PT, length=3, pad=2)
+            ax.set_title(label, fontsize=FONT_PT, loc="left", pad=3)
+        span = self.years[-1] - self.years[0]
+        every = 5 if width / span > 9 else 10
+        self.axes[-1].set_xticks(np.arange(np.ceil(self.years[0] / every) * every,
+                                           self.years[-1], every))
         self.canvas.draw()
         self.background = self.canvas.copy_from_bbox(self.fig.bbox)
         self.shown: tuple[int, bytes] | None = None
@@ -187,15 +190,11 @@ class OddsChart:
         if 0 < quarter <= len(self.years):
             now = self.years[quarter - 1]
             for ax in self.axes:
-                line = ax.axvline(now, color="white", lw=1.5, ls="--")
-                text = ax.text(now, 0.03, " now ", color="white", fontsize=8, ha="right")
-                for artist in (line, text):
-                    ax.draw_artist(artist)
-                    artist.remove()
+                line = ax.axvline(now, color="white", lw=2, ls="--")
+                ax.draw_artist(line)
+                line.remove()
         self.shown = (quarter, png_of(self.canvas))
         return self.shown[1]
-
-
 
 
 def png_of(canvas: FigureCanvasAgg) -> bytes:

@@ -14,62 +14,39 @@ or with another scenario, seed or horizon, starts over.
 
 from __future__ import annotations
 
-import os
 import time
-from collections import Counter
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import mesa
 import numpy as np
 
-from sim.errors import InputError, UserError, format_value
+from sim.app.levers import (
+    SCENARIO_ENV,
+    SEED_ENV,
+    InForce,
+    in_force,
+    lever_changes,
+    opening_values,
+    parse_more,
+)
+from sim.errors import InputError, UserError
 from sim.model import rules
 from sim.model.fast_engine import run_batch
-from sim.model.keys import parse_assignments, spec_of
 from sim.model.mesa_engine import MinilateralModel
 from sim.model.params import Key, Scenario
 from sim.model.quarters import parse_date
-from sim.model.scenario_files import builtin_names, load_scenario, with_overrides
+from sim.model.scenario_files import load_scenario, with_overrides
 from sim.model.trajectory import Trajectory
+from sim.reporting.narrative import headline
 
-SCENARIO_ENV = "MINILAT_APP_SCENARIO"  # the scenario the page opens with (`minilat app NAME`)
-SEED_ENV = "MINILAT_APP_SEED"
+__all__ = ["SCENARIO_ENV", "SEED_ENV", "TeachingModel", "lever_changes", "opening_values",
+           "session_model"]
+
 MAX_SEED = 2**63 - 1
 MAX_YEARS = 60
 ODDS_RUNS = 300  # seeds the odds panel runs of each arm, from the story's seed on
-
-
-@dataclass(frozen=True)
-class Lever:
-    """A control of the page: the dotted key it sets and the slider's range and step."""
-
-    key: str
-    label: str
-    low: float = 0
-    high: float = 1
-    step: float = 0.05
-    also: tuple[str, ...] = ()  # keys set to the same value when the lever moves
-
-    @property
-    def unit(self) -> str:
-        return spec_of(self.key)[1].unit
-
-
-LEVERS = {
-    # the drift the class sets holds for the whole run, also after a trend the sources date
-    "budget_trend": Lever("members.*.budget_trend", "Budget trend", -0.3, 0.3, 0.01,
-                          also=("members.*.budget_trend_after",)),
-    "crisis_rate": Lever("members.*.crisis_rate", "Domestic crises", 0, 2, 0.05),
-    "rival_pull": Lever("world.rival_pull", "Rival bloc pull", 0, 5, 0.1),
-    "secretariat": Lever("group.secretariat", "Secretariat"),
-    "treaty": Lever("group.treaty", "Treaty"),
-    "agenda_breadth": Lever("group.agenda_breadth", "Agenda breadth", 1, 20, 1),
-    "chair_boost": Lever("group.chair_boost", "Chair boost"),
-    "standby": Lever("group.standby", "Standby floor", 0, 0.6),
-    "secretariat_floor": Lever("group.secretariat_floor", "Secretariat outputs", 0, 3, 0.1),
-}
 
 
 @dataclass
@@ -155,7 +132,7 @@ class TeachingModel(mesa.Model):
             return self._branch(going_on, *branch, compare)
         if self.changes:
             self.without = ("the scenario unchanged", unchanged)
-        self.runs.append(Run("with the changes" if compare else changed.title,
+        self.runs.append(Run("with the changes" if compare or self.changes else "as it stands",
                              MinilateralModel(changed, self.seed)))
         if compare:
             self.runs.append(Run("the scenario unchanged", MinilateralModel(unchanged, self.seed)))
@@ -200,7 +177,7 @@ class TeachingModel(mesa.Model):
         when = story.runs[0].scenario.quarter_label(quarter).replace("Q", " Q")
         self.changes = {**story.changes, **dated}
         self.without = (f"without the change from {when}", story.runs[0].scenario)
-        self.runs.append(Run(f"with the change from {when}" if compare else scenario.title,
+        self.runs.append(Run(f"with the change from {when}",
                              MinilateralModel(scenario, self.seed)))
         if compare:
             self.runs.append(Run(f"without the change from {when}",
@@ -229,6 +206,92 @@ class TeachingModel(mesa.Model):
                 run.model.step()
         self.running = any(run.model.running for run in self.runs)
 
+    @property
+    def quarters_run(self) -> int:
+        """Quarters shown so far (the story's first run; a run that died stops earlier)."""
+        return max((run.trajectory.quarters_run for run in self.runs), default=0)
+
+    @property
+    def horizon(self) -> int:
+        return self.runs[0].model.horizon if self.runs else 0
+
+    def go_to(self, quarters: int) -> None:
+        """Step until `quarters` quarters have been shown, or the story ends."""
+        while self.running and self.quarters_run < quarters:
+            self.step()
+
+    def run_to_end(self) -> None:
+        """Step to the horizon, or until every run has died."""
+        self.go_to(self.horizon)
+
+    def in_force(self) -> dict[str, InForce]:
+        """The levers in force in the story's first run from its next quarter on."""
+        run = self.runs[0]
+        return in_force(run.scenario, min(run.trajectory.quarters_run, self.horizon - 1))
+
+    def clock(self) -> str:
+        """Where the story stands, for the page's header: '2029 Q4 · quarter 64 of 120'."""
+        if not self.runs:
+            return ""
+        s = self.runs[0].scenario
+        shown = self.quarters_run
+        if shown == 0:
+            return f"{quarter_date(s, 0)} · not started"
+        return f"{quarter_date(s, shown - 1)} · quarter {shown} of {self.horizon}"
+
+
+def quarter_date(s: Scenario, quarter: int) -> str:
+    """A quarter index as the page writes it: '2029 Q4'."""
+    return s.quarter_label(quarter).replace("Q", " Q")
+
+
+def parse_go_to(text: str, s: Scenario) -> int:
+    """The "go to quarter" box's text ('2029 Q4', '2029q4' or a year, '2031', for its last
+    quarter) as the number of quarters to have shown; an `InputError` says what is allowed."""
+    first, last = quarter_date(s, 0), quarter_date(s, s.quarters - 1)
+    allowed = f"a quarter from {first} to {last}, such as {quarter_date(s, 63)}, or a year."
+    raw = str(text or "").strip()
+    try:
+        absolute = parse_date(raw.replace(" ", ""))
+    except ValueError:
+        raise InputError("go to quarter box", "is not a quarter.", key="quarter", value=raw,
+                         allowed=allowed) from None
+    if raw.replace(" ", "").isdigit():
+        absolute += rules.QUARTERS_PER_YEAR - 1  # a year: to its last quarter
+    index = absolute - s.start_quarter
+    if not 0 <= index < s.quarters:
+        raise InputError("go to quarter box", "is outside the run.", key="quarter", value=raw,
+                         allowed=allowed)
+    return index + 1
+
+
+@dataclass(frozen=True)
+class Banner:
+    """A run's state in a few words, for its banner."""
+
+    state: str  # not-started, alive, zombie, dead: the banner's colour
+    title: str  # NOT STARTED, ALIVE, ZOMBIE since 2029 Q2, DEAD in 2033 Q2
+    detail: str  # the apex level and its last meeting, the chair, the members active
+
+
+def banner(run: Run) -> Banner:
+    """The run's state after its last quarter shown; before the first, only its start."""
+    t, s = run.trajectory, run.scenario
+    if t.quarters_run == 0:
+        return Banner("not-started", "NOT STARTED",
+                      f"Step, Play or Go to runs it from {quarter_date(s, 0)}")
+    line = headline(t, s)
+    last = t.quarters_run - 1
+    level = rules.LEVEL_NAMES[int(t.apex[last])]
+    since = int(t.since_apex[last])
+    met = ("met this quarter" if since == 0 else
+           f"last met {since} quarter{'s' if since != 1 else ''} ago")
+    chair = int(t.chair[last])
+    who = "chair vacant" if chair == rules.VACANT else (
+        f"chair: {s.members[chair].name or s.members[chair].code}")
+    return Banner(line.state, line.title, " · ".join(
+        [f"{level.capitalize()} {met}", who, f"{int(t.active_members[last])} members active"]))
+
 
 def parse_seed(seed: int | str) -> int:
     """The seed box's text as a seed, or an `InputError` saying what is allowed."""
@@ -245,33 +308,6 @@ def parse_seed(seed: int | str) -> int:
     return value
 
 
-def lever_changes(levers: dict[str, Any], neutral: dict[str, Any]) -> dict[str, Any]:
-    """Dotted-key overrides of the levers that were moved.
-
-    A slider snaps a value that is not on its steps (a scenario's 0.408 on steps of 0.05) to
-    the nearest step, so any value within half a step of the neutral one counts as unmoved.
-    """
-    changes = {}
-    for name, value in levers.items():
-        lever = LEVERS[name]
-        if value is None:
-            continue
-        if isinstance(value, bool) or name not in neutral:
-            moved = value != neutral.get(name)
-        else:
-            moved = abs(value - neutral[name]) >= lever.step / 2
-        if moved:
-            for key in (lever.key, *lever.also):
-                changes[key] = round(value, 6) if isinstance(value, float) else value
-    return changes
-
-
-def parse_more(text: str) -> dict[str, Any]:
-    """'KEY=VALUE; KEY=VALUE' as typed in the page's box, as overrides."""
-    items = [item.strip() for item in str(text or "").replace("\n", ";").split(";")]
-    return parse_assignments([item for item in items if item])
-
-
 _UNSET = object()
 
 
@@ -280,22 +316,6 @@ def session_model(opening: dict[str, Any]) -> TeachingModel:
     the class, and the class keeps the session's last model for it to go on from."""
     session = type("TeachingSession", (TeachingModel,), {"previous": None})
     return session(**opening)
-
-
-def describe_changes(changes: dict[str, Any]) -> str:
-    """The changes in force, in the page's words; a change at a date says from when."""
-    labels = {lever.key: lever.label for lever in LEVERS.values()}
-    companions = {(key, date) for lever in LEVERS.values() for changed in changes
-                  if changed.partition("@")[0] == lever.key
-                  for key, date in [(k, changed.partition("@")[2]) for k in lever.also]}
-    parts = []
-    for key, value in changes.items():
-        name, _, date = key.partition("@")
-        if (name, date) in companions:
-            continue
-        when = f" from {date.replace('Q', ' Q')}" if date else ""
-        parts.append(f"{labels.get(name, name)} = {format_value(value)}{when}")
-    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -319,17 +339,25 @@ def odds_of(arms: list[tuple[str, Scenario]], seed: int, runs: int = ODDS_RUNS) 
     dead)."""
     started = time.perf_counter()
     seeds = tuple((seed + i) % (MAX_SEED + 1) for i in range(runs))
-    shares = []
-    for _, scenario in arms:
-        batch = run_batch([scenario] * runs, list(seeds), record_series=True)
-        states = np.full((runs, scenario.quarters), rules.DEAD)
-        for r, trajectory in enumerate(batch.trajectories):
-            states[r, :trajectory.quarters_run] = trajectory.upto("state")
-        shares.append(np.stack([(states == code).mean(axis=0)
-                                for code in (rules.ALIVE, rules.ZOMBIE, rules.DEAD)], axis=1))
-    return RunOdds(seeds, tuple(label for label, _ in arms), tuple(shares),
-                arms[0][1].start_quarter / rules.QUARTERS_PER_YEAR,
-                time.perf_counter() - started)
+    shares = tuple(state_shares(scenario, seeds) for _, scenario in arms)
+    return RunOdds(seeds, tuple(label for label, _ in arms), shares,
+                   arms[0][1].start_quarter / rules.QUARTERS_PER_YEAR,
+                   time.perf_counter() - started)
+
+
+@lru_cache(maxsize=32)
+def state_shares(scenario: Scenario, seeds: tuple[int, ...]) -> np.ndarray:
+    """(quarters, 3): the shares of the runs of `scenario` on `seeds` alive, zombie and dead
+    in each quarter. Kept for the server's life: the scenario as it stands, the arm a class
+    compares with, is computed once for each seed and horizon."""
+    batch = run_batch([scenario] * len(seeds), list(seeds), record_series=True)
+    states = np.full((len(seeds), scenario.quarters), rules.DEAD)
+    for r, trajectory in enumerate(batch.trajectories):
+        states[r, :trajectory.quarters_run] = trajectory.upto("state")
+    shares = np.stack([(states == code).mean(axis=0)
+                       for code in (rules.ALIVE, rules.ZOMBIE, rules.DEAD)], axis=1)
+    shares.flags.writeable = False  # shared by every story that asks for it
+    return shares
 
 
 def odds_summary(odds: RunOdds, scenario: Scenario) -> str:
@@ -344,71 +372,12 @@ def odds_summary(odds: RunOdds, scenario: Scenario) -> str:
             f"{len(odds.seeds)} seeds: " + "; ".join(parts) + ".")
 
 
-def levers_in_force(s: Scenario) -> str:
-    """Every lever's value in a scenario; for member keys, the common value and exceptions."""
-    parts = []
-    for lever in LEVERS.values():
-        value = _value_in(s, lever.key)
-        text = format_value(value) if isinstance(value, bool) else f"{value:g}"
-        section, *_, name = lever.key.split(".")
-        if section == "members":
-            others = [f"{m.name or m.code} {getattr(m, name):g}" for m in s.members
-                      if getattr(m, name) != value]
-            text += f" ({', '.join(others)})" if others else ""
-        parts.append(f"{lever.label}: {text}")
-    return " · ".join(parts)
 
 
-def opening_values(scenario: str | None = None, seed: int | str | None = None) -> dict[str, Any]:
-    """The values the page's controls open with: the opening scenario's own."""
-    name = scenario or os.environ.get(SCENARIO_ENV, "mikta")
-    s = load_scenario(name)
-    values: dict[str, Any] = {"scenario": name,
-                              "seed": str(seed if seed is not None
-                                          else os.environ.get(SEED_ENV, "1")),
-                              "years": s.years}
-    for lever_name, lever in LEVERS.items():
-        values[lever_name] = _value_in(s, lever.key)
-    values["more"] = ""
-    values["compare"] = False
-    values["from_now"] = True
-    values["neutral"] = {k: v for k, v in values.items() if k in LEVERS or k == "years"}
-    return values
-
-
-def _value_in(s: Scenario, key: str) -> Any:
-    """A key's value in a scenario; for a member key, the value most members have."""
-    return Counter(Key.parse(key).values_in(s)).most_common(1)[0][0]
-
-
-def model_params(opening: dict[str, Any]) -> dict[str, Any]:
-    """SolaraViz's controls (in the order shown) and the fixed `neutral` values."""
-    choices = builtin_names()
-    if opening["scenario"] not in choices:
-        choices.append(opening["scenario"])
-    params: dict[str, Any] = {
-        "scenario": {"type": "Select", "value": opening["scenario"], "values": choices,
-                     "label": "Scenario"},
-        "seed": {"type": "InputText", "value": opening["seed"],
-                 "label": "Seed (the same seed, the same shocks)"},
-        "years": {"type": "SliderInt", "value": opening["years"], "min": 1, "max": MAX_YEARS,
-                  "step": 1, "label": "Years"},
-    }
-    for name, lever in LEVERS.items():
-        kind, _ = spec_of(lever.key)
-        if kind is bool:
-            params[name] = {"type": "Checkbox", "value": opening[name], "label": lever.label}
-        else:
-            unit = f"{lever.unit} · " if lever.unit else ""
-            params[name] = {"type": "SliderInt" if kind is int else "SliderFloat",
-                            "value": opening[name], "min": lever.low, "max": lever.high,
-                            "step": lever.step, "label": lever.label,
-                            "caption": f"{unit}scenario: {opening[name]:g}"}
-    params["more"] = {"type": "InputText", "value": opening["more"],
-                      "label": "More changes: KEY=VALUE; KEY=VALUE"}
-    params["compare"] = {"type": "Checkbox", "value": opening["compare"],
-                         "label": "Compare with the unchanged scenario"}
-    params["from_now"] = {"type": "Checkbox", "value": opening["from_now"],
-                          "label": "Reset applies moved levers from the current quarter"}
-    params["neutral"] = opening["neutral"]
-    return params
+def odds_rows(odds: RunOdds, scenario: Scenario
+              ) -> tuple[str, list[tuple[str, dict[str, float]]]]:
+    """The odds at the horizon as a table: its date, and each arm's shares in % by state."""
+    last = len(odds.shares[0]) - 1
+    return quarter_date(scenario, last), [
+        (label, {name: 100 * share for name, share in odds.at(arm, last).items()})
+        for arm, label in enumerate(odds.labels)]

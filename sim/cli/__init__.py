@@ -39,7 +39,7 @@ COMMANDS = {
     "population": ("population", "Run a population of groups with drawn founding conditions: "
                                  "its life table, hazard by\nage, survival curves and Cox model "
                                  "against published figures."),
-    "app": ("serve", "Serve the teaching page (Mesa's SolaraViz) and print its address; "
+    "app": ("serve", "Serve the teaching page and print its address; "
                      "Ctrl+C stops it."),
     "report": ("report", "Write report.md and report.html, with figures/, into an "
                          "experiment's results folder."),

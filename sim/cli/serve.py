@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from sim.app.story import SCENARIO_ENV, SEED_ENV
+from sim.app.levers import SCENARIO_ENV, SEED_ENV
 from sim.cli.console import command_app, out
 from sim.errors import UserError
 from sim.experiments.children import child_of_this_process
@@ -41,7 +41,7 @@ def serve_app(
     seed: Annotated[int, typer.Option(help="Seed the page opens with.", min=0,
                                       max=2**63 - 1)] = 1,
 ) -> None:
-    """Serve the teaching page (Mesa's SolaraViz) and print its address; Ctrl+C stops it."""
+    """Serve the teaching page and print its address; Ctrl+C stops it."""
     serve(scenario, host=host, port=port, seed=seed, announce=out.print)
 
 
@@ -68,6 +68,7 @@ def serve(scenario: str = "mikta", *, host: str = "127.0.0.1", port: int = 8765,
             raise UserError(f"--host {host} --port {port}: cannot serve there "
                             f"({exc.strerror}). {hint}") from None
     env = {**os.environ, SCENARIO_ENV: scenario, SEED_ENV: str(seed),
+           "SOLARA_THEME_SHOW_BANNER": "false",  # the page needs every pixel of a projector
            "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
                                                      QUIET_SERVER]))}
     server = subprocess.Popen(
