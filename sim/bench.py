@@ -27,6 +27,8 @@ import numpy as np
 from sim.experiments.design import load_experiment
 from sim.experiments.evaluation import evaluate
 from sim.experiments.execution import execute, run_table
+from sim.inference.population_draw import draw_population
+from sim.inference.population_file import load_population
 from sim.model import phases
 from sim.model.fast_engine import run_batch
 from sim.model.mesa_engine import MinilateralModel
@@ -172,22 +174,16 @@ def _interleaved(repeats: int, works: list[tuple[str, Callable[[], int]]]) -> li
 
 
 MIXED_SIZES = (3, 5, 6, 8, 10, 12)
+POPULATION_FILE = Path(__file__).resolve().parents[1] / "experiments" / "population-igo.toml"
 
 
-def sized_group(template, members: int, rng: np.random.Generator | None = None):
-    """A group of `members` copies of the template's first member (codes M1, M2, ...); with
-    `rng`, founding conditions of its own: budget trend, crises, secretariat, rival pull."""
+def sized_group(template, members: int):
+    """A group of `members` copies of the template's first member (codes M1, M2, ...)."""
     first = template.members[0]
-    values = {}
     scenario = dataclasses.replace(template, name=f"group-{members}", group=dataclasses.replace(
         template.group, chair_order=()))
-    if rng is not None:
-        values = {"budget_trend": rng.uniform(-0.06, 0.02), "crisis_rate": rng.uniform(0.1, 1.0)}
-        scenario = dataclasses.replace(
-            scenario, group=dataclasses.replace(scenario.group, secretariat=bool(rng.random() < 0.3)),
-            world=dataclasses.replace(scenario.world, rival_pull=float(rng.choice([0.0, 1.0]))))
     return dataclasses.replace(scenario, members=tuple(
-        dataclasses.replace(first, code=f"M{i + 1}", name=f"Member {i + 1}", **values)
+        dataclasses.replace(first, code=f"M{i + 1}", name=f"Member {i + 1}")
         for i in range(members)))
 
 
@@ -205,25 +201,33 @@ def bench_shapes(runs_per_shape: int = 500, years: int = 30, repeats: int = 3,
     same = [sized_group(template, width) for _ in range(member_runs // width)]
     run_batch(mixed[:50], np.arange(50))  # warm-up
     by_shape, by_one = _interleaved(repeats, [
-        ("six sizes (3 - 12 members), one batch", lambda: fast_engine(mixed, np.arange(len(mixed)))),
-        (f"one size ({width} members), one batch", lambda: fast_engine(same, np.arange(len(same))))])
+        ("six sizes (3 - 12 members), one batch",
+         lambda: fast_engine(mixed, np.arange(len(mixed)))),
+        (f"one size ({width} members), one batch",
+         lambda: fast_engine(same, np.arange(len(same))))])
     lines = []
     for m, members in ((by_shape, member_runs), (by_one, len(same) * width)):
         lines.append(f"{m.label:<40} {m.rate:>8,.0f} runs/s  {members / m.seconds:>9,.0f} "
                      f"member-runs/s  ({m.runs} runs in {m.seconds:.2f} s)")
     ratio = (member_runs / by_shape.seconds) / (len(same) * width / by_one.seconds)
     lines.append(f"six sizes / one size, member-quarters per second: {ratio:.2f} (target >= 0.70)")
-    groups = [sized_group(load_scenario("generic-5", years=population_years),
-                          int(rng.integers(3, 13)), rng) for _ in range(population)]
+    return lines + bench_population(population, population_years, workers)
+
+
+def bench_population(groups: int = 10_000, years: int = 50, workers: int = 2) -> list[str]:
+    """The time of a population of groups drawn from the shipped population file (3 to 12
+    members, informal and formal), run on `workers` processes."""
+    population = load_population(POPULATION_FILE, groups=groups)
     start = time.perf_counter()
-    table = evaluate(groups, np.arange(population), workers=workers,
-                     batch=-(-population // workers))
+    scenarios = [dataclasses.replace(s, years=years) for s in draw_population(population).scenarios]
+    drawing = time.perf_counter() - start
+    table = evaluate(scenarios, np.arange(groups), workers=workers,
+                     batch=-(-groups // workers))
     seconds = time.perf_counter() - start
     alive = (table["outcome"] == "alive").mean()
-    lines.append(f"population of {population:,} groups (3 - 12 members), {population_years} "
-                 f"years, {workers} workers: {seconds:.1f} s (target < 15 s); "
-                 f"{alive:.0%} alive at the end")
-    return lines
+    return [f"population of {groups:,} groups ({POPULATION_FILE.name}), {years} years, "
+            f"{workers} workers: {seconds:.1f} s, of which drawing {drawing:.1f} s "
+            f"(target < 15 s); {alive:.0%} alive at the end"]
 
 
 # ------------------------------------------------------------------------------ experiments

@@ -72,7 +72,7 @@ def test_a_mixed_batch_lays_out_six_shapes_padded_to_the_widest(tmp_path):
 
 def test_each_run_of_a_mixed_batch_equals_its_group_run_alone(tmp_path):
     groups = shapes(tmp_path)
-    scenarios, seeds, mixed = mixed_batch(groups, 6, 12)
+    _, seeds, mixed = mixed_batch(groups, 6, 12)
     fast = to_records(mixed.summary, mixed.seeds)
     for k, group in enumerate(groups):
         alone = run_batch(group, seeds[6 * k: 6 * k + 6], years=12, record_series=True)
