@@ -76,11 +76,12 @@ def test_a_bad_method_is_named(tmp_path):
     assert "calibration.method" in str(info.value) and "rejection" in str(info.value)
 
 
-def test_same_seed_same_posterior_on_one_worker(tmp_path):
+def test_same_seed_same_posterior_on_one_worker_or_two(tmp_path):
     calibration = load_joint(write(tmp_path))
     a = calibrate_joint(calibration, workers=1, folder=tmp_path / "a")
-    b = calibrate_joint(calibration, workers=1, folder=tmp_path / "b")
+    b = calibrate_joint(calibration, workers=2, folder=tmp_path / "b")
     pd.testing.assert_frame_equal(a.sets, b.sets)
+    pd.testing.assert_frame_equal(a.generations, b.generations)
     assert len(a.generations) == 2 and a.method == "smc"
     assert a.sets["weight"].sum() == pytest.approx(1.0)
     # every simulation counts: the prior sample that calibrates the distance (t = -1) too
@@ -138,6 +139,12 @@ def test_a_calibration_killed_mid_generation_resumes_from_its_history(tmp_path):
     assert generations["t"].tolist() == [0, 1, 2]
     assert generations["epsilon"].iloc[0] == pytest.approx(first)  # kept, not redone
     assert f"generation {stored}:" in resumed.stdout
+    # and it ends as a calibration that was never interrupted
+    whole = tmp_path / "whole"
+    assert minilat("calibrate", path, "--out", whole, "--workers", "1").returncode == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"),
+                                  pd.read_parquet(whole / "posterior.parquet"))
+    pd.testing.assert_frame_equal(generations, pd.read_csv(whole / "generations.csv"))
 
 
 def test_resume_needs_the_same_file_and_its_history(tmp_path):
@@ -151,3 +158,4 @@ def test_resume_needs_the_same_file_and_its_history(tmp_path):
     rejection = minilat("calibrate", path, "--out", tmp_path / "r", "--resume", "--method",
                         "rejection")
     assert rejection.returncode == 2 and "smc" in rejection.stderr
+
