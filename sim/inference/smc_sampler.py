@@ -84,6 +84,7 @@ class BatchSampler(pyabc.sampler.Sampler):
                 if accepted >= n:
                     break
         self.nr_evaluations_ = simulated
+        sample.ok = accepted >= n  # pyabc stops on a population that `max_eval` left short
         return sample
 
     @staticmethod
