@@ -96,14 +96,15 @@ def test_one_case_goes_through_the_joint_fit_and_its_report(tmp_path):
     posterior = pd.read_csv(out / "posterior.csv")
     identified = int(posterior["identified"].sum())
     if identified:
-        assert f"**{identified} of 2 parameters are identified**" in report
+        verb = "is" if identified == 1 else "are"
+        assert f"**{identified} of 2 parameters {verb} identified**" in report
     else:
         assert "**No parameter is identified**" in report
     for row in posterior.itertuples():  # each parameter's interval width against its prior
         assert f"| `{row.parameter}` |" in report
         assert f"| {row.interval_share_of_prior:.2f} |" in report
     fit = pd.read_csv(out / "predictive.csv")
-    assert f"| {fit['inside'].mean():.0%} |" in report
+    assert f"| {fit['inside'].mean() * 100:.0f} % |" in report
     assert "60 parameter sets simulated" in report and "rejection" in report
 
 

@@ -49,15 +49,7 @@ def calibrate_file(path: str | Path, out: str | Path | None = None, *, draws: in
     """
     stage = stage or (lambda message: None)
     workers = check_execution(backend, workers, scheduler)
-    return calibrate_joint_file(Path(path), out, draws, workers, force, backend, scheduler,
-                                resume, method, progress, stage)
-
-
-def calibrate_joint_file(path: Path, out: str | Path | None, draws: int | None, workers: int,
-                         force: bool, backend: str, scheduler: str | None, resume: bool,
-                         method: str | None, progress: Callable[[Generation], None] | None,
-                         stage: Callable[[str], None]) -> CalibrationRun:
-    """`calibrate_file` for a file naming case records: one set of values for all of them."""
+    path = Path(path)
     spec = load_joint(path, draws=draws)
     if method is not None:
         if method not in METHODS:

@@ -114,7 +114,8 @@ def identified_section(posterior: pd.DataFrame) -> Section:
         named = "; ".join(f"`{row.parameter}` {row.q05:.3g} – {row.q95:.3g} "
                           f"({row.interval_share_of_prior:.2f} of its prior range)"
                           for row in narrow.itertuples())
-        section.add(f"**{len(narrow)} of {len(posterior)} parameters are identified** (their "
+        verb = "is" if len(narrow) == 1 else "are"
+        section.add(f"**{len(narrow)} of {len(posterior)} parameters {verb} identified** (their "
                     f"90 % interval under {UNIDENTIFIED} of the prior range): {named}.")
     else:
         section.add(f"**No parameter is identified**: every 90 % interval spans at least "
@@ -141,8 +142,8 @@ def fit_section(calibration, result) -> Section:
         used = int((result.scales[case.observed.index] > 0).sum())
         rows.append({"case": name, "years": f"{case.years[0]} – {case.years[-1]}",
                      "statistics (used)": f"{len(case.observed)} ({used})",
-                     "inside the posterior's 90 %": f"{pred['inside'].mean():.0%}",
-                     "inside at the calibrated values": f"{point['inside'].mean():.0%}"})
+                     "inside the posterior's 90 %": f"{pred['inside'].mean() * 100:.0f} %",
+                     "inside at the calibrated values": f"{point['inside'].mean() * 100:.0f} %"})
     section.add(Table(pd.DataFrame(rows)))
     section.add("A statistic is the record's activity at one level in one year, or whether the "
                 "group is a zombie, or dead, at a year's end; one that never varies over the "
@@ -162,8 +163,8 @@ def method_section(calibration, result, summary: dict) -> Section:
              f"{len(result.sets):,} posterior sets, effective sample size "
              f"{summary['effective_sample_size']:.0f}"]
     if result.method == "rejection":
-        items.append(f"{calibration.draws:,} prior draws, the closest {calibration.accept:.1%} "
-                     "accepted")
+        items.append(f"{calibration.draws:,} prior draws, the closest "
+                     f"{calibration.accept * 100:g} % accepted")
     section.add(Bullets(items))
     if len(result.generations):
         section.add(Table(result.generations.assign(
