@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -192,3 +193,18 @@ def test_recovery_of_known_truths_covers_them_and_learns_the_base_rate(tmp_path)
     assert (rate["median"] - rate["truth"]).abs().mean() < \
         0.6 * (3.5 - rate["truth"]).abs().mean()
     assert ((rate["high_0.9"] - rate["low_0.9"]) / 5.0).mean() < 0.7  # narrower than the prior
+
+
+def test_the_bench_line_compares_both_methods_on_the_same_budget(tmp_path):
+    from sim.bench import bench_calibration
+
+    lines = bench_calibration(write(tmp_path), sets=300, workers=1)
+    rates = {}
+    for line in lines[:2]:
+        label = "smc" if line.startswith("ABC-SMC") else "rejection"
+        rate, sets = re.search(r"([\d,.]+) sets/s  \(([\d,]+) parameter sets", line).groups()
+        rates[label] = float(rate.replace(",", ""))
+        assert (int(sets.replace(",", "")) == 300) if label == "rejection" else \
+            int(sets.replace(",", "")) >= 300
+    ratio = float(re.search(r"rejection: ([\d.]+)x", lines[2]).group(1))
+    assert ratio == pytest.approx(rates["smc"] / rates["rejection"], abs=0.01)
