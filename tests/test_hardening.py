@@ -290,39 +290,11 @@ def test_claims_with_a_repeated_id_are_refused(tmp_path):
 
 
 ROOT = Path(__file__).resolve().parents[1]
-CALIBRATION = (ROOT / "experiments" / "mikta-calibration.toml").read_text(encoding="utf-8")
 
 
 def _mikta_with(old: str, new: str) -> str:
     text = (ROOT / "sim" / "model" / "scenarios" / "mikta.toml").read_text(encoding="utf-8")
     return text.replace(old, new, 1)
-
-
-def _calibration_with(tmp_path, csv_text):
-    (tmp_path / "record.csv").write_text(csv_text, encoding="utf-8")
-    path = tmp_path / "calibration.toml"
-    import re
-
-    path.write_text(re.sub(r'statements = "[^"]*"', 'statements = "record.csv"', CALIBRATION),
-                    encoding="utf-8")
-    return path
-
-
-def test_a_record_with_a_header_and_no_rows_is_refused(tmp_path):
-    done = cli("calibrate", _calibration_with(tmp_path, "date,title\n"), "--draws", "10",
-               "--out", tmp_path / "out")
-    assert done.returncode == 2 and "record.csv" in done.stderr and "no rows" in done.stderr
-
-
-def test_a_badly_dated_or_broken_record_is_refused_with_its_line(tmp_path):
-    done = cli("calibrate", _calibration_with(tmp_path, "date,title\n2014-03-01,a\n"
-                                                        "2015-02-30,b\n"), "--draws", "10")
-    assert done.returncode == 2 and "line 3" in done.stderr and "2015-02-30" in done.stderr
-    done = cli("calibrate", _calibration_with(tmp_path, ""), "--draws", "10")
-    assert done.returncode == 2 and "no `date` column" in done.stderr
-    (tmp_path / "record.csv").write_bytes(b"date,title\n\xff\xfe2014-01-01,x\n")
-    done = cli("calibrate", tmp_path / "calibration.toml", "--draws", "10")
-    assert done.returncode == 2 and "UTF-8" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_contrast_with_neither_baseline_nor_treatment_is_refused(tmp_path):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from sim.bench import bench_calibration as measure_calibration
 from sim.bench import bench_engines as measure_engines
 from sim.bench import bench_shapes as measure_shapes
 from sim.bench import bench_sweep as measure_sweep
@@ -26,15 +28,29 @@ def bench_engines(
     fast_runs: Annotated[int, typer.Option(min=1, help="Runs of the fast engine and of the "
                                            "lower bound.")] = 4000,
     repeats: Annotated[int, typer.Option(min=1, help="Repeats; the fastest counts.")] = 3,
+    calibration: Annotated[Path, typer.Option(help="Calibration file whose targets and priors "
+                                              "the calibration line uses.")
+                           ] = Path("experiments/joint-smc.toml"),
+    calibration_sets: Annotated[int, typer.Option(min=100, help="Parameter sets each "
+                                                  "calibration method simulates.")] = 3000,
 ) -> None:
     """Runs per second of the Mesa engine, the fast engine, mesa.batch_run and a numpy lower
-    bound, on the same work; and their ratios."""
+    bound, on the same work; and their ratios; then parameter sets per second of the shipped
+    calibration method against rejection's."""
     if ctx.invoked_subcommand is not None:
         return
     out.print(f"engines on {scenario}, {years} years; {machine()}")
     report = measure_engines(scenario, years, mesa_runs=mesa_runs, fast_runs=fast_runs,
                              repeats=repeats)
     for line in report.lines():
+        out.print(line, highlight=False)
+    if not calibration.is_file():
+        out.print(f"calibration: no file {calibration} (run from the repository's folder, or "
+                  "give --calibration FILE)", highlight=False)
+        return
+    out.print(f"calibration on the targets and priors of {calibration}, {calibration_sets:,} "
+              "parameter sets each, 2 workers")
+    for line in measure_calibration(calibration, calibration_sets):
         out.print(line, highlight=False)
 
 

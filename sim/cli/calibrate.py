@@ -1,4 +1,4 @@
-"""`minilat calibrate`: a scenario's free parameters fitted to case records."""
+"""`minilat calibrate`: the behavioural values of one case or several fitted to their records."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def calibrate(
     method: Annotated[str | None, typer.Option(help="Override the file's method: smc or "
                                                "rejection.")] = None,
 ) -> None:
-    """Fit a scenario's free parameters to case records by approximate Bayesian computation."""
+    """Fit the behavioural values shared by case records by approximate Bayesian computation."""
 
     def progress(generation) -> None:
         out.print(f"generation {generation.t}: tolerance {generation.epsilon:.3g}, "
@@ -46,24 +46,18 @@ def calibrate(
                           progress=progress,
                           stage=lambda message: out.print(f"{message} ...", highlight=False))
     spec, result, folder = done.spec, done.result, done.folder
-    if done.joint and result.method == "smc":
+    if result.method == "smc":
         out.print(f"{len(result.generations)} generations, {result.simulations:,} parameter "
                   f"sets simulated, final tolerance {result.tolerance:.3g}, in "
-                  f"{result.seconds:.0f} s; results in {folder}", highlight=False)
+                  f"{result.seconds:.0f} s", highlight=False)
     else:
         accepted = int(result.draws["accepted"].sum())
         out.print(f"{spec.draws:,} draws, {accepted} accepted (distance <= "
-                  f"{result.tolerance:.2f}) in {result.seconds:.0f} s; results in {folder}")
+                  f"{result.tolerance:.2f}) in {result.seconds:.0f} s", highlight=False)
     _print_posterior(result.posterior)
-    if done.joint:
-        _print_fit(spec, result)
-    else:
-        table = Table("year", "observed", "simulated median", "90 % interval")
-        for row in result.predictive.itertuples():
-            table.add_row(str(row.year), str(row.observed), f"{row.median:.1f}",
-                          f"{row.q05:.1f} - {row.q95:.1f}")
-        out.print(table)
+    _print_fit(spec, result)
     _print_long_run(result.long_run)
+    out.print(f"report: {done.report}; results in {folder}", highlight=False)
 
 
 def _print_posterior(posterior) -> None:

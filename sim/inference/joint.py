@@ -1,9 +1,9 @@
-"""One set of behavioural values for several cases: a joint calibration against their records.
+"""One set of behavioural values for one case or several: a calibration against their records.
 
-A joint calibration file names case records (`[calibration] cases`, shipped names such as
-`mikta` and `ibsa`, or paths to record TOML files) instead of one scenario and one statements
-CSV. Each case's targets come from its record and the scenario the record names, over the
-calendar years both cover in full (as `minilat validate` compares them):
+A calibration file names case records (`[calibration] cases`, shipped names such as `mikta` and
+`ibsa`, or paths to record TOML files); one case is a joint calibration with one case. Each
+case's targets come from its record and the scenario the record names, over the calendar years
+both cover in full (as `minilat validate` compares them):
 
 - activity: the record's meetings and documents per year at every level the record holds in
   full that year (`<case>:<level>:<year>`);
@@ -23,7 +23,6 @@ cases' distances. The accepted draws are the `accept` share closest to the recor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +43,7 @@ from sim.inference.calibration import (
 )
 from sim.inference.records import Record, common_years, load_record
 from sim.model import rules
-from sim.model.files import Section, check_fits, read_toml
+from sim.model.files import Section, check_fits
 from sim.model.labels import LEVELS
 from sim.model.params import Scenario
 from sim.model.scenario_files import load_scenario, with_overrides
@@ -104,16 +103,6 @@ class JointCalibration:
     min_epsilon: float = 0.0
     max_simulations: int = 20_000
     replicates: int = 1
-
-
-def is_joint(path: str | Path) -> bool:
-    """Whether a calibration file names cases (a joint calibration) rather than one scenario."""
-    try:
-        raw, _ = read_toml(Path(path))
-    except (InputError, UserError):
-        return False
-    head = raw.get("calibration", {})
-    return isinstance(head, Mapping) and "cases" in head
 
 
 def load_joint(path: str | Path, draws: int | None = None) -> JointCalibration:
@@ -278,7 +267,6 @@ __all__ = [
     "case_distances",
     "case_statistics",
     "case_target",
-    "is_joint",
     "joint_distance",
     "load_joint",
     "statistic_scales",

@@ -55,6 +55,12 @@ class JointResult:
     simulations: int  # parameter sets simulated by the fit (each one run, or `replicates`, of
     # every case), the predictive checks not counted
     generations: pd.DataFrame = field(default_factory=pd.DataFrame)  # smc: t, epsilon, ...
+    fit_seconds: float = float("nan")  # the fit's own time, the summaries after it not counted
+
+    @property
+    def sets_per_second(self) -> float:
+        """Parameter sets the fit simulated per second of its own time."""
+        return self.simulations / self.fit_seconds
 
 
 @dataclass
@@ -68,6 +74,7 @@ class Fit:
     tolerance: float
     simulations: int
     generations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    seconds: float = float("nan")  # the fit's own time
 
 
 def calibrate_joint(calibration: JointCalibration, workers: int = 2, folder: Path | None = None,
@@ -76,15 +83,18 @@ def calibrate_joint(calibration: JointCalibration, workers: int = 2, folder: Pat
                     evaluator: Evaluator | None = None) -> JointResult:
     """Fit by the file's method; then the posterior, its predictive fit and the long run.
 
-    The runs go to `evaluator`, or to one started on `backend` with `workers`; ABC-SMC runs its
-    own sampler there first, its history in `folder` (a temporary one if none).
+    The runs go to `evaluator`, or to one started on `backend` with `workers`; ABC-SMC keeps its
+    history in `folder` (a temporary one if none).
     """
     start = time.perf_counter()
     if calibration.method == "rejection":
         with open_evaluator(evaluator, workers, backend, scheduler) as pool:
-            return summarize(calibration, by_rejection(calibration, pool), pool, start)
-    fit = by_smc(calibration, workers, folder, backend, scheduler, resume, report)
+            fit = by_rejection(calibration, pool)
+            fit.seconds = time.perf_counter() - start
+            return summarize(calibration, fit, pool, start)
     with open_evaluator(evaluator, workers, backend, scheduler) as pool:
+        fit = by_smc(calibration, pool, folder, resume, report)
+        fit.seconds = time.perf_counter() - start
         yardstick = prior_draws(calibration, YARDSTICK_DRAWS, calibration.seed + 1)
         seeds = [run_seed(calibration.seed, k, 3, common=False)
                  for k in range(len(yardstick))]
@@ -111,16 +121,16 @@ def by_rejection(calibration: JointCalibration, evaluator: Evaluator) -> Fit:
     return Fit(draws, sets, sample, scales, tolerance, len(params))
 
 
-def by_smc(calibration: JointCalibration, workers: int, folder: Path | None, backend: str,
-           scheduler: str | None, resume: bool,
-           report: Callable[[Generation], None] | None) -> Fit:
+def by_smc(calibration: JointCalibration, evaluator: Evaluator, folder: Path | None,
+           resume: bool, report: Callable[[Generation], None] | None) -> Fit:
     """The last generation of an ABC-SMC run (or resumed run) and an equally weighted sample
     of it; the scales are left for the caller (empty)."""
     scratch = None
     if folder is None:  # pyabc's history needs a file: a temporary one, deleted here
         folder = scratch = Path(tempfile.mkdtemp(prefix="minilat-smc-"))
     try:
-        history = run_smc(calibration, folder, workers, backend, scheduler, resume, report)
+        history = run_smc(calibration, folder, resume=resume, report=report,
+                          evaluator=evaluator)
         sets = posterior_sets(calibration, history)
         table = generations(history)
         simulations = int(history.total_nr_simulations)
@@ -165,7 +175,8 @@ def summarize(calibration: JointCalibration, fit: Fit, evaluator: Evaluator, sta
     return JointResult(calibration.method, draws, fit.sets, fit.scales, posterior,
                        intervals(calibration, again), calibrated,
                        intervals(calibration, at_point), long_run, fit.tolerance,
-                       time.perf_counter() - start, fit.simulations, fit.generations)
+                       time.perf_counter() - start, fit.simulations, fit.generations,
+                       fit.seconds)
 
 
 def intervals(calibration: JointCalibration, simulated: pd.DataFrame) -> pd.DataFrame:

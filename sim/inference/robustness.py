@@ -33,9 +33,9 @@ from sim.experiments.design import run_seed
 from sim.experiments.evaluation import SUMMARIES, Evaluator, evaluate, open_evaluator
 from sim.experiments.posterior import PosteriorSets
 from sim.experiments.storage import atomic_write_bytes
-from sim.inference.calibration import load_calibration, prior_draws
+from sim.inference.calibration import prior_draws
 from sim.inference.claims import ClaimSuite, metrics
-from sim.inference.joint import is_joint, load_joint
+from sim.inference.joint import load_joint
 from sim.inference.statistics import rule_regions
 from sim.model.params import Scenario
 from sim.model.scenario_files import scenario_as_dict, with_overrides
@@ -69,8 +69,7 @@ def prior_sets(calibration_file: str | Path, sets: int, seed: int, base: Scenari
     """
     if sets < 1:
         raise UserError(f"--sets {sets}: must be at least 1.")
-    calibration = (load_joint if is_joint(calibration_file) else load_calibration)(
-        calibration_file)
+    calibration = load_joint(calibration_file)
     frame = prior_draws(calibration, draws=sets, seed=seed)
     try:
         with_overrides(base, frame.iloc[0].to_dict())

@@ -11,9 +11,19 @@ statistics: each statistic is scaled, every generation, by its spread over that 
 (the median absolute deviation, or the standard deviation where that is 0, as
 `joint.statistic_scales`; a statistic that never varies is left out), and weighs 1 / sqrt(n) for a
 case with n statistics, so that each case counts by the root mean square of its differences and
-neither dominates. The tolerance of each
+neither dominates. The scales are fitted on the accepted sets of the last generation (the sets a
+history keeps), so that a resumed calibration scales as an uninterrupted one. The tolerance of each
 generation is the median of the last one's distances. A particle's statistics are those of one
 run of each case on the fast engine, or the means over `replicates` runs.
+
+pyabc's own samplers run one parameter set per model call; a run of the fast engine costs nearly
+what a batch of a thousand does. `BatchSampler` proposes a chunk of parameter sets at once, from the
+generation's transition (or the prior) with a Generator seeded by the calibration's seed, the
+generation and the chunk, runs them in one evaluation per case (`evaluate`, on the calibration's
+workers), then lets pyabc weigh and accept them in the order proposed, until the population is
+full. Nothing draws from numpy's global generator, and a generation's proposals depend only on the
+seed and the last generation as the history holds it: a killed calibration resumed from its
+history ends as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -21,8 +31,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,20 +41,21 @@ import pandas as pd
 from scipy.special import expit
 
 from sim.errors import UserError
-from sim.experiments.evaluation import DaskBackend
+from sim.experiments.evaluation import Evaluator, batch_size, evaluate, open_evaluator
 from sim.inference.joint import (
     MAD_TO_SD,
+    CaseStatistics,
     JointCalibration,
-    case_statistics,
 )
 
 HISTORY = "history.db"
+STATISTICS = "statistics"  # pyabc's name of the array of every case's statistics
 
 
 def scale_mad_or_sd(samples: np.ndarray, **_: Any) -> np.ndarray:
     """Each statistic's spread over a generation's runs: MAD x 1.4826, else the sd (pyabc's
     scale-function signature)."""
-    samples = np.asarray(samples, dtype=float)
+    samples = np.sort(np.asarray(samples, dtype=float), axis=0)  # the same in any order
     median = np.median(samples, axis=0)
     mad = np.median(np.abs(samples - median), axis=0) * MAD_TO_SD
     return np.where(mad > 0, mad, samples.std(axis=0))
@@ -69,13 +79,17 @@ def parameter_names(calibration: JointCalibration) -> dict[str, str]:
 
 class JointModel:
     """pyabc's model: a parameter set -> each case's statistics (one run each, or the means over
-    `replicates` runs). Picklable, so pyabc's samplers can ship it to worker processes."""
+    `replicates` runs), as one array `statistics` in the order of `observed` (pyabc's history
+    keeps an array in one row, a statistic of its own in a row each). `simulate` runs a chunk of
+    sets at once; a set called afterwards is looked up, not run again."""
 
     def __init__(self, calibration: JointCalibration):
         self.calibration = calibration
         self.names = parameter_names(calibration)
         self.casts = {name: prior.cast for name, prior in
                       zip(self.names, calibration.priors, strict=True)}
+        self.statistics = [name for case in calibration.cases for name in case.observed.index]
+        self.done: dict[tuple[float, ...], dict[str, np.ndarray]] = {}
 
     def values(self, parameter: dict) -> dict[str, Any]:
         return {key: self.casts[name](from_unbounded(prior, float(parameter[name])))
@@ -91,14 +105,28 @@ class JointModel:
         return [int(s) for s in rng.integers(0, 2**62, size=self.calibration.replicates,
                                              dtype=np.int64)]
 
-    def __call__(self, parameter: dict) -> dict[str, float]:
-        values = self.values(parameter)
+    def key(self, parameter: dict) -> tuple[float, ...]:
+        return tuple(float(parameter[name]) for name in self.names)
+
+    def simulate(self, parameters: list[dict], evaluator: Evaluator | None = None) -> None:
+        """Every case's statistics of `parameters`, one evaluation per case, kept for the calls
+        that follow (and those of an earlier chunk dropped)."""
         replicates = self.calibration.replicates
-        seeds = self.seeds(parameter)
-        out: dict[str, float] = {}
-        for case in self.calibration.cases:
-            out |= case_statistics(case, [values] * replicates, seeds).mean().to_dict()
-        return out
+        sets = [self.values(p) for p in parameters for _ in range(replicates)]
+        seeds = [s for p in parameters for s in self.seeds(p)]
+        workers = evaluator.workers if evaluator is not None else 1
+        per_set = np.repeat(np.arange(len(parameters)), replicates)
+        tables = [evaluate(case.scenario, seeds, CaseStatistics(case), parameter_sets=sets,
+                           batch=batch_size(len(seeds), workers), evaluator=evaluator)
+                  .groupby(per_set).mean() for case in self.calibration.cases]
+        rows = pd.concat(tables, axis=1)[self.statistics].to_numpy(dtype=float)
+        self.done = {self.key(p): {STATISTICS: row} for p, row in zip(parameters, rows,
+                                                                     strict=True)}
+
+    def __call__(self, parameter: dict) -> dict[str, np.ndarray]:
+        if self.key(parameter) not in self.done:
+            self.simulate([parameter])
+        return self.done[self.key(parameter)]
 
 
 def abc_smc(calibration: JointCalibration, sampler):
@@ -112,24 +140,26 @@ def abc_smc(calibration: JointCalibration, sampler):
     # one adaptive Euclidean distance over every statistic; a statistic of a case with n of them
     # weighs 1 / sqrt(n), so each case's part is the root mean square of its scaled differences
     # and a case with many statistics weighs no more than one with few (as `joint_distance`)
-    weights = {name: 1 / np.sqrt(len(case.observed))
-               for case in calibration.cases for name in case.observed.index}
+    weights = dict(enumerate(1 / np.sqrt(len(case.observed)) for case in calibration.cases
+                             for _ in case.observed.index))
+    weights = {f"{STATISTICS}:{i}": weight for i, weight in weights.items()}
     distance = pyabc.distance.AdaptivePNormDistance(p=2, scale_function=scale_mad_or_sd,
-                                                    fixed_weights=weights)
+                                                    fixed_weights=weights,
+                                                    all_particles_for_scale=False)
     # perturb each parameter with its own kernel: a product of one-dimensional kernel densities
     # keeps the importance weights from collapsing in many dimensions, where one joint Gaussian
     # mixture leaves a few particles all the weight (docs/calibration.md)
     transitions = pyabc.AggregatedTransition(
         mapping={name: pyabc.MultivariateNormalTransition() for name in names})
-    return pyabc.ABCSMC(JointModel(calibration), prior, distance,
+    return pyabc.ABCSMC(sampler.model, prior, distance,
                         population_size=calibration.population_size, sampler=sampler,
                         transitions=transitions)
 
 
-def observed(calibration: JointCalibration) -> dict[str, float]:
-    """The records' statistics, by name, as pyabc compares them."""
-    return {name: float(value) for case in calibration.cases
-            for name, value in case.observed.items()}
+def observed(calibration: JointCalibration) -> dict[str, np.ndarray]:
+    """The records' statistics as pyabc compares them: one array, the cases' in turn."""
+    return {STATISTICS: np.concatenate([case.observed.to_numpy(dtype=float)
+                                        for case in calibration.cases])}
 
 
 @dataclass
@@ -171,27 +201,18 @@ class _Progress(logging.Handler):
             return
 
 
-def sampler_for(backend: str, workers: int, scheduler: str | None):
-    """pyabc's sampler for the execution choices of `minilat experiment`."""
-    import pyabc
-
-    if backend == "dask":
-        cluster = DaskBackend(workers, scheduler)
-        return pyabc.sampler.DaskDistributedSampler(dask_client=cluster.client), cluster
-    if workers == 1:
-        return pyabc.sampler.SingleCoreSampler(), None
-    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers), None
-
-
 def run_smc(calibration: JointCalibration, folder: Path, workers: int = 2,
             backend: str = "local", scheduler: str | None = None, resume: bool = False,
-            report: Callable[[Generation], None] | None = None):
-    """Run (or resume) the calibration's ABC-SMC into `folder/history.db`; its pyabc History."""
+            report: Callable[[Generation], None] | None = None,
+            evaluator: Evaluator | None = None):
+    """Run (or resume) the calibration's ABC-SMC into `folder/history.db`, its parameter sets
+    run on `evaluator` (or one started on `backend` with `workers`); its pyabc History."""
     db_path = folder / HISTORY
     if resume and not db_path.is_file():
         raise UserError(f"{folder}: no {HISTORY} to resume from. Run without --resume.")
     folder.mkdir(parents=True, exist_ok=True)
-    import pyabc  # noqa: F401  (its import adds its console handler, replaced below)
+    from sim.inference.smc_sampler import BatchSampler  # imports pyabc: its console handler
+    # is replaced below
 
     handler = _Progress(report or (lambda generation: None))
     logger = logging.getLogger("ABC")  # pyabc's loggers are "ABC" and "ABC.<part>"
@@ -199,16 +220,13 @@ def run_smc(calibration: JointCalibration, folder: Path, workers: int = 2,
     logger.handlers = [handler]  # its lines become our progress, not its console output
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    cluster = None
     try:
-        sampler, cluster = sampler_for(backend, workers, scheduler)
-        with numpy_global_seed(calibration.seed % 2**32):
+        with open_evaluator(evaluator, workers, backend, scheduler) as pool:
+            sampler = BatchSampler(JointModel(calibration), pool, calibration.seed)
             return fit_history(calibration, abc_smc(calibration, sampler), db_path, resume)
     finally:
         logger.handlers, logger.propagate = handlers, propagate
         logger.setLevel(level)
-        if cluster is not None:
-            cluster.close()
 
 
 def fit_history(calibration: JointCalibration, abc, db_path: Path, resume: bool):
@@ -228,18 +246,6 @@ def fit_history(calibration: JointCalibration, abc, db_path: Path, resume: bool)
             max_total_nr_simulations=calibration.max_simulations)
     history.seconds = time.perf_counter() - start
     return history
-
-
-@contextmanager
-def numpy_global_seed(seed: int) -> Iterator[None]:
-    """numpy's global generator seeded with `seed` inside the block, and as it was before after
-    it: pyabc's transitions and samplers draw from it and take no Generator."""
-    state = np.random.get_state()  # noqa: NPY002
-    np.random.seed(seed)  # noqa: NPY002
-    try:
-        yield
-    finally:
-        np.random.set_state(state)  # noqa: NPY002
 
 
 def generations(history) -> pd.DataFrame:

@@ -1,9 +1,8 @@
 """A calibration file fitted into its results folder: what `minilat calibrate` does.
 
-A file that names case records (`cases`) is a joint calibration (`joint_fit.calibrate_joint`:
-by rejection or ABC-SMC, over one case or several); a file with `[targets]` and a statements
-table fits that one table by rejection (`calibration.calibrate`). Either way `calibrate_file`
-validates the file, fits it, writes the results folder and returns what it found.
+`calibrate_file` validates the file (one case record or several, `joint.load_joint`), fits it by
+its method (`joint_fit.calibrate_joint`: ABC-SMC or rejection), writes the results folder and its
+report, and returns what it found.
 """
 
 from __future__ import annotations
@@ -16,29 +15,24 @@ from pathlib import Path
 from sim.errors import UserError
 from sim.experiments.evaluation import check_execution
 from sim.experiments.storage import FolderLock, atomic_write_bytes, writing_folder
-from sim.inference.calibration import (
-    Calibration,
-    CalibrationResult,
-    calibrate,
-    load_calibration,
-)
-from sim.inference.joint import METHODS, JointCalibration, is_joint, load_joint
+from sim.inference.joint import METHODS, JointCalibration, load_joint
 from sim.inference.joint_fit import JointResult, calibrate_joint
 from sim.inference.smc import Generation
-from sim.reporting.calibration_report import write_joint_results, write_results
+from sim.reporting.calibration_report import write_joint_results
 
 
 @dataclass
 class CalibrationRun:
-    """What `calibrate_file` did: the file as validated, its result and the results folder."""
+    """What `calibrate_file` did: the file as validated, its result, the results folder and its
+    report."""
 
-    spec: Calibration | JointCalibration
-    result: CalibrationResult | JointResult
+    spec: JointCalibration
+    result: JointResult
     folder: Path
 
     @property
-    def joint(self) -> bool:
-        return isinstance(self.spec, JointCalibration)
+    def report(self) -> Path:
+        return self.folder / "report.md"
 
 
 def calibrate_file(path: str | Path, out: str | Path | None = None, *, draws: int | None = None,
@@ -55,26 +49,7 @@ def calibrate_file(path: str | Path, out: str | Path | None = None, *, draws: in
     """
     stage = stage or (lambda message: None)
     workers = check_execution(backend, workers, scheduler)
-    if is_joint(path):
-        return calibrate_joint_file(Path(path), out, draws, workers, force, backend, scheduler,
-                                    resume, method, progress, stage)
-    if resume or backend != "local" or scheduler or method:
-        raise UserError(f"{path}: --resume, --backend, --scheduler and --method apply to a "
-                        "calibration that names case records (`cases`, method \"smc\"); this "
-                        "file fits one statements table by rejection.")
-    spec = load_calibration(path, draws=draws)
-    with writing_folder(out or Path("results") / spec.name, force, "calibration") as folder:
-        stage(f"{spec.draws:,} draws of {spec.name}")
-        result = calibrate(spec, workers=workers)
-        write_results(spec, result, folder)
-    return CalibrationRun(spec, result, folder)
-
-
-def calibrate_joint_file(path: Path, out: str | Path | None, draws: int | None, workers: int,
-                         force: bool, backend: str, scheduler: str | None, resume: bool,
-                         method: str | None, progress: Callable[[Generation], None] | None,
-                         stage: Callable[[str], None]) -> CalibrationRun:
-    """`calibrate_file` for a file naming case records: one set of values for all of them."""
+    path = Path(path)
     spec = load_joint(path, draws=draws)
     if method is not None:
         if method not in METHODS:

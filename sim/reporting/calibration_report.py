@@ -1,4 +1,4 @@
-"""A calibration's results folder: its tables, calibration.json and two figures."""
+"""A calibration's results folder: its tables, calibration.json, the figures and report.md."""
 
 from __future__ import annotations
 
@@ -9,70 +9,8 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
-from sim.inference.calibration import Calibration, CalibrationResult
-
-
-def write_results(calibration: Calibration, result: CalibrationResult, folder: Path) -> Path:
-    """draws.parquet, posterior.csv, predictive.csv, calibration.json and two figures."""
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_parquet(folder / "draws.parquet", result.draws)
-    atomic_write_bytes(folder / "posterior.csv", result.posterior.to_csv(index=False).encode())
-    atomic_write_bytes(folder / "predictive.csv",
-                       result.predictive.to_csv(index=False).encode())
-    atomic_write_bytes(folder / "calibrated_fit.csv",
-                       result.calibrated_fit.to_csv(index=False).encode())
-    atomic_write_bytes(folder / "long_run.csv", result.long_run.to_csv(index=False).encode())
-    summary = {
-        "name": calibration.name, "source": calibration.source, "draws": calibration.draws,
-        "accepted": int(result.draws["accepted"].sum()), "accept_share": calibration.accept,
-        "tolerance": result.tolerance, "seed": calibration.seed,
-        "draws_with_patterns": int(np.isfinite(result.draws["distance"]).sum()),
-        "observed": {str(k): int(v) for k, v in calibration.observed.items()},
-        "predictive_chair_pattern": result.predictive.attrs.get("chair_pattern"),
-        "predictive_alive_at_end": result.predictive.attrs.get("alive_at_end"),
-        "calibrated_chair_pattern": result.calibrated_fit.attrs.get("chair_pattern"),
-        "calibrated_alive_at_end": result.calibrated_fit.attrs.get("alive_at_end"),
-        "calibrated": {k: float(v) for k, v in result.calibrated.items()},
-        "long_run": result.long_run.to_dict("records"),
-        "seconds": round(result.seconds, 1), **provenance(),
-    }
-    atomic_write_bytes(folder / "calibration.json", json.dumps(summary, indent=2).encode())
-    _plot_fit(result.predictive, result.calibrated_fit, folder / "fit.png")
-    _plot_posterior(calibration, result.draws, folder / "posterior.png")
-    return folder
-
-
-def _plot_fit(predictive: pd.DataFrame, calibrated: pd.DataFrame, path: Path) -> None:
-    from sim.reporting.figures import subplots
-
-    fig, axes = subplots(1, 2, figsize=(10, 3.8), dpi=150, sharey=True)
-    titles = ("All accepted parameter sets", "Calibrated values")
-    for ax, frame, title in zip(axes, (predictive, calibrated), titles, strict=True):
-        years = frame["year"]
-        ax.fill_between(years, frame["q05"], frame["q95"], color="#9ecae1",
-                        label="simulated, 90 % interval")
-        ax.fill_between(years, frame["q25"], frame["q75"], color="#4292c6",
-                        label="simulated, 50 % interval")
-        ax.plot(years, frame["median"], color="#08306b", label="simulated median")
-        ax.plot(years, frame["observed"], "o", color="#e6550d", label="observed (Table 1)")
-        ax.set_xlabel("year (2018: 1 January to 15 May)")
-        ax.set_xticks(list(years))
-        ax.set_title(title)
-    axes[0].set_ylabel("joint statements (outputs) per year")
-    axes[0].legend(frameon=False, fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path)
-
-
-def _plot_posterior(calibration: Calibration, draws: pd.DataFrame, path: Path) -> None:
-    accepted = draws[draws["accepted"]]
-
-    def draw(ax, prior, bins):
-        ax.hist(draws[prior.key], bins=bins, density=True, color="#d9d9d9", label="prior")
-        ax.hist(accepted[prior.key], bins=bins, density=True, color="#3182bd", alpha=0.8,
-                label="accepted")
-
-    _histogram_grid(calibration.priors, draw, path)
+from sim.inference.calibration import UNIDENTIFIED
+from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
 
 
 def _histogram_grid(priors, draw, path: Path) -> None:
@@ -140,7 +78,101 @@ def write_joint_results(calibration, result, folder: Path) -> Path:
     _plot_joint_fit(result.predictive, folder / "fit.png")
     _plot_sets(calibration, result.sets, folder / "posterior.png")
     _plot_pairs(calibration, result.sets, folder / "pairs.png")
+    write_document(calibration_document(calibration, result, summary), folder, html_too=False)
     return folder
+
+
+def calibration_document(calibration, result, summary: dict) -> Document:
+    """The calibration's report: what the records identify, how well the posterior fits each
+    record, then the method's figures, the long run and the provenance (`summary` is what
+    calibration.json holds)."""
+    cases = " and ".join(c.record.name for c in calibration.cases)
+    doc = Document(f"Calibration: {calibration.name} ({cases})")
+    doc.sections += [identified_section(result.posterior), fit_section(calibration, result),
+                     method_section(calibration, result, summary)]
+    if len(result.long_run):
+        doc.sections.append(Section("The long run").add(Table(pd.DataFrame([{
+            "scenario": row["scenario"], "parameters": row["parameters"],
+            "runs": f"{row['runs']:,}", **{name: f"{row[name]:.1%} ({row[name + '_low']:.1%} – "
+                                                 f"{row[name + '_high']:.1%})"
+                                           for name in ("alive", "zombie", "dead")}}
+            for row in result.long_run.to_dict("records")]))).add(
+            "Outcome shares at each scenario's horizon with the calibrated values and over the "
+            "posterior's sets (95 % Wilson intervals)."))
+    doc.sections.append(Section("Provenance", appendix=True).add(Bullets([
+        f"file `{calibration.source}`, seed {calibration.seed}",
+        f"version {summary['version']}, tape version {summary['tape_version']}; "
+        f"{summary['seconds']} s in all"])))
+    return doc
+
+
+def identified_section(posterior: pd.DataFrame) -> Section:
+    """Findings: the parameters the records identify, and each parameter's posterior."""
+    section = Section("Findings: the posterior per parameter")
+    narrow = posterior[posterior["identified"]].sort_values("interval_share_of_prior")
+    if len(narrow):
+        named = "; ".join(f"`{row.parameter}` {row.q05:.3g} – {row.q95:.3g} "
+                          f"({row.interval_share_of_prior:.2f} of its prior range)"
+                          for row in narrow.itertuples())
+        verb = "is" if len(narrow) == 1 else "are"
+        section.add(f"**{len(narrow)} of {len(posterior)} parameters {verb} identified** (their "
+                    f"90 % interval under {UNIDENTIFIED} of the prior range): {named}.")
+    else:
+        section.add(f"**No parameter is identified**: every 90 % interval spans at least "
+                    f"{UNIDENTIFIED} of its prior range; the records constrain combinations of "
+                    "them, if anything.")
+    section.add(Table(pd.DataFrame([{
+        "parameter": f"`{row.parameter}`", "prior": f"{row.prior_min:g} – {row.prior_max:g}",
+        "posterior 5 – 95 %": f"{row.q05:.3g} – {row.q95:.3g}", "median": f"{row.median:.3g}",
+        "calibrated": f"{row.calibrated:.3g}",
+        "90 % interval / prior range": f"{row.interval_share_of_prior:.2f}",
+        "identified": "yes" if row.identified else "no"} for row in posterior.itertuples()])))
+    section.add(Figure("posterior.png", "Each parameter's posterior against its uniform prior"))
+    return section
+
+
+def fit_section(calibration, result) -> Section:
+    """Findings: how much of each record falls inside the runs' 90 % intervals."""
+    section = Section("Findings: the fit to each record")
+    rows = []
+    for case in calibration.cases:
+        name = case.record.name
+        pred = result.predictive[result.predictive["case"] == name]
+        point = result.calibrated_fit[result.calibrated_fit["case"] == name]
+        used = int((result.scales[case.observed.index] > 0).sum())
+        rows.append({"case": name, "years": f"{case.years[0]} – {case.years[-1]}",
+                     "statistics (used)": f"{len(case.observed)} ({used})",
+                     "inside the posterior's 90 %": f"{pred['inside'].mean() * 100:.0f} %",
+                     "inside at the calibrated values": f"{point['inside'].mean() * 100:.0f} %"})
+    section.add(Table(pd.DataFrame(rows)))
+    section.add("A statistic is the record's activity at one level in one year, or whether the "
+                "group is a zombie, or dead, at a year's end; one that never varies over the "
+                "prior's runs is not used. `predictive.csv` and `calibrated_fit.csv` hold each.")
+    section.add(Figure("fit.png", "Per case and statistic: the record against the median and "
+                       "90 % interval of fresh runs of the posterior's sets"))
+    return section
+
+
+def method_section(calibration, result, summary: dict) -> Section:
+    """The method's own figures: simulations, time, tolerance, generations."""
+    section = Section("The method")
+    items = [f"{'ABC-SMC (pyabc, batched)' if result.method == 'smc' else 'rejection'}: "
+             f"{result.simulations:,} parameter sets simulated in {result.fit_seconds:.0f} s "
+             f"({result.sets_per_second:,.0f} a second), tolerance {result.tolerance:.3g} in "
+             "its own distance",
+             f"{len(result.sets):,} posterior sets, effective sample size "
+             f"{summary['effective_sample_size']:.0f}"]
+    if result.method == "rejection":
+        items.append(f"{calibration.draws:,} prior draws, the closest "
+                     f"{calibration.accept * 100:g} % accepted")
+    section.add(Bullets(items))
+    if len(result.generations):
+        section.add(Table(result.generations.assign(
+            epsilon=result.generations["epsilon"].map("{:.3g}".format),
+            acceptance_rate=result.generations["acceptance_rate"].map("{:.1%}".format),
+            ess=result.generations["ess"].map("{:.0f}".format))))
+        section.add(Figure("pairs.png", "Pairs plot of the posterior"))
+    return section
 
 
 def _plot_sets(calibration, sets: pd.DataFrame, path: Path) -> None:
