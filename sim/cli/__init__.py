@@ -25,7 +25,7 @@ from sim.errors import InputWarning, UserError
 # lists it; the module's command has the same).
 COMMANDS = {
     "run": ("run", "Run one simulation (or several seeds) and print a compact summary."),
-    "calibrate": ("calibrate", "Fit a scenario's free parameters to case records by "
+    "calibrate": ("calibrate", "Fit the behavioural values shared by case records by "
                                "approximate Bayesian computation."),
     "forecast": ("forecast", "Forecast a group's fate from its record: runs to a year, "
                              "conditioned on the record."),
