@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
 from sim.inference.calibration import Calibration, CalibrationResult
+from sim.reporting.style import styled
 
 
 def write_results(calibration: Calibration, result: CalibrationResult, folder: Path) -> Path:
@@ -42,6 +43,7 @@ def write_results(calibration: Calibration, result: CalibrationResult, folder: P
     return folder
 
 
+@styled
 def _plot_fit(predictive: pd.DataFrame, calibrated: pd.DataFrame, path: Path) -> None:
     from sim.reporting.figures import subplots
 
@@ -60,10 +62,10 @@ def _plot_fit(predictive: pd.DataFrame, calibrated: pd.DataFrame, path: Path) ->
         ax.set_title(title)
     axes[0].set_ylabel("joint statements (outputs) per year")
     axes[0].legend(frameon=False, fontsize=8, loc="upper left")
-    fig.tight_layout()
     fig.savefig(path)
 
 
+@styled
 def _plot_posterior(calibration: Calibration, draws: pd.DataFrame, path: Path) -> None:
     accepted = draws[draws["accepted"]]
 
@@ -75,6 +77,7 @@ def _plot_posterior(calibration: Calibration, draws: pd.DataFrame, path: Path) -
     _histogram_grid(calibration.priors, draw, path)
 
 
+@styled
 def _histogram_grid(priors, draw, path: Path) -> None:
     """One panel per prior, three to a row: `draw(ax, prior, bins)` fills each."""
     from sim.reporting.figures import subplots
@@ -90,7 +93,6 @@ def _histogram_grid(priors, draw, path: Path) -> None:
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     axes.flat[0].legend(frameon=False, fontsize=7)
-    fig.tight_layout()
     fig.savefig(path)
 
 
@@ -143,6 +145,7 @@ def write_joint_results(calibration, result, folder: Path) -> Path:
     return folder
 
 
+@styled
 def _plot_sets(calibration, sets: pd.DataFrame, path: Path) -> None:
     """Each parameter's posterior (weighted) against its uniform prior."""
     def draw(ax, prior, bins):
@@ -154,6 +157,7 @@ def _plot_sets(calibration, sets: pd.DataFrame, path: Path) -> None:
     _histogram_grid(calibration.priors, draw, path)
 
 
+@styled
 def _plot_pairs(calibration, sets: pd.DataFrame, path: Path) -> None:
     """Pairs plot of the posterior: each pair of parameters, points sized by weight; the
     diagonal holds each parameter's weighted histogram."""
@@ -162,7 +166,7 @@ def _plot_pairs(calibration, sets: pd.DataFrame, path: Path) -> None:
     priors = calibration.priors
     n = len(priors)
     fig, axes = subplots(n, n, figsize=(1.1 * n + 1, 1.1 * n + 1), dpi=60 if n > 8 else 110,
-                         squeeze=False)
+                         squeeze=False, layout=None)
     size = 1.5 + 10 * sets["weight"].to_numpy() / sets["weight"].max()
     for i, prior_i in enumerate(priors):
         for j, prior_j in enumerate(priors):
@@ -189,6 +193,7 @@ def _plot_pairs(calibration, sets: pd.DataFrame, path: Path) -> None:
     fig.savefig(path)
 
 
+@styled
 def _plot_joint_fit(predictive: pd.DataFrame, path: Path) -> None:
     """Per case and statistic: the record's yearly values against the accepted draws' 90 %
     interval and median."""
@@ -212,5 +217,4 @@ def _plot_joint_fit(predictive: pd.DataFrame, path: Path) -> None:
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     axes.flat[0].legend(frameon=False, fontsize=6)
-    fig.tight_layout()
     fig.savefig(path)
