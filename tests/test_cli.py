@@ -2,6 +2,7 @@
 
 import inspect
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -45,6 +46,18 @@ def test_run_with_overrides_changes_the_run(tmp_path):
     assert b["outcome"] == "dead" and b["death_cause"] == "dormant"
     assert b["overrides"] == ["group.base_rate=0.01", "members.*.crisis_rate=2",
                               "world.outside_event_rate=0"]
+    assert "changes applied" not in base.stdout
+    said = changed.stdout.replace("\n", " ")
+    assert "changes applied (3):" in said
+    assert re.search(r"\[group\.base_rate\]: [\d.]+ → 0\.01", said), said
+    assert re.search(r"every member \[members\.\*\.crisis_rate\]: \S+ → 2", said), said
+
+
+def test_a_change_at_a_date_is_printed_with_its_date():
+    result = cli("run", "mikta", "--years", "15", "--set", "group.secretariat=true@2027Q1")
+    assert result.returncode == 0, result.stderr
+    assert ("a dedicated staffed secretariat [group.secretariat]: false → true from 2027Q1"
+            in result.stdout.replace("\n", " "))
 
 
 def test_many_runs_print_outcome_shares():

@@ -123,3 +123,18 @@ def test_the_claims_validation_and_forecast_figures(checked, tmp_path):
     result = forecast(load_scenario("mikta"), 2035, ROOT / "results" / "posterior", runs=50)
     write_forecast(result, tmp_path / "forecast")
     assert_clean(checked, 15)
+
+
+@pytest.mark.slow
+def test_a_joint_calibrations_figures(checked, tmp_path):
+    from sim.reporting.calibration_folder import calibrate_file
+
+    text = (ROOT / "experiments" / "joint-calibration.toml").read_text()
+    text = re.sub(r"draws = \d+", "draws = 400", text)
+    text = re.sub(r"accept = [\d.]+", "accept = 0.05", text)
+    text = re.sub(r"predictive_runs = \d+", "predictive_runs = 2", text)
+    text = re.sub(r"long_run_runs = \d+", "long_run_runs = 1", text)
+    path = tmp_path / "joint.toml"
+    path.write_text(text)
+    calibrate_file(path, tmp_path / "out", workers=1)
+    assert_clean(checked, 3)

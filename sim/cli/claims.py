@@ -75,9 +75,10 @@ def summary(study: ClaimsStudy) -> str:
     """One line: the verdicts counted, e.g. 'Claims: 9 — 1 reproduced, 4 depend on a
     condition, ...'."""
     counts = study.result.verdicts["verdict"].value_counts()
-    words = {"reproduced": "reproduced", "depends on": "depend on a condition",
+    words = {"reproduced": "reproduced", "depends on": "depend{} on a condition",
              "partly reproduced": "partly reproduced", "not reproduced": "not reproduced"}
-    parts = [f"{counts[v]} {w}" for v, w in words.items() if counts.get(v, 0)]
+    parts = [f"{counts[v]} {w.format('s' if counts[v] == 1 else '')}"
+             for v, w in words.items() if counts.get(v, 0)]
     variants = (f", and under {len(study.suite.variants)} structural variants"
                 if study.variants is not None else "")
     return (f"Claims: {len(study.result.verdicts)} — {', '.join(parts)} "

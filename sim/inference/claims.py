@@ -391,12 +391,12 @@ def _judge(claim: Claim, effects: pd.DataFrame) -> dict:
         verdict, condition = "depends on", "; ".join(holding)
     elif any_holds:
         verdict = "partly reproduced"
-        condition = "; ".join(f"{METRIC_LABELS[r.metric]} in {r.contrast}"
+        condition = "; ".join(f"{METRIC_LABELS[r.metric]} ({r.contrast})"
                               for r in rows.itertuples() if r.verdict == "holds")
     else:
         verdict, condition = "not reproduced", ""
     return {"claim": claim.id, "title": claim.title, "verdict": verdict, "condition": condition,
-            "opposite": "; ".join(f"{METRIC_LABELS[r.metric]} in {r.contrast}"
+            "opposite": "; ".join(f"{METRIC_LABELS[r.metric]} ({r.contrast})"
                                   for r in opposite.itertuples())}
 
 
