@@ -50,7 +50,7 @@ def test_run_with_overrides_changes_the_run(tmp_path):
     said = changed.stdout.replace("\n", " ")
     assert "changes applied (3):" in said
     assert re.search(r"\[group\.base_rate\]: [\d.]+ → 0\.01", said), said
-    assert re.search(r"every member \[members\.\*\.crisis_rate\]: \S+ → 2", said), said
+    assert re.search(r"every member \[members\.\*\.crisis_rate\]: [^→]+ → 2 ", said), said
 
 
 def test_a_change_at_a_date_is_printed_with_its_date():

@@ -101,3 +101,21 @@ def test_holm_adjusts_a_family_step_down():
     adjusted = holm([0.01, 0.04, 0.03, np.nan, 0.005])
     assert np.allclose(adjusted[[4, 0, 2, 1]], [0.02, 0.03, 0.06, 0.06])
     assert np.isnan(adjusted[3])
+
+
+def test_every_parameter_key_is_named_by_its_declared_meaning():
+    import dataclasses
+
+    from sim.model.params import GroupParams, MemberParams, WorldParams
+    from sim.reporting.labels import key_label, meaning
+
+    for section, cls in (("group", GroupParams), ("world", WorldParams),
+                         ("members.*", MemberParams)):
+        for f in dataclasses.fields(cls):
+            key = f"{section}.{f.name}"
+            said = meaning(key)
+            assert said and said != key and "(M" not in said, (key, said)
+            assert key_label(key) == f"{said} [{key}]"
+    assert key_label("group.secretariat@2027Q1") == (
+        "a dedicated staffed secretariat, from 2027Q1 [group.secretariat@2027Q1]")
+    assert key_label("not.a.key") == "not.a.key"

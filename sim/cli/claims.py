@@ -15,6 +15,7 @@ from sim.cli.console import (
     command_app,
     elapsed,
     out,
+    since_start,
 )
 from sim.inference.claims import METRIC_LABELS
 from sim.inference.claims_study import ClaimsStudy, study_claims
@@ -59,7 +60,7 @@ def claims(
         _print_verdicts(study)
         if study.robustness is not None:
             _print_robustness(study, f"across {sets} parameter sets of {posterior}")
-    out.print(f"{summary(study)}; in {elapsed(steps.seconds)}; report: {study.report}",
+    out.print(f"{summary(study)}; in {elapsed(since_start())}; report: {study.report}",
               highlight=False, soft_wrap=True)
 
 

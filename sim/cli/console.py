@@ -19,6 +19,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+STARTED = time.perf_counter()  # when `minilat` began: a command's wall time counts its imports
+
+
+def since_start() -> float:
+    """Seconds since the `minilat` command began, imports and start-up included."""
+    return time.perf_counter() - STARTED
+
+
 # User text (names, paths, values) is never read as markup: `[/bold]` in a scenario name is shown
 # as written. Styles are given as rich Text.
 out = Console(markup=False)
@@ -101,9 +109,9 @@ class Steps:
     and the time elapsed, and, as each step ends, a line saying what it did and how long it
     took (on stderr; `quiet` shows neither)."""
 
-    def __init__(self, title: str, quiet: bool = False):
+    def __init__(self, title: str, quiet: bool = False, lines: bool = True):
         self.quiet = quiet
-        self.started = time.perf_counter()
+        self.lines = lines  # a line for each step done (else only the live line)
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
                                  TimeElapsedColumn(), console=err, transient=True,
                                  disable=quiet)
@@ -126,13 +134,9 @@ class Steps:
         self.progress.update(self.task, description=message)
 
     def _finish(self) -> None:
-        if self.current is not None and not self.quiet:
+        if self.current is not None and self.lines and not self.quiet:
             message, start = self.current
             took = elapsed(time.perf_counter() - start)
             self.progress.console.print(f"  done: {message} ({took})", highlight=False,
                                         soft_wrap=True)
         self.current = None
-
-    @property
-    def seconds(self) -> float:
-        return time.perf_counter() - self.started

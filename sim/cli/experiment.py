@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +21,7 @@ from sim.cli.console import (
     elapsed,
     err,
     out,
+    since_start,
     version,
 )
 from sim.errors import InputError, UserError
@@ -96,7 +96,6 @@ def experiment(
 
 def _experiment(spec, file, folder, out_dir, workers, backend, scheduler, resume, force,
                 timeseries, quiet, no_report) -> None:
-    started = time.perf_counter()
     bar = ProgressBar(f"{spec.name}", disabled=quiet)
     with bar:
         result = execute(spec, folder, workers=workers, backend=backend, scheduler=scheduler,
@@ -119,13 +118,13 @@ def _experiment(spec, file, folder, out_dir, workers, backend, scheduler, resume
     report = None
     if not no_report:
         try:
-            with Steps("report", quiet) as steps:
-                steps.step("writing the report and its figures")
-                report = write_report(result.folder.path, progress=steps.step)
+            with Steps("writing the report", quiet, lines=False) as steps:
+                report = write_report(result.folder.path, progress=lambda section: steps.step(
+                    f"writing the report: {section}"))
         except UserError as exc:  # e.g. every run failed: say so below, not as a usage error
             err.print(f"no report: {exc}", highlight=False, soft_wrap=True)
     out.print(f"{shares_summary(spec.name, table)}; in "
-              f"{elapsed(time.perf_counter() - started)}"
+              f"{elapsed(since_start())}"
               + (f"; report: {report}" if report else ""), highlight=False, soft_wrap=True)
     if result.failed:
         err.print(Text.assemble((f"{result.failed} runs failed", "red"),

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.console import Steps, WorkersOption, command_app, elapsed, out
+from sim.cli.console import Steps, WorkersOption, command_app, elapsed, out, since_start
 from sim.errors import UserError
 from sim.experiments.storage import writing_folder
 from sim.inference.forecast import forecast as make_forecast
@@ -59,5 +59,5 @@ def forecast(
         steps.step("writing the report and its figure")
         write_forecast(result, folder)
     out.print(in_words(result), highlight=False)
-    out.print(f"in {elapsed(steps.seconds)}; {folder / 'forecast.csv'}, report: "
+    out.print(f"in {elapsed(since_start())}; {folder / 'forecast.csv'}, report: "
               f"{folder / 'report.md'}", highlight=False, soft_wrap=True)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from sim.cli.console import Steps, command_app, elapsed, out
+from sim.cli.console import Steps, command_app, elapsed, out, since_start
 from sim.experiments.storage import writing_folder
 from sim.inference.records import builtin_records, load_record
 from sim.inference.validation import INTERVAL, STATE_FLOOR, validate_case
@@ -49,7 +49,7 @@ def validate(
         _print_cases(results)
     for r in results:
         out.print(case_summary(r), highlight=False, soft_wrap=True)
-    out.print(f"in {elapsed(steps.seconds)}; every pattern: {folder / 'cases.csv'}; report: "
+    out.print(f"in {elapsed(since_start())}; every pattern: {folder / 'cases.csv'}; report: "
               f"{report}", highlight=False, soft_wrap=True)
 
 

@@ -18,8 +18,9 @@ def meaning(key: str) -> str:
         parsed = Key.parse(base)
     except InputError:
         return key
-    text = re.sub(r"\s*\((?:M\d+[^)]*|outcome rule[^)]*)\)", "", parsed.spec.meaning)
-    text = text.split(": ")[0].split("; ")[0].strip()
+    text = re.sub(r"^M\d+(?:, M\d+)*: ", "", parsed.spec.meaning)  # a variant's mechanism
+    text = re.sub(r"\s*\([^()]*\)", "", text)  # the mechanism, units, asides
+    text = text.split(": ")[0].split("; ")[0].strip() or key
     if parsed.member == "*":
         text += ", every member"
     elif parsed.member:

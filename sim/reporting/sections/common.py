@@ -70,6 +70,17 @@ def point_labels(results: Results) -> dict[int, str]:
             for point_id, row in first.iterrows()}
 
 
+def point_titles(results: Results) -> dict[int, str]:
+    """Each point as a figure's title names it: every varying factor by its meaning, the key in
+    brackets, and its value."""
+    from sim.reporting.labels import key_label
+
+    keys = results.varied or results.factor_keys
+    first = results.runs.groupby("point_id", sort=True)[keys].first()
+    return {int(point_id): "; ".join(f"{key_label(k)} = {fmt(row[k])}" for k in keys)
+            for point_id, row in first.iterrows()}
+
+
 def point_styles(results: Results) -> dict[int, tuple[str, str]]:
     """Each design point's (colour, line style) in figures with a mark per point: an ordered
     (numeric) factor in the sequential palette, from low to high, and a second factor by line

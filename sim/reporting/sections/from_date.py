@@ -20,6 +20,7 @@ from sim.reporting.sections.common import (
     plots,
     point_labels,
     point_styles,
+    point_titles,
     share_text,
 )
 from sim.reporting.sections.contrasts import MAX_DEFAULT_CONTRASTS, parse_pairs
@@ -149,7 +150,8 @@ def _twins_figure(results: Results, series: pd.DataFrame, pair: tuple[int, int],
     before = float(twins["differ"].iloc[:quarter].max()) if quarter else 0.0
     file = figures.save(f"twins_{a:03d}_{b:03d}.png", lambda p: plots().plot_twins(
         twins, start_year, start_year + quarter / 4, (labels[a], labels[b]), p,
-        title=f"{labels[b]} against {labels[a]}, paired by replicate"))
+        title=f"{point_titles(results)[b]}, against {point_titles(results)[a]} (points {b} "
+              f"and {a}, paired by replicate)"))
     return Figure(file, f"Point {b} ({labels[b]}) against point {a} ({labels[a]}): "
                         "mean joint outputs per quarter and the share of runs alive, "
                         "and the share of pairs (replicates) whose runs differ in each "
