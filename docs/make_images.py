@@ -67,11 +67,13 @@ def claims_figure() -> None:
 
 def forecast_figure() -> None:
     """`minilat forecast mikta --until 2035 --posterior results/posterior`'s fan chart."""
-    from sim.inference.forecast import forecast
+    from sim.inference.forecast import forecast, record_for
     from sim.model.scenario_files import load_scenario
     from sim.reporting.forecast_report import fan_chart
 
-    result = forecast(load_scenario("mikta"), 2035, IMAGES.parents[1] / "results" / "posterior")
+    scenario = load_scenario("mikta")
+    result = forecast(scenario, 2035, IMAGES.parents[1] / "results" / "posterior",
+                      record=record_for(scenario))
     fan_chart(result, IMAGES / "forecast-mikta.png")
     print("wrote docs/images/forecast-mikta.png")
 

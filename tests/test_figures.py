@@ -108,7 +108,7 @@ def test_a_sobol_reports_figures(checked, tmp_path):
 @pytest.mark.slow
 def test_the_claims_validation_and_forecast_figures(checked, tmp_path):
     from sim.inference.claims_study import study_claims
-    from sim.inference.forecast import forecast
+    from sim.inference.forecast import forecast, record_for
     from sim.inference.validation import validate_case
     from sim.model.scenario_files import load_scenario
     from sim.reporting.claims_report import write_claims_report
@@ -120,7 +120,9 @@ def test_the_claims_validation_and_forecast_figures(checked, tmp_path):
     write_claims_report(study.suite, study.result, study.folder, variants=study.variants)
     results = [validate_case(case, runs=20) for case in ("mikta", "ibsa")]
     write_validation(results, tmp_path / "validation")
-    result = forecast(load_scenario("mikta"), 2035, ROOT / "results" / "posterior", runs=50)
+    mikta = load_scenario("mikta")
+    result = forecast(mikta, 2035, ROOT / "results" / "posterior", runs=50,
+                      record=record_for(mikta))
     write_forecast(result, tmp_path / "forecast")
     assert_clean(checked, 15)
 

@@ -59,8 +59,8 @@ def case_summary(r) -> str:
     activity = r.patterns[r.patterns["pattern"].str.contains("activity")]
     state = r.patterns[r.patterns["pattern"].str.startswith("state")]
     return (f"{r.record.title}: {int(activity['inside'].sum())} of {len(activity)} patterns of "
-            f"activity (year and level) inside the runs' {INTERVAL:.0%} interval; the record's "
-            f"state shared by at least {STATE_FLOOR:.0%} of runs at the end of "
+            f"activity (year and level) inside the runs' {100 * INTERVAL:.0f} % interval; the "
+            f"record's state shared by at least {100 * STATE_FLOOR:.0f} % of runs at the end of "
             f"{int(state['inside'].sum())} of "
             f"{len(state)} years")
 
