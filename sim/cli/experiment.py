@@ -159,6 +159,8 @@ def _check(folder: Path, sample: int) -> None:
 
 def shares_summary(name: str, table) -> str:
     """One line: the share alive at the horizon over the design points, lowest and highest."""
+    if table.empty:
+        return f"{name}: no run finished"
     weights = table["runs"] / table["runs"].sum()
     if len(table) == 1:
         return (f"{name}: alive {table['alive'].iloc[0]:.1%}, zombie "

@@ -81,6 +81,18 @@ def point_titles(results: Results) -> dict[int, str]:
             for point_id, row in first.iterrows()}
 
 
+def pair_title(results: Results, a: int, b: int) -> str:
+    """What changes from point a to point b: each factor that differs by its meaning, the key
+    in brackets, and its two values."""
+    from sim.reporting.labels import key_label
+
+    keys = results.varied or results.factor_keys
+    first = results.runs.groupby("point_id", sort=True)[keys].first()
+    changed = [k for k in keys if first.loc[a, k] != first.loc[b, k]] or keys
+    return "; ".join(f"{key_label(k)}: {fmt(first.loc[a, k])} → {fmt(first.loc[b, k])}"
+                     for k in changed)
+
+
 def point_styles(results: Results) -> dict[int, tuple[str, str]]:
     """Each design point's (colour, line style) in figures with a mark per point: an ordered
     (numeric) factor in the sequential palette, from low to high, and a second factor by line

@@ -17,10 +17,10 @@ from sim.reporting.sections.common import (
     FigureFolder,
     median_text,
     p_text,
+    pair_title,
     plots,
     point_labels,
     point_styles,
-    point_titles,
     share_text,
 )
 from sim.reporting.sections.contrasts import MAX_DEFAULT_CONTRASTS, parse_pairs
@@ -150,8 +150,7 @@ def _twins_figure(results: Results, series: pd.DataFrame, pair: tuple[int, int],
     before = float(twins["differ"].iloc[:quarter].max()) if quarter else 0.0
     file = figures.save(f"twins_{a:03d}_{b:03d}.png", lambda p: plots().plot_twins(
         twins, start_year, start_year + quarter / 4, (labels[a], labels[b]), p,
-        title=f"{point_titles(results)[b]}, against {point_titles(results)[a]} (points {b} "
-              f"and {a}, paired by replicate)"))
+        title=f"{pair_title(results, a, b)} (point {a} → point {b}, paired by replicate)"))
     return Figure(file, f"Point {b} ({labels[b]}) against point {a} ({labels[a]}): "
                         "mean joint outputs per quarter and the share of runs alive, "
                         "and the share of pairs (replicates) whose runs differ in each "
