@@ -14,7 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from sim.cli.console import SetOption, command_app, err, out
+from sim.cli.console import SetOption, command_app, elapsed, err, out, since_start
 from sim.experiments.storage import writing_folder
 from sim.inference.statistics import outcome_shares
 from sim.model.keys import Setting, settings_of
@@ -61,6 +61,7 @@ def run(
             _run_many(s, seed, runs, engine, out_dir)
         else:
             _run_one(s, seed, engine, out_dir, overrides)
+    out.print(f"in {elapsed(since_start())}", highlight=False)
 
 
 def _print_changes(base: Scenario, changed: Scenario, settings: list[Setting]) -> None:
