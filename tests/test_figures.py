@@ -28,7 +28,8 @@ def checked(monkeypatch):
         name = f"{Path(str(path)).parent.name}/{Path(str(path)).name}"
         found = [f"text leaves the canvas: {t}" for t in texts_outside(fig)]
         for ax in fig.axes:
-            if ax.get_xlabel().startswith("year") and ax.xaxis.get_visible():
+            label = ax.get_xlabel()
+            if (label == "year" or label.startswith("years since")) and ax.xaxis.get_visible():
                 labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
                 found += [f"year tick {t!r} is not a whole year" for t in labels
                           if not re.fullmatch(r"-?\d+", t.replace("\u2212", "-"))]
