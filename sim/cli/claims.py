@@ -35,6 +35,9 @@ def claims(
                                         "only the summary.")] = False,
     force: Annotated[bool, typer.Option(help="Delete earlier claims results in the folder "
                                         "first.")] = False,
+    variants: Annotated[bool, typer.Option(
+        "--variants/--no-variants", help="Also run every claim under each structural variant "
+        "of the file's [variants] (as many runs again for each).")] = True,
     posterior: Annotated[Path | None, typer.Option(
         help="A calibration's results folder: also run every contrast under parameter sets "
              "drawn by weight from its posterior.parquet and write robustness.csv.")] = None,
@@ -55,7 +58,8 @@ def claims(
     with Steps("reading the claims", quiet) as steps:
         study = study_claims(file, out_dir, replicates=replicates, workers=workers,
                              posterior=posterior, sets=sets, prior=prior, force=force,
-                             progress=steps.step, report=_reporting(steps))
+                             variants=variants, progress=steps.step,
+                             report=_reporting(steps))
     if not quiet:
         _print_verdicts(study)
         if study.robustness is not None:
@@ -81,7 +85,8 @@ def summary(study: ClaimsStudy) -> str:
     parts = [f"{counts[v]} {w.format('s' if counts[v] == 1 else '')}"
              for v, w in words.items() if counts.get(v, 0)]
     variants = (f", and under {len(study.suite.variants)} structural variants"
-                if study.variants is not None else "")
+                if study.variants is not None else
+                "; the structural variants not run" if study.suite.variants else "")
     return (f"Claims: {len(study.result.verdicts)} — {', '.join(parts)} "
             f"({study.suite.replicates:,} paired runs per arm{variants})")
 
