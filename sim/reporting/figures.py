@@ -165,7 +165,7 @@ def _mark_events(ax, scenario: Scenario, years, t_run: int) -> None:
         side = ("left" if side == "right" else "right") if years[q] - last < 1.0 else "right"
         last = years[q]
         ax.axvline(years[q], color=color, lw=0.9 if color == "black" else 0.8, ls="--")
-        ax.text(years[q], top, f" {label} ", rotation=90, va="top", ha=side, fontsize=7,
+        ax.text(years[q], top, f" {label}", rotation=90, va="top", ha=side, fontsize=7,
                 color=color)
 
 
