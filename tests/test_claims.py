@@ -1,5 +1,6 @@
 """Claims as paired experiments: file validation, paired effects, verdicts, report."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -127,7 +128,7 @@ def test_verdicts_follow_the_rule():
     judged = _judge(C, effects(["holds", "unclear"]))
     assert judged["verdict"] == "depends on" and judged["condition"] == "a"
     judged = _judge(C, effects(["unclear", "opposite"]))
-    assert judged["verdict"] == "not reproduced" and "dead in b" in judged["opposite"]
+    assert judged["verdict"] == "not reproduced" and judged["opposite"] == "death share (b)"
 
 
 def test_small_suite_is_deterministic_and_reports(tmp_path):
@@ -142,6 +143,10 @@ def test_small_suite_is_deterministic_and_reports(tmp_path):
     report = write_claims_report(suite, a, tmp_path / "out")
     text = report.read_text()
     assert "Claim 1: Secretariat" in text and "Claim 2: Nothing changes" in text
+    assert text.startswith("# The sources' claims as paired experiments")
+    verdicts = text.split("## Verdicts")[1].split("## Claim 1")[0]
+    assert not re.search(r"\b(active_years|zombie_years|total_outputs|rival_joins)\b",
+                         verdicts), "verdicts name metrics in words"
     # findings first, with the verdicts counted from claims.csv; provenance last
     assert text.index("## Findings") < text.index("## Verdicts") < text.index(
         "## Appendix: Provenance")

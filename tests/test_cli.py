@@ -2,6 +2,7 @@
 
 import inspect
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -45,6 +46,18 @@ def test_run_with_overrides_changes_the_run(tmp_path):
     assert b["outcome"] == "dead" and b["death_cause"] == "dormant"
     assert b["overrides"] == ["group.base_rate=0.01", "members.*.crisis_rate=2",
                               "world.outside_event_rate=0"]
+    assert "changes applied" not in base.stdout
+    said = changed.stdout.replace("\n", " ")
+    assert "changes applied (3):" in said
+    assert re.search(r"\[group\.base_rate\]: [\d.]+ → 0\.01", said), said
+    assert re.search(r"every member \[members\.\*\.crisis_rate\]: [^→]+ → 2 ", said), said
+
+
+def test_a_change_at_a_date_is_printed_with_its_date():
+    result = cli("run", "mikta", "--years", "15", "--set", "group.secretariat=true@2027Q1")
+    assert result.returncode == 0, result.stderr
+    assert ("a dedicated staffed secretariat [group.secretariat]: false → true from 2027Q1"
+            in result.stdout.replace("\n", " "))
 
 
 def test_many_runs_print_outcome_shares():
@@ -136,3 +149,30 @@ def test_bad_input_leaves_earlier_output_intact(tmp_path):
     failed = cli("run", "mikta", "--set", "group.base_rate=-1", "--out", tmp_path)
     assert failed.returncode == 2
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_validate_prints_a_summary_line_per_case_and_the_table_on_request(tmp_path):
+    plain = cli("validate", "mikta", "--runs", "20", "--out", tmp_path / "a")
+    assert plain.returncode == 0, plain.stderr
+    said = " ".join(plain.stdout.split())
+    assert re.search(r"MIKTA.*?: \d+ of \d+ patterns of activity \(year and level\) inside the "
+                     r"runs' 90 % interval", said), said
+    assert "┏" not in said and f"{tmp_path / 'a' / 'cases.csv'}" in said  # no table
+    assert re.search(r"in [\d.]+ s|in \d+ min", said)
+    table = cli("validate", "mikta", "--runs", "20", "--out", tmp_path / "b", "--table")
+    assert table.returncode == 0 and "┏" in table.stdout and "pattern" in table.stdout
+
+
+def test_claims_prints_its_verdicts_counted_in_one_line(tmp_path):
+    from tests.test_claims import SMALL
+
+    path = tmp_path / "claims.toml"
+    path.write_text(SMALL)
+    result = cli("claims", path, "--out", tmp_path / "out", "--quiet", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    said = " ".join(" ".join(lines).split())
+    assert re.match(r"Claims: 2 — (1 reproduced, 1 not reproduced|2 not reproduced) \(40 paired "
+                    r"runs per arm\); in [\d.]+ s", said), said
+    assert (tmp_path / "out" / "report.md").read_text().startswith(
+        "# The sources' claims as paired experiments (small)")

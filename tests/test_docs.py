@@ -47,3 +47,18 @@ def test_the_odds_parameter_tables_are_the_declarations():
     odd = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
     assert generator["odd_tables"](odd) == generator["parameter_tables"](), (
         "run `python docs/parameters.py` to regenerate docs/ODD.md §10")
+
+
+def test_the_readme_is_short_and_its_links_and_images_exist():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 200, "the long form belongs in docs/reference.md"
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", readme)
+    local = [t for t in targets if not t.startswith(("http://", "https://"))]
+    assert local and not [t for t in local if not (ROOT / t).exists()]
+
+
+def test_the_readme_says_the_commands_the_makefile_has():
+    makefile = (ROOT / "Makefile").read_text()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for target in re.findall(r"`make (\w+)`", readme):
+        assert re.search(rf"^{target}:", makefile, re.M), f"make {target} is not in the Makefile"

@@ -31,3 +31,7 @@ def test_the_tutorial_runs_top_to_bottom_with_its_figures():
     assert len(figures) >= 4
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert "the engines agree: True" in text and "## Findings" in text
+    shown = text + "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "first_zombie_quarter" not in shown and "death_quarter" not in shown, (
+        "the tutorial shows dates, not quarter indices")
+    assert "2014Q1" in shown or "2014 Q1" in shown

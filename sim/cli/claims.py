@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sim.cli.console import ResultsFolderOption, WorkersOption, command_app, err, out
+from sim.cli.console import (
+    ResultsFolderOption,
+    Steps,
+    WorkersOption,
+    command_app,
+    elapsed,
+    out,
+    since_start,
+)
+from sim.inference.claims import METRIC_LABELS
 from sim.inference.claims_study import ClaimsStudy, study_claims
 from sim.reporting.claims_report import write_claims_report
 
@@ -22,9 +31,13 @@ def claims(
     replicates: Annotated[int | None, typer.Option(min=10, help="Override the file's paired "
                                                    "runs per arm.")] = None,
     workers: WorkersOption = None,
-    quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress lines and no table of verdicts; "
+                                        "only the summary.")] = False,
     force: Annotated[bool, typer.Option(help="Delete earlier claims results in the folder "
                                         "first.")] = False,
+    variants: Annotated[bool, typer.Option(
+        "--variants/--no-variants", help="Also run every claim under each structural variant "
+        "of the file's [variants] (as many runs again for each).")] = True,
     posterior: Annotated[Path | None, typer.Option(
         help="A calibration's results folder: also run every contrast under parameter sets "
              "drawn by weight from its posterior.parquet and write robustness.csv.")] = None,
@@ -42,16 +55,40 @@ def claims(
     seeds in every arm and set), and each predicted effect is called robust, conditional or
     does not hold by the share of sets in which it holds (robustness.csv).
     """
-    def progress(message: str) -> None:
-        if not quiet:
-            err.print(message, highlight=False)
+    with Steps("reading the claims", quiet) as steps:
+        study = study_claims(file, out_dir, replicates=replicates, workers=workers,
+                             posterior=posterior, sets=sets, prior=prior, force=force,
+                             variants=variants, progress=steps.step,
+                             report=_reporting(steps))
+    if not quiet:
+        _print_verdicts(study)
+        if study.robustness is not None:
+            _print_robustness(study, f"across {sets} parameter sets of {posterior}")
+    out.print(f"{summary(study)}; in {elapsed(since_start())}; report: {study.report}",
+              highlight=False, soft_wrap=True)
 
-    study = study_claims(file, out_dir, replicates=replicates, workers=workers,
-                         posterior=posterior, sets=sets, prior=prior, force=force,
-                         progress=progress, report=write_report)
-    _print_verdicts(study)
-    if study.robustness is not None:
-        _print_robustness(study, f"across {sets} parameter sets of {posterior}")
+
+def _reporting(steps: Steps):
+    def report(study: ClaimsStudy) -> Path:
+        steps.step("writing the report and its figures")
+        return write_report(study)
+
+    return report
+
+
+def summary(study: ClaimsStudy) -> str:
+    """One line: the verdicts counted, e.g. 'Claims: 9 — 1 reproduced, 4 depend on a
+    condition, ...'."""
+    counts = study.result.verdicts["verdict"].value_counts()
+    words = {"reproduced": "reproduced", "depends on": "depend{} on a condition",
+             "partly reproduced": "partly reproduced", "not reproduced": "not reproduced"}
+    parts = [f"{counts[v]} {w.format('s' if counts[v] == 1 else '')}"
+             for v, w in words.items() if counts.get(v, 0)]
+    variants = (f", and under {len(study.suite.variants)} structural variants"
+                if study.variants is not None else
+                "; the structural variants not run" if study.suite.variants else "")
+    return (f"Claims: {len(study.result.verdicts)} — {', '.join(parts)} "
+            f"({study.suite.replicates:,} paired runs per arm{variants})")
 
 
 def write_report(study: ClaimsStudy) -> Path:
@@ -70,8 +107,6 @@ def _print_verdicts(study: ClaimsStudy) -> None:
                                                                if row.condition else ""),
                       *([words.get(row.claim, "")] if found is not None else []))
     out.print(table)
-    out.print(f"{study.suite.replicates:,} paired runs per arm in {study.result.seconds:.0f} s; "
-              f"report: {study.report}", highlight=False)
 
 
 def _print_robustness(study: ClaimsStudy, title: str) -> None:
@@ -79,7 +114,8 @@ def _print_robustness(study: ClaimsStudy, title: str) -> None:
     table = Table("claim", "contrast", "metric", "sets holding", "effect (95 %)", "verdict",
                   title=title, title_justify="left")
     for row in robustness.table.itertuples():
-        table.add_row(str(row.claim), row.contrast, f"{row.metric} {row.predicted}",
+        table.add_row(str(row.claim), row.contrast,
+                      f"{METRIC_LABELS[row.metric]} {row.predicted}",
                       f"{row.share_holding:.0%}",
                       f"{row.effect:+.3g} ({row.effect_lo:+.3g} to {row.effect_hi:+.3g})",
                       row.verdict)

@@ -1,5 +1,5 @@
-"""What the `minilat` commands share: the two consoles, the --set option, the version and the
-progress bar of runs."""
+"""What the `minilat` commands share: the two consoles, the --set option, the version, the
+progress bar of runs, the progress line of a command's steps and its elapsed time."""
 
 from __future__ import annotations
 
@@ -13,10 +13,19 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+STARTED = time.perf_counter()  # when `minilat` began: a command's wall time counts its imports
+
+
+def since_start() -> float:
+    """Seconds since the `minilat` command began, imports and start-up included."""
+    return time.perf_counter() - STARTED
+
 
 # User text (names, paths, values) is never read as markup: `[/bold]` in a scenario name is shown
 # as written. Styles are given as rich Text.
@@ -85,3 +94,49 @@ class ProgressBar:
         rate = (done - self.start[1]) / elapsed if elapsed > 0 else 0.0
         self.progress.update(self.task, completed=done, total=total,
                              rate=f"{rate:,.0f}/s" if rate else "")
+
+
+def elapsed(seconds: float) -> str:
+    """A wall time in words: '0.4 s', '23 s', '1 min 55 s'."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+class Steps:
+    """The progress of a command made of a few long steps: a live line with the step under way
+    and the time elapsed, and, as each step ends, a line saying what it did and how long it
+    took (on stderr; `quiet` shows neither)."""
+
+    def __init__(self, title: str, quiet: bool = False, lines: bool = True):
+        self.quiet = quiet
+        self.lines = lines  # a line for each step done (else only the live line)
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                                 TimeElapsedColumn(), console=err, transient=True,
+                                 disable=quiet)
+        self.task = self.progress.add_task(title, total=None)
+        self.current: tuple[str, float] | None = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self._finish()
+        return self.progress.__exit__(*exc)
+
+    def step(self, message: str) -> None:
+        """A new step begins: the one before it is done."""
+        self._finish()
+        self.current = (message, time.perf_counter())
+        self.progress.update(self.task, description=message)
+
+    def _finish(self) -> None:
+        if self.current is not None and self.lines and not self.quiet:
+            message, start = self.current
+            took = elapsed(time.perf_counter() - start)
+            self.progress.console.print(f"  done: {message} ({took})", highlight=False,
+                                        soft_wrap=True)
+        self.current = None

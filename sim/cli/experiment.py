@@ -15,10 +15,13 @@ from rich.text import Text
 from sim.cli.console import (
     ProgressBar,
     ResultsFolderOption,
+    Steps,
     WorkersOption,
     command_app,
+    elapsed,
     err,
     out,
+    since_start,
     version,
 )
 from sim.errors import InputError, UserError
@@ -27,7 +30,9 @@ from sim.experiments.execution import execute
 from sim.experiments.storage import FolderLock
 from sim.experiments.verify import check_results
 from sim.inference.statistics import outcome_table
+from sim.reporting.labels import key_label
 from sim.reporting.report import write_report
+from sim.reporting.sections.common import short_keys
 
 command = command_app()
 
@@ -104,17 +109,23 @@ def _experiment(spec, file, folder, out_dir, workers, backend, scheduler, resume
                   f"are saved in {folder}. Resume with: {command}")
         raise typer.Exit(130)
     rate = result.computed / result.seconds if result.seconds > 0 else float("nan")
-    out.print(f"{result.total} runs ({result.done_before} done before, {result.computed} now, "
-              f"{rate:.0f} runs/s on {result.workers} {result.backend} worker"
-              f"{'s' if result.workers != 1 else ''}) in {folder}")
+    out.print(f"{result.total:,} runs ({result.done_before:,} done before, {result.computed:,} "
+              f"now, {rate:,.0f} runs/s on {result.workers} {result.backend} worker"
+              f"{'s' if result.workers != 1 else ''}) in {folder}", highlight=False)
+    table = outcome_table(result.folder.read_runs(), spec.factor_keys)
     if not quiet:
-        _print_shares(outcome_table(result.folder.read_runs(), spec.factor_keys),
-                      spec.factor_keys)
+        _print_shares(table, spec.factor_keys)
+    report = None
     if not no_report:
         try:
-            out.print(f"report: {write_report(result.folder.path)}")
+            with Steps("writing the report", quiet, lines=False) as steps:
+                report = write_report(result.folder.path, progress=lambda section: steps.step(
+                    f"writing the report: {section}"))
         except UserError as exc:  # e.g. every run failed: say so below, not as a usage error
             err.print(f"no report: {exc}", highlight=False, soft_wrap=True)
+    out.print(f"{shares_summary(spec.name, table)}; in "
+              f"{elapsed(since_start())}"
+              + (f"; report: {report}" if report else ""), highlight=False, soft_wrap=True)
     if result.failed:
         err.print(Text.assemble((f"{result.failed} runs failed", "red"),
                                 f"; their errors are in {result.folder.errors_path}"))
@@ -146,18 +157,40 @@ def _check(folder: Path, sample: int) -> None:
     raise typer.Exit(1)
 
 
+def shares_summary(name: str, table) -> str:
+    """One line: the share alive at the horizon over the design points, lowest and highest."""
+    if table.empty:
+        return f"{name}: no run finished"
+    weights = table["runs"] / table["runs"].sum()
+    if len(table) == 1:
+        return (f"{name}: alive {table['alive'].iloc[0]:.1%}, zombie "
+                f"{table['zombie'].iloc[0]:.1%}, dead {table['dead'].iloc[0]:.1%} of "
+                f"{int(table['runs'].iloc[0]):,} runs")
+    return (f"{name}: {len(table)} design points, alive at the horizon from "
+            f"{table['alive'].min():.0%} (point {table.loc[table['alive'].idxmin(), 'point_id']})"
+            f" to {table['alive'].max():.0%} (point "
+            f"{table.loc[table['alive'].idxmax(), 'point_id']}); zombie up to "
+            f"{table['zombie'].max():.0%}, dead up to {table['dead'].max():.0%}; "
+            f"{(weights * table['alive']).sum():.0%} alive over all points")
+
+
 def _print_shares(table, factor_keys: list[str], limit: int = 24) -> None:
+    short = short_keys(factor_keys)
     shown = Table(title="Outcome shares per design point (95 % Wilson intervals)",
                   title_justify="left")
-    for column in ("point", *factor_keys, "runs", "alive", "zombie", "dead"):
-        shown.add_column(column, justify="right")
+    for column in ("point", *(short[k] for k in factor_keys), "runs", "alive", "zombie",
+                   "dead"):
+        shown.add_column(column, justify="right", no_wrap=column in ("point", "runs"),
+                         min_width=len(column))
     for row in table.head(limit).itertuples(index=False):
         values = row._asdict()
         factors = [_fmt(values[f"_{i + 1}"]) for i in range(len(factor_keys))]
         shown.add_row(str(row.point_id), *factors, str(row.runs),
-                      *(f"{values[n]:.0%} ({values[n + '_low']:.0%}–{values[n + '_high']:.0%})"
-                        for n in ("alive", "zombie", "dead")))
+                      *(f"{values[n]:.0%} ({100 * values[n + '_low']:.0f}–"
+                        f"{100 * values[n + '_high']:.0f})" for n in ("alive", "zombie", "dead")))
     out.print(shown)
+    for key in factor_keys:
+        out.print(f"  {short[key]}: {key_label(key)}", highlight=False, soft_wrap=True)
     if len(table) > limit:
         out.print(f"… and {len(table) - limit} more points (all in runs.parquet).")
 

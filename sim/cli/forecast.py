@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.console import WorkersOption, command_app, out
+from sim.cli.console import Steps, WorkersOption, command_app, elapsed, out, since_start
 from sim.errors import UserError
 from sim.experiments.storage import writing_folder
 from sim.inference.forecast import forecast as make_forecast
@@ -53,10 +53,14 @@ def forecast(
     name = f"forecast-{s.name}"
     if out_dir is None and folder_name_problem(name) is not None:
         raise UserError(f"{scenario}: its name cannot name a folder; give --out.")
-    with writing_folder(out_dir or Path("results") / name, force, "forecast") as folder:
+    with writing_folder(out_dir or Path("results") / name, force, "forecast") as folder, \
+            Steps("forecast") as steps:
+        steps.step(f"{runs:,} runs of {s.name} to {until}"
+                   + (f", conditioned on the record of {case.name}" if case is not None else ""))
         result = make_forecast(s, until, posterior, runs, seed, keep, case,
                                workers or os.cpu_count() or 1)
+        steps.step("writing the report and its figure")
         write_forecast(result, folder)
     out.print(in_words(result), highlight=False)
-    out.print(f"{folder / 'forecast.csv'}, {folder / 'report.md'} ({result.seconds:.0f} s)",
-              highlight=False)
+    out.print(f"in {elapsed(since_start())}; {folder / 'forecast.csv'}, report: "
+              f"{folder / 'report.md'}", highlight=False, soft_wrap=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sim.cli.console import command_app, out
+from sim.cli.console import Steps, command_app, elapsed, out, since_start
 from sim.errors import UserError
 from sim.reporting.report import write_report
 
@@ -36,4 +36,7 @@ def report(
                 raise UserError(f"--contrast {text}: expected two design point ids, e.g. "
                                 "--contrast 0,1.")
             pairs.append((int(parts[0]), int(parts[1])))
-    out.print(f"report: {write_report(results_dir, contrasts=pairs, since=since)}")
+    with Steps("reading the results", lines=False) as steps:
+        path = write_report(results_dir, contrasts=pairs, since=since,
+                            progress=lambda section: steps.step(f"writing the report: {section}"))
+    out.print(f"in {elapsed(since_start())}; report: {path}", highlight=False, soft_wrap=True)

@@ -14,12 +14,15 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from sim.cli.console import SetOption, command_app, err, out
+from sim.cli.console import SetOption, command_app, elapsed, err, out, since_start
 from sim.experiments.storage import writing_folder
 from sim.inference.statistics import outcome_shares
+from sim.model.keys import Setting, settings_of
 from sim.model.params import Scenario
+from sim.model.quarters import format_quarter
 from sim.model.scenario_files import load_scenario
 from sim.model.simulation import check_runs, simulate
+from sim.reporting.labels import key_label
 from sim.reporting.single_run import write_run, write_runs
 
 command = command_app()
@@ -47,8 +50,11 @@ def run(
 ) -> None:
     """Run one simulation (or several seeds) and print a compact summary."""
     check_runs(engine, seed, runs)
-    s = load_scenario(scenario, set_ or None, years)
+    settings = settings_of(set_ or None)
+    s = load_scenario(scenario, settings or None, years)
     overrides = list(set_ or [])
+    if settings:
+        _print_changes(load_scenario(scenario, None, years), s, settings)
     with contextlib.ExitStack() as stack:
         if out_dir is not None:
             out_dir = stack.enter_context(writing_folder(out_dir, force, "run"))
@@ -56,6 +62,28 @@ def run(
             _run_many(s, seed, runs, engine, out_dir)
         else:
             _run_one(s, seed, engine, out_dir, overrides)
+    out.print(f"in {elapsed(since_start())}", highlight=False)
+
+
+def _print_changes(base: Scenario, changed: Scenario, settings: list[Setting]) -> None:
+    """The changes `--set` applied, each by its meaning and key, from and to which value."""
+    out.print(f"changes applied ({len(settings)}):", highlight=False)
+    for setting in settings:
+        before = _values(setting.key.values_in(base))
+        if setting.quarter is None:
+            after = _values(setting.key.values_in(changed))
+            when = ""
+        else:
+            after = _values([setting.value])
+            when = f" from {format_quarter(setting.quarter)}"
+        out.print(f"  {key_label(setting.key.text)}: {before} → {after}{when}",
+                  highlight=False, soft_wrap=True)
+
+
+def _values(values: list) -> str:
+    shown = list(dict.fromkeys("true" if v is True else "false" if v is False else f"{v:g}"
+                               if isinstance(v, float) else str(v) for v in values))
+    return shown[0] if len(shown) == 1 else "(" + ", ".join(shown) + ")"
 
 
 def _run_one(s: Scenario, seed: int, engine: str, out_dir: Path | None,
@@ -77,7 +105,7 @@ def _print_summary(s: Scenario, summary: dict) -> None:
     table.add_column("")
 
     def when(q):
-        return "never" if q is None else f"{s.quarter_label(q)} (quarter {q})"
+        return "never" if q is None else s.quarter_label(q)
 
     table.add_row("final state", Text(state.upper(), style=color))
     if summary["death_quarter"] is not None:
@@ -112,7 +140,7 @@ def _run_many(s: Scenario, seed: int, runs: int, engine: str, out_dir: Path | No
     out.print(table)
     dead = frame[frame["outcome"] == "dead"]
     if len(dead):
-        out.print(f"median death quarter {np.median(dead['death_quarter']):.0f}; causes: "
+        out.print(f"median death {s.quarter_label(int(np.median(dead['death_quarter'])))}; causes: "
                   + ", ".join(f"{k} {v}" for k, v in dead["death_cause"].value_counts().items()))
     if out_dir is not None:
         out.print(f"wrote {write_runs(out_dir, frame)}")

@@ -52,6 +52,12 @@ METRICS = {
     "exits": "members that left",
     "rival_joins": "members that joined the rival bloc",
 }
+# Each metric as a report's sentence names it.
+METRIC_LABELS = {"alive": "share alive", "zombie": "zombie share", "dead": "death share",
+                 "active_years": "years active before a first lapse",
+                 "years_to_death": "years to death", "zombie_years": "years as a zombie",
+                 "total_outputs": "joint outputs", "exits": "exits",
+                 "rival_joins": "joins of the rival bloc"}
 DIRECTIONS = ("higher", "lower")
 SUITE_KEYS = ("name", "description", "scenario", "years", "replicates", "seed", "confidence")
 CLAIM_KEYS = ("id", "title", "source", "statement", "reference", "contrast", "decided_by")
@@ -262,14 +268,16 @@ def run_variants(suite: ClaimSuite, workers: int = 1, progress=None,
                  evaluator: Evaluator | None = None) -> pd.DataFrame:
     """Every claim's verdict under each structural variant of the suite's `[variants]`."""
     rows = []
-    for key, value in suite.variants:
-        if progress:
-            progress(f"claims under {key} = {value}")
-        result = run_claims(under_variant(suite, key, value), workers=workers,
-                            evaluator=evaluator)
-        for verdict in result.verdicts.itertuples():
-            rows.append({"claim": verdict.claim, "variant": f"{key} = {value}",
-                         "verdict": verdict.verdict, "condition": verdict.condition})
+    with open_evaluator(evaluator, workers) as pool:
+        for i, (key, value) in enumerate(suite.variants, 1):
+            if progress:
+                progress(f"the claims under the structural variant {key} = {value} ({i} of "
+                         f"{len(suite.variants)})")
+            result = run_claims(under_variant(suite, key, value), workers=workers,
+                                evaluator=pool)
+            for verdict in result.verdicts.itertuples():
+                rows.append({"claim": verdict.claim, "variant": f"{key} = {value}",
+                             "verdict": verdict.verdict, "condition": verdict.condition})
     return pd.DataFrame(rows, columns=["claim", "variant", "verdict", "condition"])
 
 
@@ -355,7 +363,8 @@ def run_claims(suite: ClaimSuite, workers: int = 1, progress=None,
                     unique.append(scenario)
                 index[id(scenario)] = seen[key]
     if progress:
-        progress(f"{len(unique)} scenarios x {len(seeds):,} runs")
+        progress(f"the claims at the scenario's values: {len(unique)} scenarios × "
+                 f"{len(seeds):,} runs")
     summaries = run_arms(unique, seeds, workers, evaluator)
     measured = [metrics(frame, scenario.quarters)
                 for frame, scenario in zip(summaries, unique, strict=True)]
@@ -398,12 +407,13 @@ def _judge(claim: Claim, effects: pd.DataFrame) -> dict:
         verdict, condition = "depends on", "; ".join(holding)
     elif any_holds:
         verdict = "partly reproduced"
-        condition = "; ".join(f"{r.metric} in {r.contrast}" for r in rows.itertuples()
-                              if r.verdict == "holds")
+        condition = "; ".join(f"{METRIC_LABELS[r.metric]} ({r.contrast})"
+                              for r in rows.itertuples() if r.verdict == "holds")
     else:
         verdict, condition = "not reproduced", ""
     return {"claim": claim.id, "title": claim.title, "verdict": verdict, "condition": condition,
-            "opposite": "; ".join(f"{r.metric} in {r.contrast}" for r in opposite.itertuples())}
+            "opposite": "; ".join(f"{METRIC_LABELS[r.metric]} ({r.contrast})"
+                                  for r in opposite.itertuples())}
 
 
 # ------------------------------------------------------------------------------ report

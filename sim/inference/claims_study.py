@@ -48,11 +48,12 @@ class ClaimsStudy:
 def study_claims(file: str | Path, out: str | Path | None = None, *,
                  replicates: int | None = None, workers: int | None = None,
                  posterior: str | Path | None = None, sets: int = 40,
-                 prior: str | Path | None = None, force: bool = False,
+                 prior: str | Path | None = None, force: bool = False, variants: bool = True,
                  progress: Callable[[str], None] | None = None,
                  report: Callable[[ClaimsStudy], Path] | None = None) -> ClaimsStudy:
     """Run a claims file's claims into `out` (default results/<name>): paired runs at the
-    scenarios' values, then under each `[variants]` form (variants.csv).
+    scenarios' values, then under each `[variants]` form (variants.csv) unless `variants` is
+    false.
 
     With `posterior` (a calibration's results folder) every contrast also runs under `sets`
     parameter sets drawn by weight from it (robustness.csv); with `prior` (a calibration file)
@@ -68,7 +69,7 @@ def study_claims(file: str | Path, out: str | Path | None = None, *,
     cores = workers or os.cpu_count() or 1
     with writing_folder(out or Path("results") / suite.name, force, "claims") as folder:
         study = ClaimsStudy(suite, folder, run_claims(suite, workers=cores, progress=progress))
-        if suite.variants:
+        if suite.variants and variants:
             study.variants = run_variants(suite, cores, progress)
             write_csv(folder / "variants.csv", study.variants)
         if drawn is not None:

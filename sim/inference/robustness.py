@@ -34,7 +34,7 @@ from sim.experiments.evaluation import SUMMARIES, Evaluator, evaluate, open_eval
 from sim.experiments.posterior import PosteriorSets
 from sim.experiments.storage import atomic_write_bytes
 from sim.inference.calibration import prior_draws
-from sim.inference.claims import ClaimSuite, metrics
+from sim.inference.claims import METRIC_LABELS, ClaimSuite, metrics
 from sim.inference.joint import load_joint
 from sim.inference.statistics import rule_regions
 from sim.model.params import Scenario
@@ -334,7 +334,8 @@ def claim_words(table: pd.DataFrame) -> pd.DataFrame:
         if words == {FORM}:
             text = FORM
         elif FINDING in words or (FORM in words and NOWHERE in words):
-            conditions = [f"{r.metric} {r.predicted} in {r.contrast}: {r.condition}"
+            conditions = [f"{METRIC_LABELS[r.metric]} {r.predicted} in {r.contrast}: "
+                          f"{r.condition}"
                           for r in group.itertuples() if r.assumed_or_found == FINDING]
             text = f"{FINDING}, " + ("; ".join(conditions) if conditions else
                                     "its effects hold in some contrasts only")

@@ -11,8 +11,10 @@ import pandas as pd
 from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
 from sim.inference.calibration import UNIDENTIFIED
 from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
+from sim.reporting.style import styled
 
 
+@styled
 def _histogram_grid(priors, draw, path: Path) -> None:
     """One panel per prior, three to a row: `draw(ax, prior, bins)` fills each."""
     from sim.reporting.figures import subplots
@@ -28,7 +30,6 @@ def _histogram_grid(priors, draw, path: Path) -> None:
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     axes.flat[0].legend(frameon=False, fontsize=7)
-    fig.tight_layout()
     fig.savefig(path)
 
 
@@ -175,6 +176,7 @@ def method_section(calibration, result, summary: dict) -> Section:
     return section
 
 
+@styled
 def _plot_sets(calibration, sets: pd.DataFrame, path: Path) -> None:
     """Each parameter's posterior (weighted) against its uniform prior."""
     def draw(ax, prior, bins):
@@ -186,6 +188,7 @@ def _plot_sets(calibration, sets: pd.DataFrame, path: Path) -> None:
     _histogram_grid(calibration.priors, draw, path)
 
 
+@styled
 def _plot_pairs(calibration, sets: pd.DataFrame, path: Path) -> None:
     """Pairs plot of the posterior: each pair of parameters, points sized by weight; the
     diagonal holds each parameter's weighted histogram."""
@@ -221,6 +224,7 @@ def _plot_pairs(calibration, sets: pd.DataFrame, path: Path) -> None:
     fig.savefig(path)
 
 
+@styled
 def _plot_joint_fit(predictive: pd.DataFrame, path: Path) -> None:
     """Per case and statistic: the record's yearly values against the accepted draws' 90 %
     interval and median."""
@@ -244,5 +248,4 @@ def _plot_joint_fit(predictive: pd.DataFrame, path: Path) -> None:
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     axes.flat[0].legend(frameon=False, fontsize=6)
-    fig.tight_layout()
     fig.savefig(path)

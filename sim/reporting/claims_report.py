@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
 from sim.inference.claims import (
+    METRIC_LABELS,
     METRICS,
     SHARES,
     VERDICT_COLORS,
@@ -19,7 +22,7 @@ from sim.inference.claims import (
 )
 from sim.inference.statistics import holm
 from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
-from sim.reporting.figures import STATE_COLORS, subplots
+from sim.reporting.style import STATE_COLORS, save, styled, subplots
 
 
 def _fmt_effect(row) -> str:
@@ -32,10 +35,7 @@ def _fmt_level(metric: str, value: float) -> str:
     return f"{100 * value:.1f} %" if metric in SHARES else f"{value:.2f}"
 
 
-LABELS = {"alive": "share alive", "zombie": "zombie share", "dead": "death share",
-          "active_years": "active years", "years_to_death": "years to death",
-          "zombie_years": "zombie years", "total_outputs": "outputs", "exits": "exits",
-          "rival_joins": "joins of the rival bloc"}
+LABELS = METRIC_LABELS
 SIDES = {"holds": "as predicted", "unclear": "no clear effect on", "opposite": "opposite for"}
 
 
@@ -69,7 +69,8 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
     atomic_write_bytes(folder / "claims.csv", result.verdicts.to_csv(index=False).encode())
     atomic_write_bytes(folder / "shares.csv", result.shares.to_csv(index=False).encode())
     plot_claims_overview(suite, result, figures / "claims.png")
-    doc = Document(f"Claims report: {suite.name}")
+    doc = Document("The sources' claims as paired experiments"
+                   + (f" ({suite.name})" if suite.name != "claims" else ""))
     predicted = result.effects[result.effects["expected"] != ""]
     holm_p = pd.Series(holm(predicted["p"]), index=predicted.index)
     doc.sections.append(_findings_section(suite, result, holm_p, robustness, found))
@@ -165,7 +166,7 @@ def _claim_section(claim: Claim, verdict: dict, result: ClaimsResult, holm_p: pd
     rows = result.effects[(result.effects["claim"] == claim.id)
                           & (result.effects["expected"] != "")]
     table = pd.DataFrame([{
-        "contrast": r.contrast, "metric": r.metric, "predicted": r.expected,
+        "contrast": r.contrast, "metric": LABELS[r.metric], "predicted": r.expected,
         "baseline": _fmt_level(r.metric, r.baseline),
         "treatment": _fmt_level(r.metric, r.treatment),
         "effect (95 % CI)": _fmt_effect(r), "p": f"{r.p:.2g}",
@@ -239,7 +240,7 @@ def claims_findings(suite: ClaimSuite, result: ClaimsResult, holm_p: pd.Series,
 
 def _found_text(claim: Claim, found: pd.DataFrame) -> str:
     rows = found[found["claim"] == claim.id]
-    parts = [f"{r.metric} {r.predicted} in {r.contrast}: {r.assumed_or_found}"
+    parts = [f"{LABELS[r.metric]} {r.predicted} in {r.contrast}: {r.assumed_or_found}"
              + (f", {r.condition}" if r.condition else "")
              + f" (holds in {r.share_holding:.0%} of {r.prior_sets} sets, opposite in "
                f"{r.share_opposite:.0%}"
@@ -251,7 +252,8 @@ def _found_text(claim: Claim, found: pd.DataFrame) -> str:
 
 def _robustness_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([{
-        "claim": str(r.claim), "contrast": r.contrast, "metric": f"{r.metric} {r.predicted}",
+        "claim": str(r.claim), "contrast": r.contrast,
+        "metric": f"{LABELS[r.metric]} {r.predicted}",
         "sets holding": f"{r.share_holding:.0%}",
         "effect over the posterior (95 %)": f"{r.effect:+.3g} ({r.effect_lo:+.3g} to "
                                             f"{r.effect_hi:+.3g})",
@@ -263,7 +265,7 @@ def _robustness_text(claim: Claim, robustness) -> str:
     rows = robustness.table[robustness.table["claim"] == claim.id]
     parts = []
     for r in rows.itertuples():
-        text = (f"{r.metric} {r.predicted} in {r.contrast}: {r.verdict}, holding in "
+        text = (f"{LABELS[r.metric]} {r.predicted} in {r.contrast}: {r.verdict}, holding in "
                 f"{r.share_holding:.0%} of {r.sets} parameter sets (effect over the posterior "
                 f"{r.effect:+.3g}, 95 % {r.effect_lo:+.3g} to {r.effect_hi:+.3g})")
         rule = robustness.rules[(robustness.rules["claim"] == claim.id)
@@ -286,6 +288,7 @@ def _reference_text(claim: Claim, result: ClaimsResult) -> str:
             f"({ref.get('source', '')}): " + ", ".join(parts) + ".")
 
 
+@styled
 def plot_claims_overview(suite: ClaimSuite, result: ClaimsResult, path: Path) -> None:
     """Stacked outcome shares of both arms of every contrast, grouped by claim."""
     rows = []
@@ -297,7 +300,7 @@ def plot_claims_overview(suite: ClaimSuite, result: ClaimsResult, path: Path) ->
                                       & (result.shares["arm"] == arm)].iloc[0]
                 rows.append((claim, verdict["verdict"], contrast.name, arm, share))
     headers = len(suite.claims)
-    fig, ax = subplots(figsize=(10, 0.22 * (len(rows) + headers) + 1.4), dpi=150)
+    fig, ax = subplots(figsize=(10, 0.22 * (len(rows) + headers) + 1.4))
     y = 0.0
     ticks, labels, bold, last_claim = [], [], [], None
     for claim, verdict, contrast, arm, share in rows:
@@ -313,7 +316,7 @@ def plot_claims_overview(suite: ClaimSuite, result: ClaimsResult, path: Path) ->
                     edgecolor="white", linewidth=0.4)
             left += share[state]
         ticks.append(y)
-        name = contrast if len(contrast) <= 48 else contrast[:47] + "…"
+        name = textwrap.shorten(contrast, 50, placeholder=" …")
         labels.append(f"{name}: treatment" if arm == "treatment" else "baseline")
         bold.append(False)
         y += 1.0
@@ -327,21 +330,19 @@ def plot_claims_overview(suite: ClaimSuite, result: ClaimsResult, path: Path) ->
     ax.set_ylim(y - 0.4, -0.6)
     ax.set_xlabel(f"share of {suite.replicates:,} runs at the horizon ({suite.years} years)")
     handles = [Rectangle((0, 0), 1, 1, color=STATE_COLORS[s]) for s in SHARES]
-    ax.legend(handles, SHARES, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0),
-              frameon=False, fontsize=8)
-    fig.subplots_adjust(left=0.5, right=0.97, top=1 - 0.45 / fig.get_figheight(),
-                        bottom=0.55 / fig.get_figheight())
-    fig.savefig(path)
+    ax.legend(handles, SHARES, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    save(fig, path)
 
 
+@styled
 def plot_claim(claim: Claim, result: ClaimsResult, path: Path) -> None:
     """Predicted effects of one claim with their intervals, one panel per metric."""
     rows = result.effects[(result.effects["claim"] == claim.id)
                           & (result.effects["expected"] != "")]
     metrics_used = list(dict.fromkeys(rows["metric"]))
-    fig, axes = subplots(1, len(metrics_used), figsize=(3.4 * len(metrics_used),
-                                                            0.5 * len(claim.contrasts) + 1.6),
-                             dpi=150, squeeze=False)
+    fig, axes = subplots(1, len(metrics_used), figsize=(3.4 * len(metrics_used) + 1.6,
+                                                        0.6 * len(claim.contrasts) + 1.8),
+                         squeeze=False)
     for ax, metric in zip(axes[0], metrics_used, strict=True):
         part = rows[rows["metric"] == metric]
         scale = 100 if metric in SHARES else 1
@@ -351,12 +352,15 @@ def plot_claim(claim: Claim, result: ClaimsResult, path: Path) -> None:
                                                    [scale * (r.high - r.effect)]],
                         fmt="o", color=color, capsize=3)
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_yticks(range(len(part)), [c[:30] for c in part["contrast"]], fontsize=7)
-        ax.invert_yaxis()
+        ax.set_yticks(range(len(part)), [textwrap.fill(c, 26) for c in part["contrast"]],
+                      fontsize=7)
+        ax.set_ylim(len(part) - 0.5, -0.5)
         unit = "percentage points" if metric in SHARES else METRICS[metric].split(" (")[0]
-        ax.set_xlabel(f"{metric}: treatment − baseline\n({unit}; predicted "
-                      f"{part['expected'].iloc[0]})", fontsize=7)
+        ax.set_xlabel(textwrap.fill(f"{LABELS[metric]}: treatment − baseline ({unit}; "
+                                    f"predicted {part['expected'].iloc[0]})", 36), fontsize=7)
         ax.tick_params(axis="x", labelsize=7)
+    handles = [Line2D([], [], marker="o", ls="", color=c, label=v)
+               for v, c in VERDICT_COLORS.items()]
+    fig.legend(handles=handles, loc="outside right upper", title="effect")
     fig.suptitle(f"Claim {claim.id}: {claim.title}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path)
+    save(fig, path)

@@ -9,24 +9,25 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from sim.model import rules
 from sim.model.outcomes import summarize
 from sim.model.params import Scenario
 from sim.model.trajectory import Trajectory
 from sim.reporting.narrative import change_label
-
-LEVEL_COLORS = ("#9e9e9e", "#333333", "#6a3d9a")  # officials, ministers, leaders
-STATE_COLORS = {"alive": "#4daf4a", "zombie": "#ff7f00", "dead": "#222222"}
-PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
-           "#666666", "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6"]
-
-
-def subplots(*args, figsize=None, dpi=None, layout=None, **kwargs):
-    """`pyplot.subplots` without pyplot: a figure of its own, drawn by Agg when saved, that
-    leaves matplotlib's backend and pyplot's figures alone."""
-    fig = Figure(figsize=figsize, dpi=dpi, layout=layout)
-    return fig, fig.subplots(*args, **kwargs)
+from sim.reporting.style import (
+    ARM_COLORS,
+    GLOBAL_CRISIS_COLOR,
+    LEVEL_COLORS,
+    PALETTE,
+    STATE_COLORS,
+    save,
+    styled,
+    subplots,
+    suptitle,
+    year_axis,
+)
 
 
 def member_colors(scenario: Scenario) -> list[str]:
@@ -38,6 +39,7 @@ def member_names(scenario: Scenario) -> list[str]:
     return [m.name or m.code for m in scenario.members]
 
 
+@styled
 def plot_run(trajectory: Trajectory, scenario: Scenario, path: str | Path | None = None,
              title: str | None = None) -> Figure:
     """Engagement per member, activity with the chair's terms shaded, the state band, events."""
@@ -58,10 +60,9 @@ def plot_run(trajectory: Trajectory, scenario: Scenario, path: str | Path | None
     if summary["death_quarter"] is not None:
         text += (f" in {scenario.quarter_label(summary['death_quarter'])}"
                  f" ({summary['death_cause']})")
-    fig.suptitle(title or f"{scenario.title} — seed {trajectory.seed}: {text}", fontsize=11)
-    if path is not None:
-        fig.savefig(path, dpi=150)
-    return fig
+    fig.suptitle(title or f"{scenario.title} — seed {trajectory.seed}: {text}")
+    year_axis(ax_s)
+    return save(fig, path)
 
 
 def _plot_engagement(ax, trajectory: Trajectory, scenario: Scenario, years, s: dict) -> None:
@@ -90,8 +91,10 @@ def _plot_engagement(ax, trajectory: Trajectory, scenario: Scenario, years, s: d
                 Line2D([], [], marker="D", ls="", color="grey", mec="black", ms=7),
                 Line2D([], [], marker="s", ls="", color="grey", ms=4)]
     labels += ["leaves the group", f"joins {scenario.world.rival_name}", "domestic crisis"]
-    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
-              frameon=False)
+    if np.any(s["global_crisis"]):
+        handles.append(Patch(color=GLOBAL_CRISIS_COLOR, alpha=0.25))
+        labels.append("global crisis (shaded)")
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def _plot_activity(ax, scenario: Scenario, years, s: dict) -> None:
@@ -103,17 +106,19 @@ def _plot_activity(ax, scenario: Scenario, years, s: dict) -> None:
         ax.axvspan(years[t] - 0.125, years[t] + 0.125, color=color, alpha=0.18, lw=0,
                    hatch=None if chair != rules.VACANT else "///")
     bottom = np.zeros(len(years))
-    for level, color in zip(rules.LEVEL_NAMES, LEVEL_COLORS, strict=True):
+    for level in rules.LEVEL_NAMES:
+        color = LEVEL_COLORS[level]
         values = np.asarray(s[f"outputs_{level}"], dtype=float)
-        ax.bar(years, values, width=0.2, bottom=bottom, color=color, label=f"{level}")
+        ax.bar(years, values, width=0.2, bottom=bottom, color=color, label=f"{level}' outputs")
         bottom = bottom + values
     ax.plot(years, s["activity_rate"], color="#e41a1c", lw=1.2, label="expected outputs")
     ax.set_ylabel("outputs per quarter")
     chair_handles = [Patch(color=c, alpha=0.3, label=f"{n} chairs")
                      for n, c in zip(member_names(scenario), colors, strict=True)]
     chair_handles.append(Patch(facecolor="#bbbbbb", alpha=0.3, hatch="///", label="vacant"))
-    ax.legend(handles=ax.get_legend_handles_labels()[0] + chair_handles, fontsize=7,
-              loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    handles = ax.get_legend_handles_labels()[0] + chair_handles
+    handles.append(Line2D([], [], color="#555555", lw=0.8, ls="--", label="dated event"))
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def _plot_state_band(ax, years, states) -> None:
@@ -130,16 +135,18 @@ def _plot_state_band(ax, years, states) -> None:
 
 def _shade_global_crises(ax, years, flags) -> None:
     for t in np.flatnonzero(flags):
-        ax.axvspan(years[t] - 0.125, years[t] + 0.125, color="#984ea3", alpha=0.08, lw=0)
+        ax.axvspan(years[t] - 0.125, years[t] + 0.125, color=GLOBAL_CRISIS_COLOR, alpha=0.08,
+                   lw=0)
 
 
 def _mark_events(ax, scenario: Scenario, years, t_run: int) -> None:
-    """Dated events of the scenario as labelled ticks at the top of the axis."""
-    top = ax.get_ylim()[1]
+    """Dated events of the scenario as labelled lines at the top of the axis: the events of one
+    quarter share a label, and labels that would touch sit on alternate sides of their line."""
+    top = ax.get_ylim()[1] * 1.45
+    ax.set_ylim(top=top)
+    marks: dict[int, list[tuple[str, str]]] = {}
     for event in scenario.events:
         q = scenario.quarter_index(event.date)
-        if q >= t_run:
-            continue
         label = {"budget": f"{event.member} budget ×{event.factor:g}",
                  "attention": f"{event.member} attention ×{event.factor:g}",
                  "crisis": f"{event.member} crisis",
@@ -147,27 +154,29 @@ def _mark_events(ax, scenario: Scenario, years, t_run: int) -> None:
                  "rival_join": f"{event.member} joins {scenario.world.rival_name}",
                  "rival_round": f"{scenario.world.rival_name} expands",
                  "global_crisis": "global crisis"}[event.kind]
-        ax.axvline(years[q], color="#555555", lw=0.8, ls="--")
-        ax.text(years[q], top, " " + label, rotation=90, va="top", ha="right", fontsize=7,
-                color="#555555")
+        marks.setdefault(q, []).append((label, "#555555"))
     for change in scenario.changes:  # policies adopted at a date, in black
-        q = scenario.quarter_index(change.date)
-        if q >= t_run:
-            continue
-        ax.axvline(years[q], color="black", lw=1.0, ls="--")
-        ax.text(years[q], top, " " + change_label(change, scenario), rotation=90, va="top",
-                ha="right", fontsize=7, color="black")
+        marks.setdefault(scenario.quarter_index(change.date), []).append(
+            (change_label(change, scenario), "black"))
+    last, side = -np.inf, "right"
+    for q in sorted(k for k in marks if k < t_run):
+        label = "; ".join(text for text, _ in marks[q])
+        color = "black" if any(c == "black" for _, c in marks[q]) else "#555555"
+        side = ("left" if side == "right" else "right") if years[q] - last < 1.0 else "right"
+        last = years[q]
+        ax.axvline(years[q], color=color, lw=0.9 if color == "black" else 0.8, ls="--")
+        ax.text(years[q], top, f" {label}", rotation=90, va="top", ha=side, fontsize=7,
+                color=color)
 
 
 # ------------------------------------------------------------------------------ experiments
 
 
 def _finish(fig: Figure, path: str | Path | None) -> Figure:
-    if path is not None:
-        fig.savefig(path, dpi=150)
-    return fig
+    return save(fig, path)
 
 
+@styled
 def plot_outcome_shares(points, labels: list[str], path: str | Path | None = None,
                         title: str = "Outcome shares per design point") -> Figure:
     """Stacked bars dead / zombie / alive per point, with the Wilson 95 % intervals of the dead
@@ -177,8 +186,7 @@ def plot_outcome_shares(points, labels: list[str], path: str | Path | None = Non
         points = points.sort_values(["dead", "zombie"], ascending=False)
     x = np.arange(len(points))
     width = 0.7
-    fig, ax = subplots(figsize=(min(12, 3.2 + 0.75 * len(points)) if not many else 11, 4.6),
-                           layout="constrained")
+    fig, ax = subplots(figsize=(min(12, 3.6 + 1.2 * len(points)) if not many else 11, 4.6))
     bottom = np.zeros(len(points))
     for name in ("dead", "zombie", "alive"):
         share = points[name].to_numpy(dtype=float)
@@ -202,8 +210,11 @@ def plot_outcome_shares(points, labels: list[str], path: str | Path | None = Non
                     ecolor="#e41a1c", capsize=3, lw=1.2, label="dead share, 95 % interval")
         ax.errorbar(x - 0.22, 1 - points["alive"], yerr=spread("alive")[::-1], fmt="none",
                     ecolor="#377eb8", capsize=3, lw=1.2, label="alive share, 95 % interval")
-        ax.set_xticks(x, labels, rotation=30 if len(points) > 4 else 0,
-                      ha="right" if len(points) > 4 else "center", fontsize=8)
+        stacked = [label.replace(", ", "\n") for label in labels]
+        room = 13 * (fig.get_figwidth() - 3.0) / len(points)  # characters a bar's width holds
+        tilt = max(len(t) for s in stacked for t in s.split("\n")) > room
+        ax.set_xticks(x, stacked, rotation=45 if tilt else 0,
+                      ha="right" if tilt else "center", rotation_mode="anchor", fontsize=8)
         ax.set_xlabel("design point")
     else:
         ax.set_xticks([])
@@ -220,6 +231,7 @@ def plot_outcome_shares(points, labels: list[str], path: str | Path | None = Non
     return _finish(fig, path)
 
 
+@styled
 def plot_trajectories(shares, activity, engagement, start_year: float,
                       path: str | Path | None = None, title: str = "",
                       zombie_line: float | None = None,
@@ -262,11 +274,12 @@ def plot_trajectories(shares, activity, engagement, start_year: float,
         for ax in (ax_s, ax_a, ax_e):
             ax.axvline(year, color="black", lw=1.0, ls="--")
         ax_s.text(year, 0.98, " " + label, rotation=90, va="top", ha="right", fontsize=7)
-    ax_e.set_xlabel("year")
-    fig.suptitle(title, fontsize=11)
+    year_axis(ax_e)
+    suptitle(fig, title)
     return _finish(fig, path)
 
 
+@styled
 def plot_twins(pairs, start_year: float, date_year: float, labels: tuple[str, str],
                path: str | Path | None = None, title: str = "") -> Figure:
     """A design point and its twin with a change at a date: the mean outputs of each, the share
@@ -279,53 +292,78 @@ def plot_twins(pairs, start_year: float, date_year: float, labels: tuple[str, st
                                        layout="constrained", gridspec_kw={
                                            "height_ratios": [2, 1.5, 1]})
     years = start_year + pairs.index.to_numpy() / 4
-    for arm, color, label in (("a", "#777777", labels[0]), ("b", "#1b7837", labels[1])):
+    for arm, color, label in (("a", ARM_COLORS["baseline"], labels[0]),
+                              ("b", ARM_COLORS["treatment"], labels[1])):
         ax_o.plot(years, pairs[f"outputs_{arm}"], color=color, lw=1.6, label=label)
         ax_s.plot(years, pairs[f"alive_{arm}"], color=color, lw=1.6, label=label)
-    ax_d.fill_between(years, 0, pairs["differ"], color="#984ea3", alpha=0.5, lw=0, step="mid")
+    ax_d.fill_between(years, 0, pairs["differ"], color="#984ea3", alpha=0.5, lw=0, step="mid",
+                      label="pairs whose runs differ")
     ax_o.set_ylabel("mean outputs\nper quarter")
     ax_o.set_ylim(bottom=0)
     ax_s.set_ylabel("share of\nruns alive")
-    ax_s.set_ylim(0, 1.02)
+    alive = np.r_[pairs["alive_a"].to_numpy(dtype=float), pairs["alive_b"].to_numpy(dtype=float)]
+    floor = float(np.nanmin(alive)) if alive.size else 0.0
+    if floor > 0.8:  # both arms nearly always alive: show the small difference, and say so
+        ax_s.set_ylim(max(0.0, floor - 0.02), 1.002)
+        ax_s.text(0.005, 0.04, f"axis from {max(0.0, floor - 0.02):.0%}", fontsize=7,
+                  transform=ax_s.transAxes, color="#555555")
+    else:
+        ax_s.set_ylim(0, 1.02)
     ax_d.set_ylabel("pairs that\ndiffer")
     ax_d.set_ylim(0, 1.02)
     for ax in (ax_o, ax_s, ax_d):
         ax.axvline(date_year, color="black", lw=1.0, ls="--")
-    ax_o.legend(loc="lower left", fontsize=8, frameon=False)
-    ax_d.set_xlabel("year")
-    fig.suptitle(title, fontsize=11)
+    ax_o.axvline(date_year, color="black", lw=1.0, ls="--", label="the date of the change")
+    ax_o.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax_d.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    year_axis(ax_d)
+    suptitle(fig, title)
     return _finish(fig, path)
 
 
+@styled
 def plot_survival(curves, labels: dict, path: str | Path | None = None, title: str = "",
                   ylabel: str = "share of runs without the event",
-                  horizon_years: float | None = None, since: str = "the start") -> Figure:
-    """Kaplan–Meier curves (step) with their confidence bands, one colour per design point.
+                  horizon_years: float | None = None, since: str = "the start",
+                  styles: dict | None = None) -> Figure:
+    """Kaplan–Meier curves (step) with their confidence bands, one per design point.
 
-    `curves` is long: point_id, time (years), survival, low, high.
+    `curves` is long: point_id, time (years), survival, low, high. `styles` maps a point to
+    its (colour, line style), e.g. a sequential colour for an ordered factor
+    (`style.factor_colors`); by default the qualitative palette. Curves that never leave 1.0
+    lie on top of each other: the legend says so of each.
     """
-    fig, ax = subplots(figsize=(9, 4.8), layout="constrained")
+    fig, ax = subplots(figsize=(9, 4.8))
+    flat = []
     for i, (point_id, curve) in enumerate(curves.groupby("point_id", sort=True)):
-        color = PALETTE[i % len(PALETTE)]
+        color, line = (styles or {}).get(point_id, (PALETTE[i % len(PALETTE)], "-"))
         columns = {c: curve[c].to_numpy(dtype=float) for c in ("time", "survival", "low",
                                                                 "high")}
         if horizon_years is not None and columns["time"][-1] < horizon_years:
             columns = {c: np.append(v, horizon_years if c == "time" else v[-1])
                        for c, v in columns.items()}
+        label = labels.get(point_id, f"point {point_id}")
+        if np.all(columns["survival"] >= 1.0):
+            flat.append(point_id)
+            label += " (no event: at 1.0)"
         ax.step(columns["time"], columns["survival"], where="post", color=color, lw=1.6,
-                label=labels.get(point_id, f"point {point_id}"))
+                ls=line, label=label)
         ax.fill_between(columns["time"], columns["low"], columns["high"], step="post",
                         color=color, alpha=0.15, lw=0)
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, horizon_years)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(f"years since {since}")
     ax.set_ylabel(ylabel)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False,
-              title="shaded: 95 % band", title_fontsize=8)
-    ax.set_title(title, fontsize=11)
+    note = "shaded: 95 % band"
+    if len(flat) > 1:
+        note += f"\n{len(flat)} curves overlap at 1.0"
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title=note)
+    ax.set_title(title)
     return _finish(fig, path)
 
 
+@styled
 def plot_phase_diagram(points, x_key: str, y_key: str, path: str | Path | None = None,
                        x_label: str | None = None, y_label: str | None = None,
                        title: str = "") -> Figure:
@@ -348,7 +386,7 @@ def plot_phase_diagram(points, x_key: str, y_key: str, path: str | Path | None =
         ax.set_ylabel(y_label or y_key)
         ax.set_title(f"{name} share", fontsize=10)
         fig.colorbar(image, ax=ax, label=f"share of runs {name}", shrink=0.9)
-    fig.suptitle(title, fontsize=11)
+    suptitle(fig, title)
     return _finish(fig, path)
 
 
@@ -358,6 +396,7 @@ def _tick(value) -> str:
     return f"{value:.3g}" if isinstance(value, float | np.floating) else str(value)
 
 
+@styled
 def plot_sobol(indices, path: str | Path | None = None, title: str = "") -> Figure:
     """First-order and total Sobol indices per factor (bars with their intervals), one panel per
     output; factors sorted by total index on the first output."""
@@ -375,16 +414,24 @@ def plot_sobol(indices, path: str | Path | None = None, title: str = "") -> Figu
         ax.barh(y - 0.2, part["S1"], 0.38, xerr=part["S1_conf"], color="#1b9e77",
                 label="first order (S1)", error_kw={"lw": 1, "capsize": 2})
         ax.axvline(0, color="black", lw=0.8)
+        if not np.any(np.abs(part[["S1", "ST"]].to_numpy(dtype=float)) > 1e-9):
+            ax.set_xlim(-0.05, 1.0)
+            ax.text(0.5, 0.5, f"no index: the {output} output\ndoes not vary over these runs",
+                    ha="center", va="center", transform=ax.transAxes, color="#555555")
+            ax.set_title(output)
+            ax.set_xlabel("Sobol index (share of variance)")
+            continue
         ax.set_xlim(min(-0.05, float(np.nanmin(part["S1"] - part["S1_conf"])) - 0.02),
                     max(1.0, float(np.nanmax(part["ST"] + part["ST_conf"])) + 0.02))
         ax.set_title(output, fontsize=10)
         ax.set_xlabel("Sobol index (share of variance)")
     axes[0][0].set_yticks(y, order, fontsize=8)
     axes[0][-1].legend(loc="lower right", fontsize=8)
-    fig.suptitle(title, fontsize=11)
+    suptitle(fig, title)
     return _finish(fig, path)
 
 
+@styled
 def plot_tornado(effects, path: str | Path | None = None, title: str = "") -> Figure:
     """One-at-a-time effects on the dead and zombie shares: per factor, bars from the base
     point's share to the share at each level tried (labelled), widest effect on top."""
@@ -412,5 +459,5 @@ def plot_tornado(effects, path: str | Path | None = None, title: str = "") -> Fi
     axes[1].legend(handles=[Patch(color="#377eb8", alpha=0.8, label="below the base value"),
                             Patch(color="#e41a1c", alpha=0.8, label="above the base value")],
                    loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
-    fig.suptitle(title, fontsize=11)
+    suptitle(fig, title)
     return _finish(fig, path)

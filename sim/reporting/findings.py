@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.inference import statistics
+from sim.reporting.labels import key_label, meaning
 
 SHARES = ("alive", "zombie", "dead")
 MAX_FACTORS = 4  # factors with a sentence of their own
@@ -108,13 +109,7 @@ def experiment_findings(runs: pd.DataFrame, factors: list[str], varied: list[str
                         horizon: int, paired: bool, design: str,
                         fmt=lambda v: f"{v}") -> list[str]:
     """Three to six sentences on what an experiment found; `fmt` writes a factor's value."""
-    shares = statistics.outcome_shares(runs["outcome"]).set_index("outcome")
-    points = runs["point_id"].nunique()
-    overall = ", ".join(f"{shares.loc[name, 'share']:.1%} {name} ({shares.loc[name, 'low']:.1%}"
-                        f" to {shares.loc[name, 'high']:.1%})" for name in SHARES)
-    sentences = [f"Over all {len(runs):,} runs ({points} design point"
-                 f"{'s' if points != 1 else ''}), after {horizon / 4:g} years: {overall} "
-                 "(Wilson 95 % intervals)."]
+    sentences = [_overall_sentence(runs, varied, horizon, fmt)]
     quiet = []
     if varied and paired and design in ("grid", "oat"):
         effects = factor_effects(runs, varied[:MAX_FACTORS], horizon)
@@ -126,7 +121,7 @@ def experiment_findings(runs: pd.DataFrame, factors: list[str], varied: list[str
             detected = shares_only[(shares_only["low"] > 0) | (shares_only["high"] < 0)]
             if detected.empty:
                 largest = shares_only["difference"].abs().max()
-                quiet.append(f"`{factor}` (largest change {100 * largest:.1f} points)")
+                quiet.append(f"{key_label(factor)} (largest change {100 * largest:.1f} points)")
                 continue
             top = detected.loc[detected["difference"].abs().idxmax()]
             sentences.append(_factor_sentence(runs, factor, varied, top, mine, fmt))
@@ -134,18 +129,20 @@ def experiment_findings(runs: pd.DataFrame, factors: list[str], varied: list[str
         sentences.append(f"Too small to tell from zero: {', '.join(quiet)}: no share moves "
                          "with a 95 % interval clear of zero between the ends of the range, "
                          "at any setting of the other factors.")
+    sentences += [not_monotone_sentence(turn, fmt) for turn in turns(runs, varied)[:1]]
     by_slice: dict[tuple, list[dict]] = {}
     for change in crossings(runs, varied):
         key = (change["factor"], tuple(change["setting"].items()))
         by_slice.setdefault(key, []).append(change)
     for (factor, setting), changes in list(by_slice.items())[:2]:
-        where = ", ".join(f"`{k}` = {fmt(v)}" for k, v in setting)
+        where = ", ".join(f"{key_label(k)} = {fmt(v)}" for k, v in setting)
         steps = [f"{changes[0]['from_outcome']} at {fmt(changes[0]['from_value'])} "
                  f"({changes[0]['from_share']:.1%})"]
         steps += [f"{c['to_outcome']} at {fmt(c['to_value'])} ({c['to_share']:.1%})"
                   for c in changes]
         listed = ", ".join(steps[:-1]) + " and " + steps[-1]
-        sentences.append(f"Along `{factor}`{' with ' + where if where else ''}, most runs end "
+        sentences.append(f"Along {key_label(factor)}{' with ' + where if where else ''}, most "
+                         "runs end "
                          f"{listed}: the most common outcome changes "
                          f"{'between these levels' if len(changes) == 1 else 'more than once'}"
                          ".")
@@ -155,21 +152,104 @@ def experiment_findings(runs: pd.DataFrame, factors: list[str], varied: list[str
     return sentences[:6] if len(sentences) > 6 else sentences
 
 
+def _overall_sentence(runs: pd.DataFrame, varied: list[str], horizon: int, fmt) -> str:
+    """How the runs end: over all of them at a single point, else the range of the share
+    alive over the design points (a share pooled over a grid would depend on the grid)."""
+    points = runs["point_id"].nunique()
+    if points == 1 or not varied:
+        shares = statistics.outcome_shares(runs["outcome"]).set_index("outcome")
+        overall = ", ".join(f"{shares.loc[name, 'share']:.1%} {name} "
+                            f"({shares.loc[name, 'low']:.1%} to {shares.loc[name, 'high']:.1%})"
+                            for name in SHARES)
+        return (f"Over all {len(runs):,} runs ({points} design point"
+                f"{'s' if points != 1 else ''}), after {horizon / 4:g} years: {overall} "
+                "(Wilson 95 % intervals).")
+    alive = runs.assign(alive=runs["outcome"] == "alive").groupby("point_id")["alive"].mean()
+    first = runs.groupby("point_id")[varied].first()
+
+    def where(point: int) -> str:
+        return ", ".join(f"{meaning(k)} = {fmt(first.loc[point, k])}" for k in varied[:3])
+
+    low, high = int(alive.idxmin()), int(alive.idxmax())
+    return (f"After {horizon / 4:g} years, the share of runs alive ranges over the "
+            f"{points} design points from {alive[low]:.1%} ({where(low)}) to "
+            f"{alive[high]:.1%} ({where(high)}); {len(runs):,} runs in all.")
+
+
 def _factor_sentence(runs, factor, varied, top, mine, fmt) -> str:
     a, b = int(top["a"]), int(top["b"])
     first = runs[runs["point_id"] == a].iloc[0]
     last = runs[runs["point_id"] == b].iloc[0]
     held = [k for k in varied if k != factor]
-    where = (" with " + ", ".join(f"`{k}` = {fmt(first[k])}" for k in held)) if held else ""
+    where = (" with " + ", ".join(f"{key_label(k)} = {fmt(first[k])}" for k in held)
+             if held else "")
     at = mine[mine["a"] == a].set_index("outcome")
     years, zombie = at.loc["active_years"], at.loc["zombie_years"]
-    return (f"`{factor}` from {fmt(first[factor])} to {fmt(last[factor])} moves the "
+    return (f"{key_label(factor)} from {fmt(first[factor])} to {fmt(last[factor])} moves the "
             f"{top['outcome']} share most{where}: {top['value_a']:.1%} → {top['value_b']:.1%} "
             f"({100 * top['difference']:+.1f} points, 95 % CI {100 * top['low']:+.1f} to "
             f"{100 * top['high']:+.1f}; paired by replicate), the years before a first zombie "
             f"quarter or death by {years['difference']:+.2f} ({years['low']:+.2f} to "
             f"{years['high']:+.2f}) and the years spent as a zombie by "
             f"{zombie['difference']:+.2f} ({zombie['low']:+.2f} to {zombie['high']:+.2f}).")
+
+
+def turns(runs: pd.DataFrame, factors: list[str]) -> list[dict]:
+    """Where a share at the horizon is not monotone along a numeric factor (three levels or
+    more, per setting of the others): it rises and falls, each step clear of the Wilson 95 %
+    intervals. Each entry has the levels, the shares, the share of runs that ever lapsed and
+    the revivals a run at each level."""
+    found = []
+    for factor in factors:
+        if runs[factor].dtype == bool or not pd.api.types.is_numeric_dtype(runs[factor]) or \
+                runs[factor].nunique() < 3:
+            continue
+        others = [k for k in factors if k != factor]
+        groups = runs.groupby(others, sort=False) if others else [((), runs)]
+        for setting, part in itertools.islice(groups, MAX_SLICES):
+            by_level = part.groupby(factor, sort=True)
+            for name in SHARES:
+                hits = by_level["outcome"].agg(lambda s, n=name: int((s == n).sum()))
+                sizes = by_level.size()
+                bounds = [statistics.wilson_interval(h, n) for h, n in zip(hits, sizes,
+                                                                            strict=True)]
+                share = list(hits / sizes)
+                signs = [np.sign(share[i + 1] - share[i])
+                         if bounds[i + 1][0] > bounds[i][1] or bounds[i][0] > bounds[i + 1][1]
+                         else 0 for i in range(len(share) - 1)]
+                if 1 in signs and -1 in signs:
+                    found.append({
+                        "factor": factor, "outcome": name, "levels": list(hits.index),
+                        "setting": dict(zip(others, np.atleast_1d(setting), strict=True)),
+                        "shares": share,
+                        "lapsed": list(by_level["first_zombie_quarter"].agg(
+                            lambda s: float(s.notna().mean()))),
+                        "revivals": list(by_level["revivals"].mean())})
+    return found
+
+
+def not_monotone_sentence(turn: dict, fmt=lambda v: f"{v}") -> str:
+    """A share that is not monotone in a factor, in words, with the likely reason: revivals,
+    when the runs that lapse more also revive more."""
+    where = ", ".join(f"{key_label(k)} = {fmt(v)}" for k, v in turn["setting"].items())
+    levels = [fmt(v) for v in turn["levels"]]
+
+    def listed(values, form):
+        return ", ".join(f"{form(v)} at {level}" for v, level in zip(values, levels,
+                                                                     strict=True))
+
+    text = (f"The {turn['outcome']} share at the horizon is not monotone in "
+            f"{key_label(turn['factor'])}{' (with ' + where + ')' if where else ''}: "
+            f"{listed(turn['shares'], lambda v: f'{v:.1%}')}. ")
+    lapsed, revivals = np.asarray(turn["lapsed"]), np.asarray(turn["revivals"])
+    if np.any(revivals > 0):
+        text += (f"The share of runs that ever lapse into a zombie is "
+                 f"{listed(lapsed, lambda v: f'{v:.1%}')}, and a run revives "
+                 f"{listed(revivals, lambda v: f'{v:.2f}')} times on average: a group that "
+                 "lapses early has more years in which to revive at its next apex meeting, so "
+                 "the share alive at the horizon counts revived groups too (the years spent "
+                 "as a zombie measure the harm without that turn).")
+    return text
 
 
 def _zombie_rule(runs: pd.DataFrame, varied: list[str]) -> str:
@@ -181,8 +261,8 @@ def _zombie_rule(runs: pd.DataFrame, varied: list[str]) -> str:
     if predicted.empty:
         return ""
     best = predicted.loc[predicted["coverage"].idxmax()]
-    rule = re.sub(r"((?:group|world|members|mechanisms)\.[\w*]+(?:\.\w+)?(?:@\w+)?)", r"`\1`",
-                  best["rule"])
+    rule = re.sub(r"((?:group|world|members|mechanisms)\.[\w*]+(?:\.\w+)?(?:@\w+)?)",
+                  lambda m: key_label(m.group(1)), best["rule"])
     return (f"Runs end zombie or dead mostly where {rule}: the rule covers "
             f"{best['coverage']:.1%} of the zombie or dead runs, and {best['density']:.1%} of "
             "the runs under it end so (a decision tree over the factors).")

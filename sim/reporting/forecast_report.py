@@ -10,7 +10,15 @@ import pandas as pd
 from sim.experiments.storage import atomic_write_bytes, provenance
 from sim.inference.forecast import Forecast, in_words
 from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
-from sim.reporting.figures import STATE_COLORS, subplots
+from sim.reporting.style import (
+    BAND_COLOR,
+    RECORD_COLOR,
+    STATE_COLORS,
+    save,
+    styled,
+    subplots,
+    year_axis,
+)
 
 FORECAST_COLUMNS = ["year", "alive", "90 %", "zombie", "dead", "outputs (median, 90 %)",
                     "a vacant chair term", "an exit"]
@@ -67,31 +75,33 @@ def forecast_document(result: Forecast, summary: dict) -> Document:
     return doc
 
 
+@styled
 def fan_chart(result: Forecast, path: Path) -> None:
     """Outputs per year (median, 90 % band) with the record's dots; state shares below."""
     table, compared = result.table, result.compared
-    fig, (top, bottom) = subplots(2, 1, figsize=(9, 6), dpi=130, sharex=True,
+    fig, (top, bottom) = subplots(2, 1, figsize=(9, 6), sharex=True,
                                   gridspec_kw={"height_ratios": [2, 1]})
     years = table["year"]
     top.fill_between(compared["year"], compared["lo"], compared["hi"], color="#9ecae1",
                      label="runs kept, 90 % interval")
-    top.plot(compared["year"], compared["median"], color="#08306b", label="median")
+    top.plot(compared["year"], compared["median"], color=BAND_COLOR, label="median")
     if len(result.record_years):
         top.plot(result.record_years["year"], result.record_years["observed"], "o",
-                 color="#e6550d", label="record")
-    top.set_ylabel(f"meetings and documents a year\n({', '.join(result.levels)})", fontsize=9)
-    top.legend(frameon=False, fontsize=8, loc="upper left")
+                 color=RECORD_COLOR, label="record")
+    top.set_ylabel(f"meetings and documents a year\n({', '.join(result.levels)})")
+    top.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     top.set_title(f"{result.scenario.title or result.scenario.name}: forecast to "
-                  f"{result.until}", fontsize=10)
+                  f"{result.until}")
     bottom.stackplot(years, table["p_alive"], table["p_zombie"], table["p_dead"],
                      colors=[STATE_COLORS[s] for s in ("alive", "zombie", "dead")],
                      labels=["alive", "zombie", "dead"], step="mid")
     bottom.set_ylim(0, 1)
     bottom.set_ylabel("share of runs")
-    bottom.legend(frameon=False, fontsize=8, loc="lower left", ncol=3)
+    year_axis(bottom)
     if result.record is not None:
         for ax in (top, bottom):
             ax.axvline(result.record.observed_until.year + result.record.observed_until.month
-                       / 12, color="#636363", ls="--", lw=1)
-    fig.tight_layout()
-    fig.savefig(path)
+                       / 12, color="#636363", ls="--", lw=1,
+                       label="end of the record" if ax is bottom else None)
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    save(fig, path)

@@ -48,3 +48,24 @@ def write_runs(folder: Path, summaries: pd.DataFrame) -> Path:
     path = folder / "runs.parquet"
     atomic_write_parquet(path, summaries)
     return path
+
+
+QUARTER_FIELDS = ("first_zombie_quarter", "death_quarter")  # summary fields that are quarters
+
+
+def with_dates(summaries: pd.DataFrame | dict[str, Any], scenario: Scenario
+               ) -> pd.DataFrame | dict[str, Any]:
+    """Run summaries (one dict, or a table of them) with each quarter index replaced by its
+    date: `first_zombie_quarter` 116 becomes `first_zombie` '2043Q1'; never is empty."""
+    def date(q) -> str:
+        return "" if q is None or pd.isna(q) else scenario.quarter_label(int(q))
+
+    if isinstance(summaries, dict):
+        shown = {k: v for k, v in summaries.items() if k not in QUARTER_FIELDS}
+        shown.update({f.removesuffix("_quarter"): date(summaries.get(f)) for f in QUARTER_FIELDS})
+        return shown
+    frame = summaries.copy()
+    for field in QUARTER_FIELDS:
+        if field in frame:
+            frame[field.removesuffix("_quarter")] = frame.pop(field).map(date)
+    return frame

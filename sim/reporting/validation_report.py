@@ -12,6 +12,15 @@ from sim.inference.validation import INTERVAL, STATE_FLOOR, CaseResult
 from sim.model import rules
 from sim.model.labels import LEVELS
 from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
+from sim.reporting.style import (
+    BAND_COLOR,
+    RECORD_COLOR,
+    STATE_COLORS,
+    save,
+    styled,
+    subplots,
+    year_axis,
+)
 
 
 def write_validation(results: list[CaseResult], folder: Path) -> Path:
@@ -91,10 +100,11 @@ def _findings(r: CaseResult) -> list[str]:
     return lines
 
 
+@styled
 def _plot_activity(r: CaseResult, path: Path) -> None:
-    from sim.reporting.figures import subplots
+    from matplotlib.ticker import MaxNLocator
 
-    fig, axes = subplots(1, len(LEVELS), figsize=(12, 3.4), dpi=130)
+    fig, axes = subplots(1, len(LEVELS), figsize=(12, 3.6))
     for ax, level in zip(axes, LEVELS, strict=True):
         part = r.activity[r.activity["level"] == level] if len(r.activity) else r.activity
         if len(part):
@@ -102,25 +112,26 @@ def _plot_activity(r: CaseResult, path: Path) -> None:
                             label="90 % of runs")
             ax.fill_between(part["year"], part["q25"], part["q75"], color="#6baed6",
                             label="50 % of runs")
-            ax.plot(part["year"], part["median"], color="#08306b", label="median")
-            ax.plot(part["year"], part["observed"], "o", color="#e6550d", ms=4, label="record")
+            ax.plot(part["year"], part["median"], color=BAND_COLOR, label="median of runs")
+            ax.plot(part["year"], part["observed"], "o", color=RECORD_COLOR, ms=4,
+                    label="the record")
         else:
             ax.text(0.5, 0.5, "not recorded in full", ha="center", va="center",
                     transform=ax.transAxes, color="#777777")
-        ax.set_title(level, fontsize=10)
-        ax.set_xlabel("year")
-    axes[0].set_ylabel("meetings and documents")
-    for ax in axes:
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, frameon=False)
-            break
-    fig.savefig(path)
+        ax.set_title(f"{level}' meetings and documents")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        year_axis(ax)
+    axes[0].set_ylabel("a year")
+    handles, labels = next(((h, lab) for h, lab in (ax.get_legend_handles_labels()
+                                                    for ax in axes) if h), ([], []))
+    if handles:
+        fig.legend(handles, labels, loc="outside right upper")
+    save(fig, path)
 
 
+@styled
 def _plot_states(r: CaseResult, path: Path) -> None:
-    from sim.reporting.figures import STATE_COLORS, subplots
-
-    fig, (strip, ax) = subplots(2, 1, figsize=(9, 3.6), dpi=130, sharex=True,
+    fig, (strip, ax) = subplots(2, 1, figsize=(9, 3.8), sharex=True,
                                 gridspec_kw={"height_ratios": [0.4, 3]})
     years = r.states["year"].to_numpy()
     bottom = np.zeros(len(years))
@@ -132,8 +143,10 @@ def _plot_states(r: CaseResult, path: Path) -> None:
         if isinstance(seen, str):
             strip.bar(year, 1, color=STATE_COLORS[seen], width=0.9)
     strip.set_yticks([])
-    strip.set_ylabel("record", rotation=0, ha="right", va="center")
+    strip.set_ylabel("the record", rotation=0, ha="right", va="center")
+    strip.spines[["left", "bottom"]].set_visible(False)
     ax.set_ylim(0, 1)
-    ax.set_ylabel("share of runs")
-    ax.legend(fontsize=7, frameon=False, loc="lower left")
-    fig.savefig(path)
+    ax.set_ylabel("share of runs\nat the end of the year")
+    year_axis(ax)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="state")
+    save(fig, path)

@@ -70,6 +70,55 @@ def point_labels(results: Results) -> dict[int, str]:
             for point_id, row in first.iterrows()}
 
 
+def point_titles(results: Results) -> dict[int, str]:
+    """Each point as a figure's title names it: every varying factor by its meaning, the key in
+    brackets, and its value."""
+    from sim.reporting.labels import key_label
+
+    keys = results.varied or results.factor_keys
+    first = results.runs.groupby("point_id", sort=True)[keys].first()
+    return {int(point_id): "; ".join(f"{key_label(k)} = {fmt(row[k])}" for k in keys)
+            for point_id, row in first.iterrows()}
+
+
+def pair_title(results: Results, a: int, b: int) -> str:
+    """What changes from point a to point b: each factor that differs by its meaning, the key
+    in brackets, and its two values."""
+    from sim.reporting.labels import key_label
+
+    keys = results.varied or results.factor_keys
+    first = results.runs.groupby("point_id", sort=True)[keys].first()
+    changed = [k for k in keys if first.loc[a, k] != first.loc[b, k]] or keys
+    return "; ".join(f"{key_label(k)}: {fmt(first.loc[a, k])} → {fmt(first.loc[b, k])}"
+                     for k in changed)
+
+
+def point_styles(results: Results) -> dict[int, tuple[str, str]]:
+    """Each design point's (colour, line style) in figures with a mark per point: an ordered
+    (numeric) factor in the sequential palette, from low to high, and a second factor by line
+    style; without a numeric factor, the first factor's levels in the qualitative palette."""
+    from sim.reporting.style import factor_colors
+
+    keys = results.varied or results.factor_keys
+    first = results.runs.groupby("point_id", sort=True)[keys].first()
+    if first.empty or not keys:
+        return {}
+    numeric = [k for k in keys if first[k].dtype != bool
+               and np.issubdtype(first[k].dtype, np.number)]
+    by_color = numeric[-1] if numeric else keys[0]
+    levels = sorted(first[by_color].unique())
+    colors = dict(zip(levels, factor_colors(levels, ordered=bool(numeric)), strict=True))
+    others = [k for k in keys if k != by_color]
+    lines = ("-", "--", ":", "-.")
+    styles_of = {}
+    if others:
+        settings = list(dict.fromkeys(map(tuple, first[others].to_numpy().tolist())))
+        styles_of = {setting: lines[i % len(lines)] for i, setting in enumerate(settings)}
+    return {int(point_id): (colors[row[by_color]],
+                            styles_of.get(tuple(row[others].tolist()), "-") if others else "-")
+            for point_id, row in first.iterrows()}
+
+
 def fmt(value: Any) -> str:
     """A factor's value as the experiment file writes it."""
     if isinstance(value, bool | np.bool_):

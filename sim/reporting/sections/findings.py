@@ -16,8 +16,13 @@ def make(results: Results, figures: FigureFolder) -> Section:
                                             results.horizon, e["common_random_numbers"],
                                             e["design"], fmt=fmt)))
     if "outcome_shares.png" in figures.written:
-        section.add(Figure(f"{FIGURES}/outcome_shares.png", "Outcome shares per design point "
-                           "(dead at the bottom, alive on top); the tables follow."))
+        many = results.runs["point_id"].nunique() > 40
+        section.add(Figure(f"{FIGURES}/outcome_shares.png", (
+            "Outcome shares of every design point, the points sorted by their dead share (dead "
+            "at the bottom, alive on top); the tables follow." if many else
+            "Outcome shares per design point (dead at the bottom, alive on top); error bars: "
+            "Wilson 95 % intervals of the dead share (red) and the alive share (blue); the "
+            "tables follow.")))
     section.add("Effects between points are paired by replicate (common random numbers); "
                 "every interval is a 95 % interval. Provenance, the design and the experiment "
                 "as resolved are in the appendix.")

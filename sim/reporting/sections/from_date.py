@@ -17,8 +17,10 @@ from sim.reporting.sections.common import (
     FigureFolder,
     median_text,
     p_text,
+    pair_title,
     plots,
     point_labels,
+    point_styles,
     share_text,
 )
 from sim.reporting.sections.contrasts import MAX_DEFAULT_CONTRASTS, parse_pairs
@@ -123,7 +125,8 @@ def _survival(results: Results, runs: pd.DataFrame, quarter: int, when: str,
         file = figures.save(f"survival_{event}_from.png",
                             lambda p, c=curves, w=what, y=ylabel: plots().plot_survival(
                                 c, labels, p, title=f"Kaplan–Meier from {when}: {w}", ylabel=y,
-                                horizon_years=horizon / 4, since=when))
+                                horizon_years=horizon / 4, since=when,
+                                styles=point_styles(results)))
         section.add(Figure(file, f"Kaplan–Meier estimate of the {what} from {when}, per design "
                                  "point, with 95 % bands."))
         rows.append(medians.assign(event=event))
@@ -147,7 +150,7 @@ def _twins_figure(results: Results, series: pd.DataFrame, pair: tuple[int, int],
     before = float(twins["differ"].iloc[:quarter].max()) if quarter else 0.0
     file = figures.save(f"twins_{a:03d}_{b:03d}.png", lambda p: plots().plot_twins(
         twins, start_year, start_year + quarter / 4, (labels[a], labels[b]), p,
-        title=f"Point {b} against point {a}, paired by replicate"))
+        title=f"{pair_title(results, a, b)} (point {a} → point {b}, paired by replicate)"))
     return Figure(file, f"Point {b} ({labels[b]}) against point {a} ({labels[a]}): "
                         "mean joint outputs per quarter and the share of runs alive, "
                         "and the share of pairs (replicates) whose runs differ in each "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sim.inference import statistics
-from sim.reporting.document import Figure, Section, Table
+from sim.reporting.document import Section, Table
 from sim.reporting.results import Results
 from sim.reporting.sections.common import FigureFolder, fmt, plots, point_labels, share_text
 
@@ -30,15 +30,10 @@ def make(results: Results, settings: dict, figures: FigureFolder) -> Section:
         section.add(Table(shown))
     else:
         _pooled(results, table, section)
-    file = figures.save("outcome_shares.png", lambda p: plots().plot_outcome_shares(
+    figures.save("outcome_shares.png", lambda p: plots().plot_outcome_shares(
         table, [labels[i] for i in table["point_id"]], p,
         title=f"{results.experiment['name']}: outcome after {results.experiment['years']} "
-              "years"))
-    section.add(Figure(file, "Outcome shares per design point (dead at the bottom, alive on "
-                             "top); error bars: Wilson 95 % intervals of the dead share (red) "
-                             "and the alive share (blue)." if len(table) <= 40 else
-                       "Outcome shares of every design point, the points sorted by their dead "
-                       "share (dead at the bottom, alive on top)."))
+              "years"))  # shown once, under the findings
     return section
 
 

@@ -15,6 +15,7 @@ from sim.reporting.sections.common import (
     p_text,
     plots,
     point_labels,
+    point_styles,
 )
 
 MAX_SURVIVAL_POINTS = 12
@@ -45,7 +46,7 @@ def make(results: Results, settings: dict, figures: FigureFolder) -> Section | s
         file = figures.save(f"survival_{event}.png",
                             lambda p, c=curves, w=what, y=ylabel: plots().plot_survival(
                                 c, labels, p, title=f"Kaplan–Meier: {w}", ylabel=y,
-                                horizon_years=horizon_years))
+                                horizon_years=horizon_years, styles=point_styles(results)))
         section.add(Figure(file, f"Kaplan–Meier estimate of the {what} per design point, "
                                  "with 95 % bands."))
     section.add("Median survival (years; “not reached” when more than half the runs never "

@@ -9,7 +9,13 @@ from sim.model.quarters import parse_quarter
 from sim.reporting.document import Figure, Section
 from sim.reporting.regeneration import not_regenerated, point_series
 from sim.reporting.results import Results
-from sim.reporting.sections.common import FigureFolder, plots, point_labels, trajectory_points
+from sim.reporting.sections.common import (
+    FigureFolder,
+    plots,
+    point_labels,
+    point_titles,
+    trajectory_points,
+)
 
 
 def make(results: Results, settings: dict, figures: FigureFolder) -> Section | str:
@@ -30,7 +36,7 @@ def make(results: Results, settings: dict, figures: FigureFolder) -> Section | s
                 "dead quarter by quarter, and fan charts (median, 50 % and 90 % of runs) of "
                 "joint outputs per quarter (0 once dead) and of the members' mean engagement "
                 f"(among groups not yet dead). {source}")
-    labels = point_labels(results)
+    labels, titles = point_labels(results), point_titles(results)
     start_year = scenario.start_quarter / 4
     for point_id in point_ids:
         part = series[series["point_id"] == point_id]
@@ -44,7 +50,7 @@ def make(results: Results, settings: dict, figures: FigureFolder) -> Section | s
                             lambda p, s=shares, a=activity, g=engagement, pid=point_id, n=runs,
                             m=marks: plots().plot_trajectories(
                                 s, a, g, start_year, p,
-                                title=f"Point {pid}: {labels[pid]} ({n} runs)", marks=m))
+                                title=f"Point {pid}: {titles[pid]} ({n} runs)", marks=m))
         section.add(Figure(file, f"Point {point_id} ({labels[point_id]}): state shares, "
                                  "outputs per quarter and mean engagement by year. A group is a "
                                  "zombie after two years without a meeting or document at its "
