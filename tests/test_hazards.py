@@ -342,14 +342,12 @@ def test_a_failed_start_leaves_no_folder_that_blocks_the_next_run(tmp_path):
 # ------------------------------------------------------------------ the environment
 
 
-@pytest.mark.parametrize("env", [
-    {"PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C"},
-    {"PYTHONIOENCODING": "latin-1"},
-    {"MPLBACKEND": "no-such-backend"},
-    {"LC_ALL": "tr_TR.UTF-8", "LANG": "tr_TR.UTF-8"},
-    {"COLUMNS": "20", "TERM": "dumb"},
-    {"HOME": "/nonexistent", "MPLCONFIGDIR": "/nonexistent/mpl"},
-], ids=["ascii", "latin-1", "backend", "locale", "narrow", "no-home"])
+@pytest.mark.parametrize("env", [  # each a user's setting that once broke a finished run
+    {"PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C", "COLUMNS": "20", "TERM": "dumb"},
+    {"PYTHONIOENCODING": "latin-1", "MPLBACKEND": "no-such-backend"},
+    {"LC_ALL": "tr_TR.UTF-8", "LANG": "tr_TR.UTF-8", "HOME": "/nonexistent",
+     "MPLCONFIGDIR": "/nonexistent/mpl"},
+], ids=["ascii-narrow", "latin-1-backend", "locale-no-home"])
 def test_the_users_environment_never_turns_a_finished_run_into_a_traceback(tmp_path, env):
     done = cli("run", "mikta", "--years", "3", "--out", tmp_path / "run", env=env)
     assert done.returncode == 0, done.stderr
