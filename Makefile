@@ -52,7 +52,7 @@ bench: install  ## engines, experiments and memory: ratios measured in one run e
 lock:  ## resolve pyproject's ranges afresh and write the exact versions to requirements.lock
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
-	.lock-venv/bin/python -m pip install --quiet -e ".[dev]"
+	.lock-venv/bin/python -m pip install --quiet -e ".[dev,notebook]"
 	{ echo "# Exact versions that \`make demo\`, \`make test\` and CI install (as pip constraints), for"; \
 	  echo "# reproduction. pyproject.toml keeps the ranges the project supports. Regenerate with \`make lock\`."; \
 	  echo "# Python $$(.lock-venv/bin/python -c 'import platform; print(platform.python_version())') on $$(uname -m) Linux."; \
