@@ -11,7 +11,7 @@ import pandas as pd
 from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
 from sim.inference.calibration import UNIDENTIFIED
 from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
-from sim.reporting.style import styled
+from sim.reporting.style import styled, year_axis
 
 
 @styled
@@ -244,6 +244,7 @@ def _plot_joint_fit(predictive: pd.DataFrame, path: Path) -> None:
         ax.plot(frame["year"], frame["observed"], "o", color="#e6550d", ms=3, label="record")
         unit = "at year end" if state else "per year"
         ax.set_title(f"{case}: {statistic} ({unit})", fontsize=8)
+        year_axis(ax, label="")
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
