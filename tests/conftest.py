@@ -119,3 +119,19 @@ def check_outcome(code: int, stdout: str, stderr: str, names: tuple[str, ...] = 
         assert re.search(r"(?i)\berror\b", text), text
         if names:
             assert any(n in text for n in names), (names, text)
+
+
+# A Mesa-engine experiment long enough to be killed mid-run (kill and orphan tests)
+LONG = """\
+[experiment]
+name = "long"
+scenario = "mikta"
+years = 30
+replicates = 400
+seed = 1
+engine = "mesa"
+chunk_size = 5
+
+[factors]
+"group.secretariat" = [false, true]
+"""

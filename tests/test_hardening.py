@@ -14,6 +14,7 @@ import pandas as pd
 from sim.experiments.design import load_experiment
 from sim.experiments.execution import execute
 from sim.model.tape import TAPE_VERSION
+from tests.conftest import LONG
 
 SMALL = """\
 [experiment]
@@ -160,19 +161,6 @@ def test_run_and_claims_do_not_overwrite_a_folder_without_force(tmp_path):
 # ------------------------------------------------------------------ signals and workers
 
 
-LONG = """\
-[experiment]
-name = "long"
-scenario = "mikta"
-years = 30
-replicates = 400
-seed = 1
-engine = "mesa"
-chunk_size = 5
-
-[factors]
-"group.secretariat" = [false, true]
-"""
 
 
 def _children(pid: int) -> set[int]:

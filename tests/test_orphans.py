@@ -17,23 +17,11 @@ import pytest
 
 from sim.errors import UserError
 from sim.experiments.storage import FolderLock
+from tests.conftest import LONG
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads the process table in /proc")
-LONG = """\
-[experiment]
-name = "long"
-scenario = "mikta"
-years = 30
-replicates = 400
-seed = 1
-engine = "mesa"
-chunk_size = 5
-
-[factors]
-"group.secretariat" = [false, true]
-"""
 CLAIMS = """\
 [claims]
 name = "long-claims"

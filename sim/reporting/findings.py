@@ -77,31 +77,37 @@ def paired_rows(runs: pd.DataFrame, measured: pd.DataFrame, a: int, b: int,
     return rows
 
 
+def slices_along(runs: pd.DataFrame, frame: pd.DataFrame, factors: list[str]):
+    """For each numeric factor with three levels or more, each setting of the other factors
+    (at most `MAX_SLICES`): (factor, the other factors, their setting, `frame`'s rows in it)."""
+    for factor in factors:
+        if runs[factor].dtype == bool or not pd.api.types.is_numeric_dtype(runs[factor]) or \
+                runs[factor].nunique() < 3:
+            continue
+        others = [k for k in factors if k != factor]
+        groups = frame.groupby(others, sort=False) if others else [((), frame)]
+        for setting, part in itertools.islice(groups, MAX_SLICES):
+            yield factor, others, setting, part
+
+
 def crossings(runs: pd.DataFrame, factors: list[str]) -> list[dict]:
     """Along each numeric factor with three levels or more, per setting of the others, where the
     most common outcome changes: one entry per change."""
     points = runs.groupby("point_id", sort=True)[factors].first()
     table = statistics.shares_by_point(runs, factors).set_index("point_id")
     found = []
-    for factor in factors:
-        if runs[factor].dtype == bool or not pd.api.types.is_numeric_dtype(runs[factor]) or \
-                runs[factor].nunique() < 3:
-            continue
-        others = [k for k in factors if k != factor]
-        groups = points.groupby(others, sort=False) if others else [((), points)]
-        for setting, group in itertools.islice(groups, MAX_SLICES):
-            ordered = group.sort_values(factor)
-            modal = table.loc[ordered.index, list(SHARES)].idxmax(axis=1)
-            for (i, before), (j, after) in itertools.pairwise(modal.items()):
-                if before != after:
-                    found.append({"factor": factor,
-                                  "setting": dict(zip(others, np.atleast_1d(setting),
-                                                      strict=True)),
-                                  "from_value": ordered.loc[i, factor],
-                                  "to_value": ordered.loc[j, factor],
-                                  "from_outcome": before, "to_outcome": after,
-                                  "from_share": float(table.loc[i, before]),
-                                  "to_share": float(table.loc[j, after])})
+    for factor, others, setting, group in slices_along(runs, points, factors):
+        ordered = group.sort_values(factor)
+        modal = table.loc[ordered.index, list(SHARES)].idxmax(axis=1)
+        for (i, before), (j, after) in itertools.pairwise(modal.items()):
+            if before != after:
+                found.append({"factor": factor,
+                              "setting": dict(zip(others, np.atleast_1d(setting), strict=True)),
+                              "from_value": ordered.loc[i, factor],
+                              "to_value": ordered.loc[j, factor],
+                              "from_outcome": before, "to_outcome": after,
+                              "from_share": float(table.loc[i, before]),
+                              "to_share": float(table.loc[j, after])})
     return found
 
 
@@ -200,31 +206,24 @@ def turns(runs: pd.DataFrame, factors: list[str]) -> list[dict]:
     intervals. Each entry has the levels, the shares, the share of runs that ever lapsed and
     the revivals a run at each level."""
     found = []
-    for factor in factors:
-        if runs[factor].dtype == bool or not pd.api.types.is_numeric_dtype(runs[factor]) or \
-                runs[factor].nunique() < 3:
-            continue
-        others = [k for k in factors if k != factor]
-        groups = runs.groupby(others, sort=False) if others else [((), runs)]
-        for setting, part in itertools.islice(groups, MAX_SLICES):
-            by_level = part.groupby(factor, sort=True)
-            for name in SHARES:
-                hits = by_level["outcome"].agg(lambda s, n=name: int((s == n).sum()))
-                sizes = by_level.size()
-                bounds = [statistics.wilson_interval(h, n) for h, n in zip(hits, sizes,
-                                                                            strict=True)]
-                share = list(hits / sizes)
-                signs = [np.sign(share[i + 1] - share[i])
-                         if bounds[i + 1][0] > bounds[i][1] or bounds[i][0] > bounds[i + 1][1]
-                         else 0 for i in range(len(share) - 1)]
-                if 1 in signs and -1 in signs:
-                    found.append({
-                        "factor": factor, "outcome": name, "levels": list(hits.index),
-                        "setting": dict(zip(others, np.atleast_1d(setting), strict=True)),
-                        "shares": share,
-                        "lapsed": list(by_level["first_zombie_quarter"].agg(
-                            lambda s: float(s.notna().mean()))),
-                        "revivals": list(by_level["revivals"].mean())})
+    for factor, others, setting, part in slices_along(runs, runs, factors):
+        by_level = part.groupby(factor, sort=True)
+        for name in SHARES:
+            hits = by_level["outcome"].agg(lambda s, n=name: int((s == n).sum()))
+            sizes = by_level.size()
+            bounds = [statistics.wilson_interval(h, n) for h, n in zip(hits, sizes, strict=True)]
+            share = list(hits / sizes)
+            signs = [np.sign(share[i + 1] - share[i])
+                     if bounds[i + 1][0] > bounds[i][1] or bounds[i][0] > bounds[i + 1][1]
+                     else 0 for i in range(len(share) - 1)]
+            if 1 in signs and -1 in signs:
+                found.append({
+                    "factor": factor, "outcome": name, "levels": list(hits.index),
+                    "setting": dict(zip(others, np.atleast_1d(setting), strict=True)),
+                    "shares": share,
+                    "lapsed": list(by_level["first_zombie_quarter"].agg(
+                        lambda s: float(s.notna().mean()))),
+                    "revivals": list(by_level["revivals"].mean())})
     return found
 
 
