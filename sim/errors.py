@@ -43,6 +43,15 @@ class InputError(UserError):
             message += f" Allowed: {allowed}"
         super().__init__(message.rstrip())
 
+    def __reduce__(self):
+        """Rebuilt from its fields, so that a worker's error reaches the parent whole."""
+        return (_input_error, (self.source, self.problem, self.key, self.value, self.allowed,
+                               self.line))
+
+
+def _input_error(source, problem, key, value, allowed, line) -> InputError:
+    return InputError(source, problem, key=key, value=value, allowed=allowed, line=line)
+
 
 def format_value(value: object) -> str:
     """Show a value the way it would be written in TOML."""

@@ -65,6 +65,7 @@ class Factor:
     low: float | None = None
     high: float | None = None
     steps: int | None = None
+    step: int = 1  # an integer range's values are multiples of this (3: whole quarters of months)
 
     @property
     def is_range(self) -> bool:
@@ -80,7 +81,7 @@ class Factor:
     def cast(self, value: float):
         """A sampled number in the parameter's own type (whole numbers for integer keys)."""
         if self.kind is int:
-            return round(float(value))
+            return self.step * round(float(value) / self.step)
         if self.kind is bool:
             return bool(value)
         return float(value)
@@ -344,7 +345,11 @@ def _ranged(table: Section, key: str, spec: Mapping, kind: type, base: Scenario)
         raise error(f"has {steps} steps, more than the {whole} whole numbers from {low:g} "
                     f"to {high:g}: design points would repeat.", dict(spec),
                     f"at most {whole} steps, or list the values.")
-    return Factor(key, kind, low=float(low), high=float(high), steps=steps)
+    step = 3 if kind is int and key.endswith("_months") else 1  # windows are whole quarters
+    if step > 1 and (low % step or high % step):
+        raise error(f"has bounds that are not multiples of {step}.", dict(spec),
+                    "months in whole quarters: min and max multiples of 3.")
+    return Factor(key, kind, low=float(low), high=float(high), steps=steps, step=step)
 
 
 def _one_meaning_per_key(factors: tuple[Factor, ...], fixed: dict[str, Any], base: Scenario,

@@ -120,7 +120,8 @@ def long_run_outcomes(calibration, accepted: pd.DataFrame,
                       calibrated: dict[str, Any], evaluator: Evaluator) -> pd.DataFrame:
     """Outcome shares of each long-run scenario at its horizon, with the calibrated values and
     over all accepted draws: what the record says, and does not say, about the group's fate."""
-    draws = accepted[[p.key for p in calibration.priors]].to_dict("records")
+    draws = [{p.key: p.cast(row[p.key]) for p in calibration.priors}
+             for row in accepted[[p.key for p in calibration.priors]].to_dict("records")]
     n = calibration.long_run_runs
     sources = {"calibrated values": [calibrated] * (len(draws) * n),
                "accepted draws": [d for d in draws for _ in range(n)]}
