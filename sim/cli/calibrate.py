@@ -79,6 +79,11 @@ def _print_fit(spec, result) -> None:
         point = result.calibrated_fit[result.calibrated_fit["case"] == name]
         table.add_row(name, str(len(pred)), f"{pred['inside'].mean():.0%}",
                       f"{point['inside'].mean():.0%}")
+    fit = result.population_fit
+    if len(fit):
+        inside = (fit["q05"] <= fit["observed"]) & (fit["observed"] <= fit["q95"])
+        table.add_row("population", str(len(fit)), f"{inside.mean():.0%}",
+                      f"{fit['inside'].mean():.0%} (within tolerance)")
     out.print(table)
 
 

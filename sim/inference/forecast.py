@@ -106,8 +106,8 @@ def forecast(scenario: Scenario, until: int, posterior: Path | None = None, runs
         if len(case.observed):
             stats = statistics_of(case, trajectories, base.start_quarter)
             scales = statistic_scales(stats)
-            distance = case_distances(SimpleNamespace(cases=[case]), stats, scales
-                                      ).iloc[:, 0].to_numpy()
+            distance = case_distances(SimpleNamespace(levels=[(record.name, case.observed)]),
+                                      stats, scales).iloc[:, 0].to_numpy()
             cutoff = np.quantile(distance, keep)
             kept = distance <= cutoff
             # the levels the record holds in full in every compared year, in record and runs

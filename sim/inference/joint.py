@@ -8,7 +8,14 @@ both cover in full (as `minilat validate` compares them):
 - activity: the record's meetings and documents per year at every level the record holds in
   full that year (`<case>:<level>:<year>`);
 - states: whether the group is a zombie, and whether it is dead, at the end of each year, by
-  the outcome rule applied to the record (`<case>:zombie:<year>`, `<case>:dead:<year>`).
+  the outcome rule applied to the record (`<case>:zombie:<year>`, `<case>:dead:<year>`). The
+  states are the outcome rule read over the same activity, so a fit holds a case to its activity
+  alone (each datum counted once); the states are checked in the fit's predictive tables.
+
+A calibration may add the population level (`[calibration] population`, a population file):
+the published figures of its `fit` targets against the same statistics of a fixed sample of
+its drawn groups (sim.inference.population_level). `[fixed]` sets keys (numbers or a mechanism's
+form) in every case's scenario, the long-run scenarios and every drawn group alike.
 
 Every prior is one key set in every case's scenario at once (the behavioural values are shared;
 the cases' files hold their facts). Each parameter set is run once per case on the fast engine.
@@ -23,8 +30,10 @@ cases' distances. The accepted draws are the `accept` share closest to the recor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,15 +50,16 @@ from sim.experiments.evaluation import (
 from sim.inference.calibration import (
     CalibrationFile,
 )
+from sim.inference.population_level import PopulationLevel, population_level
 from sim.inference.records import Record, common_years, load_record
 from sim.model import rules
-from sim.model.files import Section, check_fits
+from sim.model.files import Section, check_fits, dotted_keys
 from sim.model.labels import LEVELS
 from sim.model.params import Scenario
 from sim.model.scenario_files import load_scenario, with_overrides
 from sim.model.simulation import simulate
 
-SECTIONS = ("calibration", "priors")
+SECTIONS = ("calibration", "priors", "fixed")
 JOINT_KEYS = {
     "name": "name of the calibration and of its results folder",
     "description": "what the calibration fits",
@@ -66,6 +76,9 @@ JOINT_KEYS = {
     "min_epsilon": "smc: stop when the tolerance falls to this distance",
     "max_simulations": "smc: stop after this many parameter sets simulated",
     "replicates": "runs of each case per parameter set, whose statistics are averaged (smc)",
+    "population": "a population file whose fit targets are one more level of the fit",
+    "population_groups": "groups drawn from the population file for the fit (each parameter set "
+                         "runs the same ones)",
 }
 METHODS = ("smc", "rejection")
 MAD_TO_SD = 1.4826  # the median absolute deviation of a normal sample, times this, is its sd
@@ -103,15 +116,34 @@ class JointCalibration:
     min_epsilon: float = 0.0
     max_simulations: int = 20_000
     replicates: int = 1
+    fixed: dict[str, Any] = field(default_factory=dict)
+    population: PopulationLevel | None = None
+
+    @property
+    def levels(self) -> list[tuple[str, pd.Series]]:
+        """Each level's name and observed statistics: the cases, then the population."""
+        levels = [(case.record.name, case.observed) for case in self.cases]
+        if self.population is not None:
+            levels.append((self.population.name, self.population.observed))
+        return levels
 
 
 def load_joint(path: str | Path, draws: int | None = None) -> JointCalibration:
     """Read and validate a joint calibration file; errors name file, line, key and value."""
     file = CalibrationFile.read(path, SECTIONS, JOINT_KEYS)
     settings = file.settings(draws)
-    cases = _cases(file.head)
-    priors = file.priors([case.scenario for case in cases])
+    fixed = _fixed(file)
+    cases = [dataclasses.replace(c, scenario=_apply_fixed(file, c.scenario, fixed),
+                                 observed=activity_only(c.observed)) for c in _cases(file.head)]
+    population = _population(file, fixed)
+    scenarios = [case.scenario for case in cases]
+    if population is not None:
+        scenarios.append(population.drawn.scenarios[0])
+    priors = file.priors(scenarios)
+    if population is not None:
+        _not_drawn(file, population, [p.key for p in priors] + list(fixed))
     long_run, long_run_runs = file.long_run('["mikta", "ibsa"]')
+    long_run = tuple(_apply_fixed(file, s, fixed) for s in long_run)
     if long_run:
         file.priors(list(long_run))  # every prior is a key of the long-run scenarios too
     statistics = sum(len(c.observed) for c in cases)
@@ -136,7 +168,73 @@ def load_joint(path: str | Path, draws: int | None = None) -> JointCalibration:
     return JointCalibration(settings["name"], settings["description"], tuple(cases),
                             settings["draws"], settings["accept"], settings["seed"],
                             settings["predictive_runs"], priors, file.source, long_run,
-                            long_run_runs, method, **smc)
+                            long_run_runs, method, **smc, fixed=fixed, population=population)
+
+
+def activity_only(observed: pd.Series) -> pd.Series:
+    """A case's statistics without its year-end states (the outcome rule read over the same
+    activity: fitting both would count each datum twice)."""
+    return observed[[k for k in observed.index if k.split(":")[1] in LEVELS]]
+
+
+def _fixed(file: CalibrationFile) -> dict[str, Any]:
+    """The [fixed] table as dotted keys."""
+    raw = file.top.raw.get("fixed", {})
+    table = file.top.section("fixed", None, default={})
+    if not isinstance(raw, dict):
+        raise file.top.error("fixed", "must be a table.",
+                             allowed='a [fixed] table of "dotted.key" = value.')
+    fixed = dotted_keys(raw, where=table)
+    for key in fixed:
+        if key in ("years", "start") or key.startswith("scenario."):
+            raise table.error(key, "cannot be fixed in a calibration.", fixed[key],
+                              "behavioural keys (group.*, members.*, world.*, mechanisms.*).")
+    return fixed
+
+
+def _apply_fixed(file: CalibrationFile, scenario: Scenario, fixed: dict[str, Any]) -> Scenario:
+    if not fixed:
+        return scenario
+    table = file.top.section("fixed", None, default={})
+    try:
+        return with_overrides(scenario, fixed)
+    except InputError as exc:
+        key = exc.key or ""
+        where = next((k for k in fixed if key == k or key.startswith(k.split("*")[0])), key)
+        raise table.error(where, exc.problem, exc.value, exc.allowed) from None
+
+
+def _population(file: CalibrationFile, fixed: dict[str, Any]) -> PopulationLevel | None:
+    """The population level: its file (relative to the calibration file), groups drawn once,
+    the [fixed] keys set in every drawn group."""
+    head = file.head
+    if "population" not in head:
+        if "population_groups" in head:
+            raise head.error("population_groups", "needs a population file.",
+                             head.raw["population_groups"], "population = \"FILE\" beside it.")
+        return None
+    ref = head.get("population", str)
+    path = head.folder / ref
+    if not path.is_file():
+        raise head.error("population", "names no population file.", ref,
+                         "a population TOML file, relative to the calibration file.")
+    groups = head.get("population_groups", int, 200, lambda v: 2 <= v <= 100_000,
+                      "a whole number of groups, 2 to 100000.")
+    level = population_level(path, groups)
+    drawn = dataclasses.replace(level.drawn, scenarios=tuple(
+        _apply_fixed(file, s, fixed) for s in level.drawn.scenarios))
+    return dataclasses.replace(level, drawn=drawn)
+
+
+def _not_drawn(file: CalibrationFile, level: PopulationLevel, keys: list[str]) -> None:
+    """A key the population draws is a founding condition: neither a prior nor fixed."""
+    drawn = {d.key for s in level.population.strata for d in s.draws}
+    drawn |= {k for s in level.population.strata for k in s.fixed}
+    for key in keys:
+        if key in drawn:
+            raise file.head.error("population", f"draws or fixes {key} for its groups, which "
+                                  "the calibration also sets.", key,
+                                  "priors and [fixed] keys the population file leaves alone.")
 
 
 def _cases(head: Section) -> list[CaseTarget]:
@@ -225,14 +323,35 @@ class CaseStatistics(Measure):
 
 def simulate_statistics(calibration: JointCalibration, params: pd.DataFrame, seeds: list[int],
                         workers: int = 1, chunk: int = BATCH,
-                        evaluator: Evaluator | None = None) -> pd.DataFrame:
-    """Every case's statistics for one run per row of `params`, in chunks on `evaluator` (or
-    on `workers` local processes)."""
+                        evaluator: Evaluator | None = None,
+                        population_limit: int | None = None) -> pd.DataFrame:
+    """Every level's statistics for one run per row of `params` (the population's over its
+    sample of groups, whose seeds are its own; see `population_statistics`), in chunks on
+    `evaluator` (or on `workers` local processes)."""
     records = params.to_dict("records")
     with open_evaluator(evaluator, workers) as pool:
-        return pd.concat([evaluate(case.scenario, seeds, CaseStatistics(case),
-                                   parameter_sets=records, batch=chunk, evaluator=pool)
-                          for case in calibration.cases], axis=1)
+        tables = [evaluate(case.scenario, seeds, CaseStatistics(case), parameter_sets=records,
+                           batch=chunk, evaluator=pool) for case in calibration.cases]
+        if calibration.population is not None:
+            tables.append(population_statistics(calibration.population, params, pool,
+                                                population_limit))
+        return pd.concat([t.reset_index(drop=True) for t in tables], axis=1)
+
+
+def population_statistics(level: PopulationLevel, params: pd.DataFrame, evaluator: Evaluator,
+                          limit: int | None = None) -> pd.DataFrame:
+    """The population's statistics of each row of `params`, run once per distinct set (its
+    runs' seeds are the population's own, so a repeated set gives the same values); with
+    `limit`, of the first `limit` distinct sets only (the others' rows empty)."""
+    distinct = params.drop_duplicates()
+    if limit is not None:
+        distinct = distinct.iloc[:limit]
+    values = level.statistics(distinct.to_dict("records"), evaluator)
+    values.index = pd.MultiIndex.from_frame(distinct) if len(params.columns) > 1 else \
+        pd.Index(distinct.iloc[:, 0])
+    keys = pd.MultiIndex.from_frame(params) if len(params.columns) > 1 else \
+        pd.Index(params.iloc[:, 0])
+    return values.reindex(keys).reset_index(drop=True)
 
 
 def statistic_scales(simulated: pd.DataFrame) -> pd.Series:
@@ -244,15 +363,16 @@ def statistic_scales(simulated: pd.DataFrame) -> pd.Series:
 
 def case_distances(calibration: JointCalibration, simulated: pd.DataFrame,
                    scales: pd.Series) -> pd.DataFrame:
-    """One column per case: the root mean square of its scaled differences from the record."""
+    """One column per level: the root mean square of its scaled differences from the record
+    (a statistic a run could not give, such as a rate with no exposure, puts it at infinity)."""
     out = {}
-    for case in calibration.cases:
-        used = [k for k in case.observed.index if scales[k] > 0]
+    for name, observed in calibration.levels:
+        used = [k for k in observed.index if scales[k] > 0]
         if not used:
-            out[case.record.name] = np.zeros(len(simulated))
+            out[name] = np.zeros(len(simulated))
             continue
-        scaled = (simulated[used] - case.observed[used]) / scales[used]
-        out[case.record.name] = np.sqrt((scaled ** 2).mean(axis=1).to_numpy())
+        scaled = (simulated[used].fillna(np.inf) - observed[used]) / scales[used]
+        out[name] = np.sqrt((scaled ** 2).mean(axis=1).to_numpy())
     return pd.DataFrame(out, index=simulated.index)
 
 

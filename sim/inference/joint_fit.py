@@ -37,6 +37,7 @@ from sim.inference.joint import (
 from sim.inference.smc import Generation, generations, posterior_sets, run_smc
 
 YARDSTICK_DRAWS = 2000  # prior draws that scale the statistics of an SMC calibration's report
+YARDSTICK_POPULATIONS = 300  # of those, the draws whose population is run for its scales
 
 
 @dataclass
@@ -56,6 +57,8 @@ class JointResult:
     # every case), the predictive checks not counted
     generations: pd.DataFrame = field(default_factory=pd.DataFrame)  # smc: t, epsilon, ...
     fit_seconds: float = float("nan")  # the fit's own time, the summaries after it not counted
+    population_fit: pd.DataFrame = field(default_factory=pd.DataFrame)  # per population target:
+    # the figure, the accepted sets' 5 / 50 / 95 % and the calibrated values' statistic
 
     @property
     def sets_per_second(self) -> float:
@@ -98,8 +101,9 @@ def calibrate_joint(calibration: JointCalibration, workers: int = 2, folder: Pat
         yardstick = prior_draws(calibration, YARDSTICK_DRAWS, calibration.seed + 1)
         seeds = [run_seed(calibration.seed, k, 3, common=False)
                  for k in range(len(yardstick))]
-        fit.scales = statistic_scales(simulate_statistics(calibration, yardstick, seeds,
-                                                          evaluator=pool))
+        fit.scales = statistic_scales(simulate_statistics(
+            calibration, yardstick, seeds, evaluator=pool,
+            population_limit=YARDSTICK_POPULATIONS))
         return summarize(calibration, fit, pool, start)
 
 
@@ -147,9 +151,9 @@ def by_smc(calibration: JointCalibration, evaluator: Evaluator, folder: Path | N
 
 def summarize(calibration: JointCalibration, fit: Fit, evaluator: Evaluator, start: float
               ) -> JointResult:
-    """Fresh runs of every set: the predictive intervals, and the set closest to the records
-    on average (one run per set accepts lucky sets too; the mean over many does not); then the
-    calibrated values' own fit and the long run."""
+    """Fresh runs of every set: the predictive intervals (and, for rejection, each draw's mean
+    distance over them); the calibrated values, the posterior's summary point; then their own
+    fit and the long run."""
     keys = [p.key for p in calibration.priors]
     sample, draws = fit.sample, fit.draws
     repeats = calibration.predictive_runs
@@ -162,9 +166,8 @@ def summarize(calibration: JointCalibration, fit: Fit, evaluator: Evaluator, sta
                          index=draw_of_run).groupby(level=0).mean()
     if calibration.method == "rejection":
         draws["expected_distance"] = expected.reindex(draws.index)
-    best = expected.idxmin()
-    calibrated = {k: sample.loc[best, k] for k in keys}
     posterior = posterior_summary(calibration, sample)
+    calibrated = summary_point(calibration, posterior)
     posterior["calibrated"] = [calibrated[k] for k in keys]
     runs = 50 * repeats
     point = pd.DataFrame([calibrated] * runs)
@@ -176,7 +179,41 @@ def summarize(calibration: JointCalibration, fit: Fit, evaluator: Evaluator, sta
                        intervals(calibration, again), calibrated,
                        intervals(calibration, at_point), long_run, fit.tolerance,
                        time.perf_counter() - start, fit.simulations, fit.generations,
-                       fit.seconds)
+                       fit.seconds, population_fit(calibration, again, at_point))
+
+
+SIGNIFICANT = 3  # significant figures of a calibrated value
+
+
+def summary_point(calibration: JointCalibration, posterior: pd.DataFrame) -> dict[str, Any]:
+    """The calibrated values: each parameter's posterior median, to three significant figures
+    (whole quarters for a window). A summary of the whole posterior, so that a refit with
+    another seed moves it by its Monte Carlo error only, where the single best-fitting draw
+    moves with the draws."""
+    medians = posterior.set_index("parameter")["median"]
+    return {p.key: p.cast(float(f"{medians[p.key]:.{SIGNIFICANT}g}"))
+            for p in calibration.priors}
+
+
+def population_fit(calibration: JointCalibration, again: pd.DataFrame, at_point: pd.DataFrame
+                   ) -> pd.DataFrame:
+    """Per population target: the published figure, the accepted sets' 5 / 50 / 95 % of the
+    simulated statistic, and the calibrated values' own."""
+    level = calibration.population
+    if level is None:
+        return pd.DataFrame()
+    rows = []
+    for target in level.targets():
+        name = f"{level.name}:{target.figure}"
+        q05, q50, q95 = np.nanquantile(again[name].to_numpy(dtype=float), [0.05, 0.5, 0.95])
+        rows.append({"figure": target.figure, "strata": ", ".join(target.strata),
+                     "statistic": target.statistic, "observed": level.observed[name],
+                     "q05": q05, "median": q50, "q95": q95,
+                     "calibrated": float(at_point[name].iloc[0]),
+                     "tolerance": target.tolerance,
+                     "inside": bool(abs(at_point[name].iloc[0] - level.observed[name])
+                                    <= target.tolerance)})
+    return pd.DataFrame(rows)
 
 
 def intervals(calibration: JointCalibration, simulated: pd.DataFrame) -> pd.DataFrame:

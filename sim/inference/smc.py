@@ -88,7 +88,7 @@ class JointModel:
         self.names = parameter_names(calibration)
         self.casts = {name: prior.cast for name, prior in
                       zip(self.names, calibration.priors, strict=True)}
-        self.statistics = [name for case in calibration.cases for name in case.observed.index]
+        self.statistics = [name for _, observed in calibration.levels for name in observed.index]
         self.done: dict[tuple[float, ...], dict[str, np.ndarray]] = {}
 
     def values(self, parameter: dict) -> dict[str, Any]:
@@ -119,7 +119,11 @@ class JointModel:
         tables = [evaluate(case.scenario, seeds, CaseStatistics(case), parameter_sets=sets,
                            batch=batch_size(len(seeds), workers), evaluator=evaluator)
                   .groupby(per_set).mean() for case in self.calibration.cases]
-        rows = pd.concat(tables, axis=1)[self.statistics].to_numpy(dtype=float)
+        if self.calibration.population is not None:  # its own groups and seeds, once per set
+            tables.append(self.calibration.population.statistics(
+                [self.values(p) for p in parameters], evaluator))
+        rows = pd.concat([t.reset_index(drop=True) for t in tables], axis=1
+                         )[self.statistics].to_numpy(dtype=float)
         self.done = {self.key(p): {STATISTICS: row} for p, row in zip(parameters, rows,
                                                                      strict=True)}
 
@@ -140,8 +144,8 @@ def abc_smc(calibration: JointCalibration, sampler):
     # one adaptive Euclidean distance over every statistic; a statistic of a case with n of them
     # weighs 1 / sqrt(n), so each case's part is the root mean square of its scaled differences
     # and a case with many statistics weighs no more than one with few (as `joint_distance`)
-    weights = dict(enumerate(1 / np.sqrt(len(case.observed)) for case in calibration.cases
-                             for _ in case.observed.index))
+    weights = dict(enumerate(1 / np.sqrt(len(observed)) for _, observed in calibration.levels
+                             for _ in observed.index))
     weights = {f"{STATISTICS}:{i}": weight for i, weight in weights.items()}
     distance = pyabc.distance.AdaptivePNormDistance(p=2, scale_function=scale_mad_or_sd,
                                                     fixed_weights=weights,
@@ -158,8 +162,8 @@ def abc_smc(calibration: JointCalibration, sampler):
 
 def observed(calibration: JointCalibration) -> dict[str, np.ndarray]:
     """The records' statistics as pyabc compares them: one array, the cases' in turn."""
-    return {STATISTICS: np.concatenate([case.observed.to_numpy(dtype=float)
-                                        for case in calibration.cases])}
+    return {STATISTICS: np.concatenate([observed.to_numpy(dtype=float)
+                                        for _, observed in calibration.levels])}
 
 
 @dataclass

@@ -45,6 +45,8 @@ def write_joint_results(calibration, result, folder: Path) -> Path:
               ("scales", result.scales.rename("scale").rename_axis("statistic").reset_index())]
     if len(result.generations):
         tables.append(("generations", result.generations))
+    if len(result.population_fit):
+        tables.append(("population_fit", result.population_fit))
     for name, frame in tables:
         atomic_write_bytes(folder / f"{name}.csv", frame.to_csv(index=False).encode())
     summary = {
@@ -62,6 +64,12 @@ def write_joint_results(calibration, result, folder: Path) -> Path:
         "calibrated_inside": {c: float(g["inside"].mean())
                               for c, g in result.calibrated_fit.groupby("case")},
         "long_run": result.long_run.to_dict("records"),
+        "fixed": calibration.fixed,
+        "population": None if calibration.population is None else {
+            "file": calibration.population.population.source,
+            "groups": calibration.population.population.groups,
+            "statistics": len(calibration.population.observed),
+            "calibrated_inside": int(result.population_fit["inside"].sum())},
         "seconds": round(result.seconds, 1), **provenance(),
     }
     if result.method == "rejection":
@@ -146,11 +154,22 @@ def fit_section(calibration, result) -> Section:
                      "inside the posterior's 90 %": f"{pred['inside'].mean() * 100:.0f} %",
                      "inside at the calibrated values": f"{point['inside'].mean() * 100:.0f} %"})
     section.add(Table(pd.DataFrame(rows)))
-    section.add("A statistic is the record's activity at one level in one year, or whether the "
-                "group is a zombie, or dead, at a year's end; one that never varies over the "
-                "prior's runs is not used. `predictive.csv` and `calibrated_fit.csv` hold each.")
+    section.add("A statistic is the record's activity at one level in one year (the year-end "
+                "states are the outcome rule over the same activity, so they are not fitted "
+                "again); one that never varies over the prior's runs is not used. "
+                "`predictive.csv` and `calibrated_fit.csv` hold each.")
     section.add(Figure("fit.png", "Per case and statistic: the record against the median and "
                        "90 % interval of fresh runs of the posterior's sets"))
+    if len(result.population_fit):
+        fit = result.population_fit
+        section.add(f"**The population**: {int(fit['inside'].sum())} of {len(fit)} published "
+                    "figures lie within their tolerance at the calibrated values "
+                    "(`population_fit.csv`).")
+        section.add(Table(pd.DataFrame([{
+            "figure": f"`{row.figure}`", "strata": row.strata, "published": f"{row.observed:.3g}",
+            "posterior 5 – 95 %": f"{row.q05:.3g} – {row.q95:.3g}",
+            "calibrated": f"{row.calibrated:.3g}", "tolerance": f"±{row.tolerance:.3g}",
+            "inside": "yes" if row.inside else "no"} for row in fit.itertuples()])))
     return section
 
 
