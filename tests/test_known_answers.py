@@ -43,3 +43,20 @@ def test_pinned_runs(scenario, seed, engine):
     assert trajectory.outputs[:16].tolist() == pin["outputs"]
     np.testing.assert_allclose(trajectory.engagement[40], pin["engagement_40"], atol=1e-11)
     np.testing.assert_allclose(trajectory.budget[40], pin["budget_40"], atol=1e-11)
+
+
+def pinned(scenario: str, seed: int) -> dict:
+    """A pin as this file holds it, from a run of the Mesa engine."""
+    trajectory = MinilateralModel(scenario, seed).run()
+    summary = summarize(trajectory)
+    summary.pop("seed")
+    return {"scenario": scenario, "seed": seed, "summary": summary,
+            "outputs": trajectory.outputs[:16].tolist(),
+            "engagement_40": trajectory.engagement[40].tolist(),
+            "budget_40": trajectory.budget[40].tolist()}
+
+
+if __name__ == "__main__":  # python tests/test_known_answers.py: re-pin after a deliberate change
+    PINS["runs"] = [pinned(scenario, seed) for scenario, seed in RUNS]
+    (Path(__file__).parent / "known_answers.json").write_text(
+        json.dumps(PINS, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
