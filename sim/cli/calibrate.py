@@ -9,7 +9,9 @@ import typer
 from rich.table import Table
 
 from sim.cli.console import ResultsFolderOption, WorkersOption, command_app, out
+from sim.inference.calibration import MIN_EFFECTIVE_SETS
 from sim.reporting.calibration_folder import calibrate_file
+from sim.reporting.calibration_report import effective_sets
 
 command = command_app()
 
@@ -55,6 +57,11 @@ def calibrate(
         out.print(f"{spec.draws:,} draws, {accepted} accepted (distance <= "
                   f"{result.tolerance:.2f}) in {result.seconds:.0f} s", highlight=False)
     _print_posterior(result.posterior)
+    effective = effective_sets(result)
+    if effective < MIN_EFFECTIVE_SETS:
+        out.print(f"warning: the posterior rests on {effective:.1f} effective parameter sets "
+                  f"(fewer than {MIN_EFFECTIVE_SETS}); no parameter is called identified and a "
+                  "refit with another seed can land elsewhere", highlight=False)
     _print_fit(spec, result)
     _print_long_run(result.long_run)
     out.print(f"report: {done.report}; results in {folder}", highlight=False)

@@ -32,6 +32,8 @@ from sim.model.params import Scenario
 from sim.model.scenario_files import load_named_scenario
 
 UNIDENTIFIED = 0.7  # posterior 90 % interval wider than this share of the prior range
+MIN_EFFECTIVE_SETS = 50  # a posterior of fewer effective sets (Kish) identifies nothing: its
+# narrow intervals are importance weights collapsed onto a few sets, not the records' constraint
 RETIRED = ("scenario", "targets")  # keys of the single-record form, replaced by `cases`
 
 
@@ -144,8 +146,13 @@ def long_run_seeds(calibration, runs: int) -> list[int]:
     return [run_seed(calibration.seed, 0, 3 * 10**9 + k, common=True) for k in range(runs)]
 
 
-def posterior_summary(calibration, accepted: pd.DataFrame) -> pd.DataFrame:
-    """Accepted ranges of each parameter against its prior, and whether the data identify it."""
+def posterior_summary(calibration, accepted: pd.DataFrame,
+                      effective_sets: float = float("inf")) -> pd.DataFrame:
+    """Accepted ranges of each parameter against its prior, and whether the data identify it.
+
+    `effective_sets` is the posterior's effective sample size: below `MIN_EFFECTIVE_SETS` no
+    parameter is called identified, however narrow its interval."""
+    trusted = effective_sets >= MIN_EFFECTIVE_SETS
     rows = []
     for prior in calibration.priors:
         values = accepted[prior.key].to_numpy(dtype=float)
@@ -153,7 +160,7 @@ def posterior_summary(calibration, accepted: pd.DataFrame) -> pd.DataFrame:
         width = (q95 - q05) / (prior.high - prior.low) if prior.high > prior.low else 0.0
         rows.append({"parameter": prior.key, "prior_min": prior.low, "prior_max": prior.high,
                      "q05": q05, "q25": q25, "median": q50, "q75": q75, "q95": q95,
-                     "interval_share_of_prior": width, "identified": width < UNIDENTIFIED})
+                     "interval_share_of_prior": width, "identified": bool(trusted and width < UNIDENTIFIED)})
     return pd.DataFrame(rows)
 
 

@@ -166,7 +166,9 @@ def summarize(calibration: JointCalibration, fit: Fit, evaluator: Evaluator, sta
                          index=draw_of_run).groupby(level=0).mean()
     if calibration.method == "rejection":
         draws["expected_distance"] = expected.reindex(draws.index)
-    posterior = posterior_summary(calibration, sample)
+    weights = fit.sets["weight"].to_numpy(dtype=float)
+    posterior = posterior_summary(calibration, sample,
+                                  weights.sum() ** 2 / float(np.sum(weights ** 2)))
     calibrated = summary_point(calibration, posterior)
     posterior["calibrated"] = [calibrated[k] for k in keys]
     runs = 50 * repeats

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.storage import atomic_write_bytes, atomic_write_parquet, provenance
-from sim.inference.calibration import UNIDENTIFIED
+from sim.inference.calibration import MIN_EFFECTIVE_SETS, UNIDENTIFIED
 from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
 from sim.reporting.style import styled, year_axis
 
@@ -97,7 +97,7 @@ def calibration_document(calibration, result, summary: dict) -> Document:
     calibration.json holds)."""
     cases = " and ".join(c.record.name for c in calibration.cases)
     doc = Document(f"Calibration: {calibration.name} ({cases})")
-    doc.sections += [identified_section(result.posterior), fit_section(calibration, result),
+    doc.sections += [identified_section(result.posterior, effective_sets(result)), fit_section(calibration, result),
                      method_section(calibration, result, summary)]
     if len(result.long_run):
         doc.sections.append(Section("The long run").add(Table(pd.DataFrame([{
@@ -115,11 +115,23 @@ def calibration_document(calibration, result, summary: dict) -> Document:
     return doc
 
 
-def identified_section(posterior: pd.DataFrame) -> Section:
+def effective_sets(result) -> float:
+    """The posterior's effective sample size (Kish): 1 / Σ w² of its normalised weights."""
+    weights = result.sets["weight"].to_numpy(dtype=float)
+    return float(weights.sum() ** 2 / np.sum(weights ** 2))
+
+
+def identified_section(posterior: pd.DataFrame, effective: float = float("inf")) -> Section:
     """Findings: the parameters the records identify, and each parameter's posterior."""
     section = Section("Findings: the posterior per parameter")
     narrow = posterior[posterior["identified"]].sort_values("interval_share_of_prior")
-    if len(narrow):
+    if effective < MIN_EFFECTIVE_SETS:
+        section.add(f"**The posterior rests on {effective:.1f} effective parameter sets** (fewer "
+                    f"than {MIN_EFFECTIVE_SETS}: too few accepted sets, or importance weights "
+                    "collapsed onto a few): its intervals say how few, not what the records "
+                    "identify, and no parameter is called identified. The calibrated values are "
+                    "a summary of those few sets; a refit with another seed can land elsewhere.")
+    elif len(narrow):
         named = "; ".join(f"`{row.parameter}` {row.q05:.3g} – {row.q95:.3g} "
                           f"({row.interval_share_of_prior:.2f} of its prior range)"
                           for row in narrow.itertuples())
