@@ -123,6 +123,55 @@ def test_what_the_manifest_says_is_what_ran(tmp_path):
     assert set(differences["key"]) >= {"years"}
 
 
+SMC = """\
+[calibration]
+name = "{name}"
+cases = ["mikta"]
+method = "smc"
+population_size = 4
+max_populations = 1
+max_simulations = 100
+seed = 5
+predictive_runs = 1
+[priors]
+"group.base_rate" = {{ min = 1.0, max = 6.0 }}
+"{key}" = {{ min = 0.1, max = 0.3 }}
+"""
+
+
+def test_a_history_of_another_calibration_or_no_history_is_not_resumed(tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text(SMC.format(name="mine", key="group.standby"), encoding="utf-8")
+    other = tmp_path / "other.toml"
+    other.write_text(SMC.format(name="other", key="members.*.initial_engagement"),
+                     encoding="utf-8")
+    code, _, stderr = invoke("calibrate", str(other), "--out", str(tmp_path / "other"),
+                             "--workers", "1")
+    assert code == 0, stderr
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "calibration.toml").write_bytes(mine.read_bytes())  # its own file, kept
+    history = folder / "history.db"
+    history.write_bytes((tmp_path / "other" / "history.db").read_bytes())
+    resume = ["calibrate", mine, "--out", folder, "--workers", "1", "--resume"]
+    refused(resume, str(history), str(other), str(mine), "members.*.initial_engagement",
+                   "group.standby", "differ")
+    assert not (folder / "posterior.parquet").exists()
+    good = (tmp_path / "other" / "history.db").read_bytes()
+    for damage, problem in ((b"", "no pyabc tables"), (b"not a database" * 10, "cannot be read"),
+                            (good[:5000], "cannot be read")):
+        history.write_bytes(damage)
+        assert problem in refused(resume, str(history), "--resume")
+    import sqlite3
+
+    from sim.inference.smc import IDENTITY_TABLE
+    history.write_bytes(good)
+    with sqlite3.connect(history) as connection:  # a history that says nothing of its owner
+        connection.execute(f"drop table {IDENTITY_TABLE}")
+    connection.close()
+    refused(resume, str(history), "does not say which calibration wrote it")
+
+
 # ------------------------------------------------------------------ 2. one meaning per input
 
 POLICY = """\
