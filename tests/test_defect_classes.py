@@ -383,18 +383,59 @@ def test_report_on_a_file_or_a_broken_manifest_says_so(tmp_path):
     refused(["report", out], "experiment.years", "wrong type")
 
 
-def test_validate_refuses_a_record_with_no_whole_calendar_year(tmp_path):
+def short_record(folder: Path, until: str = "2014-06-30", **replace: str) -> Path:
+    """MIKTA's record cut at `until`, with `replace`d lines of its [case] table."""
     text = (ROOT / "seeds" / "records" / "mikta.toml").read_text(encoding="utf-8")
-    text = text.replace('observed_until = "2026-02-28"', 'observed_until = "2014-06-30"')
-    text = text.replace('officials = "2018-05-31"', 'officials = "2014-06-30"')
-    path = tmp_path / "short.toml"
+    text = text.replace('observed_until = "2026-02-28"', f'observed_until = "{until}"')
+    text = text.replace('officials = "2018-05-31"', f'officials = "{min(until, "2018-05-31")}"')
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    path = folder / "short.toml"
     path.write_text(text.replace('activity = "mikta.csv"', 'activity = "short.csv"'),
                     encoding="utf-8")
     rows = (ROOT / "seeds" / "records" / "mikta.csv").read_text(encoding="utf-8").splitlines()
-    kept = [rows[0]] + [r for r in rows[1:] if r.split(",")[1] <= "2014-06-30"]
-    (tmp_path / "short.csv").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    kept = [rows[0]] + [r for r in rows[1:] if r.split(",")[1] <= until]
+    (folder / "short.csv").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return path
+
+
+def test_validate_refuses_a_record_with_no_whole_calendar_year(tmp_path):
+    path = short_record(tmp_path)
     refused(["validate", path, "--runs", "10", "--out", tmp_path / "v"], str(path),
             "no whole calendar year")
+
+
+def test_validate_checks_every_record_before_any_run(tmp_path):
+    out = tmp_path / "v"
+    short = short_record(tmp_path)
+    # the bad record comes after a good one: refused before the good one runs
+    text = refused(["validate", "ibsa", short, "--runs", "10", "--out", out], str(short),
+                   "no whole calendar year")
+    assert "runs of" not in text
+    refused(["validate", "ibsa", "mikta", short, "--runs", "10", "--out", out], str(short),
+            "second record of mikta")
+    unknown = short_record(tmp_path, "2016-12-31", **{'scenario = "mikta"':
+                                                     'scenario = "sub/mikta.toml"'})
+    refused(["validate", "ibsa", unknown, "--runs", "10", "--out", out], str(unknown),
+            "line 6", "case.scenario", "sub/mikta.toml", "names no scenario")
+    assert not out.exists()
+    # a scenario file named by a record is found beside the record, wherever one runs from
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mikta.toml").write_text('[scenario]\nextends = "mikta"\n'
+                                                 'name = "mikta-local"\n', encoding="utf-8")
+    assert load_record(unknown).scenario == str(tmp_path / "sub" / "mikta.toml")
+    code, _, stderr = invoke("validate", str(unknown), "--runs", "10", "--out", str(out))
+    assert code == 0, stderr
+    assert "runs of mikta-local against the record of mikta" in " ".join(stderr.split())
+
+
+def test_a_joint_calibration_refuses_two_records_of_one_group(tmp_path):
+    path = tmp_path / "joint.toml"
+    path.write_text(SMC.format(name="twice", key="group.standby").replace(
+        'cases = ["mikta"]', f'cases = ["mikta", "{ROOT / "seeds" / "records" / "mikta.toml"}"]'),
+        encoding="utf-8")
+    refused(["calibrate", path, "--out", tmp_path / "c"], str(path), "calibration.cases",
+            "the group mikta twice")
 
 
 def test_a_scenario_path_in_a_file_resolves_against_that_files_folder(tmp_path, monkeypatch):

@@ -255,6 +255,11 @@ def _cases(head: Section) -> list[CaseTarget]:
         except UserError as exc:
             raise head.error("cases", "names no record.", ref,
                              str(exc).split(": ", 1)[-1]) from None
+        same = [c.record for c in cases if c.record.name == record.name]
+        if same:
+            raise head.error("cases", f"names the group {record.name} twice: {same[0].source} "
+                             f"and {record.source} are both its record.", refs,
+                             "one record for each group.")
         cases.append(case_target(record))
     return cases
 
