@@ -237,7 +237,12 @@ def test_one_parameter_set_two_ways_on_the_command_line_is_refused():
     (["--set", "group.zombie_months=12@2020"], "cannot change during a run"),
 ])
 def test_an_input_that_cannot_act_where_it_is_given_is_refused_with_the_reason(argv, reason):
-    refused(["run", "mikta", *argv], "--set", reason)
+    text = refused(["run", "mikta", *argv], "--set", reason)
+    option = argv[1]
+    assert f"--set {option}:" in text  # the option as typed
+    if "initial_engagement" in option:  # the key with its date, and its value
+        key, value = option.split("@")[0].split("=")
+        assert f"`{key}@" in text and f"= {value} " in text, text
 
 
 def test_a_value_read_on_joining_may_change_before_a_member_joins():
@@ -300,6 +305,8 @@ def test_a_file_past_the_limits_of_shape_and_size_is_refused_before_any_work(
 def test_a_set_value_past_the_limits_is_refused(value):
     text = refused(["run", "mikta", "--set", f"group.base_rate={value}"], "--set")
     assert "base_rate" in text
+    if value == "1e400":
+        assert f"--set group.base_rate={value}:" in text  # as typed, not as read (inf)
 
 
 def test_a_file_too_large_is_refused(tmp_path):
@@ -468,3 +475,20 @@ def test_the_python_api_refuses_seeds_that_are_not_whole_numbers():
         sim.simulate("no-such-scenario", [1])
     with pytest.raises(UserError, match="a list of Scenarios"):
         sim.simulate(["mikta"], [1])
+
+
+def test_the_python_api_refuses_arguments_of_another_kind_or_count():
+    s = load_scenario("mikta", years=2)
+    for seeds in ([1.5], [True], np.array([1.0]), np.array([-1]), "12"):
+        with pytest.raises(UserError, match=r"evaluate: .*seed"):
+            sim.evaluate(s, seeds)
+    assert sim.evaluate(s, np.array([3, 4]))["seed"].tolist() == [3, 4]
+    for call, match in ((lambda: sim.simulate(None, [1]), "not NoneType"),
+                        (lambda: sim.simulate([s, s], [1]), "2 scenarios for 1 seeds"),
+                        (lambda: sim.evaluate([s], [1, 2]), "1 scenarios for 2 seeds"),
+                        (lambda: sim.evaluate(s, [1], parameter_sets=[{}, {}]),
+                         "2 parameter sets for 1 seeds")):
+        with pytest.raises(UserError, match=match):
+            call()
+    # one text is one setting, not a list of its characters
+    assert sim.with_overrides(s, "group.base_rate=2.5").group.base_rate == 2.5
