@@ -10,14 +10,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from sim.errors import UserError
 from sim.experiments.storage import FolderLock
-from tests.conftest import LONG
+from tests.conftest import LONG, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -68,14 +67,6 @@ def alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
-
-
-def wait_for(condition, what: str, deadline: float = 180) -> None:
-    """Until `condition()` holds: an observable event; the deadline only bounds a hang."""
-    end = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def start(argv: list, tmp_path: Path, **kwargs) -> subprocess.Popen:
