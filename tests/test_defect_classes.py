@@ -221,6 +221,28 @@ def test_a_key_written_twice_in_a_table_is_refused(tmp_path, table):
             f"{table}.group.agenda_breadth", "twice")
 
 
+@pytest.mark.parametrize(("table", "twice"), [
+    ("strata.fixed", '"group.secretariat" = false\ngroup.secretariat = true\n'),
+    ("draws", '"world.rival_pull" = { distribution = "uniform", min = 0.0, max = 1.0 }\n'
+              'world.rival_pull = { distribution = "uniform", min = 0.0, max = 0.5 }\n'),
+])
+def test_a_key_written_twice_in_a_population_file_is_refused(tmp_path, table, twice):
+    from test_fuzz import POPULATION
+
+    header = "[strata.fixed]\n" if table == "strata.fixed" else "[draws.members]\n"
+    assert header in POPULATION
+    path = tmp_path / "population.toml"
+    at = POPULATION.index(header)
+    text = POPULATION[:at] + (header + twice if table == "strata.fixed" else
+                              "[draws]\n" + twice + "\n") + POPULATION[at + len(
+                                  header if table == "strata.fixed" else ""):]
+    path.write_text(text.replace('"group.secretariat" = false\n\n', "\n", 1)
+                    if table == "strata.fixed" else text, encoding="utf-8")
+    refused(["population", path, "--out", tmp_path / "p", "--workers", "1", "--quiet"],
+            str(path), "twice")
+    assert not (tmp_path / "p").exists()
+
+
 def test_one_parameter_set_two_ways_on_the_command_line_is_refused():
     refused(["run", "mikta", "--set", "members.*.crisis_rate=0.1", "--set",
              "members.MEX.crisis_rate=0.2"], "--set members.MEX.crisis_rate=0.2",
@@ -259,6 +281,22 @@ def test_a_horizon_in_fixed_is_refused(tmp_path):
     path = experiment_file(tmp_path, extra="\n[fixed]\nyears = 5\n")
     refused(["experiment", path, "--out", tmp_path / "e"], str(path), "fixed.years",
             "horizon")
+
+
+@pytest.mark.parametrize("method", ["rejection", "smc"])
+def test_a_calibration_on_dask_runs_on_dask_whatever_its_method(tmp_path, monkeypatch, method):
+    from sim.experiments import evaluation
+
+    def started(workers, scheduler):
+        raise UserError(f"the Dask cluster was asked for ({workers} workers, {scheduler})")
+
+    monkeypatch.setattr(evaluation, "DaskBackend", started)
+    path = tmp_path / "calibration.toml"
+    path.write_text(SMC.format(name="on-dask", key="group.standby").replace(
+        'method = "smc"', f'method = "{method}"\ndraws = 20'), encoding="utf-8")
+    refused(["calibrate", path, "--backend", "dask", "--scheduler", "tcp://here:1", "--workers",
+             "2", "--out", tmp_path / "c"], "the Dask cluster was asked for (2 workers, "
+            "tcp://here:1)")
 
 
 def test_more_workers_than_cores_run_on_the_cores(tmp_path):
