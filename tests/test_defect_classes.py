@@ -472,6 +472,13 @@ def test_validate_checks_every_record_before_any_run(tmp_path):
     code, _, stderr = invoke("validate", str(unknown), "--runs", "10", "--out", str(out))
     assert code == 0, stderr
     assert "runs of mikta-local against the record of mikta" in " ".join(stderr.split())
+    no_scenario = short_record(tmp_path, "2016-12-31", **{'scenario = "mikta"\n': "",
+                                                         'name = "mikta"': 'name = "own"'})
+    rows = (tmp_path / "short.csv").read_text(encoding="utf-8")
+    (tmp_path / "short.csv").write_text(rows.replace("\nmikta,", "\nown,"), encoding="utf-8")
+    assert load_record(no_scenario).name == "own"  # read for its labels, it needs none
+    refused(["validate", "ibsa", no_scenario, "--runs", "10", "--out", tmp_path / "v2"],
+            str(no_scenario), "has no `scenario`", "own")
 
 
 def test_a_joint_calibration_refuses_two_records_of_one_group(tmp_path):

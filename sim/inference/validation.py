@@ -18,12 +18,12 @@ import pandas as pd
 
 from sim.errors import UserError
 from sim.experiments.evaluation import TRAJECTORIES, evaluate
-from sim.inference.records import Record, common_years, load_record
+from sim.inference.records import Record, common_years, load_record, record_scenario
 from sim.inference.statistics import wilson_interval
 from sim.model import rules
 from sim.model.labels import LEVELS, Rule, label_batch, rule_of
 from sim.model.params import Scenario
-from sim.model.scenario_files import load_scenario, with_overrides
+from sim.model.scenario_files import with_overrides
 
 INTERVAL = 0.90  # of the simulated values a pattern's observed value is held to
 STATE_FLOOR = 0.05  # a record's state is inside when at least this share of runs is in it
@@ -50,7 +50,7 @@ def case_scenario(record: Record, scenario: Scenario | None = None
                   ) -> tuple[Scenario, list[int]]:
     """The scenario a record is held to (its own unless given), run to the record's end, and
     the calendar years both cover; refused, before any run, if they share none."""
-    scenario = scenario or load_scenario(record.scenario)
+    scenario = scenario or record_scenario(record)
     record_end = record.start_quarter + record.quarters - 1
     years_needed = (record_end - scenario.start_quarter) // 4 + 1
     if years_needed > scenario.years:
