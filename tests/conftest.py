@@ -6,7 +6,9 @@ import contextlib
 import dataclasses
 import io
 import re
+import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -135,3 +137,17 @@ chunk_size = 5
 [factors]
 "group.secretariat" = [false, true]
 """
+
+
+def wait_for(condition, what: str, process: subprocess.Popen | None = None,
+             deadline: float = 180) -> None:
+    """Until `condition()` holds: an observable event (a file written, a line printed, a
+    process gone). A `process` that ends first fails the wait with its output; the deadline
+    only bounds a hang, it is never the event waited for."""
+    end = time.monotonic() + deadline
+    while not condition():
+        if process is not None and process.poll() is not None:
+            assert condition(), f"the command ended before {what}: {process.communicate()}"
+            return
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.05)

@@ -123,6 +123,55 @@ def test_what_the_manifest_says_is_what_ran(tmp_path):
     assert set(differences["key"]) >= {"years"}
 
 
+SMC = """\
+[calibration]
+name = "{name}"
+cases = ["mikta"]
+method = "smc"
+population_size = 4
+max_populations = 1
+max_simulations = 100
+seed = 5
+predictive_runs = 1
+[priors]
+"group.base_rate" = {{ min = 1.0, max = 6.0 }}
+"{key}" = {{ min = 0.1, max = 0.3 }}
+"""
+
+
+def test_a_history_of_another_calibration_or_no_history_is_not_resumed(tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text(SMC.format(name="mine", key="group.standby"), encoding="utf-8")
+    other = tmp_path / "other.toml"
+    other.write_text(SMC.format(name="other", key="members.*.initial_engagement"),
+                     encoding="utf-8")
+    code, _, stderr = invoke("calibrate", str(other), "--out", str(tmp_path / "other"),
+                             "--workers", "1")
+    assert code == 0, stderr
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "calibration.toml").write_bytes(mine.read_bytes())  # its own file, kept
+    history = folder / "history.db"
+    history.write_bytes((tmp_path / "other" / "history.db").read_bytes())
+    resume = ["calibrate", mine, "--out", folder, "--workers", "1", "--resume"]
+    refused(resume, str(history), str(other), str(mine), "members.*.initial_engagement",
+                   "group.standby", "differ")
+    assert not (folder / "posterior.parquet").exists()
+    good = (tmp_path / "other" / "history.db").read_bytes()
+    for damage, problem in ((b"", "no pyabc tables"), (b"not a database" * 10, "cannot be read"),
+                            (good[:5000], "cannot be read")):
+        history.write_bytes(damage)
+        assert problem in refused(resume, str(history), "--resume")
+    import sqlite3
+
+    from sim.inference.smc import IDENTITY_TABLE
+    history.write_bytes(good)
+    with sqlite3.connect(history) as connection:  # a history that says nothing of its owner
+        connection.execute(f"drop table {IDENTITY_TABLE}")
+    connection.close()
+    refused(resume, str(history), "does not say which calibration wrote it")
+
+
 # ------------------------------------------------------------------ 2. one meaning per input
 
 POLICY = """\
@@ -172,6 +221,28 @@ def test_a_key_written_twice_in_a_table_is_refused(tmp_path, table):
             f"{table}.group.agenda_breadth", "twice")
 
 
+@pytest.mark.parametrize(("table", "twice"), [
+    ("strata.fixed", '"group.secretariat" = false\ngroup.secretariat = true\n'),
+    ("draws", '"world.rival_pull" = { distribution = "uniform", min = 0.0, max = 1.0 }\n'
+              'world.rival_pull = { distribution = "uniform", min = 0.0, max = 0.5 }\n'),
+])
+def test_a_key_written_twice_in_a_population_file_is_refused(tmp_path, table, twice):
+    from test_fuzz import POPULATION
+
+    header = "[strata.fixed]\n" if table == "strata.fixed" else "[draws.members]\n"
+    assert header in POPULATION
+    path = tmp_path / "population.toml"
+    at = POPULATION.index(header)
+    text = POPULATION[:at] + (header + twice if table == "strata.fixed" else
+                              "[draws]\n" + twice + "\n") + POPULATION[at + len(
+                                  header if table == "strata.fixed" else ""):]
+    path.write_text(text.replace('"group.secretariat" = false\n\n', "\n", 1)
+                    if table == "strata.fixed" else text, encoding="utf-8")
+    refused(["population", path, "--out", tmp_path / "p", "--workers", "1", "--quiet"],
+            str(path), "twice")
+    assert not (tmp_path / "p").exists()
+
+
 def test_one_parameter_set_two_ways_on_the_command_line_is_refused():
     refused(["run", "mikta", "--set", "members.*.crisis_rate=0.1", "--set",
              "members.MEX.crisis_rate=0.2"], "--set members.MEX.crisis_rate=0.2",
@@ -188,7 +259,12 @@ def test_one_parameter_set_two_ways_on_the_command_line_is_refused():
     (["--set", "group.zombie_months=12@2020"], "cannot change during a run"),
 ])
 def test_an_input_that_cannot_act_where_it_is_given_is_refused_with_the_reason(argv, reason):
-    refused(["run", "mikta", *argv], "--set", reason)
+    text = refused(["run", "mikta", *argv], "--set", reason)
+    option = argv[1]
+    assert f"--set {option}:" in text  # the option as typed
+    if "initial_engagement" in option:  # the key with its date, and its value
+        key, value = option.split("@")[0].split("=")
+        assert f"`{key}@" in text and f"= {value} " in text, text
 
 
 def test_a_value_read_on_joining_may_change_before_a_member_joins():
@@ -205,6 +281,22 @@ def test_a_horizon_in_fixed_is_refused(tmp_path):
     path = experiment_file(tmp_path, extra="\n[fixed]\nyears = 5\n")
     refused(["experiment", path, "--out", tmp_path / "e"], str(path), "fixed.years",
             "horizon")
+
+
+@pytest.mark.parametrize("method", ["rejection", "smc"])
+def test_a_calibration_on_dask_runs_on_dask_whatever_its_method(tmp_path, monkeypatch, method):
+    from sim.experiments import evaluation
+
+    def started(workers, scheduler):
+        raise UserError(f"the Dask cluster was asked for ({workers} workers, {scheduler})")
+
+    monkeypatch.setattr(evaluation, "DaskBackend", started)
+    path = tmp_path / "calibration.toml"
+    path.write_text(SMC.format(name="on-dask", key="group.standby").replace(
+        'method = "smc"', f'method = "{method}"\ndraws = 20'), encoding="utf-8")
+    refused(["calibrate", path, "--backend", "dask", "--scheduler", "tcp://here:1", "--workers",
+             "2", "--out", tmp_path / "c"], "the Dask cluster was asked for (2 workers, "
+            "tcp://here:1)")
 
 
 def test_more_workers_than_cores_run_on_the_cores(tmp_path):
@@ -251,6 +343,8 @@ def test_a_file_past_the_limits_of_shape_and_size_is_refused_before_any_work(
 def test_a_set_value_past_the_limits_is_refused(value):
     text = refused(["run", "mikta", "--set", f"group.base_rate={value}"], "--set")
     assert "base_rate" in text
+    if value == "1e400":
+        assert f"--set group.base_rate={value}:" in text  # as typed, not as read (inf)
 
 
 def test_a_file_too_large_is_refused(tmp_path):
@@ -334,18 +428,66 @@ def test_report_on_a_file_or_a_broken_manifest_says_so(tmp_path):
     refused(["report", out], "experiment.years", "wrong type")
 
 
-def test_validate_refuses_a_record_with_no_whole_calendar_year(tmp_path):
+def short_record(folder: Path, until: str = "2014-06-30", **replace: str) -> Path:
+    """MIKTA's record cut at `until`, with `replace`d lines of its [case] table."""
     text = (ROOT / "seeds" / "records" / "mikta.toml").read_text(encoding="utf-8")
-    text = text.replace('observed_until = "2026-02-28"', 'observed_until = "2014-06-30"')
-    text = text.replace('officials = "2018-05-31"', 'officials = "2014-06-30"')
-    path = tmp_path / "short.toml"
+    text = text.replace('observed_until = "2026-02-28"', f'observed_until = "{until}"')
+    text = text.replace('officials = "2018-05-31"', f'officials = "{min(until, "2018-05-31")}"')
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    path = folder / "short.toml"
     path.write_text(text.replace('activity = "mikta.csv"', 'activity = "short.csv"'),
                     encoding="utf-8")
     rows = (ROOT / "seeds" / "records" / "mikta.csv").read_text(encoding="utf-8").splitlines()
-    kept = [rows[0]] + [r for r in rows[1:] if r.split(",")[1] <= "2014-06-30"]
-    (tmp_path / "short.csv").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    kept = [rows[0]] + [r for r in rows[1:] if r.split(",")[1] <= until]
+    (folder / "short.csv").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return path
+
+
+def test_validate_refuses_a_record_with_no_whole_calendar_year(tmp_path):
+    path = short_record(tmp_path)
     refused(["validate", path, "--runs", "10", "--out", tmp_path / "v"], str(path),
             "no whole calendar year")
+
+
+def test_validate_checks_every_record_before_any_run(tmp_path):
+    out = tmp_path / "v"
+    short = short_record(tmp_path)
+    # the bad record comes after a good one: refused before the good one runs
+    text = refused(["validate", "ibsa", short, "--runs", "10", "--out", out], str(short),
+                   "no whole calendar year")
+    assert "runs of" not in text
+    refused(["validate", "ibsa", "mikta", short, "--runs", "10", "--out", out], str(short),
+            "second record of mikta")
+    unknown = short_record(tmp_path, "2016-12-31", **{'scenario = "mikta"':
+                                                     'scenario = "sub/mikta.toml"'})
+    refused(["validate", "ibsa", unknown, "--runs", "10", "--out", out], str(unknown),
+            "line 6", "case.scenario", "sub/mikta.toml", "names no scenario")
+    assert not out.exists()
+    # a scenario file named by a record is found beside the record, wherever one runs from
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mikta.toml").write_text('[scenario]\nextends = "mikta"\n'
+                                                 'name = "mikta-local"\n', encoding="utf-8")
+    assert load_record(unknown).scenario == str(tmp_path / "sub" / "mikta.toml")
+    code, _, stderr = invoke("validate", str(unknown), "--runs", "10", "--out", str(out))
+    assert code == 0, stderr
+    assert "runs of mikta-local against the record of mikta" in " ".join(stderr.split())
+    no_scenario = short_record(tmp_path, "2016-12-31", **{'scenario = "mikta"\n': "",
+                                                         'name = "mikta"': 'name = "own"'})
+    rows = (tmp_path / "short.csv").read_text(encoding="utf-8")
+    (tmp_path / "short.csv").write_text(rows.replace("\nmikta,", "\nown,"), encoding="utf-8")
+    assert load_record(no_scenario).name == "own"  # read for its labels, it needs none
+    refused(["validate", "ibsa", no_scenario, "--runs", "10", "--out", tmp_path / "v2"],
+            str(no_scenario), "has no `scenario`", "own")
+
+
+def test_a_joint_calibration_refuses_two_records_of_one_group(tmp_path):
+    path = tmp_path / "joint.toml"
+    path.write_text(SMC.format(name="twice", key="group.standby").replace(
+        'cases = ["mikta"]', f'cases = ["mikta", "{ROOT / "seeds" / "records" / "mikta.toml"}"]'),
+        encoding="utf-8")
+    refused(["calibrate", path, "--out", tmp_path / "c"], str(path), "calibration.cases",
+            "the group mikta twice")
 
 
 def test_a_scenario_path_in_a_file_resolves_against_that_files_folder(tmp_path, monkeypatch):
@@ -378,3 +520,20 @@ def test_the_python_api_refuses_seeds_that_are_not_whole_numbers():
         sim.simulate("no-such-scenario", [1])
     with pytest.raises(UserError, match="a list of Scenarios"):
         sim.simulate(["mikta"], [1])
+
+
+def test_the_python_api_refuses_arguments_of_another_kind_or_count():
+    s = load_scenario("mikta", years=2)
+    for seeds in ([1.5], [True], np.array([1.0]), np.array([-1]), "12"):
+        with pytest.raises(UserError, match=r"evaluate: .*seed"):
+            sim.evaluate(s, seeds)
+    assert sim.evaluate(s, np.array([3, 4]))["seed"].tolist() == [3, 4]
+    for call, match in ((lambda: sim.simulate(None, [1]), "not NoneType"),
+                        (lambda: sim.simulate([s, s], [1]), "2 scenarios for 1 seeds"),
+                        (lambda: sim.evaluate([s], [1, 2]), "1 scenarios for 2 seeds"),
+                        (lambda: sim.evaluate(s, [1], parameter_sets=[{}, {}]),
+                         "2 parameter sets for 1 seeds")):
+        with pytest.raises(UserError, match=match):
+            call()
+    # one text is one setting, not a list of its characters
+    assert sim.with_overrides(s, "group.base_rate=2.5").group.base_rate == 2.5

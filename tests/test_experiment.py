@@ -5,10 +5,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
+from conftest import wait_for
 from typer.testing import CliRunner
 
 from sim.cli import app
@@ -137,11 +137,8 @@ def test_killed_halfway_and_resumed_equals_uninterrupted(tmp_path):
     execute(load_experiment(path), tmp_path / "whole", workers=1)
     process = cli("experiment", path, "--out", tmp_path / "killed", "--workers", "1", "--quiet")
     parts = tmp_path / "killed" / "runs.parquet"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if parts.exists() and len([p for p in parts.iterdir() if p.name.startswith("part")]) >= 5:
-            break
-        time.sleep(0.05)
+    wait_for(lambda: len(list(parts.glob("part-*.parquet"))) >= 5, "five chunks written",
+             process)
     process.send_signal(signal.SIGKILL)
     process.wait()
     done = len(list(parts.iterdir()))
@@ -158,9 +155,8 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     path = experiment_file(tmp_path, years=10, replicates=50, engine="mesa", chunk=4)
     process = cli("experiment", path, "--out", tmp_path / "int", "--workers", "2", "--quiet")
     parts = tmp_path / "int" / "runs.parquet"
-    deadline = time.time() + 120
-    while time.time() < deadline and not (parts.exists() and len(list(parts.iterdir())) >= 3):
-        time.sleep(0.05)
+    wait_for(lambda: len(list(parts.glob("part-*.parquet"))) >= 3, "three chunks written",
+             process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130

@@ -322,30 +322,71 @@ OPTIONS = {
     "scenarios show": ["--set"],
     "report": ["--contrast"],
     "experiment": ["--replicates", "--engine", "--workers", "--backend", "--scheduler"],
+    "forecast": ["--until", "--runs", "--keep", "--seed", "--record", "--posterior"],
+    "validate": ["--runs", "--seed", "--table"],
+    "claims": ["--replicates", "--sets", "--posterior", "--variants"],
+    "population": ["--groups", "--workers", "--resume", "--backend"],
+    "calibrate": ["--draws", "--method", "--resume", "--workers"],
 }
+FLAGS = {"--table", "--variants", "--resume"}  # options without a value
+# what each command runs on unless the drawn options say otherwise: little work each
+DEFAULTS = {"run": ["--engine", "fast", "--years", "2"],
+            "experiment": ["--workers", "1", "--replicates", "10"],
+            "forecast": ["--until", "2016", "--runs", "10", "--workers", "1"],
+            "validate": ["--runs", "10"], "claims": ["--workers", "1", "--replicates", "10"],
+            "population": ["--workers", "1"], "calibrate": ["--workers", "1"]}
 
 
 @st.composite
 def command_lines(draw, tmp: Path):
     command = draw(st.sampled_from(sorted(OPTIONS)))
     argv = command.split()
+    files = small_files(tmp)
     target = {"run": ["mikta", "generic-5", str(tmp), str(tmp / "none.toml")],
               "scenarios show": ["mikta", "ibsa", str(tmp), "[/x]"],
               "report": [str(tmp / "none"), str(tmp)],
-              "experiment": [str(ROOT / "experiments" / "smoke.toml"), str(tmp)]}[command]
+              "experiment": [str(ROOT / "experiments" / "smoke.toml"), str(tmp)],
+              "forecast": ["mikta", "ibsa", "generic-5", str(tmp)],
+              "validate": ["mikta", "ibsa", str(tmp), "nope", files["record"]],
+              "claims": [files["claims"], str(tmp)],
+              "population": [files["population"], str(tmp), files["claims"]],
+              "calibrate": [files["calibration"], str(tmp), files["population"]]}[command]
     argv.append(draw(st.sampled_from(target)))
     for _ in range(draw(st.integers(0, 3))):
         option = draw(st.sampled_from(OPTIONS[command]))
-        value = draw(ARGUMENT_VALUES)
+        if option in FLAGS:
+            argv.append(option)
+            continue
+        value = draw(ARGUMENT_VALUES | st.sampled_from([files["record"], str(tmp)]))
         if option == "--out":
             value = str(tmp / "out" / value.replace("/", "_")) if value else str(tmp)
         argv += [option, value]
-    if command == "run":
-        argv += ["--engine", "fast", "--years", "2"] if "--years" not in argv else []
-    if command == "experiment":
-        argv += ["--out", str(tmp / "exp"), "--workers", "1", "--quiet", "--no-report",
-                 "--force", "--replicates", "10"]
+    for option, value in zip(DEFAULTS.get(command, [])[::2], DEFAULTS.get(command, [])[1::2],
+                             strict=True):
+        argv += [] if option in argv else [option, value]
+    if command not in ("run", "scenarios show", "report"):
+        argv += ["--out", str(tmp / command)]
+        argv += ["--force"] if "--resume" not in argv else []
+    argv += {"experiment": ["--quiet", "--no-report"], "claims": ["--quiet"],
+             "population": ["--quiet"]}.get(command, [])
     return argv
+
+
+def small_files(tmp: Path) -> dict[str, str]:
+    """A record, claims, population and calibration file of little work each, in `tmp`."""
+    files = {"record": RECORD, "claims": CLAIMS, "population": POPULATION,
+             "calibration": JOINT}
+    written = {}
+    for kind, text in files.items():
+        path = tmp / f"small-{kind}.toml"
+        if not path.exists():
+            path.write_text(text, encoding="utf-8")
+        written[kind] = str(path)
+    activity = tmp / "activity.csv"
+    if not activity.exists():
+        activity.write_text(ACTIVITY_HEADER + "mikta,2014-05-01,,ministers,meeting,,a meeting,"
+                            "src,false,\n", encoding="utf-8")
+    return written
 
 
 @settings(FUZZ, max_examples=SCALE or 80)
@@ -535,6 +576,7 @@ members = ["MEX", "IDN", "KOR", "TUR", "AUS"]
 min_members = 3
 activity = "activity.csv"
 """
+ACTIVITY_HEADER = "case,date,date_end,level,kind,member,title,source,uncertain,note\n"
 RECORD_ROWS = st.sampled_from([
     "mikta,2014-05-01,,ministers,meeting,,a meeting,src,false,",
     "mikta,2015-03-01,,ministers,document,,a statement,src,false,",
@@ -557,9 +599,8 @@ def test_a_record_is_refused_or_conditions_its_own_group(tmp_path, text, rows):
     path = tmp_path / "record.toml"
     path.write_text(text, encoding="utf-8")
     (tmp_path / "activity.csv").write_text(
-        "case,date,date_end,level,kind,member,title,source,uncertain,note\n"
-        "mikta,2013-09-25,,ministers,meeting,,founding,src,false,\n" + "\n".join(rows) + "\n",
-        encoding="utf-8")
+        ACTIVITY_HEADER + "mikta,2013-09-25,,ministers,meeting,,founding,src,false,\n"
+        + "\n".join(rows) + "\n", encoding="utf-8")
     code, stdout, stderr = invoke("forecast", "mikta", "--until", "2017", "--runs", "10",
                                   "--record", str(path), "--out", str(tmp_path / "out"),
                                   "--workers", "1", "--force")
@@ -567,6 +608,86 @@ def test_a_record_is_refused_or_conditions_its_own_group(tmp_path, text, rows):
     if code == 0:
         members = tomllib.loads(text)["case"]["members"]
         assert sorted(members) == sorted(["MEX", "IDN", "KOR", "TUR", "AUS"])
+
+
+# ------------------------------------------------------------------------------ populations
+
+POPULATION = f"""\
+[population]
+name = "fuzz-population"
+scenario = "generic-5"
+years = 10
+groups = 6
+seed = 7
+chunk_size = 4
+figures = "{ROOT / 'seeds' / 'population'}"
+
+[member_template]
+code_prefix = "M"
+
+[[strata]]
+name = "informal"
+share = 0.5
+reference_class = "informal_igo"
+[strata.fixed]
+"group.secretariat" = false
+
+[[strata]]
+name = "formal"
+share = 0.5
+reference_class = "formal_igo"
+[strata.fixed]
+"group.secretariat" = true
+
+[draws.members]
+distribution = "uniform_int"
+min = 3
+max = 6
+
+[draws."members.*.budget_trend"]
+per = "member"
+distribution = "normal"
+mean = -0.05
+sd = 0.05
+min = -0.2
+max = 0.1
+
+[[targets]]
+figure = "es2020-data-hazard-age1-10"
+strata = ["formal"]
+statistic = "death_rate"
+ages = [1, 10]
+tolerance = 0.27
+
+[[targets]]
+figure = "vs2021-data-hazard-age1-10"
+strata = ["informal"]
+statistic = "death_rate"
+ages = [1, 10]
+rule = {{ dormant_months = 120, death_dated = "last_activity" }}
+tolerance = 0.5
+"""
+POPULATION_KEYS = ["groups", "years", "seed", "share", "name", "per", "distribution", "min",
+                   "max", "ages", "tolerance", "strata", "group.secretariat",
+                   "members.*.crisis_rate", "dormant_months"]
+
+
+@settings(FUZZ, max_examples=SCALE or 30)
+@given(text=st.one_of(mutated(POPULATION), restructured(POPULATION, POPULATION_KEYS)))
+def test_a_population_file_is_refused_or_runs_the_groups_it_says(tmp_path, text):
+    path = tmp_path / "population.toml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    code, stdout, stderr = invoke("population", str(path), "--out", str(out), "--workers", "1",
+                                  "--quiet")
+    check_outcome(code, stdout, stderr, (str(path),))
+    if code == 0:  # what the manifest says is what the file says
+        written = tomllib.loads(text)["population"]
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["population"]["groups"] == written["groups"] == \
+            manifest["counts"]["groups"]
+        assert manifest["population"]["years"] == written["years"]
 
 
 # ------------------------------------------------------------------------------ posteriors

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +13,7 @@ import pandas as pd
 from sim.experiments.design import load_experiment
 from sim.experiments.execution import execute
 from sim.model.tape import TAPE_VERSION
-from tests.conftest import LONG
+from tests.conftest import LONG, wait_for
 
 SMALL = """\
 [experiment]
@@ -186,10 +185,7 @@ def _start_long(tmp_path):
                                 tmp_path / "out", "--workers", "2", "--quiet", "--no-report"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     chunks = tmp_path / "out" / "runs.parquet"
-    deadline = time.monotonic() + 180  # bounds a hang; the wait is for the first chunk written
-    while not any(chunks.glob("part-*.parquet")) and process.poll() is None:
-        assert time.monotonic() < deadline, "no chunk written"
-        time.sleep(0.1)
+    wait_for(lambda: any(chunks.glob("part-*.parquet")), "the first chunk", process)
     workers = _children(process.pid)
     assert process.poll() is None and workers, "no worker processes running"
     return process, workers
@@ -199,10 +195,7 @@ def test_workers_die_with_a_killed_parent(tmp_path):
     process, workers = _start_long(tmp_path)
     process.kill()
     process.wait(timeout=30)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(_alive(p) for p in workers):
-        time.sleep(0.5)
-    assert not any(_alive(p) for p in workers), "workers outlived their parent"
+    wait_for(lambda: not any(_alive(p) for p in workers), "the workers to end", deadline=30)
 
 
 def test_sigterm_stops_like_ctrl_c_and_resume_finishes(tmp_path):

@@ -87,8 +87,9 @@ def test_a_reading_keeps_its_own_window_over_a_fitted_one(tmp_path):
     level = load_joint(write(tmp_path)).population
     _, values, _ = level.run_inputs([{"group.dormant_months": 24}])
     own = level.runs["reading"].to_numpy() == 0
-    assert all(v == {"group.dormant_months": 24} for v, o in zip(values, own) if o)
-    assert all(v == {} for v, o in zip(values, own) if not o)  # the source's 120-month rule
+    assert all(v == {"group.dormant_months": 24} for v, o in zip(values, own, strict=True) if o)
+    # the others keep the source's 120-month rule
+    assert all(v == {} for v, o in zip(values, own, strict=True) if not o)
 
 
 def test_a_fit_with_the_population_reports_it(tmp_path):

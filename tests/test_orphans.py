@@ -10,14 +10,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from sim.errors import UserError
 from sim.experiments.storage import FolderLock
-from tests.conftest import LONG
+from tests.conftest import LONG, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -70,24 +69,29 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_for(condition, what: str, deadline: float = 180) -> None:
-    """Until `condition()` holds: an observable event; the deadline only bounds a hang."""
-    end = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def start(argv: list, tmp_path: Path, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "sim.cli", *map(str, argv)], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, **kwargs)
 
 
+def workers_of(pid: int) -> set[int]:
+    """The worker processes under `pid`: multiprocessing's spawned children (a local pool's
+    workers, a Dask cluster's), not its resource tracker."""
+    found = set()
+    for child in descendants(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.add(child)
+        except OSError:
+            continue
+    return found
+
+
 def kill_and_check_nothing_is_left(process: subprocess.Popen, workers: int) -> None:
     """Wait for `workers` worker processes, kill -9 the command, and find none of its
     processes still running."""
-    wait_for(lambda: len(descendants(process.pid)) >= workers or process.poll() is not None,
+    wait_for(lambda: len(workers_of(process.pid)) >= workers or process.poll() is not None,
              "the workers to start")
     assert process.poll() is None, process.communicate()
     family = descendants(process.pid)
@@ -113,6 +117,36 @@ def test_a_killed_claims_command_leaves_no_process(tmp_path):
     process = start(["claims", "claims.toml", "--out", tmp_path / "out", "--workers", "2",
                      "--quiet"], tmp_path)
     kill_and_check_nothing_is_left(process, 2)
+
+
+CALIBRATION = """\
+[calibration]
+cases = ["mikta", "ibsa"]
+method = "smc"
+population_size = 400
+max_populations = 20
+max_simulations = 1000000
+seed = 5
+predictive_runs = 1
+[priors]
+"group.base_rate" = { min = 1.0, max = 6.0 }
+"members.*.initial_engagement" = { min = 0.1, max = 0.7 }
+"""
+
+
+@pytest.mark.parametrize("backend", ["local", "dask"])
+def test_a_killed_calibration_leaves_no_process_and_frees_its_folder(tmp_path, backend):
+    if backend == "dask":
+        pytest.importorskip("dask.distributed")
+    (tmp_path / "calibration.toml").write_text(CALIBRATION)
+    out = tmp_path / "out"
+    process = start(["calibrate", "calibration.toml", "--out", out, "--workers", "2",
+                     "--backend", backend], tmp_path)
+    wait_for(lambda: (out / "history.db").is_file() or process.poll() is not None,
+             "the history to be written")
+    kill_and_check_nothing_is_left(process, 2)
+    with FolderLock(out):  # the lock died with its holder: taken at once
+        pass
 
 
 def test_a_killed_forecast_leaves_no_process(tmp_path):

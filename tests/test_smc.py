@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,14 @@ import pytest
 from sim.errors import InputError
 from sim.inference.joint import load_joint
 from sim.inference.joint_fit import calibrate_joint
-from sim.inference.smc import Generation, _Progress, scale_mad_or_sd
+from sim.inference.smc import (
+    Generation,
+    _Progress,
+    generations,
+    posterior_sets,
+    run_smc,
+    scale_mad_or_sd,
+)
 
 SMALL = """
 [calibration]
@@ -117,16 +123,82 @@ def _generations_stored(db: Path) -> int:
         return 0
 
 
-def test_a_calibration_killed_mid_generation_resumes_from_its_history(tmp_path):
-    path, out = write(tmp_path, max_populations=3), tmp_path / "out"
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """A calibration of three generations run through once: its file and its history's
+    generations and posterior."""
+    folder = tmp_path_factory.mktemp("whole")
+    path = write(folder, max_populations=3)
+    calibration = load_joint(path)
+    history = run_smc(calibration, folder / "out", workers=1)
+    return path, generations(history), posterior_sets(calibration, history)
+
+
+# Runs the calibration FILE into FOLDER with one worker and kills itself with SIGKILL at a point
+# it can name: before its Nth batch of parameter sets is run (N = 1: in the prior sample that
+# calibrates the distance), or once generation T is stored.
+KILLED_AT = """\
+import os, signal, sys
+from pathlib import Path
+from sim.inference import smc
+from sim.inference.joint import load_joint
+
+path, folder, point, number = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+batches = [0]
+simulate = smc.JointModel.simulate
+
+def counted(self, *args, **kwargs):
+    batches[0] += 1
+    if point == "batch" and batches[0] == number:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return simulate(self, *args, **kwargs)
+
+def stored(generation):
+    if point == "generation" and generation.t == number:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+smc.JointModel.simulate = counted
+smc.run_smc(load_joint(path), folder, workers=1, report=stored)
+"""
+
+
+@pytest.mark.parametrize(("point", "number", "workers", "stored"), [
+    ("batch", 1, 1, 0),  # in the prior sample that calibrates the distance
+    ("batch", 3, 1, 0),  # in generation 0
+    ("generation", 0, 1, 1),  # between generations
+    ("generation", 0, 2, 1),  # ... and resumed on two workers
+    ("batch", 5, 1, 1),  # in generation 1
+    ("generation", 1, 1, 2),
+])
+def test_a_calibration_killed_at_any_point_resumes_to_the_uninterrupted_posterior(
+        tmp_path, uninterrupted, point, number, workers, stored):
+    path, whole_generations, whole_posterior = uninterrupted
+    folder = tmp_path / "out"
+    killed = subprocess.run([sys.executable, "-c", KILLED_AT, str(path), str(folder), point,
+                             str(number)], capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert _generations_stored(folder / "history.db") == stored
+    calibration = load_joint(path)
+    history = run_smc(calibration, folder, workers=workers, resume=True)
+    pd.testing.assert_frame_equal(generations(history), whole_generations)
+    pd.testing.assert_frame_equal(posterior_sets(calibration, history), whole_posterior)
+
+
+def test_a_calibration_killed_mid_generation_resumes_from_its_history(tmp_path,
+                                                                       uninterrupted):
+    path, whole_generations, whole_posterior = uninterrupted
+    out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "sim.cli", "calibrate", str(path),
                                 "--out", str(out), "--workers", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and _generations_stored(out / "history.db") < 1:
-        time.sleep(0.05)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in process.stdout:  # generation 0 is printed once it is stored
+        lines.append(line)
+        if line.startswith("generation 0:"):
+            break
+    assert process.poll() is None, (lines, process.communicate())
     os.kill(process.pid, signal.SIGKILL)  # in generation 1 (or later), mid-way
-    process.wait()
+    process.communicate()
     stored = _generations_stored(out / "history.db")
     assert 1 <= stored < 3
     with sqlite3.connect(out / "history.db") as connection:
@@ -136,16 +208,14 @@ def test_a_calibration_killed_mid_generation_resumes_from_its_history(tmp_path):
     assert refused.returncode == 2 and "--force" in refused.stderr
     resumed = minilat("calibrate", path, "--out", out, "--workers", "1", "--resume")
     assert resumed.returncode == 0, resumed.stderr
-    generations = pd.read_csv(out / "generations.csv")
-    assert generations["t"].tolist() == [0, 1, 2]
-    assert generations["epsilon"].iloc[0] == pytest.approx(first)  # kept, not redone
+    resumed_generations = pd.read_csv(out / "generations.csv")
+    assert resumed_generations["t"].tolist() == [0, 1, 2]
+    assert resumed_generations["epsilon"].iloc[0] == pytest.approx(first)  # kept, not redone
     assert f"generation {stored}:" in resumed.stdout
     # and it ends as a calibration that was never interrupted
-    whole = tmp_path / "whole"
-    assert minilat("calibrate", path, "--out", whole, "--workers", "1").returncode == 0
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"),
-                                  pd.read_parquet(whole / "posterior.parquet"))
-    pd.testing.assert_frame_equal(generations, pd.read_csv(whole / "generations.csv"))
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"), whole_posterior)
+    pd.testing.assert_frame_equal(resumed_generations, whole_generations,
+                                  check_dtype=False)
 
 
 def test_resume_needs_the_same_file_and_its_history(tmp_path):

@@ -25,8 +25,8 @@ def calibrate(
     workers: WorkersOption = None,
     force: Annotated[bool, typer.Option(help="Delete an earlier calibration in the folder "
                                         "first.")] = False,
-    backend: Annotated[str, typer.Option(help="local (processes on this machine) or dask "
-                                         "(smc).")] = "local",
+    backend: Annotated[str, typer.Option(help="local (processes on this machine) or dask, "
+                                         "for either method.")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. "
                                                   "tcp://host:8786 (default: a local cluster).")
                          ] = None,

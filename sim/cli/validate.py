@@ -12,7 +12,7 @@ from rich.text import Text
 from sim.cli.console import Steps, command_app, elapsed, out, since_start
 from sim.experiments.storage import writing_folder
 from sim.inference.records import builtin_records, load_record
-from sim.inference.validation import INTERVAL, STATE_FLOOR, validate_case
+from sim.inference.validation import INTERVAL, STATE_FLOOR, check_cases, validate_case
 from sim.model.files import check_fits
 from sim.reporting.validation_report import write_validation
 
@@ -37,12 +37,13 @@ def validate(
     by the outcome rule; writes cases.csv, observed_states.csv and a report."""
     records = [load_record(c) for c in (cases or builtin_records())]
     check_fits("runs", runs, 2_000 * 120, "--runs", None, runs)
+    scenarios = check_cases(records)  # every record, before any run
     with writing_folder(out_dir, force, "validation") as folder, Steps("validating") as steps:
         results = []
-        for record in records:
-            steps.step(f"{runs:,} runs of {record.scenario} against the record of "
+        for record, scenario in zip(records, scenarios, strict=True):
+            steps.step(f"{runs:,} runs of {scenario.name} against the record of "
                        f"{record.name}")
-            results.append(validate_case(record, runs=runs, seed=seed))
+            results.append(validate_case(record, runs=runs, seed=seed, scenario=scenario))
         steps.step("writing the report and its figures")
         report = write_validation(results, folder)
     if table:

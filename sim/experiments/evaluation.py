@@ -32,7 +32,13 @@ from sim.experiments.children import die_with_parent
 from sim.model.keys import Setting, settings_of_sets
 from sim.model.params import Scenario
 from sim.model.scenario_files import with_overrides
-from sim.model.simulation import Runs, joined_summaries, simulate
+from sim.model.simulation import (
+    Runs,
+    check_scenarios,
+    checked_seeds,
+    joined_summaries,
+    simulate,
+)
 
 BACKENDS = ("local", "dask")
 FAILURES = ("raise", "record")
@@ -230,10 +236,12 @@ def evaluate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
         raise ValueError(f"batch must be at least 1, got {batch}")
     if failures not in FAILURES:
         raise ValueError(f"failures must be one of {', '.join(FAILURES)}, got {failures!r}")
+    seeds = checked_seeds(seeds, "evaluate")
     if parameter_sets is not None and len(parameter_sets) != len(seeds):
-        raise ValueError("one parameter set per seed")
-    if not isinstance(scenarios, Scenario) and len(scenarios) != len(seeds):
-        raise ValueError("one scenario per seed, or a single scenario")
+        raise UserError(f"evaluate: {len(parameter_sets):,} parameter sets for {len(seeds):,} "
+                        "seeds. Allowed: one parameter set for each seed.")
+    if not isinstance(scenarios, Scenario):
+        check_scenarios(scenarios, len(seeds), "evaluate")
     if not len(seeds):
         return measure.join([measure([], Runs([], [] if measure.record else None))])
     tasks = batches(scenarios, seeds, measure, parameter_sets, engine, batch, failures)

@@ -235,7 +235,7 @@ def _variants(top: Section, base: Scenario) -> tuple[tuple[str, str], ...]:
     """The `[variants]` table: "mechanisms.<name>" = ["<variant>", ...], each checked."""
     table = top.section("variants", None, default={})
     found = []
-    for key, values in dotted_keys(table.raw).items():
+    for key, values in dotted_keys(table.raw, where=table).items():
         if not key.startswith("mechanisms.") or not isinstance(values, list) or not values:
             raise table.error(key.split(".")[-1], "is not a list of structural variants.",
                               values, '"mechanisms.<name>" = ["<variant>", ...] (scenarios show '

@@ -51,12 +51,12 @@ from sim.inference.calibration import (
     CalibrationFile,
 )
 from sim.inference.population_level import PopulationLevel, population_level
-from sim.inference.records import Record, common_years, load_record
+from sim.inference.records import Record, common_years, load_record, record_scenario
 from sim.model import rules
 from sim.model.files import Section, check_fits, dotted_keys
 from sim.model.labels import LEVELS
 from sim.model.params import Scenario
-from sim.model.scenario_files import load_scenario, with_overrides
+from sim.model.scenario_files import with_overrides
 from sim.model.simulation import simulate
 
 SECTIONS = ("calibration", "priors", "fixed")
@@ -255,13 +255,18 @@ def _cases(head: Section) -> list[CaseTarget]:
         except UserError as exc:
             raise head.error("cases", "names no record.", ref,
                              str(exc).split(": ", 1)[-1]) from None
+        same = [c.record for c in cases if c.record.name == record.name]
+        if same:
+            raise head.error("cases", f"names the group {record.name} twice: {same[0].source} "
+                             f"and {record.source} are both its record.", refs,
+                             "one record for each group.")
         cases.append(case_target(record))
     return cases
 
 
 def case_target(record: Record) -> CaseTarget:
     """The statistics a case's record holds its runs to, over the years both cover in full."""
-    scenario = load_scenario(record.scenario)
+    scenario = record_scenario(record)
     years = common_years(record, with_overrides(scenario, years=200))
     if not years:
         raise UserError(f"{record.source}: the record and its scenario {scenario.name} share "

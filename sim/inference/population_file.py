@@ -301,7 +301,7 @@ def _strata(top: Section, base: Scenario, template: MemberParams, common: dict[s
         reference = table.get("reference_class", str, check=lambda v, known=known: v in known,
                               allowed=", ".join(known) + " (definitions.toml).")
         fixed_table = table.section("fixed", None, default={})
-        fixed = dotted_keys(fixed_table.raw)
+        fixed = dotted_keys(fixed_table.raw, where=fixed_table)
         stratum_base, stratum_template = _fixed(fixed_table, fixed, base, template)
         own = _draws(table.section("draws", None, default={}), base)
         for key in fixed:
@@ -380,7 +380,8 @@ def _check_min_members(table: Section, base: Scenario, members: Draw) -> None:
 
 def _draws(table: Section, base: Scenario) -> dict[str, Draw]:
     """Every draw of a [draws] table, by key."""
-    raw = dotted_keys(table.raw, keep=lambda v: isinstance(v, Mapping) and "distribution" in v)
+    raw = dotted_keys(table.raw, keep=lambda v: isinstance(v, Mapping) and "distribution" in v,
+                      where=table)
     return {key: _draw(table, key, spec, base) for key, spec in raw.items()}
 
 

@@ -27,6 +27,7 @@ from sim.errors import InputError, UserError
 from sim.model.files import Section, find_line, read_toml
 from sim.model.labels import LEVELS, Event, Labels, Rule, label
 from sim.model.params import Scenario
+from sim.model.scenario_files import builtin_names, load_scenario
 
 RECORDS = Path(__file__).resolve().parents[2] / "seeds" / "records"
 COLUMNS = ("case", "date", "date_end", "level", "kind", "member", "title", "source",
@@ -170,8 +171,35 @@ def load_record(name_or_path: str | Path) -> Record:
         raise InputError(str(activity), "names no member of the group.",
                          key="member", value=strangers[0], line=line,
                          allowed=f"{', '.join(members)}, a member with a join row, or empty.")
-    return Record(name, case.get("title", str, name), case.get("scenario", str, name), founded,
+    return Record(name, case.get("title", str, name), _scenario_ref(case, name, path), founded,
                   until, tuple(members), min_members, rows, source, complete_until)
+
+
+def _scenario_ref(case: Section, name: str, path: Path) -> str:
+    """The record's scenario: a scenario file relative to the record's folder (as its path),
+    else a built-in name; the record's name when `scenario` is not given."""
+    ref = case.get("scenario", str, name, check=bool, allowed="a scenario name or file.")
+    local = path.parent / ref
+    if local.is_file():
+        return str(local)
+    if ref in builtin_names() or "scenario" not in case:  # a record read for its labels alone
+        return ref  # needs no scenario: `record_scenario` refuses it where one is needed
+    raise case.error("scenario", "names no scenario.", ref, _scenario_forms(path))
+
+
+def _scenario_forms(path: Path) -> str:
+    return (f"a scenario file relative to {path.parent} (the record's folder), or a built-in "
+            f"scenario: {', '.join(builtin_names())}.")
+
+
+def record_scenario(record: Record) -> Scenario:
+    """The scenario that models the record's group; a record without one is refused, naming
+    the record."""
+    if record.scenario not in builtin_names() and not Path(record.scenario).is_file():
+        raise InputError(record.source, f"has no `scenario` in [case], and its name, "
+                         f"{record.name}, is not a built-in scenario: no scenario models the "
+                         "group.", allowed=_scenario_forms(Path(record.source)))
+    return load_scenario(record.scenario)
 
 
 def read_activity(path: Path, case: str, founded: dt.date, until: dt.date) -> pd.DataFrame:

@@ -28,8 +28,11 @@ history ends as an uninterrupted one.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +53,7 @@ from sim.inference.joint import (
 
 HISTORY = "history.db"
 STATISTICS = "statistics"  # pyabc's name of the array of every case's statistics
+IDENTITY_TABLE = "minilat_calibration"  # our table in pyabc's database: what it belongs to
 
 
 def scale_mad_or_sd(samples: np.ndarray, **_: Any) -> np.ndarray:
@@ -234,9 +238,12 @@ def run_smc(calibration: JointCalibration, folder: Path, workers: int = 2,
 
 
 def fit_history(calibration: JointCalibration, abc, db_path: Path, resume: bool):
-    """Run pyabc's ABCSMC `abc` into a new history at `db_path`, or on with the one there."""
+    """Run pyabc's ABCSMC `abc` into a new history at `db_path`, or on with the one there
+    (refused unless it was written by this calibration: `check_history`)."""
     db = f"sqlite:///{db_path}"
+    identity = history_identity(calibration)
     if resume:
+        check_history(db_path, identity)
         history = abc.load(db, 1)
         done = history.max_t + 1 if history.max_t is not None else 0
         left = calibration.max_populations - done
@@ -244,12 +251,91 @@ def fit_history(calibration: JointCalibration, abc, db_path: Path, resume: bool)
             return history
     else:
         history = abc.new(db, observed(calibration))
+        write_identity(db_path, identity)
         left = calibration.max_populations
     start = time.perf_counter()
     abc.run(minimum_epsilon=calibration.min_epsilon, max_nr_populations=left,
             max_total_nr_simulations=calibration.max_simulations)
     history.seconds = time.perf_counter() - start
     return history
+
+
+def history_identity(calibration: JointCalibration) -> dict[str, Any]:
+    """What a history belongs to: the calibration file (its path and the digest of its bytes),
+    the parameters fitted, and the digest of the statistics of the records it is fitted to."""
+    try:
+        file_digest = hashlib.sha256(Path(calibration.source).read_bytes()).hexdigest()
+    except OSError:
+        file_digest = ""
+    statistics = {name: float(value) for _, observed in calibration.levels
+                  for name, value in observed.items()}
+    return {"file": str(calibration.source), "file_sha256": file_digest,
+            "parameters": [prior.key for prior in calibration.priors],
+            "statistics_sha256": hashlib.sha256(json.dumps(statistics, sort_keys=True)
+                                                .encode()).hexdigest()}
+
+
+def write_identity(db_path: Path, identity: dict[str, Any]) -> None:
+    """Store `identity` in the history's database, beside pyabc's tables."""
+    with sqlite3.connect(db_path) as connection:
+        connection.execute(f"create table if not exists {IDENTITY_TABLE} "
+                           "(key text primary key, value text)")
+        connection.executemany(f"insert or replace into {IDENTITY_TABLE} values (?, ?)",
+                               [(k, json.dumps(v)) for k, v in identity.items()])
+    connection.close()
+
+
+def read_identity(db_path: Path) -> dict[str, Any] | None:
+    """The identity stored in a history (None if it holds none); a file that is not a whole
+    pyabc history is refused."""
+    def refuse(problem: str) -> UserError:
+        return UserError(f"{db_path}: {problem}, so there is nothing to resume. Run without "
+                         "--resume (with --force to start the calibration again).")
+
+    try:
+        connection = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            if connection.execute("pragma quick_check").fetchone()[0] != "ok":
+                raise refuse("is damaged (the database's own check fails)")
+            tables = {row[0] for row in connection.execute(
+                "select name from sqlite_master where type = 'table'")}
+            if not {"abc_smc", "populations"} <= tables:
+                raise refuse("is not a calibration history (it has no pyabc tables)")
+            if not connection.execute("select count(*) from abc_smc").fetchone()[0]:
+                raise refuse("holds no calibration run")
+            if IDENTITY_TABLE not in tables:
+                return None
+            rows = connection.execute(f"select key, value from {IDENTITY_TABLE}").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise refuse(f"cannot be read as a calibration history ({exc})") from None
+    try:
+        return {key: json.loads(value) for key, value in rows}
+    except (TypeError, ValueError):
+        raise refuse("holds a damaged record of its calibration") from None
+
+
+def check_history(db_path: Path, identity: dict[str, Any]) -> None:
+    """Refuse to resume a history that another calibration wrote (another file, other
+    parameters or other records), naming both sides."""
+    stored = read_identity(db_path)
+    if stored is None:
+        raise UserError(f"{db_path}: does not say which calibration wrote it (a history of "
+                        "another program or an older version), so it cannot be resumed as "
+                        f"{identity['file']}'s. Run without --resume (with --force to start "
+                        "again).")
+    differs = [label for key, label in (("file_sha256", "its file's contents"),
+                                        ("parameters", "its parameters"),
+                                        ("statistics_sha256", "its records' statistics"))
+               if stored.get(key) != identity[key]]
+    if differs:
+        raise UserError(
+            f"{db_path}: was written by the calibration {stored.get('file', '?')} (parameters "
+            f"{', '.join(map(str, stored.get('parameters') or [])) or 'none'}), not by "
+            f"{identity['file']} (parameters {', '.join(identity['parameters'])}): "
+            f"{' and '.join(differs)} differ. Resume a calibration in its own folder, or run "
+            "this one without --resume.")
 
 
 def generations(history) -> pd.DataFrame:

@@ -18,12 +18,12 @@ import pandas as pd
 
 from sim.errors import UserError
 from sim.experiments.evaluation import TRAJECTORIES, evaluate
-from sim.inference.records import Record, common_years, load_record
+from sim.inference.records import Record, common_years, load_record, record_scenario
 from sim.inference.statistics import wilson_interval
 from sim.model import rules
 from sim.model.labels import LEVELS, Rule, label_batch, rule_of
 from sim.model.params import Scenario
-from sim.model.scenario_files import load_scenario, with_overrides
+from sim.model.scenario_files import with_overrides
 
 INTERVAL = 0.90  # of the simulated values a pattern's observed value is held to
 STATE_FLOOR = 0.05  # a record's state is inside when at least this share of runs is in it
@@ -46,25 +46,45 @@ class CaseResult:
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def validate_case(record: Record | str, runs: int = 1000, seed: int = 0,
-                  scenario: Scenario | None = None) -> CaseResult:
-    """Run the case's scenario `runs` times (seeds seed, seed + 1, ...) over the record's span
-    and compare it with the record."""
-    record = load_record(record) if isinstance(record, str) else record
-    scenario = scenario or load_scenario(record.scenario)
-    first_quarter = scenario.start_quarter
+def case_scenario(record: Record, scenario: Scenario | None = None
+                  ) -> tuple[Scenario, list[int]]:
+    """The scenario a record is held to (its own unless given), run to the record's end, and
+    the calendar years both cover; refused, before any run, if they share none."""
+    scenario = scenario or record_scenario(record)
     record_end = record.start_quarter + record.quarters - 1
-    years_needed = (record_end - first_quarter) // 4 + 1
+    years_needed = (record_end - scenario.start_quarter) // 4 + 1
     if years_needed > scenario.years:
         scenario = with_overrides(scenario, years=min(200, years_needed))
     years = common_years(record, scenario)
-    if not years:  # checked before any run
+    if not years:
         raise UserError(f"{record.source}: the record ({record.founded} to "
                         f"{record.observed_until}) and scenario {scenario.name} (from "
                         f"{scenario.start}, {scenario.years} years) share no whole calendar "
                         "year: there is nothing to compare. Allowed: a record whose span "
                         "holds at least one calendar year, 1 January to 31 December, within "
                         "the scenario's.")
+    return scenario, years
+
+
+def check_cases(records: list[Record]) -> list[Scenario]:
+    """Every record's scenario (`case_scenario`), all checked before any run: one record for
+    each group, each with a scenario and a calendar year in common with it."""
+    for i, record in enumerate(records):
+        for earlier in records[:i]:
+            if earlier.name == record.name:
+                raise UserError(f"{record.source}: is a second record of {record.name} (the "
+                                f"first: {earlier.source}); each group is validated once. "
+                                "Allowed: one record for each group.")
+    return [case_scenario(record)[0] for record in records]
+
+
+def validate_case(record: Record | str, runs: int = 1000, seed: int = 0,
+                  scenario: Scenario | None = None) -> CaseResult:
+    """Run the case's scenario `runs` times (seeds seed, seed + 1, ...) over the record's span
+    and compare it with the record."""
+    record = load_record(record) if isinstance(record, str) else record
+    scenario, years = case_scenario(record, scenario)
+    first_quarter = scenario.start_quarter
     trajectories = evaluate(scenario, list(range(seed, seed + runs)), TRAJECTORIES,
                             batch=max(runs, 1))["trajectory"].tolist()
     levels = {lv: np.array([t.series[f"outputs_{lv}"] for t in trajectories]) for lv in LEVELS}

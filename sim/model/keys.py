@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sim.errors import InputError, format_value
@@ -39,6 +39,7 @@ class Setting:
     value: Any  # as given; typed from text as TOML where it parses
     quarter: int | None = None  # absolute, as `parse_quarter` numbers it; None: from the start
     typed_as_text: bool = False  # typed on a command line: 'yes', 'on' and '1' count as true
+    text: str | None = field(default=None, compare=False)  # as typed: 'KEY=VALUE[@QUARTER]'
 
     @property
     def written(self) -> str:
@@ -49,7 +50,9 @@ class Setting:
 
     @property
     def label(self) -> str:
-        """The option as errors name it: '--set group.secretariat=true@2027Q1'."""
+        """The option as errors name it: '--set group.secretariat=true@2027Q1', as typed."""
+        if self.text is not None:
+            return f"--set {self.text}"
         shown = f"--set {self.key.text}={_as_text(self.value)}"
         return shown if self.quarter is None else f"{shown}@{format_quarter(self.quarter)}"
 
@@ -67,6 +70,8 @@ def settings_of(overrides: Overrides | None) -> list[Setting]:
         read = [_dated(key, value, f"--set {key}={_as_text(value)}", key)
                 for key, value in overrides.items()]
         return [_setting(name, value, quarter, False) for name, value, quarter in read]
+    if isinstance(overrides, str | bytes):  # one text is one setting, not its characters
+        overrides = [overrides]
     items = list(overrides)
     if all(isinstance(item, Setting) for item in items):
         return items
@@ -74,8 +79,8 @@ def settings_of(overrides: Overrides | None) -> list[Setting]:
         raise InputError("--set", f"is given {len(items):,} times.",
                          allowed=f"at most {MAX_SETTINGS:,} --set options; a scenario file "
                          "holds more.")
-    read = [_setting(name, value, quarter, True)
-            for name, value, quarter in _read_assignments(items)]
+    read = [_setting(name, value, quarter, True, text)
+            for name, value, quarter, text in _read_assignments(items)]
     clash = overlapping(read)
     if clash is not None:
         first, second = clash
@@ -110,13 +115,15 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, Any]:
     """'KEY=VALUE' strings to a dict; values parsed as TOML where they parse, else strings. A
     key with a date is written 'KEY@YYYYQn'."""
     return {name if quarter is None else f"{name}@{format_quarter(quarter)}": value
-            for name, value, quarter in _read_assignments(assignments)}
+            for name, value, quarter, _ in _read_assignments(assignments)}
 
 
-def _read_assignments(assignments: Iterable[str]) -> list[tuple[str, Any, int | None]]:
-    """(key, typed value, quarter or None) of each 'KEY=VALUE[@QUARTER]' string; the same key
-    and quarter twice must have one value."""
+def _read_assignments(assignments: Iterable[str]
+                      ) -> list[tuple[str, Any, int | None, str]]:
+    """(key, typed value, quarter or None, the text) of each 'KEY=VALUE[@QUARTER]' string; the
+    same key and quarter twice must have one value."""
     parsed: dict[tuple[str, int | None], Any] = {}
+    texts: dict[tuple[str, int | None], str] = {}
     for item in assignments:
         key, sep, value = item.partition("=")
         key = key.strip()
@@ -139,7 +146,9 @@ def _read_assignments(assignments: Iterable[str]) -> list[tuple[str, Any, int | 
                              value=typed, allowed=f"one value for each key (the first was "
                              f"{parsed[name, quarter]!r}).")
         parsed[name, quarter] = typed
-    return [(name, value, quarter) for (name, quarter), value in parsed.items()]
+        texts.setdefault((name, quarter), _shortened(item.strip()))
+    return [(name, value, quarter, texts[name, quarter])
+            for (name, quarter), value in parsed.items()]
 
 
 def _dated(key: str, value: Any, label: str, shown: str) -> tuple[str, Any, int | None]:
@@ -155,17 +164,19 @@ def _dated(key: str, value: Any, label: str, shown: str) -> tuple[str, Any, int 
                          allowed=DATED_FORMS) from None
 
 
-def _setting(name: str, value: Any, quarter: int | None, typed_as_text: bool) -> Setting:
+def _setting(name: str, value: Any, quarter: int | None, typed_as_text: bool,
+             text: str | None = None) -> Setting:
     if quarter is None:
-        return Setting(Key.parse(name, f"--set {name}={_as_text(value)}"), value, None,
-                       typed_as_text)
-    label = f"--set {name}={_as_text(value)}@{format_quarter(quarter)}"
+        label = f"--set {text}" if text is not None else f"--set {name}={_as_text(value)}"
+        return Setting(Key.parse(name, label), value, None, typed_as_text, text)
+    label = f"--set {text}" if text is not None else \
+        f"--set {name}={_as_text(value)}@{format_quarter(quarter)}"
     try:
         key = Key.parse(name, label)
     except InputError as exc:
         raise InputError(label, exc.problem, key=f"{name}@{format_quarter(quarter)}",
                          allowed=exc.allowed) from None
-    return Setting(key, value, quarter, typed_as_text)
+    return Setting(key, value, quarter, typed_as_text, text)
 
 
 def parse_value_text(value: str) -> Any:

@@ -159,8 +159,9 @@ Fail = Callable[..., InputError]
 def setting_change(s: Scenario, setting: Setting) -> Change:
     """The change at a date a setting makes, checked; errors name the option."""
     def fail(part: str, problem: str, shown: Any = None, allowed: str | None = None):
-        return InputError(setting.label, problem, key=setting.written, value=shown,
-                          allowed=allowed)
+        # the key is named with its date, so it is shown with its value, not its date again
+        return InputError(setting.label, problem, key=setting.written,
+                          value=setting.value if part == "date" else shown, allowed=allowed)
 
     _check_change_key(s, setting.key, fail)
     return _dated_change(s, setting.key, setting.quarter, format_quarter(setting.quarter),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,12 +56,7 @@ def simulate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], *,
         scenarios = load_scenario(scenarios)
     if isinstance(scenarios, Scenario):
         scenarios = [scenarios] * len(seeds)
-    elif not all(isinstance(s, Scenario) for s in scenarios):
-        raise UserError("simulate: scenarios must be a Scenario (sim.load_scenario), a "
-                        "built-in scenario name or a path, or a list of Scenarios; not "
-                        f"{_kinds(scenarios)}.")
-    if len(scenarios) != len(seeds):
-        raise ValueError("one scenario per seed, or a single scenario")
+    check_scenarios(scenarios, len(seeds))
     if not seeds:
         return Runs([], [] if record else None)
     if engine == "fast":
@@ -82,21 +77,41 @@ def simulate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int], *,
                 np.array(states, dtype=np.int8).reshape(len(states), -1) if same else None)
 
 
-def checked_seeds(seeds: Sequence[int] | int) -> list[int]:
+def check_scenarios(scenarios: Sequence[Scenario], runs: int, caller: str = "simulate") -> None:
+    """Refuse scenarios that are not a list of `Scenario`s, one for each of `runs` seeds."""
+    try:
+        every = all(isinstance(s, Scenario) for s in scenarios)
+    except TypeError:
+        every = False
+    if not every:
+        raise UserError(f"{caller}: scenarios must be a Scenario (sim.load_scenario), a "
+                        "built-in scenario name or a path, or a list of Scenarios; not "
+                        f"{_kinds(scenarios)}.")
+    if len(scenarios) != runs:
+        raise UserError(f"{caller}: {len(scenarios):,} scenarios for {runs:,} seeds. Allowed: "
+                        "one scenario for each seed, or a single scenario for all.")
+
+
+def checked_seeds(seeds: Sequence[int] | int, caller: str = "simulate") -> list[int]:
     """The seeds as Python integers, each a whole number from 0 to `LARGEST_SEED`: a seed of
     1.7 or True is refused, never rounded to another seed."""
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        raise UserError(f"simulate: seeds = {seeds} is one number; give a list of seeds, e.g. "
+        raise UserError(f"{caller}: seeds = {seeds} is one number; give a list of seeds, e.g. "
                         f"[{seeds}] or range({seeds}).")
-    try:
-        seeds = list(seeds)
-    except TypeError:
-        raise UserError(f"simulate: seeds must be a list of whole numbers, not "
-                        f"{type(seeds).__name__}.") from None
+    if isinstance(seeds, np.ndarray) and seeds.ndim == 1 and \
+            np.issubdtype(seeds.dtype, np.integer) and seeds.dtype != np.bool_:
+        if len(seeds) and (seeds.min() < 0 or int(seeds.max()) > LARGEST_SEED):
+            raise UserError(f"{caller}: a seed is outside 0 to 2**63 - 1 (from {seeds.min()} "
+                            f"to {seeds.max()}).")
+        return seeds.tolist()  # checked at once: a million seeds take no time
+    if isinstance(seeds, str | bytes | Scenario) or not isinstance(seeds, Iterable):
+        raise UserError(f"{caller}: seeds must be a list of whole numbers, not "
+                        f"{type(seeds).__name__}.")
+    seeds = list(seeds)
     for seed in seeds:
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or \
                 not 0 <= int(seed) <= LARGEST_SEED:
-            raise UserError(f"simulate: the seed {seed!r} is not allowed. Allowed: whole "
+            raise UserError(f"{caller}: the seed {seed!r} is not allowed. Allowed: whole "
                             "numbers from 0 to 2**63 - 1 (int or numpy integer).")
     return [int(seed) for seed in seeds]
 

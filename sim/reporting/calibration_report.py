@@ -228,7 +228,7 @@ def _plot_pairs(calibration, sets: pd.DataFrame, path: Path) -> None:
     priors = calibration.priors
     n = len(priors)
     fig, axes = subplots(n, n, figsize=(1.1 * n + 1, 1.1 * n + 1), dpi=60 if n > 8 else 110,
-                         squeeze=False)
+                         squeeze=False, layout=None)  # laid out tight at the end
     size = 1.5 + 10 * sets["weight"].to_numpy() / sets["weight"].max()
     for i, prior_i in enumerate(priors):
         for j, prior_j in enumerate(priors):

@@ -165,9 +165,10 @@ def _plot_hazard(t: PopulationTables, population, path: Path) -> None:
     for i, stratum in enumerate(strata):
         part = t.hazard[t.hazard["stratum"] == stratum].set_index("ages").reindex(bands)
         x = np.arange(len(bands)) + (i - (len(strata) - 1) / 2) * width
-        ax.bar(x, part["rate_per_100"], width, color=PALETTE[i % len(PALETTE)], label=stratum,
-               yerr=[part["rate_per_100"] - part["low"], part["high"] - part["rate_per_100"]],
-               error_kw={"lw": 0.8})
+        rate, low, high = (part[c].to_numpy(dtype=float) for c in ("rate_per_100", "low",
+                                                                    "high"))
+        ax.bar(x, rate, width, color=PALETTE[i % len(PALETTE)], label=stratum,
+               yerr=np.array([rate - low, high - rate]), error_kw={"lw": 0.8})
     published = population.figures[(population.figures["source"] == "es2020")
                                    & (population.figures["quantity"] == "death_rate")
                                    & population.figures["stratum"].str.startswith("age")]
