@@ -19,6 +19,7 @@ from sim.inference.claims import (
     run_claims,
     verdict_of,
 )
+from sim.model.keys import DATED_FORMS
 from sim.reporting.claims_report import write_claims_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,6 +196,9 @@ ONE_THING = [
 ]
 
 
+DATED_AFTER = {after: name for name, (_, after) in DATED_FORMS.items()}
+
+
 def test_every_shipped_contrast_changes_one_thing_and_says_why():
     from sim.model.scenario_files import scenario_as_dict
 
@@ -216,6 +220,8 @@ def test_every_shipped_contrast_changes_one_thing_and_says_why():
                 if (parts[0] == "members" and parts[1] in new) or (key == "group.chair_order" \
                         and new):
                     things.add("a new member")  # its values and its place in the rotation
+                elif parts[0] == "members" and parts[2] in DATED_AFTER:
+                    things.add(f"members.*.{DATED_AFTER[parts[2]]}")  # the trend's dated form
                 elif parts[0] == "members" and all(
                         a.get(f"members.{c}.{parts[2]}") != b.get(f"members.{c}.{parts[2]}")
                         for c in codes):

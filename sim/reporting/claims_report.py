@@ -21,6 +21,8 @@ from sim.inference.claims import (
     ClaimSuite,
 )
 from sim.inference.statistics import holm
+from sim.model.keys import reach, split_dated
+from sim.model.params import Key
 from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
 from sim.reporting.style import STATE_COLORS, save, styled, subplots
 
@@ -183,11 +185,29 @@ def _claim_section(claim: Claim, verdict: dict, result: ClaimsResult, holm_p: pd
     for contrast in claim.contrasts:
         if contrast.why:
             section.add(f"Why *{contrast.name}* is a fair test: {contrast.why}")
+        section.add(f"What *{contrast.name}* changes: {arm_changes(contrast)}.")
     if robustness is not None:
         section.add(_robustness_text(claim, robustness))
     if found is not None:
         section.add(_found_text(claim, found))
     return section
+
+
+def arm_changes(contrast) -> str:
+    """Each arm's scenario and settings in words, with the members and dated forms each
+    `members.` key reaches."""
+    def words(scenario, changes: dict, other) -> str:
+        parts = [f"`{text}` = {value!r}" + (f" ({reach(scenario, Key.parse(name), since)})"
+                                            if name.startswith("members.") else "")
+                 for text, value in changes.items()
+                 for name, since in [split_dated(text)]]
+        if scenario.name != other.name:
+            parts.insert(0, f"scenario {scenario.name}")
+        return "; ".join(parts) or "the scenario as it is"
+
+    b, t = contrast.baseline, contrast.treatment
+    return (f"baseline: {words(b, contrast.baseline_changes, t)}; "
+            f"treatment: {words(t, contrast.treatment_changes, b)}")
 
 
 def claims_findings(suite: ClaimSuite, result: ClaimsResult, holm_p: pd.Series,
