@@ -19,7 +19,8 @@ from sim.cli.console import (
 )
 from sim.inference.claims import METRIC_LABELS
 from sim.inference.claims_study import ClaimsStudy, study_claims
-from sim.reporting.claims_report import write_claims_report
+from sim.inference.verdicts import CLAIM_VERDICTS
+from sim.reporting.claims_report import CLAIM_WORDS, write_claims_report
 
 command = command_app()
 
@@ -77,18 +78,15 @@ def _reporting(steps: Steps):
 
 
 def summary(study: ClaimsStudy) -> str:
-    """One line: the verdicts counted, e.g. 'Claims: 9 — 1 reproduced, 4 depend on a
-    condition, ...'."""
+    """One line: the verdicts counted, e.g. 'Claims: 9 — 2 hold, 4 depend on a condition,
+    ...'."""
     counts = study.result.verdicts["verdict"].value_counts()
-    words = {"reproduced": "reproduced", "depends on": "depend{} on a condition",
-             "partly reproduced": "partly reproduced", "not reproduced": "not reproduced"}
-    parts = [f"{counts[v]} {w.format('s' if counts[v] == 1 else '')}"
-             for v, w in words.items() if counts.get(v, 0)]
+    parts = [f"{counts[v]} {CLAIM_WORDS[v]}" for v in CLAIM_VERDICTS if counts.get(v, 0)]
     variants = (f", and under {len(study.suite.variants)} structural variants"
                 if study.variants is not None else
                 "; the structural variants not run" if study.suite.variants else "")
     return (f"Claims: {len(study.result.verdicts)} — {', '.join(parts)} "
-            f"({study.suite.replicates:,} paired runs per arm{variants})")
+            f"({study.suite.replicates:,} to {study.suite.cap:,} paired runs per arm{variants})")
 
 
 def write_report(study: ClaimsStudy) -> Path:
