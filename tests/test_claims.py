@@ -338,3 +338,33 @@ def test_a_bad_variant_is_refused_with_its_line(tmp_path):
                                           '"group.secretariat" = [true]'))
     with pytest.raises(InputError, match="structural variants"):
         load_claims(path)
+
+
+def test_screened_values_are_every_numeric_parameters_range_ends_but_the_outcome_rule():
+    from sim.inference.screening import OUTCOME_RULE, screened_values
+    from sim.model.scenario_files import load_scenario
+
+    values = screened_values(load_scenario("mikta"))
+    assert values["group.secretariat_support"] == [0.0, 1.0]
+    assert values["group.focus_elasticity"] == [0.0, 3.0]
+    assert values["world.crisis_coordination_value"] == [0.0, 10.0]
+    assert values["members.*.budget_trend"] == [-1.0, 1.0]
+    assert not any(key.endswith(name) for key in values for name in OUTCOME_RULE)
+    assert "group.secretariat" not in values  # true/false: a contrast, not a range
+
+
+def test_the_screening_names_the_parameters_that_flip_a_claim(tmp_path):
+    from sim.inference.screening import screen
+
+    path = tmp_path / "claims.toml"
+    path.write_text(SMALL)
+    result = screen(load_claims(path), runs=20, calibrated={"group.base_rate"})
+    assert set(result.table["parameter"]) >= {"group.secretariat_support", "world.rival_pull"}
+    flips = result.table[result.table["flips"]]
+    assert (flips["verdict"] != flips["at_default"]).all()
+    assert set(result.deciding["status"]) <= {"calibrated", "sourced", "unsourced"}
+    if "group.base_rate" in set(result.deciding["parameter"]):
+        assert (result.deciding.loc[result.deciding["parameter"] == "group.base_rate",
+                                    "status"] == "calibrated").all()
+    identical = result.table[result.table["claim"] == 2]
+    assert (identical["effect"] == 0).all() and not identical["flips"].any()
