@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.experiments.posterior import PosteriorSets, draw_sets
@@ -32,6 +33,7 @@ from sim.inference.robustness import (
 )
 from sim.inference.screening import Screening, screen, write_screening
 from sim.inference.screening import spread as spread_over
+from sim.model.params import Key
 
 
 @dataclass
@@ -115,8 +117,9 @@ def with_deciding(spread: PosteriorSets, screening: Screening, sets: int, seed: 
     if not extra:
         return spread
     values = spread_over(extra, sets, seed)
-    rows = [list(row) + [float(values[k][i]) for k in extra]
-            for i, row in enumerate(spread.values)]
+    kinds = {k: Key.parse(k).kind for k in extra}  # a whole-number key takes whole numbers
+    rows = [list(row) + [int(np.rint(values[k][i])) if kinds[k] is int else float(values[k][i])
+                         for k in extra] for i, row in enumerate(spread.values)]
     return PosteriorSets.of_rows(spread.source + " and the deciding parameters", spread.digest,
                                  keys + list(extra), rows, range(len(rows)))
 
