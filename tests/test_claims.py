@@ -1,5 +1,6 @@
 """Claims as paired experiments: file validation, paired effects, verdicts, report."""
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -11,14 +12,9 @@ import pytest
 from matplotlib import image
 
 from sim.errors import InputError
-from sim.inference.claims import (
-    _judge,
-    load_claims,
-    metrics,
-    paired_effect,
-    run_claims,
-    verdict_of,
-)
+from sim.inference.claims import _judge, load_claims, metrics, run_claims
+from sim.inference.verdicts import effect_verdict, paired_effect
+from sim.model.keys import DATED_FORMS
 from sim.reporting.claims_report import write_claims_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +26,7 @@ scenario = "mikta"
 years = 8
 replicates = 40
 seed = 3
+equivalence = { zombie = 0.02, alive = 0.02 }
 
 [[claim]]
 id = 1
@@ -87,19 +84,31 @@ def test_paired_effect_recovers_a_known_shift():
     rng = np.random.default_rng(0)
     baseline = pd.Series(rng.normal(10, 3, 2000))
     treatment = baseline + 0.5 + rng.normal(0, 0.2, 2000)  # paired: shared noise
-    effect = paired_effect(baseline, treatment, "total_outputs", 0.95, seed=1)
+    effect = paired_effect(baseline, treatment, "total_outputs", 0.95)
     assert effect["low"] < 0.5 < effect["high"] and effect["high"] - effect["low"] < 0.05
-    assert verdict_of(effect, "higher") == "holds" and verdict_of(effect, "lower") == "opposite"
+    assert effect["discordant"] == 2000 and effect["runs"] == 2000
+    assert effect_verdict(effect["low"], effect["high"], "higher", 0.1) == "holds"
+    assert effect_verdict(effect["low"], effect["high"], "lower", 0.1) == "reversed"
+    assert effect_verdict(effect["low"], effect["high"], "lower", 1.0) == "no measurable effect"
 
 
 def test_paired_share_effect_counts_discordant_pairs():
     baseline = pd.Series([1.0] * 60 + [0.0] * 40)
     treatment = pd.Series([1.0] * 30 + [0.0] * 70)  # 30 pairs switch from 1 to 0
-    effect = paired_effect(baseline, treatment, "dead", 0.95, seed=1)
-    assert effect["effect"] == pytest.approx(-0.30)
+    effect = paired_effect(baseline, treatment, "dead", 0.95)
+    assert effect["effect"] == pytest.approx(-0.30) and effect["discordant"] == 30
     assert effect["baseline"] == 0.6 and effect["treatment"] == 0.3
     assert effect["p"] < 1e-6
-    assert verdict_of({"low": -0.1, "high": 0.1}, "lower") == "unclear"
+    assert effect_verdict(-0.1, 0.1, "lower", 0.02) == "undecided"
+    assert effect_verdict(-0.01, 0.015, "lower", 0.02) == "no measurable effect"
+
+
+def test_identical_arms_are_no_measurable_effect_on_no_discordant_pair():
+    same = pd.Series([1.0, 0.0, 1.0, 1.0])
+    effect = paired_effect(same, same, "alive", 0.99)
+    assert (effect["effect"], effect["low"], effect["high"], effect["discordant"]) == (0, 0, 0, 0)
+    assert effect_verdict(effect["low"], effect["high"], "higher", 0.02) == \
+        "no measurable effect"
 
 
 def test_metrics_from_summaries():
@@ -117,18 +126,52 @@ def test_metrics_from_summaries():
 def test_verdicts_follow_the_rule():
     from types import SimpleNamespace
 
-    C = SimpleNamespace(id=1, title="t", contrasts=[SimpleNamespace(name="a"),
-                                                   SimpleNamespace(name="b")])
+    C = SimpleNamespace(id=1, title="t", not_representable="",
+                        contrasts=[SimpleNamespace(name="a"), SimpleNamespace(name="b")])
 
-    def effects(verdicts):
+    def effects(verdicts, discordant=(40, 40)):
         return pd.DataFrame({"claim": 1, "contrast": ["a", "b"], "metric": "dead",
-                             "expected": "lower", "verdict": verdicts})
+                             "expected": "lower", "verdict": verdicts, "runs": 1000,
+                             "discordant": list(discordant)})
 
-    assert _judge(C, effects(["holds", "holds"]))["verdict"] == "reproduced"
-    judged = _judge(C, effects(["holds", "unclear"]))
-    assert judged["verdict"] == "depends on" and judged["condition"] == "a"
-    judged = _judge(C, effects(["unclear", "opposite"]))
-    assert judged["verdict"] == "not reproduced" and judged["opposite"] == "death share (b)"
+    assert _judge(C, effects(["holds", "holds"]))["verdict"] == "holds"
+    judged = _judge(C, effects(["holds", "no measurable effect"], (40, 3)))
+    assert judged["verdict"] == "depends"
+    assert judged["condition"] == ("holds for death share in 'a'; no measurable effect for "
+                                   "death share in 'b'")
+    assert judged["fewest_discordant"] == 3
+    judged = _judge(C, effects(["reversed", "reversed"]))
+    assert judged["verdict"] == "reversed"
+    assert judged["opposite"] == "death share (a); death share (b)"
+    assert _judge(C, effects(["holds", "undecided"]))["verdict"] == "undecided"
+    C.not_representable = "no form for it"
+    judged = _judge(C, effects(["holds", "holds"]))
+    assert judged["verdict"] == "not representable" and judged["condition"] == "no form for it"
+
+
+def test_an_undecided_contrast_gets_more_runs_up_to_the_cap(tmp_path):
+    path = tmp_path / "claims.toml"
+    path.write_text(SMALL.replace("replicates = 40", "replicates = 20\nmax_replicates = 60")
+                    .replace("equivalence = { zombie = 0.02, alive = 0.02 }",
+                             "equivalence = { total_outputs = 0.001, alive = 0.02 }")
+                    .replace('treatment = { "group.secretariat" = true }\n'
+                             '  expect = { zombie = "lower" }',
+                             'treatment = { "world.outside_event_rate" = 0.95 }\n'
+                             '  expect = { total_outputs = "higher" }'))
+    suite = load_claims(path)
+    decided = run_claims(suite, workers=1)  # undecided on 20 and 40 pairs, holds on 60
+    capped = run_claims(dataclasses.replace(suite, max_replicates=40), workers=1)
+    for result, runs, verdict in ((decided, 60, "holds"), (capped, 40, "undecided")):
+        effects = result.effects.set_index(["claim", "metric"])
+        assert effects.loc[(2, "alive"), "runs"] == 20  # identical arms: decided at once
+        assert effects.loc[(1, "total_outputs"), "runs"] == runs
+        assert effects.loc[(1, "total_outputs"), "verdict"] == verdict
+        verdicts = result.verdicts.set_index("claim")
+        assert verdicts.loc[1, "verdict"] == verdict and verdicts.loc[1, "runs"] == str(runs)
+        assert verdicts.loc[2, "verdict"] == "no measurable effect"
+    # the first 40 pairs are the same runs in both
+    assert capped.effects.loc[capped.effects["claim"] == 2, "baseline"].tolist() == \
+        decided.effects.loc[decided.effects["claim"] == 2, "baseline"].tolist()
 
 
 def test_small_suite_is_deterministic_and_reports(tmp_path):
@@ -139,7 +182,7 @@ def test_small_suite_is_deterministic_and_reports(tmp_path):
     pd.testing.assert_frame_equal(a.effects, b.effects)
     identical = a.effects[(a.effects["claim"] == 2)]
     assert (identical["effect"] == 0).all()  # same seeds, same scenario: no difference at all
-    assert a.verdicts.set_index("claim").loc[2, "verdict"] == "not reproduced"
+    assert a.verdicts.set_index("claim").loc[2, "verdict"] == "no measurable effect"
     report = write_claims_report(suite, a, tmp_path / "out")
     text = report.read_text()
     assert "Claim 1: Secretariat" in text and "Claim 2: Nothing changes" in text
@@ -151,11 +194,12 @@ def test_small_suite_is_deterministic_and_reports(tmp_path):
     assert text.index("## Findings") < text.index("## Verdicts") < text.index(
         "## Appendix: Provenance")
     verdict = a.verdicts.set_index("claim").loc[1, "verdict"]
-    first = "reproduced (1); 1 not reproduced (2)" if verdict == "reproduced" else \
-        "2 not reproduced (1, 2)"
-    assert f"- Of 2 claims, at the scenario's values (40 paired runs per arm, 8 years): " \
-        f"{'1 ' if verdict == 'reproduced' else ''}{first}." in text
-    assert "are too small to tell from zero" in text and "p (Holm)" in text
+    counted = ("1 hold (1); 1 with no measurable effect (2)" if verdict == "holds" else
+               "2 with no measurable effect (1, 2)" if verdict == "no measurable effect" else
+               f"1 {verdict}")
+    assert "- Of 2 claims, at the scenario's values (40 to 40 paired runs per arm, 8 years): " \
+        f"{counted}" in text
+    assert "no discordant pair: the arms are the same runs" in text and "p (Holm)" in text
     assert (tmp_path / "out" / "report.html").is_file()
     for png in (tmp_path / "out" / "figures").glob("*.png"):
         pixels = image.imread(png)
@@ -195,6 +239,9 @@ ONE_THING = [
 ]
 
 
+DATED_AFTER = {after: name for name, (_, after) in DATED_FORMS.items()}
+
+
 def test_every_shipped_contrast_changes_one_thing_and_says_why():
     from sim.model.scenario_files import scenario_as_dict
 
@@ -216,6 +263,8 @@ def test_every_shipped_contrast_changes_one_thing_and_says_why():
                 if (parts[0] == "members" and parts[1] in new) or (key == "group.chair_order" \
                         and new):
                     things.add("a new member")  # its values and its place in the rotation
+                elif parts[0] == "members" and parts[2] in DATED_AFTER:
+                    things.add(f"members.*.{DATED_AFTER[parts[2]]}")  # the trend's dated form
                 elif parts[0] == "members" and all(
                         a.get(f"members.{c}.{parts[2]}") != b.get(f"members.{c}.{parts[2]}")
                         for c in codes):
@@ -227,6 +276,15 @@ def test_every_shipped_contrast_changes_one_thing_and_says_why():
 
 VARIANT_SUITE = """\
 [claims]
+equivalence.alive = 0.02
+equivalence.zombie = 0.02
+equivalence.dead = 0.02
+equivalence.active_years = 0.5
+equivalence.years_to_death = 0.5
+equivalence.zombie_years = 0.25
+equivalence.total_outputs = 5.0
+equivalence.exits = 0.05
+equivalence.rival_joins = 0.05
 name = "variants"
 scenario = "mikta"
 years = 15
@@ -280,3 +338,33 @@ def test_a_bad_variant_is_refused_with_its_line(tmp_path):
                                           '"group.secretariat" = [true]'))
     with pytest.raises(InputError, match="structural variants"):
         load_claims(path)
+
+
+def test_screened_values_are_every_numeric_parameters_range_ends_but_the_outcome_rule():
+    from sim.inference.screening import OUTCOME_RULE, screened_values
+    from sim.model.scenario_files import load_scenario
+
+    values = screened_values(load_scenario("mikta"))
+    assert values["group.secretariat_support"] == [0.0, 1.0]
+    assert values["group.focus_elasticity"] == [0.0, 3.0]
+    assert values["world.crisis_coordination_value"] == [0.0, 10.0]
+    assert values["members.*.budget_trend"] == [-1.0, 1.0]
+    assert not any(key.endswith(name) for key in values for name in OUTCOME_RULE)
+    assert "group.secretariat" not in values  # true/false: a contrast, not a range
+
+
+def test_the_screening_names_the_parameters_that_flip_a_claim(tmp_path):
+    from sim.inference.screening import screen
+
+    path = tmp_path / "claims.toml"
+    path.write_text(SMALL)
+    result = screen(load_claims(path), runs=20, calibrated={"group.base_rate"})
+    assert set(result.table["parameter"]) >= {"group.secretariat_support", "world.rival_pull"}
+    flips = result.table[result.table["flips"]]
+    assert (flips["verdict"] != flips["at_default"]).all()
+    assert set(result.deciding["status"]) <= {"calibrated", "sourced", "unsourced"}
+    if "group.base_rate" in set(result.deciding["parameter"]):
+        assert (result.deciding.loc[result.deciding["parameter"] == "group.base_rate",
+                                    "status"] == "calibrated").all()
+    identical = result.table[result.table["claim"] == 2]
+    assert (identical["effect"] == 0).all() and not identical["flips"].any()

@@ -172,7 +172,7 @@ def test_claims_prints_its_verdicts_counted_in_one_line(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     said = " ".join(" ".join(lines).split())
-    assert re.match(r"Claims: 2 — (1 reproduced, 1 not reproduced|2 not reproduced) \(40 paired "
-                    r"runs per arm\); in [\d.]+ s", said), said
+    assert re.match(r"Claims: 2 — (1 hold, 1 with no measurable effect|2 with no measurable "
+                    r"effect) \(40 to 40 paired runs per arm\); in [\d.]+ s", said), said
     assert (tmp_path / "out" / "report.md").read_text().startswith(
         "# The sources' claims as paired experiments (small)")

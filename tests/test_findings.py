@@ -9,7 +9,8 @@ from sim.reporting.findings import experiment_findings
 SECRETARIAT, TREND = "group.secretariat", "members.*.budget_trend"
 # How findings name the two factors: their meaning (sim/model/params.py), the key in brackets.
 SEC = "a dedicated staffed secretariat [group.secretariat]"
-TRD = "per-year drift of the log budget for the group, every member [members.*.budget_trend]"
+TRD = ("per-year drift of the log budget for the group, every member, the whole run "
+       "[members.*.budget_trend]")
 
 
 def synthetic_runs(replicates: int = 100) -> pd.DataFrame:
@@ -43,7 +44,7 @@ def test_the_findings_of_a_known_grid_name_each_factor_its_effect_and_the_crossi
     assert sentences[0].startswith("After 30 years, the share of runs alive ranges over the 6 "
                                    "design points from 0.0% (a dedicated staffed secretariat = "
                                    "false, per-year drift of the log budget for the group, every "
-                                   "member = -0.06) to 100.0%")
+                                   "member, the whole run = -0.06) to 100.0%")
     assert "Over all" not in text, "a share pooled over a grid depends on the grid"
     assert (f"{SEC} from false to true moves the alive share most with {TRD} = -0.03: 60.0% → "
             "100.0% (+40.0 points, 95 % CI +30.4 to +49.6; paired by replicate), the years "

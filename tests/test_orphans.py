@@ -23,6 +23,15 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads the process table in /proc")
 CLAIMS = """\
 [claims]
+equivalence.alive = 0.02
+equivalence.zombie = 0.02
+equivalence.dead = 0.02
+equivalence.active_years = 0.5
+equivalence.years_to_death = 0.5
+equivalence.zombie_years = 0.25
+equivalence.total_outputs = 5.0
+equivalence.exits = 0.05
+equivalence.rival_joins = 0.05
 name = "long-claims"
 scenario = "mikta"
 years = 30

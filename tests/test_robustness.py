@@ -24,6 +24,15 @@ from sim.inference.robustness import (
 # 3, and raises them where it is below: the effect holds in the sets with base_rate > 3.
 CLAIMS = """\
 [claims]
+equivalence.alive = 0.02
+equivalence.zombie = 0.02
+equivalence.dead = 0.02
+equivalence.active_years = 0.5
+equivalence.years_to_death = 0.5
+equivalence.zombie_years = 0.25
+equivalence.total_outputs = 5.0
+equivalence.exits = 0.05
+equivalence.rival_joins = 0.05
 name = "synthetic"
 scenario = "mikta"
 years = 10
@@ -168,6 +177,15 @@ def test_the_command_spreads_sets_over_a_calibrations_priors(tmp_path):
 # (mechanisms.dues = "growing"); under the other forms both arms are the same runs.
 DUES = """\
 [claims]
+equivalence.alive = 0.02
+equivalence.zombie = 0.02
+equivalence.dead = 0.02
+equivalence.active_years = 0.5
+equivalence.years_to_death = 0.5
+equivalence.zombie_years = 0.25
+equivalence.total_outputs = 5.0
+equivalence.exits = 0.05
+equivalence.rival_joins = 0.05
 name = "dues"
 scenario = "mikta"
 years = 12

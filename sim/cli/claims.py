@@ -19,7 +19,9 @@ from sim.cli.console import (
 )
 from sim.inference.claims import METRIC_LABELS
 from sim.inference.claims_study import ClaimsStudy, study_claims
-from sim.reporting.claims_report import write_claims_report
+from sim.inference.screening import as_report_frame
+from sim.inference.verdicts import CLAIM_VERDICTS
+from sim.reporting.claims_report import CLAIM_WORDS, write_claims_report
 
 command = command_app()
 
@@ -38,6 +40,10 @@ def claims(
     variants: Annotated[bool, typer.Option(
         "--variants/--no-variants", help="Also run every claim under each structural variant "
         "of the file's [variants] (as many runs again for each).")] = True,
+    screening: Annotated[bool | None, typer.Option(
+        "--screen/--no-screen", help="Also screen every numeric parameter one at a time over "
+        "its documented range for those that flip a claim (screening.csv, deciding.csv); by "
+        "default with the variants.")] = None,
     posterior: Annotated[Path | None, typer.Option(
         help="A calibration's results folder: also run every contrast under parameter sets "
              "drawn by weight from its posterior.parquet and write robustness.csv.")] = None,
@@ -58,7 +64,7 @@ def claims(
     with Steps("reading the claims", quiet) as steps:
         study = study_claims(file, out_dir, replicates=replicates, workers=workers,
                              posterior=posterior, sets=sets, prior=prior, force=force,
-                             variants=variants, progress=steps.step,
+                             variants=variants, screening=screening, progress=steps.step,
                              report=_reporting(steps))
     if not quiet:
         _print_verdicts(study)
@@ -77,24 +83,22 @@ def _reporting(steps: Steps):
 
 
 def summary(study: ClaimsStudy) -> str:
-    """One line: the verdicts counted, e.g. 'Claims: 9 — 1 reproduced, 4 depend on a
-    condition, ...'."""
+    """One line: the verdicts counted, e.g. 'Claims: 9 — 2 hold, 4 depend on a condition,
+    ...'."""
     counts = study.result.verdicts["verdict"].value_counts()
-    words = {"reproduced": "reproduced", "depends on": "depend{} on a condition",
-             "partly reproduced": "partly reproduced", "not reproduced": "not reproduced"}
-    parts = [f"{counts[v]} {w.format('s' if counts[v] == 1 else '')}"
-             for v, w in words.items() if counts.get(v, 0)]
+    parts = [f"{counts[v]} {CLAIM_WORDS[v]}" for v in CLAIM_VERDICTS if counts.get(v, 0)]
     variants = (f", and under {len(study.suite.variants)} structural variants"
                 if study.variants is not None else
                 "; the structural variants not run" if study.suite.variants else "")
     return (f"Claims: {len(study.result.verdicts)} — {', '.join(parts)} "
-            f"({study.suite.replicates:,} paired runs per arm{variants})")
+            f"({study.suite.replicates:,} to {study.suite.cap:,} paired runs per arm{variants})")
 
 
 def write_report(study: ClaimsStudy) -> Path:
     """The claims report of a study, into its folder."""
+    screened = as_report_frame(study.screening) if study.screening is not None else None
     return write_claims_report(study.suite, study.result, study.folder, study.robustness,
-                               study.found, study.variants)
+                               study.found, study.variants, screened)
 
 
 def _print_verdicts(study: ClaimsStudy) -> None:

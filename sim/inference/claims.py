@@ -2,9 +2,10 @@
 
 A claims file (experiments/claims.toml) lists claims; each claim has contrasts, each a baseline
 and a treatment run with the same seeds (common random numbers), and the effects the claim
-predicts (metric and direction of treatment minus baseline). Shares are contrasted with
-`analysis.paired_contrast` (paired interval, McNemar); other metrics by the mean paired difference
-with a bootstrap interval over pairs.
+predicts (metric and direction of treatment minus baseline). Each predicted effect is judged by
+`sim.inference.verdicts` (intervals corrected over the file's predicted effects, an equivalence
+bound per metric); a contrast whose verdict is undecided gets more paired runs, in batches of the
+file's `replicates`, until it is decided or reaches `max_replicates` (sequential replication).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.errors import InputError
 from sim.experiments.design import run_seed
@@ -28,7 +28,15 @@ from sim.experiments.evaluation import (
     evaluate,
     open_evaluator,
 )
-from sim.inference.statistics import paired_contrast
+from sim.inference.statistics import holm
+from sim.inference.verdicts import (
+    NOT_REPRESENTABLE,
+    UNDECIDED,
+    corrected_confidence,
+    effect_verdict,
+    judge,
+    paired_effect,
+)
 from sim.model.files import (
     Section,
     check_fits,
@@ -59,12 +67,15 @@ METRIC_LABELS = {"alive": "share alive", "zombie": "zombie share", "dead": "deat
                  "total_outputs": "joint outputs", "exits": "exits",
                  "rival_joins": "joins of the rival bloc"}
 DIRECTIONS = ("higher", "lower")
-SUITE_KEYS = ("name", "description", "scenario", "years", "replicates", "seed", "confidence")
-CLAIM_KEYS = ("id", "title", "source", "statement", "reference", "contrast", "decided_by")
+SUITE_KEYS = ("name", "description", "scenario", "years", "replicates", "max_replicates", "seed",
+              "confidence", "equivalence")
+CLAIM_KEYS = ("id", "title", "source", "statement", "reference", "contrast", "decided_by",
+              "not_representable")
 CONTRAST_KEYS = ("name", "baseline", "treatment", "baseline_scenario", "treatment_scenario",
                  "expect", "why")
 RUN_BYTES = 2_000  # memory a run's summary and metrics take while the claims are compared
-VERDICT_COLORS = {"holds": "#1b7837", "opposite": "#b2182b", "unclear": "#878787"}
+VERDICT_COLORS = {"holds": "#1b7837", "reversed": "#b2182b", "no measurable effect": "#4393c3",
+                  "undecided": "#878787"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class Claim:
     contrasts: tuple[Contrast, ...]
     reference: dict = field(default_factory=dict)
     decided_by: str = ""  # the mechanism that decides the claim (an ODD section)
+    not_representable: str = ""  # why the model cannot test the claim as its source states it
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,17 @@ class ClaimSuite:
     claims: tuple[Claim, ...]
     source: str
     variants: tuple[tuple[str, str], ...] = ()  # (mechanisms.<name>, variant) to run each under
+    equivalence: dict[str, float] = field(default_factory=dict)  # metric -> bound, its units
+    max_replicates: int = 0  # cap of sequential replication (0: the replicates)
+
+    @property
+    def family(self) -> int:
+        """The predicted effects of the file: the family its intervals are corrected over."""
+        return sum(len(c.expect) for claim in self.claims for c in claim.contrasts)
+
+    @property
+    def cap(self) -> int:
+        return max(self.max_replicates, self.replicates)
 
 
 def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
@@ -121,6 +144,7 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
             raise InputError("--replicates", "is not allowed.", value=replicates,
                              allowed="at least 10 runs.")
         reps = replicates
+    cap = head.get("max_replicates", int, reps, lambda v: v >= 10, "at least 10 runs.")
     seed = head.get("seed", int, 0, lambda v: 0 <= v < 2**63, "0 to 2**63 - 1.")
     confidence = head.get("confidence", float, 0.95, lambda v: 0.5 <= v < 1, "0.5 to 0.999.")
     scenario_ref = head.get("scenario", str, "mikta", bool, "a built-in scenario name or a path.")
@@ -135,11 +159,35 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
         raise top.error("claim.id", f"{twice} is given to two claims.",
                         allowed="a different id for each claim.")
     variants = _variants(top, base)
+    equivalence = _equivalence(head, claims)
     arms = 2 * sum(len(claim.contrasts) for claim in claims) * (1 + len(variants))
-    check_fits("paired runs", arms * reps, RUN_BYTES, top.source if replicates is None
+    check_fits("paired runs", arms * max(reps, cap), RUN_BYTES, top.source if replicates is None
                else "--replicates", "claims.replicates" if replicates is None else None, reps)
     return ClaimSuite(name, description, years, reps, seed, confidence, tuple(claims),
-                      top.source, variants)
+                      top.source, variants, equivalence, cap)
+
+
+def _equivalence(head: Section, claims: list[Claim]) -> dict[str, float]:
+    """`[claims] equivalence`: metric -> the bound within which an effect counts as none, in
+    the metric's units (a share for alive, zombie, dead), one for every metric a contrast
+    predicts."""
+    table = head.section("equivalence", None, default={})
+    bounds = {}
+    for metric in table.raw:
+        if metric not in METRICS:
+            raise table.error(metric, "is not a metric.", allowed=", ".join(METRICS) + ".")
+        share = metric in SHARES
+        bounds[metric] = table.get(metric, float, check=lambda v, share=share: v > 0 and (
+            v < 1 if share else True), allowed="a share above 0 and below 1." if share else
+            "a positive number, in the metric's units.")
+    predicted = dict.fromkeys(m for claim in claims for c in claim.contrasts for m in c.expect)
+    missing = [m for m in predicted if m not in bounds]
+    if missing:
+        raise head.error("equivalence", f"gives no bound for {', '.join(missing)}, which a "
+                         "contrast predicts.", allowed="a bound for every predicted metric, "
+                         'e.g. equivalence = { alive = 0.02, active_years = 0.5 }: an effect '
+                         "within it counts as no measurable effect.")
+    return bounds
 
 
 def _named_scenario(ref: str, section: Section, key: str, years: int) -> Scenario:
@@ -169,7 +217,7 @@ def _claim(item: Section, c: int, base: Scenario, years: int) -> Claim:
                           "a whole number, 0 to 999999999."),
                  item.get("title", str, ""), item.get("source", str, ""),
                  item.get("statement", str, ""), tuple(contrasts), dict(reference.raw),
-                 item.get("decided_by", str, ""))
+                 item.get("decided_by", str, ""), item.get("not_representable", str, ""))
 
 
 def _contrast(spec: Section, c: int, k: int, base: Scenario, years: int) -> Contrast:
@@ -284,8 +332,11 @@ def run_variants(suite: ClaimSuite, workers: int = 1, progress=None,
 # ------------------------------------------------------------------------------ running
 
 
-def metrics(summary: pd.DataFrame, horizon_quarters: int) -> pd.DataFrame:
-    """Per run, every metric of METRICS from the run summaries."""
+def metrics(summary: pd.DataFrame, horizon_quarters: int, empty: bool = False
+            ) -> pd.DataFrame:
+    """Per run, every metric of METRICS from the run summaries (with `empty`, no runs)."""
+    if empty:
+        return pd.DataFrame({name: pd.Series(dtype=float) for name in METRICS})
     horizon = horizon_quarters / 4
     death = summary["death_quarter"].astype(float)
     first_zombie = summary["first_zombie_quarter"].astype(float)
@@ -300,45 +351,6 @@ def metrics(summary: pd.DataFrame, horizon_quarters: int) -> pd.DataFrame:
     return frame
 
 
-def run_arms(scenarios: list[Scenario], seeds: list[int], workers: int,
-             evaluator: Evaluator | None = None) -> list[pd.DataFrame]:
-    """Summaries of each scenario on every seed (fast engine), over one pool of workers."""
-    size = batch_size(len(seeds), workers)
-    with open_evaluator(evaluator, workers) as pool:
-        return [evaluate(scenario, seeds, SUMMARIES, batch=size, evaluator=pool)
-                for scenario in scenarios]
-
-
-def paired_effect(baseline: pd.Series, treatment: pd.Series, metric: str, confidence: float,
-                  seed: int) -> dict:
-    """Treatment minus baseline over paired runs, with its interval and p-value."""
-    if metric in SHARES:
-        runs = pd.DataFrame({
-            "point_id": [0] * len(baseline) + [1] * len(treatment),
-            "replicate": list(range(len(baseline))) * 2,
-            "outcome": np.where(np.concatenate([baseline, treatment]) > 0, metric, "other"),
-        })
-        row = paired_contrast(runs, 0, 1, metric, confidence, seed=seed)
-        return {"baseline": row["share_a"], "treatment": row["share_b"],
-                "effect": row["difference"], "low": row["low"], "high": row["high"],
-                "p": row["mcnemar_exact_p"]}
-    d = treatment.to_numpy() - baseline.to_numpy()
-    rng = np.random.default_rng(seed)
-    boot = d[rng.integers(0, len(d), size=(2000, len(d)))].mean(axis=1)
-    tail = (1 - confidence) / 2
-    p = float(stats.wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
-    return {"baseline": float(baseline.mean()), "treatment": float(treatment.mean()),
-            "effect": float(d.mean()), "low": float(np.quantile(boot, tail)),
-            "high": float(np.quantile(boot, 1 - tail)), "p": p}
-
-
-def verdict_of(effect: dict, direction: str) -> str:
-    """holds, opposite or unclear: where the interval lies against the predicted side of 0."""
-    if direction == "higher":
-        return "holds" if effect["low"] > 0 else "opposite" if effect["high"] < 0 else "unclear"
-    return "holds" if effect["high"] < 0 else "opposite" if effect["low"] > 0 else "unclear"
-
-
 @dataclass
 class ClaimsResult:
     effects: pd.DataFrame  # one row per claim, contrast and metric
@@ -349,71 +361,118 @@ class ClaimsResult:
 
 def run_claims(suite: ClaimSuite, workers: int = 1, progress=None,
                evaluator: Evaluator | None = None) -> ClaimsResult:
-    """Run every contrast of every claim and judge each claim."""
+    """Run every contrast of every claim, with more runs for the undecided ones up to the
+    file's cap, and judge each claim."""
     start = time.perf_counter()
-    seeds = [run_seed(suite.seed, 0, r, common=True) for r in range(suite.replicates)]
-    effects, shares = [], []
-    index, unique, seen = {}, [], {}  # arm scenario (by id) -> position among unique ones
-    for claim in suite.claims:
-        for contrast in claim.contrasts:
-            for scenario in (contrast.baseline, contrast.treatment):
-                key = json.dumps(scenario_as_dict(scenario), sort_keys=True, default=str)
-                if key not in seen:
-                    seen[key] = len(unique)
-                    unique.append(scenario)
-                index[id(scenario)] = seen[key]
+    unique, position = _unique_arms(suite)
     if progress:
         progress(f"the claims at the scenario's values: {len(unique)} scenarios × "
-                 f"{len(seeds):,} runs")
-    summaries = run_arms(unique, seeds, workers, evaluator)
-    measured = [metrics(frame, scenario.quarters)
-                for frame, scenario in zip(summaries, unique, strict=True)]
-
-    def of(scenario: Scenario) -> pd.DataFrame:
-        return measured[index[id(scenario)]]
-
+                 f"{suite.replicates:,} runs" + (f", up to {suite.cap:,} where undecided"
+                                                 if suite.cap > suite.replicates else ""))
+    measured: list[pd.DataFrame] = [metrics(pd.DataFrame(), s.quarters, empty=True)
+                                    for s in unique]
+    wanted = {(claim.id, k): suite.replicates for claim in suite.claims
+              for k in range(len(claim.contrasts))}
+    with open_evaluator(evaluator, workers) as pool:
+        while True:
+            _extend(unique, measured, position, wanted, suite.seed, workers, pool)
+            effects = _effects(suite, measured, position, wanted)
+            undecided = {(r.claim, r.contrast_index) for r in effects.itertuples()
+                         if r.verdict == UNDECIDED and wanted[r.claim, r.contrast_index]
+                         < suite.cap}
+            if not undecided:
+                break
+            for key in undecided:
+                wanted[key] = min(wanted[key] + suite.replicates, suite.cap)
+            if progress:
+                progress(f"{len(undecided)} undecided contrasts: up to "
+                         f"{max(wanted[k] for k in undecided):,} paired runs each")
+    shares = []
     for claim in suite.claims:
         for k, contrast in enumerate(claim.contrasts):
-            arms = {"baseline": of(contrast.baseline), "treatment": of(contrast.treatment)}
-            for arm, frame in arms.items():
-                row = {"claim": claim.id, "contrast": contrast.name, "arm": arm}
-                row.update({s: float(frame[s].mean()) for s in SHARES})
-                shares.append(row)
-            for metric in METRICS:
-                effect = paired_effect(arms["baseline"][metric], arms["treatment"][metric],
-                                       metric, suite.confidence, seed=suite.seed + k)
-                direction = contrast.expect.get(metric)
-                effects.append({"claim": claim.id, "contrast": contrast.name,
-                                "contrast_index": k, "metric": metric,
-                                "expected": direction or "", **effect,
-                                "verdict": verdict_of(effect, direction) if direction else ""})
-    effects = pd.DataFrame(effects)
+            for arm in ("baseline", "treatment"):
+                frame = measured[position[claim.id, k, arm]].iloc[:wanted[claim.id, k]]
+                shares.append({"claim": claim.id, "contrast": contrast.name, "arm": arm,
+                               **{s: float(frame[s].mean()) for s in SHARES}})
     verdicts = pd.DataFrame([_judge(claim, effects) for claim in suite.claims])
     return ClaimsResult(effects, pd.DataFrame(shares), verdicts, time.perf_counter() - start)
 
 
+def _unique_arms(suite: ClaimSuite) -> tuple[list[Scenario], dict[tuple, int]]:
+    """The distinct arm scenarios of the suite, and (claim, contrast, arm) -> position."""
+    unique: list[Scenario] = []
+    seen: dict[str, int] = {}
+    position = {}
+    for claim in suite.claims:
+        for k, contrast in enumerate(claim.contrasts):
+            for arm, scenario in (("baseline", contrast.baseline),
+                                  ("treatment", contrast.treatment)):
+                key = json.dumps(scenario_as_dict(scenario), sort_keys=True, default=str)
+                if key not in seen:
+                    seen[key] = len(unique)
+                    unique.append(scenario)
+                position[claim.id, k, arm] = seen[key]
+    return unique, position
+
+
+def _extend(unique: list[Scenario], measured: list[pd.DataFrame], position: dict,
+            wanted: dict, seed: int, workers: int, pool: Evaluator) -> None:
+    """Run each arm on the seeds its contrasts want and it has not run yet (run r has one
+    seed in every arm)."""
+    need = [0] * len(unique)
+    for (claim, k, _), at in position.items():
+        need[at] = max(need[at], wanted[claim, k])
+    for at, scenario in enumerate(unique):
+        have = len(measured[at])
+        if need[at] > have:
+            seeds = [run_seed(seed, 0, r, common=True) for r in range(have, need[at])]
+            frame = evaluate(scenario, seeds, SUMMARIES, batch=batch_size(len(seeds), workers),
+                             evaluator=pool)
+            measured[at] = pd.concat([measured[at], metrics(frame, scenario.quarters)],
+                                     ignore_index=True)
+
+
+def _effects(suite: ClaimSuite, measured: list[pd.DataFrame], position: dict,
+             wanted: dict) -> pd.DataFrame:
+    """Every metric of every contrast on its wanted runs: the effect with its corrected
+    interval, the discordant pairs, Holm's p over the predicted effects, the verdict."""
+    level = corrected_confidence(suite.confidence, suite.family)
+    rows = []
+    for claim in suite.claims:
+        for k, contrast in enumerate(claim.contrasts):
+            n = wanted[claim.id, k]
+            b = measured[position[claim.id, k, "baseline"]].iloc[:n]
+            t = measured[position[claim.id, k, "treatment"]].iloc[:n]
+            for metric in METRICS:
+                effect = paired_effect(b[metric], t[metric], metric, level)
+                direction = contrast.expect.get(metric, "")
+                rows.append({"claim": claim.id, "contrast": contrast.name, "contrast_index": k,
+                             "metric": metric, "expected": direction, **effect,
+                             "bound": suite.equivalence.get(metric, np.nan),
+                             "verdict": effect_verdict(effect["low"], effect["high"], direction,
+                                                       suite.equivalence[metric])
+                             if direction else ""})
+    effects = pd.DataFrame(rows)
+    predicted = effects["expected"] != ""
+    effects["p_holm"] = np.nan
+    effects.loc[predicted, "p_holm"] = holm(effects.loc[predicted, "p"])
+    effects["level"] = level
+    return effects
+
+
 def _judge(claim: Claim, effects: pd.DataFrame) -> dict:
-    """Reproduced if every expected effect holds in every contrast, not reproduced if none
-    holds anywhere, otherwise depends on the contrasts where all expected effects hold."""
+    """The claim's verdict (sim.inference.verdicts.judge), its rule, its runs and its fewest
+    discordant pairs among the effects it rests on."""
     rows = effects[(effects["claim"] == claim.id) & (effects["expected"] != "")]
-    holding = [name for name, group in rows.groupby("contrast", sort=False)
-               if (group["verdict"] == "holds").all()]
-    any_holds = (rows["verdict"] == "holds").any()
-    opposite = rows[rows["verdict"] == "opposite"]
-    names = [c.name for c in claim.contrasts]
-    if len(holding) == len(names):
-        verdict, condition = "reproduced", ""
-    elif holding:
-        verdict, condition = "depends on", "; ".join(holding)
-    elif any_holds:
-        verdict = "partly reproduced"
-        condition = "; ".join(f"{METRIC_LABELS[r.metric]} ({r.contrast})"
-                              for r in rows.itertuples() if r.verdict == "holds")
-    else:
-        verdict, condition = "not reproduced", ""
-    return {"claim": claim.id, "title": claim.title, "verdict": verdict, "condition": condition,
+    verdict, rule = judge(rows, METRIC_LABELS)
+    if claim.not_representable:
+        verdict, rule = NOT_REPRESENTABLE, claim.not_representable
+    return {"claim": claim.id, "title": claim.title, "verdict": verdict, "condition": rule,
+            "runs": ", ".join(f"{n:,}" for n in rows.groupby("contrast", sort=False)["runs"]
+                              .max()),
+            "fewest_discordant": int(rows["discordant"].min()),
             "opposite": "; ".join(f"{METRIC_LABELS[r.metric]} ({r.contrast})"
-                                  for r in opposite.itertuples())}
+                                  for r in rows.itertuples() if r.verdict == "reversed")}
 
 
 # ------------------------------------------------------------------------------ report

@@ -282,8 +282,10 @@ def assumed_or_found(suite: ClaimSuite, prior: RobustnessResult) -> pd.DataFrame
     Where an effect is zero, its 95 % interval lies on the opposite side of zero in 2.5 % of
     the sets by chance; where it is on the predicted side, in fewer. An effect opposite in no
     more sets than chance explains (`more_than_chance`), over all sets and among the sets of
-    each structural variant the sets carry, follows from the model's form: the mechanism moves
-    it one way only, under every form tried, and the parameters decide how far. One opposite
+    each structural variant the sets carry, and present (holding in more sets than chance
+    explains), follows from the model's form: the mechanism moves it one way only, under every
+    form tried, and the parameters decide how far; one never present is found in no set. One
+    opposite
     in more is a finding, conditional on where it holds (a rule over the sets, variants
     included), or found in no set if it holds in none. `opposite_under` names the forms under
     which it is opposite in more sets than chance explains.
@@ -308,7 +310,8 @@ def assumed_or_found(suite: ClaimSuite, prior: RobustnessResult) -> pd.DataFrame
                          for key, form, part in groups if more_than_chance(part, tests)]
                 condition = ""
                 if not more_than_chance(opposite, tests) and not under:
-                    word = FORM
+                    # form only for an effect that is there: it holds in more sets than chance
+                    word = FORM if more_than_chance(held, tests) else NOWHERE
                 elif held.any():
                     word = FINDING
                     where = where_it_holds(prior.sets, held, keys)

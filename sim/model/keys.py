@@ -15,6 +15,7 @@ from typing import Any
 from sim.errors import InputError, format_value
 from sim.model.files import Refused, check_value, parse_toml
 from sim.model.params import (
+    DECLARED,
     GroupParams,
     Key,
     MechanismParams,
@@ -194,6 +195,57 @@ def parse_value_text(value: str) -> Any:
 
 def _shortened(text: str, most: int = 60) -> str:
     return text if len(text) <= most else f"{text[:most]}... ({len(text):,} characters)"
+
+
+def _dated_forms() -> dict[str, tuple[str, str]]:
+    """Member fields with a dated form, derived from the declarations: X, whose value a
+    scenario may date to `X_until`, after which `X_after` holds."""
+    names = DECLARED[MemberParams]
+    return {name: (f"{name}_until", f"{name}_after") for name in names
+            if f"{name}_until" in names and f"{name}_after" in names}
+
+
+DATED_FORMS = _dated_forms()  # {"budget_trend": ("budget_trend_until", "budget_trend_after")}
+
+
+def reaching_dated_forms(scenario: Scenario, settings: list[Setting]) -> list[Setting]:
+    """`settings`, each of a field with a dated form (`budget_trend`) extended to that form
+    (`budget_trend_after`) of every member it names whose value a scenario dates
+    (`budget_trend_until` set): a key holds from its quarter, or the start, to the horizon,
+    for every member it names. A dated form the settings give themselves, for that member and
+    quarter, is kept."""
+    given = {(s.key.member, s.key.field, s.quarter) for s in settings
+             if s.key.section == "members"}
+    extra = []
+    for setting in settings:
+        key = setting.key
+        if key.section != "members" or key.field not in DATED_FORMS:
+            continue
+        until, after = DATED_FORMS[key.field]
+        for _, code, _ in key.paths(scenario.codes, setting.label):
+            member = scenario.members[scenario.codes.index(code)]
+            if getattr(member, until) and not given & {(code, after, setting.quarter),
+                                                       ("*", after, setting.quarter)}:
+                extra.append(Setting(Key.of_member(code, after), setting.value,
+                                     setting.quarter, setting.typed_as_text))
+    return [*settings, *extra] if extra else settings
+
+
+def reach(scenario: Scenario, key: Key, since: str | None = None) -> str:
+    """What a key set from the start (or from quarter `since`, 'YYYYQn') reaches in
+    `scenario`, in words: its members and the dated forms it sets with it."""
+    if key.section != "members":
+        return key.text
+    codes = [code for _, code, _ in key.paths(scenario.codes)]
+    who = (f"every member ({', '.join(codes)})" if key.member == "*" else codes[0])
+    dated = []
+    if key.field in DATED_FORMS:
+        until, after = DATED_FORMS[key.field]
+        dated = [f"{m.code}'s {after} (its {key.field} dated to {getattr(m, until)})"
+                 for m in scenario.members if m.code in codes and getattr(m, until)]
+    span = "for the whole run" if since is None else f"from {since} to the horizon"
+    return (f"{key.field} of {who}, {span}"
+            + (f", with {', '.join(dated)}" if dated else ""))
 
 
 def overlapping(settings: Iterable[Setting]) -> tuple[Setting, Setting] | None:

@@ -264,7 +264,9 @@ class MemberParams:
     joins: str = param("", "quarter the member joins, e.g. '2021Q1'; empty = a founding member")
     in_rival: bool = param(False, "already a member of the rival bloc at the start (M9)")
     initial_engagement: float = param(0.513, "engagement at the start", "engagement", 0, 1)
-    budget_trend: float = param(0.0, "per-year drift of the log budget for the group (M1)",
+    budget_trend: float = param(0.0, "per-year drift of the log budget for the group (M1); "
+                                "a key that sets it (members.*.budget_trend, dated or not) "
+                                "sets budget_trend_after too, so it holds to the horizon",
                                 "log units per year", -1, 1)
     budget_trend_until: str = param("", "last quarter of `budget_trend`, as far as a source "
                                     "dates the trend, e.g. '2018Q2'; empty = to the horizon "

@@ -256,11 +256,15 @@ def _dated_change(s: Scenario, key: Key, quarter: int, date_text: str, value: An
         raise fail("value", refused.problem, value, key.spec.allowed(key.kind)) from None
     if key.field in READ_AT_JOINING:
         joined = {code: _joining_quarter(s, code) for _, code, _ in key.paths(s.codes)}
-        if all(q <= quarter for q in joined.values()):
-            shown = ", ".join(f"{code} {format_quarter(q)}" for code, q in joined.items())
-            raise fail("date", f"changes nothing: {READ_AT_JOINING[key.field]}, and every "
-                       f"member it names has joined by then ({shown}).", date_text,
-                       "a date before a member's `joins` quarter, or the value from the start "
+        spared = {code: q for code, q in joined.items() if q <= quarter}
+        if spared:  # a key reaches every member it names, or is refused
+            shown = ", ".join(f"{code} {format_quarter(q)}" for code, q in spared.items())
+            whom = ("every member it names has" if len(spared) == len(joined) else
+                    "it would skip members that have")
+            raise fail("date", f"changes nothing for {', '.join(spared)}: "
+                       f"{READ_AT_JOINING[key.field]}, and {whom} joined by then ({shown}).",
+                       date_text, "a date before a member's `joins` quarter, for the members "
+                       "that join later (members.<CODE>.<key>), or the value from the start "
                        "(without a date).")
     return Change(key, checked, quarter, note)
 

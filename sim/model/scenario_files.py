@@ -15,7 +15,7 @@ from typing import Any
 
 from sim.errors import InputError, UserError
 from sim.model.files import Origin, read_toml
-from sim.model.keys import Overrides, Setting, settings_of
+from sim.model.keys import Overrides, Setting, reaching_dated_forms, settings_of
 from sim.model.params import SCENARIO_KEYS, Key, Scenario, Spec
 from sim.model.quarters import parse_quarter
 from sim.model.scenario_checks import (
@@ -167,7 +167,7 @@ def with_overrides(
     then the rules that tie fields together. A key of the [scenario] table other than `years`
     (the start, say) moves every date, so it resolves the whole scenario again.
     """
-    settings = settings_of(overrides)
+    settings = reaching_dated_forms(scenario, settings_of(overrides))
     if not settings and years is None:
         return scenario
     base = _with_values(scenario, [s for s in settings if s.quarter is None], years)

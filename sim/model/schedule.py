@@ -12,8 +12,8 @@ quarter on and does not rewrite the past:
 
 - `budget_offset` keeps each member's budget path continuous where its trend changes: the new
   trend makes the step into the quarter of the change and every step after it, not as if it had
-  held since the start (for a member whose dated trend has ended, the change sets the drift that
-  follows it, `budget_trend_after`);
+  held since the start (for a member with a dated trend, the change sets the drift that follows
+  it, `budget_trend_after`, as well: sim.model.keys.reaching_dated_forms);
 - `secretariat_since` is the quarter the secretariat was adopted (0 from the start), from which
   its age counts under mechanisms.dues = "growing".
 """
@@ -28,7 +28,7 @@ import numpy as np
 
 from sim.model import rules
 from sim.model.keys import Setting
-from sim.model.params import Change, Key, Scenario
+from sim.model.params import Scenario
 from sim.model.scenario_files import with_overrides
 
 T = TypeVar("T")
@@ -42,30 +42,18 @@ def segments(scenario: Scenario) -> tuple[tuple[int, Scenario], ...]:
     plain = dataclasses.replace(scenario, changes=())
     stretches: list[tuple[int, Scenario]] = []
     current = plain
+    by_quarter: dict[int, list[Setting]] = {}
     for change in scenario.changes:  # in date order; changes of one quarter in file order
-        quarter = change.quarter - scenario.start_quarter
-        current = with_overrides(current, [Setting(change.parameter, change.value),
-                                           *_drift_after_the_trend(current, change, quarter)])
-        if stretches and stretches[-1][0] == quarter:
-            stretches[-1] = (quarter, current)
-        else:
-            stretches.append((quarter, current))
+        by_quarter.setdefault(change.quarter - scenario.start_quarter, []).append(
+            Setting(change.parameter, change.value))
+    # a quarter's changes are applied together, so that a dated form given for a member
+    # (budget_trend_after) wins over the one its trend's change reaches (keys.DATED_FORMS)
+    for quarter, settings in by_quarter.items():
+        current = with_overrides(current, settings)
+        stretches.append((quarter, current))
     if stretches[0][0] != 0:
         stretches.insert(0, (0, plain))
     return tuple(stretches)
-
-
-def _drift_after_the_trend(scenario: Scenario, change: Change, quarter: int) -> list[Setting]:
-    """A budget trend changed at a date is the drift from that date on: for a member whose
-    dated trend (`budget_trend_until`) has ended by then, the drift in force is
-    `budget_trend_after`, which the change sets as well."""
-    key = change.parameter
-    if key.section != "members" or key.field != "budget_trend":
-        return []
-    return [Setting(Key.of_member(m.code, "budget_trend_after"), change.value)
-            for m in scenario.members
-            if key.member in ("*", m.code) and m.budget_trend_until
-            and scenario.quarter_index(m.budget_trend_until) < quarter]
 
 
 def batch_segments(scenarios: Sequence[Scenario]) -> list[tuple[int, list[Scenario]]]:

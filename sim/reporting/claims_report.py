@@ -20,15 +20,22 @@ from sim.inference.claims import (
     ClaimsResult,
     ClaimSuite,
 )
-from sim.inference.statistics import holm
+from sim.inference.verdicts import CLAIM_VERDICTS, FEW_PAIRS, corrected_confidence, few_pairs
+from sim.model.keys import reach, split_dated
+from sim.model.params import Key
 from sim.reporting.document import Bullets, Document, Figure, Section, Table, write_document
 from sim.reporting.style import STATE_COLORS, save, styled, subplots
 
 
 def _fmt_effect(row) -> str:
+    """The effect with its corrected interval: '-0.5 points (-1.1 to +0.1)'."""
     if row.metric in SHARES:
         return (f"{100 * row.effect:+.1f} points ({100 * row.low:+.1f} to {100 * row.high:+.1f})")
     return f"{row.effect:+.2f} ({row.low:+.2f} to {row.high:+.2f})"
+
+
+def _fmt_bound(row) -> str:
+    return f"{100 * row.bound:g} points" if row.metric in SHARES else f"{row.bound:g}"
 
 
 def _fmt_level(metric: str, value: float) -> str:
@@ -36,30 +43,55 @@ def _fmt_level(metric: str, value: float) -> str:
 
 
 LABELS = METRIC_LABELS
-SIDES = {"holds": "as predicted", "unclear": "no clear effect on", "opposite": "opposite for"}
+CLAIM_WORDS = {"holds": "hold", "reversed": "reversed", "no measurable effect":
+               "with no measurable effect", "depends": "depend on a condition",
+               "undecided": "undecided at the cap", "not representable": "not representable"}
+HEADS = {"holds": "Holds", "reversed": "Reversed", "no measurable effect": "No measurable effect",
+         "depends": "Depends", "undecided": "Undecided at the cap of runs",
+         "not representable": "Not representable"}
 
 
-def sentence(claim: Claim, verdict: dict, effects: pd.DataFrame) -> str:
-    """The claim's verdict in one sentence, naming what holds in which contrast."""
-    head = {"reproduced": "Reproduced", "not reproduced": "Not reproduced",
-            "depends on": "Depends on the condition", "partly reproduced": "Partly reproduced"
-            }[verdict["verdict"]]
+def sentence(claim: Claim, verdict: dict, effects: pd.DataFrame,
+             deciding: pd.DataFrame | None = None) -> str:
+    """The claim's verdict in one sentence: each contrast's effects with their categories, runs
+    and discordant pairs (saying so where they are fewer than 30), and the parameters whose
+    change flips it, an unsourced one named as such."""
     rows = effects[(effects["claim"] == claim.id) & (effects["expected"] != "")]
     parts = []
     for contrast in claim.contrasts:
         mine = rows[rows["contrast"] == contrast.name]
-        said = []
-        for side, words in SIDES.items():
-            names = [LABELS[m] for m in mine.loc[mine["verdict"] == side, "metric"]]
-            if names:
-                said.append(f"{words} {' and '.join(names)}")
-        parts.append(f"{contrast.name}: {', '.join(said)}")
-    return f"{head} — " + "; ".join(parts) + "."
+        said = [f"{r.verdict} for {LABELS[r.metric]} {_fmt_effect(r)}{few_pairs(r)}"
+                for r in mine.itertuples()]
+        parts.append(f"{contrast.name} ({int(mine['runs'].max()):,} paired runs): "
+                     + "; ".join(said))
+    head = HEADS[verdict["verdict"]]
+    if verdict["verdict"] == "not representable":
+        head += f" ({verdict['condition']}); as run"
+    elif verdict["verdict"] == "depends":
+        head += " on the contrast and metric, as follows"
+    text = f"{head} — " + " | ".join(parts) + "."
+    if deciding is not None:
+        text += " " + deciding_words(claim, deciding)
+    return text
+
+
+def deciding_words(claim: Claim, deciding: pd.DataFrame) -> str:
+    """'Decided by ...': the parameters whose change over their documented range flips one of
+    the claim's effects, each with its source status; the unsourced ones said so."""
+    mine = deciding[deciding["claim"] == claim.id]
+    if mine.empty:
+        return "No parameter flips it over its documented range (one at a time)."
+    parts = [f"`{r.parameter}` {r.flips} ({r.status})" for r in mine.itertuples()]
+    unsourced = mine[mine["status"] == "unsourced"]
+    lead = (f"Decided by an unsourced value: {', '.join(f'`{p}`' for p in unsourced['parameter'])}"
+            f" flips it. " if len(unsourced) else "")
+    return lead + "Parameters that flip it: " + "; ".join(parts) + "."
 
 
 def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
                         robustness=None, found: pd.DataFrame | None = None,
-                        variants: pd.DataFrame | None = None) -> Path:
+                        variants: pd.DataFrame | None = None,
+                        screening: pd.DataFrame | None = None) -> Path:
     """claims.csv, effects.parquet, report.md, report.html and figures/ into `folder` (with a
     section per claim on its effects across a posterior's parameter sets, where run)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,17 +104,23 @@ def write_claims_report(suite: ClaimSuite, result: ClaimsResult, folder: Path,
     doc = Document("The sources' claims as paired experiments"
                    + (f" ({suite.name})" if suite.name != "claims" else ""))
     predicted = result.effects[result.effects["expected"] != ""]
-    holm_p = pd.Series(holm(predicted["p"]), index=predicted.index)
+    holm_p = predicted["p_holm"]
+    deciding = screening.attrs.get("deciding") if screening is not None else None
     doc.sections.append(_findings_section(suite, result, holm_p, robustness, found))
-    doc.sections.append(_verdicts_section(suite, result, robustness, found, variants))
+    doc.sections.append(_verdicts_section(suite, result, robustness, found, variants,
+                                          deciding))
+    if screening is not None:
+        doc.sections.append(_screening_section(screening))
     for claim, verdict in zip(suite.claims, result.verdicts.to_dict("records"), strict=True):
         doc.sections.append(_claim_section(claim, verdict, result, holm_p, figures, robustness,
-                                           found))
+                                           found, deciding))
     appendix = Section("Provenance", appendix=True)
     appendix.add(suite.description)
     appendix.add(Bullets([f"claims file: `{suite.source}`", f"{suite.replicates:,} paired runs "
-                          f"per arm (common random numbers), {suite.years} years, seed "
-                          f"{suite.seed}, {int(100 * suite.confidence)} % intervals",
+                          f"per arm (common random numbers), up to {suite.cap:,} where "
+                          f"undecided, {suite.years} years, seed {suite.seed}, intervals "
+                          f"{int(100 * suite.confidence)} % together over {suite.family} "
+                          "predicted effects",
                           f"wall time {result.seconds:.0f} s (fast engine)",
                           f"minilateral-sim {provenance().get('version', '?')}"]))
     doc.sections.append(appendix)
@@ -102,25 +140,31 @@ def _findings_section(suite: ClaimSuite, result: ClaimsResult, holm_p: pd.Series
     findings.add(Figure("figures/claims.png", "Outcome shares of each contrast's baseline "
                         "(upper bar) and treatment (lower bar); the verdict of each claim on "
                         "the left."))
-    findings.add(f"Each predicted effect is treatment minus baseline over {suite.replicates:,} "
-                 f"runs paired by seed, with its {int(100 * suite.confidence)} % interval; a "
-                 "verdict reads the intervals. The p-values of the "
-                 f"{len(holm_p)} predicted effects are one family, also shown adjusted by "
-                 "Holm's method (each claim's table, `p (Holm)`). Provenance is in the "
-                 "appendix.")
+    level = 100 * corrected_confidence(suite.confidence, suite.family)
+    findings.add(f"Each predicted effect is treatment minus baseline over runs paired by seed "
+                 f"({suite.replicates:,}, and more in batches of as many, up to "
+                 f"{suite.cap:,}, while its verdict is undecided), with an interval corrected "
+                 f"for the {suite.family} predicted effects of the file (Bonferroni: each at "
+                 f"{level:.2f} %, {int(100 * suite.confidence)} % together; the p-values "
+                 "Holm-adjusted, `p (Holm)`). An effect holds or is reversed when that "
+                 "interval lies on one side of zero, is no measurable effect when it lies "
+                 "within the file's equivalence bound, and is undecided otherwise; "
+                 f"a verdict on fewer than {FEW_PAIRS} discordant pairs (pairs whose runs "
+                 "differ) says so. Provenance is in the appendix.")
     return findings
 
 
 def _verdicts_section(suite: ClaimSuite, result: ClaimsResult, robustness,
-                      found: pd.DataFrame | None, variants: pd.DataFrame | None) -> Section:
+                      found: pd.DataFrame | None, variants: pd.DataFrame | None,
+                      deciding: pd.DataFrame | None = None) -> Section:
     """Every claim's verdict in a sentence, then across the posterior, under the structural
     variants and over the priors, where they ran."""
     head = Section("Verdicts")
     summary = result.verdicts.assign(sentence=[
-        sentence(c, v, result.effects) for c, v in zip(suite.claims,
+        sentence(c, v, result.effects, deciding) for c, v in zip(suite.claims,
                                                        result.verdicts.to_dict("records"),
                                        strict=True)])
-    head.add(Table(summary[["claim", "title", "verdict", "sentence"]].astype(str)))
+    head.add(Table(summary[["claim", "title", "verdict", "runs", "sentence"]].astype(str)))
     if robustness is not None:
         head.add(f"Across the posterior: every contrast also ran under "
                  f"{int(robustness.table['sets'].max())} parameter sets drawn by weight from a "
@@ -159,7 +203,8 @@ def _verdicts_section(suite: ClaimSuite, result: ClaimsResult, robustness,
 
 
 def _claim_section(claim: Claim, verdict: dict, result: ClaimsResult, holm_p: pd.Series,
-                   figures: Path, robustness, found: pd.DataFrame | None) -> Section:
+                   figures: Path, robustness, found: pd.DataFrame | None,
+                   deciding: pd.DataFrame | None = None) -> Section:
     """One claim: its predicted effects, their figure, the verdict and why the tests are fair."""
     section = Section(f"Claim {claim.id}: {claim.title}")
     section.add(f"*{claim.statement}* ({claim.source})")
@@ -169,24 +214,63 @@ def _claim_section(claim: Claim, verdict: dict, result: ClaimsResult, holm_p: pd
         "contrast": r.contrast, "metric": LABELS[r.metric], "predicted": r.expected,
         "baseline": _fmt_level(r.metric, r.baseline),
         "treatment": _fmt_level(r.metric, r.treatment),
-        "effect (95 % CI)": _fmt_effect(r), "p": f"{r.p:.2g}",
-        "p (Holm)": f"{holm_p[r.Index]:.2g}", "verdict": r.verdict}
+        "effect (corrected interval)": _fmt_effect(r), "paired runs": f"{r.runs:,}",
+        "discordant pairs": f"{r.discordant:,}", "bound": f"±{_fmt_bound(r)}",
+        "p": f"{r.p:.2g}", "p (Holm)": f"{holm_p[r.Index]:.2g}", "verdict": r.verdict}
         for r in rows.itertuples()])
     section.add(Table(table))
     name = f"claim-{claim.id}.png"
     plot_claim(claim, result, figures / name)
     section.add(Figure(f"figures/{name}", f"Claim {claim.id}: predicted effects (treatment "
-                       "minus baseline) with 95 % intervals, by contrast."))
+                       "minus baseline) with corrected intervals, by contrast."))
     if claim.reference:
         section.add(_reference_text(claim, result))
-    section.add(f"**{sentence(claim, verdict, result.effects)}**")
+    section.add(f"**{sentence(claim, verdict, result.effects, deciding)}**")
     for contrast in claim.contrasts:
         if contrast.why:
             section.add(f"Why *{contrast.name}* is a fair test: {contrast.why}")
+        section.add(f"What *{contrast.name}* changes: {arm_changes(contrast)}.")
     if robustness is not None:
         section.add(_robustness_text(claim, robustness))
     if found is not None:
         section.add(_found_text(claim, found))
+    return section
+
+
+def arm_changes(contrast) -> str:
+    """Each arm's scenario and settings in words, with the members and dated forms each
+    `members.` key reaches."""
+    def words(scenario, changes: dict, other) -> str:
+        parts = [f"`{text}` = {value!r}" + (f" ({reach(scenario, Key.parse(name), since)})"
+                                            if name.startswith("members.") else "")
+                 for text, value in changes.items()
+                 for name, since in [split_dated(text)]]
+        if scenario.name != other.name:
+            parts.insert(0, f"scenario {scenario.name}")
+        return "; ".join(parts) or "the scenario as it is"
+
+    b, t = contrast.baseline, contrast.treatment
+    return (f"baseline: {words(b, contrast.baseline_changes, t)}; "
+            f"treatment: {words(t, contrast.treatment_changes, b)}")
+
+
+def _screening_section(screening: pd.DataFrame) -> Section:
+    """The deciding parameters: the one-at-a-time screening's flips, claim by claim."""
+    section = Section("Deciding parameters")
+    deciding = screening.attrs["deciding"]
+    section.add(f"Every numeric parameter moved alone over its documented range "
+                f"({screening.attrs['levels']} values each, {screening.attrs['runs']:,} paired "
+                f"runs per arm and value, {screening.attrs['seconds']:.0f} s; "
+                "`screening.csv`): a parameter decides a claim when some value of it turns "
+                "one of the claim's effects from one decided category into another (holds, "
+                "reversed, no measurable effect), at the same runs as the screening's own "
+                "point at the scenario's values. Each is marked calibrated (among the "
+                "calibration's priors), sourced (its scenario value cites a source) or "
+                "unsourced (`deciding.csv`).")
+    if len(deciding):
+        section.add(Table(deciding.assign(claim=deciding["claim"].astype(str))))
+    else:
+        section.add("No parameter flips any claim's effect.")
     return section
 
 
@@ -195,13 +279,13 @@ def claims_findings(suite: ClaimSuite, result: ClaimsResult, holm_p: pd.Series,
     """Three to six sentences on what the claims' experiments found, with their numbers."""
     verdicts = result.verdicts
     groups = []
-    for word in ("reproduced", "depends on", "partly reproduced", "not reproduced"):
+    for word in CLAIM_VERDICTS:
         ids = verdicts.loc[verdicts["verdict"] == word, "claim"].astype(str).tolist()
         if ids:
-            groups.append(f"{len(ids)} {'depend on a condition' if word == 'depends on' else word}"
-                          f" ({', '.join(ids)})")
-    out = [f"Of {len(verdicts)} claims, at the scenario's values ({suite.replicates:,} paired "
-           f"runs per arm, {suite.years} years): " + "; ".join(groups) + "."]
+            groups.append(f"{len(ids)} {CLAIM_WORDS[word]} ({', '.join(ids)})")
+    out = [f"Of {len(verdicts)} claims, at the scenario's values ({suite.replicates:,} to "
+           f"{suite.cap:,} paired runs per arm, {suite.years} years): " + "; ".join(groups)
+           + "."]
     predicted = result.effects[result.effects["expected"] != ""]
     holding = predicted[predicted["verdict"] == "holds"]
     if len(holding):
@@ -210,18 +294,22 @@ def claims_findings(suite: ClaimSuite, result: ClaimsResult, holm_p: pd.Series,
         out.append(f"The clearest predicted effect: claim {top.claim}, {top.contrast}: "
                    f"{LABELS[top.metric]} {_fmt_level(top.metric, top.baseline)} → "
                    f"{_fmt_level(top.metric, top.treatment)}, {_fmt_effect(top)}.")
-    opposite = predicted[predicted["verdict"] == "opposite"]
+    opposite = predicted[predicted["verdict"] == "reversed"]
     if len(opposite):
         parts = [f"claim {r.claim}, {r.contrast}: {LABELS[r.metric]} {_fmt_effect(r)}"
                  for r in opposite.itertuples()]
-        out.append("Opposite to the prediction: " + "; ".join(parts[:3])
+        out.append("Reversed: " + "; ".join(parts[:3])
                    + (f"; and {len(parts) - 3} more" if len(parts) > 3 else "") + ".")
-    unclear = predicted[predicted["verdict"] == "unclear"]
-    still = int((holm_p[holding.index] < 1 - suite.confidence).sum())
-    out.append(f"Of the {len(predicted)} predicted effects, {len(holding)} hold, "
-               f"{len(opposite)} are opposite and {len(unclear)} are too small to tell from "
-               f"zero (interval across 0); {still} of those that hold keep p < "
-               f"{1 - suite.confidence:.2g} after Holm's adjustment over all {len(predicted)}.")
+    counts = predicted["verdict"].value_counts()
+    few = predicted[(predicted["discordant"] < FEW_PAIRS)
+                    & predicted["verdict"].isin(["holds", "reversed"])]
+    out.append(f"Of the {len(predicted)} predicted effects, {counts.get('holds', 0)} hold, "
+               f"{counts.get('reversed', 0)} are reversed, {counts.get('no measurable effect', 0)}"
+               f" are no measurable effect (within the equivalence bound) and "
+               f"{counts.get('undecided', 0)} are undecided at the cap; {len(few)} of those that "
+               f"hold or are reversed rest on fewer than {FEW_PAIRS} discordant pairs; "
+               f"{int((holm_p[holding.index] < 1 - suite.confidence).sum())} of those that hold "
+               f"keep p < {1 - suite.confidence:.2g} after Holm's adjustment.")
     if robustness is not None:
         table = robustness.table
         counts = table["verdict"].value_counts()

@@ -56,7 +56,7 @@ def paired_rows(runs: pd.DataFrame, measured: pd.DataFrame, a: int, b: int,
     (McNemar's exact test) and each metric of `years` in `measured` (`claims.metrics`, one row
     per run; Wilcoxon's test). Keys: a, b, outcome, pairs, value_a, value_b, difference, low,
     high, p."""
-    from sim.inference.claims import paired_effect
+    from sim.inference.verdicts import paired_effect
 
     rows = []
     for outcome in SHARES:
@@ -69,7 +69,7 @@ def paired_rows(runs: pd.DataFrame, measured: pd.DataFrame, a: int, b: int,
         left = runs.loc[runs["point_id"] == a, ["replicate"]].assign(y=measured[outcome])
         right = runs.loc[runs["point_id"] == b, ["replicate"]].assign(y=measured[outcome])
         both = left.merge(right, on="replicate", suffixes=("_a", "_b"))
-        effect = paired_effect(both["y_a"], both["y_b"], outcome, 0.95, seed=0)
+        effect = paired_effect(both["y_a"], both["y_b"], outcome, 0.95, resamples=2000)
         rows.append({"a": a, "b": b, "outcome": outcome, "pairs": len(both),
                      "value_a": effect["baseline"], "value_b": effect["treatment"],
                      "difference": effect["effect"], "low": effect["low"],

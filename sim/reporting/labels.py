@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from sim.errors import InputError
+from sim.model.keys import DATED_FORMS
 from sim.model.params import Key
 
 
@@ -25,7 +26,9 @@ def meaning(key: str) -> str:
         text += ", every member"
     elif parsed.member:
         text += f", {parsed.member}"
-    if date:
+    if parsed.field in DATED_FORMS:  # it sets the dated form too (keys.reaching_dated_forms)
+        text += f", {'from ' + date if date else 'the whole run'}"
+    elif date:
         text += f", from {date}"
     return text
 
