@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import io
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -84,6 +85,15 @@ def check_invariants(traj: Trajectory, scenario: Scenario) -> None:
                                     s["vacant_in_a_row"])
     np.testing.assert_array_equal(states, s["state"])
     assert cause == traj.death_cause
+
+
+@pytest.fixture(autouse=True)
+def ctrl_c_reaches_commands():
+    """Each test starts with Ctrl-C's default handler. A command run in-process that stops on
+    Ctrl-C leaves SIGINT ignored in the test process; an ignored signal is inherited across exec
+    and Python keeps it ignored, so every command a later test starts would shrug off Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
 
 
 @pytest.fixture

@@ -366,3 +366,15 @@ def test_long_preparations_say_what_they_are_doing(tmp_path):
     stages.clear()
     execute(spec, tmp_path / "out", workers=1, resume=True, stage=stages.append)
     assert stages[0] == "seeds of 40 runs" and stages[1].startswith("checksums of ")
+
+
+def test_a_command_started_with_ctrl_c_ignored_keeps_ignoring_it():
+    """Why conftest's `ctrl_c_reaches_commands` is needed: an ignored Ctrl-C is inherited."""
+    code = "import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        ignored = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    normal = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (ignored.stdout.strip(), normal.stdout.strip()) == ("True", "False")
