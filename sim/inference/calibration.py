@@ -160,7 +160,8 @@ def posterior_summary(calibration, accepted: pd.DataFrame,
         width = (q95 - q05) / (prior.high - prior.low) if prior.high > prior.low else 0.0
         rows.append({"parameter": prior.key, "prior_min": prior.low, "prior_max": prior.high,
                      "q05": q05, "q25": q25, "median": q50, "q75": q75, "q95": q95,
-                     "interval_share_of_prior": width, "identified": bool(trusted and width < UNIDENTIFIED)})
+                     "interval_share_of_prior": width,
+                     "identified": bool(trusted and width < UNIDENTIFIED)})
     return pd.DataFrame(rows)
 
 

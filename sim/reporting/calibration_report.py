@@ -97,8 +97,8 @@ def calibration_document(calibration, result, summary: dict) -> Document:
     calibration.json holds)."""
     cases = " and ".join(c.record.name for c in calibration.cases)
     doc = Document(f"Calibration: {calibration.name} ({cases})")
-    doc.sections += [identified_section(result.posterior, effective_sets(result)), fit_section(calibration, result),
-                     method_section(calibration, result, summary)]
+    doc.sections += [identified_section(result.posterior, effective_sets(result)),
+                     fit_section(calibration, result), method_section(calibration, result, summary)]
     if len(result.long_run):
         doc.sections.append(Section("The long run").add(Table(pd.DataFrame([{
             "scenario": row["scenario"], "parameters": row["parameters"],
