@@ -21,6 +21,7 @@ from sim.inference.joint import (
 )
 from sim.inference.joint_fit import calibrate_joint
 from sim.inference.records import load_record
+from sim.model.scenario_files import with_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "experiments" / "joint-calibration.toml"
@@ -55,9 +56,11 @@ def test_the_targets_are_the_records_activity_by_level_and_state_by_year():
     assert "mikta:officials:2017" in mikta.observed and "mikta:officials:2018" not in mikta.observed
     # IBSA's officials never in full; IBSA a zombie at the end of 2015, alive at the end of 2010
     assert not any(":officials:" in k for k in ibsa.observed.index)
-    # the record's year-end states are the outcome rule over its activity: a calibration fits
-    # the activity alone, and the states are there for the predictive checks and forecasts
+    # the record's year-end states are the outcome rule over its activity, and a death is in
+    # the members: a calibration fits activity and members; the states are there for the
+    # predictive checks and forecasts
     assert not any(":zombie:" in k or ":dead:" in k for k in ibsa.observed.index)
+    assert ibsa.observed["ibsa:members:2024"] == 3 and mikta.observed["mikta:members:2025"] == 5
     states = case_target(load_record("ibsa")).observed
     assert states["ibsa:zombie:2015"] == 1 and states["ibsa:zombie:2010"] == 0
     assert states["ibsa:dead:2015"] == 0
@@ -78,6 +81,33 @@ def test_case_statistics_are_the_runs_yearly_counts_and_year_end_states():
         assert stats.loc[r, "ibsa:leaders:2007"] == leaders
         zombie = trajectory.quarters_run > q0 + 3 and trajectory.series["state"][q0 + 3] == 1
         assert stats.loc[r, "ibsa:zombie:2007"] == float(zombie)
+    # members at a year's end: the active members, 0 once the group is dead
+    last = parse_quarter("2024Q4") - case.scenario.start_quarter
+    stats = case_statistics(case, [{"group.dormant_months": 24}] * 20, list(range(20)))
+    batch = simulate(with_overrides(case.scenario, {"group.dormant_months": 24}),
+                     list(range(20)), engine="fast", record=True)
+    members = [0 if t.quarters_run <= last or t.series["state"][last] == 2
+               else t.series["active_members"][last] for t in batch.trajectories]
+    assert stats["ibsa:members:2024"].tolist() == members
+    assert 0 in members and 3 in members  # some runs dead by then, some alive
+
+
+def test_a_record_s_members_follow_its_joins_exits_and_termination(tmp_path):
+    toml = tmp_path / "own.toml"
+    toml.write_text('[case]\nname = "own"\nfounded = "2020-01-01"\nobserved_until = '
+                    '"2024-12-31"\nmembers = ["A", "B", "C"]\nmin_members = 2\nactivity = '
+                    '"own.csv"\n', encoding="utf-8")
+    rows = ["own,2020-03-01,,ministers,meeting,,founding,s,false,",
+            "own,2021-05-01,,ministers,join,D,D joins,s,false,",
+            "own,2021-06-01,,ministers,meeting,,a meeting,s,false,",
+            "own,2022-02-01,,ministers,exit,A,A leaves,s,false,",
+            "own,2022-03-01,,ministers,meeting,,a meeting,s,false,",
+            "own,2023-07-01,,ministers,termination,,wound up,s,false,"]
+    (tmp_path / "own.csv").write_text(
+        "case,date,date_end,level,kind,member,title,source,uncertain,note\n"
+        + "\n".join(rows) + "\n", encoding="utf-8")
+    members = load_record(toml).members_at_year_end()
+    assert members == {2020: 3, 2021: 4, 2022: 3, 2023: 0, 2024: 0}
 
 
 def test_each_case_weighs_the_same_however_many_statistics_it_has():

@@ -41,7 +41,7 @@ def write(tmp_path: Path, text: str = FILE) -> Path:
     return path
 
 
-def test_the_population_is_a_level_with_the_fit_targets_and_cases_fit_activity_only(tmp_path):
+def test_the_population_is_a_level_with_the_fit_targets_and_cases_fit_activity_and_members(tmp_path):
     calibration = load_joint(write(tmp_path))
     names = [name for name, _ in calibration.levels]
     assert names == ["ibsa", "population"]
@@ -51,6 +51,7 @@ def test_the_population_is_a_level_with_the_fit_targets_and_cases_fit_activity_o
     (ibsa,) = calibration.cases
     assert not any(":zombie:" in k or ":dead:" in k for k in ibsa.observed.index)
     assert any(":leaders:" in k for k in ibsa.observed.index)
+    assert any(":members:" in k for k in ibsa.observed.index)
     # [fixed] reaches the cases' scenarios and every drawn group
     assert ibsa.scenario.mechanisms.review == "own_valuation"
     assert {s.mechanisms.review for s in calibration.population.drawn.scenarios} == \

@@ -7,10 +7,14 @@ both cover in full (as `minilat validate` compares them):
 
 - activity: the record's meetings and documents per year at every level the record holds in
   full that year (`<case>:<level>:<year>`);
+- members: the group's members at the end of each year, 0 once it is dead
+  (`<case>:members:<year>`): the record's joins, exits and termination, which its activity
+  counts do not hold, and the dead/not-dead reading of its activity under the outcome rule;
 - states: whether the group is a zombie, and whether it is dead, at the end of each year, by
-  the outcome rule applied to the record (`<case>:zombie:<year>`, `<case>:dead:<year>`). The
-  states are the outcome rule read over the same activity, so a fit holds a case to its activity
-  alone (each datum counted once); the states are checked in the fit's predictive tables.
+  the outcome rule applied to the record (`<case>:zombie:<year>`, `<case>:dead:<year>`). A
+  zombie is the outcome rule read over the same activity, and a death is in the members
+  already, so a fit holds a case to its activity and members (each datum counted once); the
+  states are checked in the fit's predictive tables.
 
 A calibration may add the population level (`[calibration] population`, a population file):
 the published figures of its `fit` targets against the same statistics of a fixed sample of
@@ -134,7 +138,7 @@ def load_joint(path: str | Path, draws: int | None = None) -> JointCalibration:
     settings = file.settings(draws)
     fixed = _fixed(file)
     cases = [dataclasses.replace(c, scenario=_apply_fixed(file, c.scenario, fixed),
-                                 observed=activity_only(c.observed)) for c in _cases(file.head)]
+                                 observed=fitted_only(c.observed)) for c in _cases(file.head)]
     population = _population(file, fixed)
     scenarios = [case.scenario for case in cases]
     if population is not None:
@@ -171,10 +175,10 @@ def load_joint(path: str | Path, draws: int | None = None) -> JointCalibration:
                             long_run_runs, method, **smc, fixed=fixed, population=population)
 
 
-def activity_only(observed: pd.Series) -> pd.Series:
-    """A case's statistics without its year-end states (the outcome rule read over the same
-    activity: fitting both would count each datum twice)."""
-    return observed[[k for k in observed.index if k.split(":")[1] in LEVELS]]
+def fitted_only(observed: pd.Series) -> pd.Series:
+    """A case's statistics without its year-end states (a zombie is the outcome rule read over
+    the same activity, a death is in the members: fitting them would count those data twice)."""
+    return observed[[k for k in observed.index if k.split(":")[1] not in ("zombie", "dead")]]
 
 
 def _fixed(file: CalibrationFile) -> dict[str, Any]:
@@ -280,6 +284,9 @@ def case_target(record: Record) -> CaseTarget:
         for level in LEVELS:
             if record.complete(level, year):
                 observed[f"{record.name}:{level}:{year}"] = float(activity.loc[year, level])
+    members = record.members_at_year_end()
+    for year in years:
+        observed[f"{record.name}:members:{year}"] = float(members[year])
     for year in years:
         state = states.get(f"{year}Q4")
         if state is not None:
@@ -301,6 +308,7 @@ def statistics_of(case: CaseTarget, trajectories, start_quarter: int) -> pd.Data
     `start_quarter` (absolute) and reach the case's last compared year."""
     columns: dict[str, np.ndarray] = {}
     levels = {lv: np.array([t.series[f"outputs_{lv}"] for t in trajectories]) for lv in LEVELS}
+    members = np.array([t.series["active_members"] for t in trajectories])
     state = np.array([np.where(np.arange(len(t.series["state"])) < t.quarters_run,
                                t.series["state"], rules.DEAD) for t in trajectories])
     for name in case.observed.index:
@@ -308,6 +316,9 @@ def statistics_of(case: CaseTarget, trajectories, start_quarter: int) -> pd.Data
         q0 = int(year) * 4 - start_quarter
         if what in LEVELS:
             columns[name] = levels[what][:, q0:q0 + 4].sum(axis=1).astype(float)
+        elif what == "members":
+            columns[name] = np.where(state[:, q0 + 3] == rules.DEAD, 0,
+                                     members[:, q0 + 3]).astype(float)
         else:
             code = rules.ZOMBIE if what == "zombie" else rules.DEAD
             columns[name] = (state[:, q0 + 3] == code).astype(float)

@@ -21,9 +21,11 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, UserError
+from sim.model import rules
 from sim.model.files import Section, find_line, read_toml
 from sim.model.labels import LEVELS, Event, Labels, Rule, label
 from sim.model.params import Scenario
@@ -93,6 +95,24 @@ class Record:
         return pd.DataFrame({"case": self.name,
                              "quarter": [self.quarter_label(q) for q in range(len(names))],
                              "state": names})
+
+    def members_at_year_end(self, rule: Rule = DEFAULT_RULE) -> dict[int, int]:
+        """Calendar year -> members at its end: the founders with the record's joins and exits,
+        0 once the group is dead (by a termination act, too few members, or the outcome rule's
+        dormancy)."""
+        labels = self.labels(rule)
+        change = np.zeros(self.quarters, dtype=np.int64)
+        for e in self.events():
+            if e.kind in ("join", "exit") and 0 <= e.quarter < self.quarters:
+                change[e.quarter] += 1 if e.kind == "join" else -1
+        members = np.where(labels.state == rules.DEAD, 0,
+                           len(self.members) + np.cumsum(change))
+        out = {}
+        for q in range(self.quarters):
+            absolute = self.start_quarter + q
+            if absolute % 4 == 3:
+                out[absolute // 4] = int(members[q])
+        return out
 
     def activity_by_year(self) -> pd.DataFrame:
         """Meetings and documents per calendar year and level (0 where none), each occasion
