@@ -21,6 +21,7 @@ from sim.inference.smc import (
     Generation,
     _Progress,
     generations,
+    posterior_generation,
     posterior_sets,
     run_smc,
     scale_mad_or_sd,
@@ -58,6 +59,14 @@ def test_the_scale_is_the_mad_or_else_the_sd():
     assert scales[0] == pytest.approx(1.0 * 1.4826)  # median 2.5, deviations .5 .5 1.5 7.5
     assert scales[1] == pytest.approx(np.std([0, 0, 0, 1.0]))  # MAD 0: the sd
     assert scales[2] == 0  # never varies: left out by pyabc (weight 0)
+
+
+def test_the_posterior_is_the_last_generation_with_enough_effective_sets():
+    table = pd.DataFrame({"t": [0, 1, 2, 3], "ess": [200.0, 120.0, 61.0, 11.0]})
+    assert posterior_generation(table, 50) == 2
+    assert posterior_generation(table.assign(ess=[200.0, 120.0, 61.0, 55.0]), 50) == 3
+    # no generation has enough: the last one, and the report says nothing is identified
+    assert posterior_generation(table.assign(ess=[9.0, 8.0, 7.0, 6.0]), 50) == 3
 
 
 def test_progress_reads_pyabc_s_lines_of_a_generation():
@@ -111,6 +120,9 @@ def test_the_command_writes_the_posterior_as_a_file(tmp_path):
     assert (generations["accepted"] == 10).all()
     summary = json.loads((out / "calibration.json").read_text())
     assert summary["method"] == "smc" and summary["cases"] == ["mikta", "ibsa"]
+    # 10 sets a generation never make 50 effective ones: the posterior is the last generation
+    assert generations["posterior"].tolist() == [False, True]
+    assert summary["posterior_generation"] == 1
     assert (out / "history.db").is_file() and (out / "pairs.png").stat().st_size > 0
 
 

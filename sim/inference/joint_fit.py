@@ -23,6 +23,7 @@ from sim.experiments.design import run_seed
 from sim.experiments.evaluation import Evaluator, open_evaluator
 from sim.experiments.posterior import draw_by_weight
 from sim.inference.calibration import (
+    MIN_EFFECTIVE_SETS,
     long_run_outcomes,
     posterior_summary,
     prior_draws,
@@ -34,7 +35,13 @@ from sim.inference.joint import (
     simulate_statistics,
     statistic_scales,
 )
-from sim.inference.smc import Generation, generations, posterior_sets, run_smc
+from sim.inference.smc import (
+    Generation,
+    generations,
+    posterior_generation,
+    posterior_sets,
+    run_smc,
+)
 
 YARDSTICK_DRAWS = 2000  # prior draws that scale the statistics of an SMC calibration's report
 YARDSTICK_POPULATIONS = 300  # of those, the draws whose population is run for its scales
@@ -127,21 +134,24 @@ def by_rejection(calibration: JointCalibration, evaluator: Evaluator) -> Fit:
 
 def by_smc(calibration: JointCalibration, evaluator: Evaluator, folder: Path | None,
            resume: bool, report: Callable[[Generation], None] | None) -> Fit:
-    """The last generation of an ABC-SMC run (or resumed run) and an equally weighted sample
-    of it; the scales are left for the caller (empty)."""
+    """The posterior generation of an ABC-SMC run (or resumed run: `posterior_generation`) and
+    an equally weighted sample of it; the scales are left for the caller (empty)."""
     scratch = None
     if folder is None:  # pyabc's history needs a file: a temporary one, deleted here
         folder = scratch = Path(tempfile.mkdtemp(prefix="minilat-smc-"))
     try:
         history = run_smc(calibration, folder, resume=resume, report=report,
                           evaluator=evaluator)
-        sets = posterior_sets(calibration, history)
         table = generations(history)
+        chosen = posterior_generation(table, MIN_EFFECTIVE_SETS) if len(table) else None
+        sets = posterior_sets(calibration, history, chosen)
         simulations = int(history.total_nr_simulations)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-    tolerance = float(table["epsilon"].iloc[-1]) if len(table) else np.nan
+    if len(table):
+        table["posterior"] = table["t"] == chosen
+    tolerance = float(table.loc[table["posterior"], "epsilon"].iloc[0]) if len(table) else np.nan
     # an equally weighted sample of the weighted sets, for the intervals and fresh runs
     picked = draw_by_weight(sets["weight"], len(sets), np.random.default_rng(calibration.seed))
     sample = sets.loc[picked, [p.key for p in calibration.priors]].reset_index(drop=True)

@@ -354,9 +354,23 @@ def generations(history) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def posterior_sets(calibration: JointCalibration, history) -> pd.DataFrame:
-    """The last generation's parameter sets: one row each, dotted-key columns and `weight`."""
-    frame, weights = history.get_distribution(m=0, t=history.max_t)
+def posterior_generation(table: pd.DataFrame, min_effective: float) -> int:
+    """The generation a calibration reports as its posterior: the last one with at least
+    `min_effective` effective sets, else the last one.
+
+    Each generation is a weighted sample of the ABC posterior at its own tolerance. Where the
+    importance weights of the last ones collapse onto a few sets, an earlier generation, at a
+    wider tolerance, describes the posterior with a sample that can; the later generations stay
+    in `generations.csv`."""
+    enough = table[table["ess"] >= min_effective]
+    return int(enough["t"].iloc[-1] if len(enough) else table["t"].iloc[-1])
+
+
+def posterior_sets(calibration: JointCalibration, history, t: int | None = None
+                   ) -> pd.DataFrame:
+    """Generation `t`'s parameter sets (the last one by default): one row each, dotted-key
+    columns and `weight`."""
+    frame, weights = history.get_distribution(m=0, t=history.max_t if t is None else t)
     names = parameter_names(calibration)
     out = pd.DataFrame({key: [prior.cast(from_unbounded(prior, float(v))) for v in frame[name]]
                         for (name, key), prior in zip(names.items(), calibration.priors,

@@ -80,8 +80,10 @@ def write_joint_results(calibration, result, folder: Path) -> Path:
                         accepted[f"distance_{c.record.name}"].median())
                         for c in calibration.cases}}
     else:
+        chosen = result.generations.loc[result.generations["posterior"], "t"]
         summary |= {"population_size": calibration.population_size,
                     "generations": len(result.generations),
+                    "posterior_generation": int(chosen.iloc[0]),
                     "replicates": calibration.replicates}
     atomic_write_bytes(folder / "calibration.json", json.dumps(summary, indent=2).encode())
     _plot_joint_fit(result.predictive, folder / "fit.png")
@@ -199,7 +201,13 @@ def method_section(calibration, result, summary: dict) -> Section:
                      f"{calibration.accept * 100:g} % accepted")
     section.add(Bullets(items))
     if len(result.generations):
-        section.add(Table(result.generations.assign(
+        last = int(result.generations["t"].iloc[-1])
+        chosen = summary["posterior_generation"]
+        if chosen != last:
+            section.add(f"The posterior is generation {chosen}, the last with at least "
+                        f"{MIN_EFFECTIVE_SETS} effective sets: in the generations after it the "
+                        "importance weights fell onto fewer sets (the table).")
+        section.add(Table(result.generations.drop(columns="posterior").assign(
             epsilon=result.generations["epsilon"].map("{:.3g}".format),
             acceptance_rate=result.generations["acceptance_rate"].map("{:.1%}".format),
             ess=result.generations["ess"].map("{:.0f}".format))))
