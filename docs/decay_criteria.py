@@ -96,6 +96,7 @@ def population(values: dict) -> dict:
         total = dead["deaths"].sum()
         out[f"{stratum} share of deaths by members' decisions"] = float(decided / total) \
             if total else float("nan")
+        out[f"{stratum} deaths by cause"] = {str(c): int(n) for c, n in dead["deaths"].items()}
     cox = t.cox.set_index("covariate")
     out["cox hazard ratios"] = {k: float(cox.loc[k, "hazard_ratio"]) for k in cox.index}
     out["targets inside"] = f"{int(t.targets['inside'].sum())} of {len(t.targets)}"
