@@ -430,18 +430,26 @@ def _unique_arms(suite: ClaimSuite) -> tuple[list[Scenario], dict[tuple, int]]:
 def _extend(unique: list[Scenario], measured: list[pd.DataFrame], position: dict,
             wanted: dict, seed: int, workers: int, pool: Evaluator) -> None:
     """Run each arm on the seeds its contrasts want and it has not run yet (run r has one
-    seed in every arm)."""
+    seed in every arm), all arms in one evaluation so that no worker waits between them."""
     need = [0] * len(unique)
     for (claim, k, _), at in position.items():
         need[at] = max(need[at], wanted[claim, k])
+    parts, scenarios, seeds = [], [], []
     for at, scenario in enumerate(unique):
         have = len(measured[at])
         if need[at] > have:
-            seeds = [run_seed(seed, 0, r, common=True) for r in range(have, need[at])]
-            frame = evaluate(scenario, seeds, SUMMARIES, batch=batch_size(len(seeds), workers),
-                             evaluator=pool)
-            measured[at] = pd.concat([measured[at], metrics(frame, scenario.quarters)],
-                                     ignore_index=True)
+            parts.append((at, need[at] - have))
+            scenarios += [scenario] * (need[at] - have)
+            seeds += [run_seed(seed, 0, r, common=True) for r in range(have, need[at])]
+    if not seeds:
+        return
+    frame = evaluate(scenarios, seeds, SUMMARIES, batch=batch_size(len(seeds), workers),
+                     evaluator=pool)
+    start = 0
+    for at, n in parts:
+        runs = metrics(frame.iloc[start:start + n].reset_index(drop=True), unique[at].quarters)
+        measured[at] = pd.concat([measured[at], runs], ignore_index=True)
+        start += n
 
 
 def _effects(suite: ClaimSuite, measured: list[pd.DataFrame], position: dict,
