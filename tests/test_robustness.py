@@ -20,6 +20,7 @@ from sim.inference.robustness import (
     set_effects,
     verdict_of_share,
 )
+from sim.reporting.claims_report import _set_runs as set_runs
 
 # Fixing the base rate at 3 lowers a run's outputs exactly where the set's own base rate is above
 # 3, and raises them where it is below: the effect holds in the sets with base_rate > 3.
@@ -117,6 +118,8 @@ def test_a_set_undecided_at_a_look_gets_more_runs_and_a_decided_one_does_not(tmp
     for s, n in enumerate(per_set["runs"]):
         assert per_set.loc[s, ["effect", "low", "high"]].tolist() == \
             fixed[n].loc[s, ["effect", "low", "high"]].tolist()
+    assert set_runs(suite).startswith("20 paired runs per arm and set, and 20 more at a time "
+                                      "while a set is undecided")
 
 
 def test_an_arm_shared_by_two_contrasts_gives_each_the_numbers_it_gives_alone(tmp_path):
