@@ -60,6 +60,10 @@ def test_the_claims_file_loads_every_claim():
     (('expect = { zombie = "lower" }', 'expect = { happiness = "lower" }'), "expect.happiness"),
     (('expect = { zombie = "lower" }', 'expect = { zombie = "sideways" }'), "expect.zombie"),
     (("years = 8", "years = 0"), "claims.years"),
+    (("replicates = 40", "replicates = 40\nrobustness_replicates = 5"),
+     "claims.robustness_replicates"),
+    (("replicates = 40", "replicates = 40\nrobustness_replicates = 80"),
+     "claims.robustness_replicates"),
     (('"group.secretariat" = true', '"group.nothing" = true'), "group.nothing"),
     (('name = "secretariat"', 'name = "secretariat"\n  colour = 1'), "contrast.colour"),
 ])
@@ -69,6 +73,15 @@ def test_bad_claims_files_name_the_key(tmp_path, change, key):
     with pytest.raises(InputError) as info:
         load_claims(path)
     assert key in str(info.value) and str(path) in str(info.value)
+
+
+def test_robustness_replicates_default_to_the_replicates_and_yield_to_a_lower_option(tmp_path):
+    path = tmp_path / "claims.toml"
+    path.write_text(SMALL)
+    assert load_claims(path).robustness_first == 40
+    path.write_text(SMALL.replace("replicates = 40", "replicates = 40\nrobustness_replicates = 20"))
+    assert load_claims(path).robustness_first == 20
+    assert load_claims(path, replicates=10).robustness_first == 10
 
 
 def test_a_bad_claims_file_exits_2(tmp_path):

@@ -73,3 +73,26 @@ def test_the_weighted_draw_is_numpy_s_choice_by_weight_share():
     expected = np.random.default_rng(4).choice(4, size=50, p=weights / weights.sum())
     np.testing.assert_array_equal(drawn, expected)
     assert 1 not in drawn
+
+
+def test_a_batch_builds_each_parameter_set_s_scenario_once(mikta, monkeypatch):
+    import sim.experiments.evaluation as evaluation
+
+    low, high, refused = {"group.base_rate": 1.5}, {"group.base_rate": 4.0}, \
+        {"group.base_rate": -1.0}
+    values = [low] * 4 + [high] * 4 + [refused] * 2  # each set given once per seed
+    seeds = list(range(10))
+    by_hand = simulate([with_overrides(mikta, v) for v in values[:8]], seeds[:8]).frame()
+    built = []
+    monkeypatch.setattr(evaluation, "with_overrides",
+                        lambda base, overrides: built.append(overrides) or with_overrides(
+                            base, overrides))
+    table = evaluate(mikta, seeds, SUMMARIES, parameter_sets=values, failures="record")
+    assert len(built) == 3  # one scenario for each set, the refused one too
+    assert table["failed"].tolist() == [False] * 8 + [True] * 2
+    assert "base_rate" in table["error"].iloc[9]
+    for column in ("outcome", "total_outputs", "zombie_quarters"):
+        assert table[column].iloc[:8].tolist() == by_hand[column].tolist()
+    parts = batches(mikta, seeds[:8], SUMMARIES, values[:8], "fast", 1000, "raise")
+    assert parts[0].parameter_sets[0] is parts[0].parameter_sets[3]  # pickled once
+    assert parts[0].parameter_sets[3] is not parts[0].parameter_sets[4]

@@ -1,5 +1,6 @@
 """Claims over a posterior: shares of parameter sets holding, mixed effects, and the rule."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiments.posterior import draw_sets
+from sim.experiments.posterior import PosteriorSets, draw_sets
 from sim.inference.claims import load_claims
 from sim.inference.robustness import (
     COLUMNS,
@@ -19,6 +20,7 @@ from sim.inference.robustness import (
     set_effects,
     verdict_of_share,
 )
+from sim.reporting.claims_report import _set_runs as set_runs
 
 # Fixing the base rate at 3 lowers a run's outputs exactly where the set's own base rate is above
 # 3, and raises them where it is below: the effect holds in the sets with base_rate > 3.
@@ -84,6 +86,64 @@ def test_a_synthetic_claim_recovers_the_share_and_the_rule(tmp_path):
     assert rule["coverage"] == pytest.approx(1.0) and rule["density"] == pytest.approx(1.0)
     assert "holds when group.base_rate >" in rule["sentence"]
     assert result.runs == 2 * 40 * 60
+
+
+# Sets far below and above a base rate of 3 move outputs one way or the other at once; a set at
+# exactly 3 gives the same runs in both arms, whose interval (0 to 0) never leaves zero.
+SEQUENTIAL_RATES = [1.0, 3.0, 5.5, 3.0, 1.2]
+
+
+def sequential(tmp_path, text: str, rates=SEQUENTIAL_RATES):
+    path = tmp_path / "claims.toml"
+    path.write_text(text)
+    return load_claims(path), PosteriorSets.of_rows("test", "", ["group.base_rate"],
+                                                    [[r] for r in rates], range(len(rates)))
+
+
+def test_a_set_undecided_at_a_look_gets_more_runs_and_a_decided_one_does_not(tmp_path):
+    text = CLAIMS.format(replicates=60).replace("seed = 11", "seed = 11\n"
+                                                "robustness_replicates = 20")
+    suite, sets = sequential(tmp_path, text)
+    result = run_robustness(suite, sets, workers=1)
+    per_set = result.per_set.set_index("posterior_set")
+    # the sets at 3 are undecided at every look: 20, 40, then the cap of 60
+    assert per_set["runs"].tolist() == [20, 60, 20, 60, 20]
+    assert per_set["holds"].tolist() == [False, False, True, False, False]
+    assert per_set.loc[2, "high"] < 0 < per_set.loc[0, "low"]  # predicted, then opposite
+    assert result.runs == 2 * (3 * 20 + 2 * 60)
+    # each set's runs are the first seeds of the fixed design: the same numbers
+    fixed = {n: run_robustness(dataclasses.replace(suite, replicates=n,
+                                                   robustness_replicates=0), sets)
+             .per_set.set_index("posterior_set") for n in (20, 60)}
+    for s, n in enumerate(per_set["runs"]):
+        assert per_set.loc[s, ["effect", "low", "high"]].tolist() == \
+            fixed[n].loc[s, ["effect", "low", "high"]].tolist()
+    assert set_runs(suite).startswith("20 paired runs per arm and set, and 20 more at a time "
+                                      "while a set is undecided")
+
+
+def test_an_arm_shared_by_two_contrasts_gives_each_the_numbers_it_gives_alone(tmp_path):
+    text = CLAIMS.format(replicates=60).replace("seed = 11", "seed = 11\n"
+                                                "robustness_replicates = 20") + """
+[[claim]]
+id = 2
+title = "More ministers' turnover lowers outputs"
+  [[claim.contrast]]
+  name = "turnover doubled"
+  treatment = { "members.*.reshuffle_rate" = 0.9 }
+  expect = { total_outputs = "lower" }
+"""
+    suite, sets = sequential(tmp_path, text)
+    both = run_robustness(suite, sets, workers=2)
+    runs = []
+    for claim in suite.claims:
+        alone = run_robustness(dataclasses.replace(suite, claims=(claim,)), sets)
+        mine = both.per_set[both.per_set["claim"] == claim.id].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, alone.per_set)
+        runs.append(alone.per_set["runs"].to_numpy())
+    assert not (runs[0] == runs[1]).all()  # the contrasts stop at different looks
+    # each set's baseline runs once, as far as the contrast that wants more of it
+    assert both.runs == int((np.maximum(*runs) + runs[0] + runs[1]).sum())
 
 
 def test_the_command_writes_robustness_csv_and_the_report_section(tmp_path):

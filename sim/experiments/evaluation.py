@@ -144,28 +144,41 @@ class Batch:
     engine: str
     failures: str
 
-    def scenario_of(self, k: int) -> Scenario:
-        """Run k's scenario."""
+    def scenario_of(self, k: int, built: dict | None = None) -> Scenario:
+        """Run k's scenario; with `built`, each distinct (scenario, parameter set) pair of the
+        batch (the same objects) is built once and kept there, a refusal included."""
         base = self.scenario[k] if isinstance(self.scenario, tuple) else self.scenario
         if self.parameter_sets is None:
             return base
         overrides = self.parameter_sets[k]
-        return with_overrides(base, overrides if isinstance(overrides, tuple)
-                              else dict(overrides))
+        if built is None:
+            return with_overrides(base, overrides if isinstance(overrides, tuple)
+                                  else dict(overrides))
+        key = (id(base), id(overrides))  # both held by the batch: their ids are not reused
+        if key not in built:
+            try:
+                built[key] = self.scenario_of(k)
+            except Exception as exc:
+                built[key] = exc
+        if isinstance(built[key], Exception):
+            raise built[key]
+        return built[key]
 
 
 def run_batch(batch: Batch) -> tuple[int, pd.DataFrame]:
     """The batch's index and its table (with `failed` and `error` if failures are recorded)."""
     measure, seeds = batch.measure, list(batch.seeds)
     if batch.failures == "raise":
-        scenarios = [batch.scenario_of(k) for k in range(len(seeds))]
+        built: dict = {}
+        scenarios = [batch.scenario_of(k, built) for k in range(len(seeds))]
         runs = simulate(scenarios, seeds, engine=batch.engine, record=measure.record)
         return batch.index, measure(scenarios, runs)
     prepared: dict[int, Scenario] = {}
     failed: dict[int, BaseException] = {}
+    built: dict = {}
     for k in range(len(seeds)):  # a parameter set the model refuses fails its run only
         try:
-            prepared[k] = batch.scenario_of(k)
+            prepared[k] = batch.scenario_of(k, built)
         except Exception as exc:
             failed[k] = exc
     ready = list(prepared)

@@ -67,8 +67,8 @@ METRIC_LABELS = {"alive": "share alive", "zombie": "zombie share", "dead": "deat
                  "total_outputs": "joint outputs", "exits": "exits",
                  "rival_joins": "joins of the rival bloc"}
 DIRECTIONS = ("higher", "lower")
-SUITE_KEYS = ("name", "description", "scenario", "years", "replicates", "max_replicates", "seed",
-              "confidence", "equivalence")
+SUITE_KEYS = ("name", "description", "scenario", "years", "replicates", "max_replicates",
+              "robustness_replicates", "seed", "confidence", "equivalence")
 CLAIM_KEYS = ("id", "title", "source", "statement", "reference", "contrast", "decided_by",
               "not_representable")
 CONTRAST_KEYS = ("name", "baseline", "treatment", "baseline_scenario", "treatment_scenario",
@@ -114,6 +114,9 @@ class ClaimSuite:
     variants: tuple[tuple[str, str], ...] = ()  # (mechanisms.<name>, variant) to run each under
     equivalence: dict[str, float] = field(default_factory=dict)  # metric -> bound, its units
     max_replicates: int = 0  # cap of sequential replication (0: the replicates)
+    # paired runs a set of the robustness passes starts with and adds while undecided, up to the
+    # replicates (0: the replicates, no looks before them)
+    robustness_replicates: int = 0
 
     @property
     def family(self) -> int:
@@ -123,6 +126,12 @@ class ClaimSuite:
     @property
     def cap(self) -> int:
         return max(self.max_replicates, self.replicates)
+
+    @property
+    def robustness_first(self) -> int:
+        """Paired runs of a set's first look in the robustness passes (at most the
+        replicates, which --replicates may lower)."""
+        return min(self.robustness_replicates or self.replicates, self.replicates)
 
 
 def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
@@ -139,6 +148,9 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
     description = head.get("description", str, "")
     years = head.get("years", int, 30, lambda v: 1 <= v <= 200, "1 to 200 years.")
     reps = head.get("replicates", int, 1000, lambda v: v >= 10, "at least 10 runs.")
+    robustness_reps = head.get("robustness_replicates", int, reps,
+                               lambda v: 10 <= v <= reps,
+                               f"10 to the file's replicates ({reps:,}) runs.")
     if replicates is not None:
         if replicates < 10:
             raise InputError("--replicates", "is not allowed.", value=replicates,
@@ -164,7 +176,7 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
     check_fits("paired runs", arms * max(reps, cap), RUN_BYTES, top.source if replicates is None
                else "--replicates", "claims.replicates" if replicates is None else None, reps)
     return ClaimSuite(name, description, years, reps, seed, confidence, tuple(claims),
-                      top.source, variants, equivalence, cap)
+                      top.source, variants, equivalence, cap, robustness_reps)
 
 
 def _equivalence(head: Section, claims: list[Claim]) -> dict[str, float]:
@@ -418,18 +430,26 @@ def _unique_arms(suite: ClaimSuite) -> tuple[list[Scenario], dict[tuple, int]]:
 def _extend(unique: list[Scenario], measured: list[pd.DataFrame], position: dict,
             wanted: dict, seed: int, workers: int, pool: Evaluator) -> None:
     """Run each arm on the seeds its contrasts want and it has not run yet (run r has one
-    seed in every arm)."""
+    seed in every arm), all arms in one evaluation so that no worker waits between them."""
     need = [0] * len(unique)
     for (claim, k, _), at in position.items():
         need[at] = max(need[at], wanted[claim, k])
+    parts, scenarios, seeds = [], [], []
     for at, scenario in enumerate(unique):
         have = len(measured[at])
         if need[at] > have:
-            seeds = [run_seed(seed, 0, r, common=True) for r in range(have, need[at])]
-            frame = evaluate(scenario, seeds, SUMMARIES, batch=batch_size(len(seeds), workers),
-                             evaluator=pool)
-            measured[at] = pd.concat([measured[at], metrics(frame, scenario.quarters)],
-                                     ignore_index=True)
+            parts.append((at, need[at] - have))
+            scenarios += [scenario] * (need[at] - have)
+            seeds += [run_seed(seed, 0, r, common=True) for r in range(have, need[at])]
+    if not seeds:
+        return
+    frame = evaluate(scenarios, seeds, SUMMARIES, batch=batch_size(len(seeds), workers),
+                     evaluator=pool)
+    start = 0
+    for at, n in parts:
+        runs = metrics(frame.iloc[start:start + n].reset_index(drop=True), unique[at].quarters)
+        measured[at] = pd.concat([measured[at], runs], ignore_index=True)
+        start += n
 
 
 def _effects(suite: ClaimSuite, measured: list[pd.DataFrame], position: dict,

@@ -1,10 +1,18 @@
 """Claims over a posterior: does each predicted effect hold for the sets the records allow?
 
 Every contrast of a claims file is run under N parameter sets drawn by weight from a calibration's
-`posterior.parquet`, R paired runs per arm and set. The seeds are common to both arms and to every
-set (replicate r has one seed throughout), so arms and sets differ only by what they change. For
-each set the effect is the mean paired difference (treatment minus baseline) with its t interval;
-it *holds* in a set when that interval lies wholly on the predicted side of zero. An effect is
+`posterior.parquet`. The seeds are common to both arms and to every set (replicate r has one seed
+throughout), so arms and sets differ only by what they change; an arm that several contrasts share
+is run once. For each set the effect is the mean paired difference (treatment minus baseline) with
+its t interval; it *holds* in a set when that interval lies wholly on the predicted side of zero.
+
+The runs are sequential, set by set: each contrast starts every set with the file's
+`robustness_replicates` paired runs and adds as many again (the same seeds extended) while some
+predicted effect's interval at an interim look still crosses zero, up to the file's `replicates`.
+An interim look stops a set only on a wide interval (`INTERIM_LEVEL`, Haybittle and Peto's rule);
+at the last look the interval is the file's, as with a fixed number of runs, so a set's verdict
+means what it would at `replicates` runs and the chance of one set holding by chance stays about
+what the file's level gives (`assumed_or_found` counts on it). An effect is
 
 - **robust** where it holds in at least 90 % of the sets,
 - **conditional** where it holds in 10 – 90 %,
@@ -45,12 +53,17 @@ ROBUST_SHARE, FAILS_SHARE = 0.9, 0.1
 COLUMNS = ["claim", "contrast", "metric", "predicted", "sets", "share_holding", "effect",
            "effect_lo", "effect_hi", "verdict"]
 BATCH = 2_000  # runs a worker takes at once
+# The two-sided level of the interval an interim look stops a set on (Haybittle and Peto: 3.3
+# standard errors). With looks after 200, 400, ... 1,000 runs and the last at 95 %, a set whose
+# effect is zero has an interval off zero at some look in 5.1 % of cases, against 5 % with the
+# last look alone.
+INTERIM_LEVEL = 0.999
 
 
 @dataclass
 class RobustnessResult:
     table: pd.DataFrame  # COLUMNS, one row per claim, contrast and predicted effect
-    per_set: pd.DataFrame  # claim, contrast, metric, set, effect, low, high, holds
+    per_set: pd.DataFrame  # claim, contrast, metric, set, runs, effect, low, high, holds
     sets: pd.DataFrame  # the drawn sets: posterior_set, row, one column per key
     rules: pd.DataFrame  # claim, contrast, metric, rule, coverage, density, sentence
     runs: int
@@ -104,15 +117,22 @@ def verdict_of_share(share: float) -> str:
     return ROBUST if share >= ROBUST_SHARE else FAILS if share < FAILS_SHARE else CONDITIONAL
 
 
-def set_effects(baseline: np.ndarray, treatment: np.ndarray, confidence: float
-                ) -> pd.DataFrame:
-    """Per set (rows of the sets x replicates arrays): mean paired difference and t interval."""
-    d = treatment - baseline
-    n = d.shape[1]
-    mean = d.mean(axis=1)
-    se = d.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(len(d))
-    half = stats.t.ppf(0.5 + confidence / 2, max(n - 1, 1)) * se
-    return pd.DataFrame({"effect": mean, "low": mean - half, "high": mean + half, "se": se})
+def set_effects(baseline, treatment, confidence: float) -> pd.DataFrame:
+    """Per set (rows of sets x replicates arrays, or one array a set, of any lengths): the
+    paired runs, mean paired difference and t interval."""
+    return pd.DataFrame([paired_interval(np.asarray(t, dtype=float) - np.asarray(b, dtype=float),
+                                         confidence)
+                         for b, t in zip(baseline, treatment, strict=True)],
+                        columns=["runs", "effect", "low", "high", "se"])
+
+
+def paired_interval(d: np.ndarray, confidence: float) -> tuple[int, float, float, float, float]:
+    """Runs, mean, t interval at `confidence` and standard error of paired differences `d`."""
+    n = len(d)
+    mean = float(d.mean())
+    se = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+    half = float(stats.t.ppf(0.5 + confidence / 2, max(n - 1, 1))) * se
+    return n, mean, mean - half, mean + half, se
 
 
 def mixed_effect(per_set: pd.DataFrame, confidence: float, seed: int, draws: int = 4000
@@ -137,25 +157,12 @@ def holds(frame: pd.DataFrame, direction: str) -> np.ndarray:
         (frame["high"] < 0).to_numpy()
 
 
-def arm_runs(start: Scenario, changes: dict, posterior: PosteriorSets, seeds: list[int],
-             evaluator: Evaluator) -> pd.DataFrame:
-    """Summaries of an arm under every parameter set of `posterior`, on every seed (set by set,
-    the seeds in order within each)."""
-    values = [{**posterior.overrides(s), **changes} for s in range(len(posterior))]
-    return evaluate(start, seeds * len(posterior), SUMMARIES,
-                    parameter_sets=[v for v in values for _ in seeds], batch=BATCH,
-                    evaluator=evaluator)
-
-
-def run_robustness(suite: ClaimSuite, posterior: PosteriorSets, workers: int = 1,
-                   progress=None, evaluator: Evaluator | None = None) -> RobustnessResult:
-    """Every contrast of `suite` under each parameter set of `posterior` (see the module)."""
-    start = time.perf_counter()
-    reps = suite.replicates
-    seeds = [run_seed(suite.seed, 0, r, common=True) for r in range(reps)]
-    arms: list[tuple[Scenario, dict]] = []  # unique arms: start scenario and its changes
+def robustness_arms(suite: ClaimSuite) -> tuple[list[tuple[Scenario, dict]], dict]:
+    """The distinct arms of `suite` (start scenario and its changes, applied over each set's
+    values) and (claim, contrast, arm) -> position among them."""
+    arms: list[tuple[Scenario, dict]] = []
     seen: dict[str, int] = {}
-    position: dict[tuple[int, str], int] = {}
+    position: dict[tuple[int, int, str], int] = {}
     for claim in suite.claims:
         for k, contrast in enumerate(claim.contrasts):
             for arm, scenario, changes in (
@@ -166,43 +173,116 @@ def run_robustness(suite: ClaimSuite, posterior: PosteriorSets, workers: int = 1
                 if key not in seen:
                     seen[key] = len(arms)
                     arms.append((scenario, changes))
-                position[(claim.id, f"{k}:{arm}")] = seen[key]
-    total = len(arms) * len(posterior) * reps
+                position[claim.id, k, arm] = seen[key]
+    return arms, position
+
+
+def extend_arms(arms: list[tuple[Scenario, dict]], posterior: PosteriorSets,
+                measured: list[list[pd.DataFrame]], need: np.ndarray, seed: int,
+                evaluator: Evaluator) -> int:
+    """Run each arm under each set on the seeds `need[arm, set]` asks for and it has not run
+    (run r has one seed in every arm and set), all in one evaluation; the runs it took."""
+    parts, scenarios, seeds, values = [], [], [], []
+    for a, (scenario, changes) in enumerate(arms):
+        for s in range(len(posterior)):
+            have = len(measured[a][s])
+            if need[a, s] > have:
+                parts.append((a, s, int(need[a, s] - have)))
+                overrides = {**posterior.overrides(s), **changes}  # one object for the seeds
+                for r in range(have, int(need[a, s])):
+                    scenarios.append(scenario)
+                    seeds.append(run_seed(seed, 0, r, common=True))
+                    values.append(overrides)
+    if not seeds:
+        return 0
+    frame = evaluate(scenarios, seeds, SUMMARIES, parameter_sets=values, batch=BATCH,
+                     evaluator=evaluator)
+    at = 0
+    for a, s, n in parts:
+        runs = metrics(frame.iloc[at:at + n], arms[a][0].quarters)
+        measured[a][s] = pd.concat([measured[a][s], runs], ignore_index=True)
+        at += n
+    return len(seeds)
+
+
+def decided(baseline: pd.DataFrame, treatment: pd.DataFrame, expect: dict[str, str],
+            runs: int) -> bool:
+    """Whether every predicted effect's interval at INTERIM_LEVEL on the first `runs` pairs
+    lies off zero: more runs would not change where the set stands."""
+    for metric in expect:
+        _, _, low, high, _ = paired_interval(treatment[metric].to_numpy()[:runs]
+                                             - baseline[metric].to_numpy()[:runs],
+                                             INTERIM_LEVEL)
+        if not (low > 0 or high < 0):
+            return False
+    return True
+
+
+def run_robustness(suite: ClaimSuite, posterior: PosteriorSets, workers: int = 1,
+                   progress=None, evaluator: Evaluator | None = None) -> RobustnessResult:
+    """Every contrast of `suite` under each parameter set of `posterior` (see the module)."""
+    start = time.perf_counter()
+    first, cap, sets = suite.robustness_first, suite.replicates, len(posterior)
+    arms, position = robustness_arms(suite)
+    contrasts = [(claim.id, k, contrast) for claim in suite.claims
+                 for k, contrast in enumerate(claim.contrasts)]
+    wanted = {(c, k): np.full(sets, first) for c, k, _ in contrasts}
+    empty = metrics(pd.DataFrame(), suite.claims[0].contrasts[0].baseline.quarters, empty=True)
+    measured = [[empty] * sets for _ in arms]
     if progress:
-        progress(f"{len(arms)} arms x {len(posterior)} parameter sets x {reps:,} runs = "
-                 f"{total:,} runs")
+        progress(f"{len(arms)} arms x {sets} parameter sets x {first:,} runs"
+                 + (f", up to {cap:,} where a set is undecided" if cap > first else ""))
+    total = 0
     with open_evaluator(evaluator, workers) as pool:
-        measured = [metrics(arm_runs(scenario, changes, posterior, seeds, pool),
-                            scenario.quarters) for scenario, changes in arms]
+        while True:
+            need = np.zeros((len(arms), sets), dtype=int)
+            for c, k, _ in contrasts:
+                for arm in ("baseline", "treatment"):
+                    at = position[c, k, arm]
+                    need[at] = np.maximum(need[at], wanted[c, k])
+            total += extend_arms(arms, posterior, measured, need, suite.seed, pool)
+            more = 0
+            for c, k, contrast in contrasts:
+                b, t = position[c, k, "baseline"], position[c, k, "treatment"]
+                for s in range(sets):
+                    n = wanted[c, k][s]
+                    if n < cap and not decided(measured[b][s], measured[t][s],
+                                               contrast.expect, n):
+                        wanted[c, k][s] = min(n + first, cap)
+                        more += 1
+            if not more:
+                break
+            if progress:
+                progress(f"{more} undecided contrasts and sets: {first:,} more paired runs each")
     table, per_set, rules = [], [], []
     set_frame = posterior.frame()
-    for claim in suite.claims:
-        for k, contrast in enumerate(claim.contrasts):
-            b = measured[position[(claim.id, f"{k}:baseline")]]
-            t = measured[position[(claim.id, f"{k}:treatment")]]
-            for metric, direction in contrast.expect.items():
-                shape = (len(posterior), reps)
-                effects = set_effects(b[metric].to_numpy().reshape(shape),
-                                      t[metric].to_numpy().reshape(shape), suite.confidence)
-                held = holds(effects, direction)
-                share = float(held.mean())
-                effect, low, high = mixed_effect(effects, suite.confidence,
-                                                 seed=suite.seed + len(table))
-                table.append({"claim": claim.id, "contrast": contrast.name, "metric": metric,
-                              "predicted": direction, "sets": len(posterior),
-                              "share_holding": share, "effect": effect, "effect_lo": low,
-                              "effect_hi": high, "verdict": verdict_of_share(share)})
-                per_set.append(effects.drop(columns="se").assign(
-                    claim=claim.id, contrast=contrast.name, metric=metric,
-                    posterior_set=np.arange(len(posterior)), holds=held,
-                    predicted_sign=signed(effects, direction)))
-                if verdict_of_share(share) == CONDITIONAL:
-                    rules.append({"claim": claim.id, "contrast": contrast.name,
-                                  "metric": metric, **where_it_holds(set_frame, held,
-                                                                     list(posterior.keys))})
+    for c, k, contrast in contrasts:
+        b = measured[position[c, k, "baseline"]]
+        t = measured[position[c, k, "treatment"]]
+        n = wanted[c, k]
+        for metric, direction in contrast.expect.items():
+            effects = set_effects([b[s][metric].to_numpy()[:n[s]] for s in range(sets)],
+                                  [t[s][metric].to_numpy()[:n[s]] for s in range(sets)],
+                                  suite.confidence)
+            held = holds(effects, direction)
+            share = float(held.mean())
+            effect, low, high = mixed_effect(effects, suite.confidence,
+                                             seed=suite.seed + len(table))
+            table.append({"claim": c, "contrast": contrast.name, "metric": metric,
+                          "predicted": direction, "sets": sets,
+                          "share_holding": share, "effect": effect, "effect_lo": low,
+                          "effect_hi": high, "verdict": verdict_of_share(share)})
+            per_set.append(effects.drop(columns="se").assign(
+                claim=c, contrast=contrast.name, metric=metric,
+                posterior_set=np.arange(sets), holds=held,
+                predicted_sign=signed(effects, direction)))
+            if verdict_of_share(share) == CONDITIONAL:
+                rules.append({"claim": c, "contrast": contrast.name,
+                              "metric": metric, **where_it_holds(set_frame, held,
+                                                                 list(posterior.keys))})
     per_set_frame = pd.concat(per_set, ignore_index=True)[
-        ["claim", "contrast", "metric", "posterior_set", "effect", "low", "high", "holds",
-         "predicted_sign"]]
+        ["claim", "contrast", "metric", "posterior_set", "runs", "effect", "low", "high",
+         "holds", "predicted_sign"]]
     return RobustnessResult(pd.DataFrame(table, columns=COLUMNS), per_set_frame, set_frame,
                             pd.DataFrame(rules, columns=["claim", "contrast", "metric", "rule",
                                                          "coverage", "density", "sentence"]),

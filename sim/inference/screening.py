@@ -113,14 +113,17 @@ def screen(suite, runs: int = RUNS, workers: int = 1, progress=None,
         progress(f"screening {len(values)} parameters over their ranges: {len(arms)} arms x "
                  f"{len(points)} values x {runs} runs = {total:,} runs")
     from sim.inference.claims import metrics  # claims imports this module's callers
+    scenarios, parameter_sets = [], []
+    for scenario, changes in arms:  # one evaluation for all, so no worker waits between arms
+        sets = [({key: value} if key else {}) | changes for key, value in points]
+        scenarios += [scenario] * (len(points) * runs)
+        parameter_sets += [s for s in sets for _ in seeds]  # one object a set: built once
     with open_evaluator(evaluator, workers) as pool:
-        measured = []
-        for scenario, changes in arms:
-            sets = [({key: value} if key else {}) | changes for key, value in points]
-            frame = evaluate(scenario, seeds * len(points), SUMMARIES,
-                             parameter_sets=[s for s in sets for _ in seeds], batch=BATCH,
-                             evaluator=pool)
-            measured.append(metrics(frame, scenario.quarters))
+        frame = evaluate(scenarios, seeds * len(points) * len(arms), SUMMARIES,
+                         parameter_sets=parameter_sets, batch=BATCH, evaluator=pool)
+    each = len(points) * runs
+    measured = [metrics(frame.iloc[a * each:(a + 1) * each].reset_index(drop=True),
+                        scenario.quarters) for a, (scenario, _) in enumerate(arms)]
     rows = []
     for claim in suite.claims:
         for k, contrast in enumerate(claim.contrasts):

@@ -96,19 +96,27 @@ def settings_of_sets(parameter_sets: Iterable[Mapping[str, Any]]
                      ) -> list[tuple[Setting, ...] | Mapping[str, Any]]:
     """Parameter sets (dicts of dotted keys, with an optional '@QUARTER', to values) as
     settings, each distinct key and date parsed once for all the sets. A set with a key that
-    does not parse stays a dict, to be refused where it is applied."""
+    does not parse stays a dict, to be refused where it is applied. A set given again (the same
+    object, as for every seed of one parameter set) is read once and is the same object in the
+    output, so a batch pickles it once and builds its scenario once."""
     read: dict[str, Setting] = {}
     out: list[tuple[Setting, ...] | Mapping[str, Any]] = []
+    done: dict[int, tuple[Mapping[str, Any], tuple[Setting, ...] | Mapping[str, Any]]] = {}
     for values in parameter_sets:
+        if id(values) in done:  # the set is held in `done`, so its id is not reused
+            out.append(done[id(values)][1])
+            continue
         try:
             row = []
             for text, value in values.items():
                 if text not in read:
                     read[text] = settings_of({text: value})[0]
                 row.append(dataclasses.replace(read[text], value=value))
-            out.append(tuple(row))
+            settings: tuple[Setting, ...] | Mapping[str, Any] = tuple(row)
         except InputError:
-            out.append(values)
+            settings = values
+        done[id(values)] = (values, settings)
+        out.append(settings)
     return out
 
 

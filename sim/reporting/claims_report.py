@@ -20,6 +20,7 @@ from sim.inference.claims import (
     ClaimsResult,
     ClaimSuite,
 )
+from sim.inference.robustness import INTERIM_LEVEL
 from sim.inference.verdicts import CLAIM_VERDICTS, FEW_PAIRS, corrected_confidence, few_pairs
 from sim.model.keys import reach, split_dated
 from sim.model.params import Key
@@ -168,8 +169,8 @@ def _verdicts_section(suite: ClaimSuite, result: ClaimsResult, robustness,
     if robustness is not None:
         head.add(f"Across the posterior: every contrast also ran under "
                  f"{int(robustness.table['sets'].max())} parameter sets drawn by weight from a "
-                 f"calibration's posterior, {suite.replicates:,} paired runs per arm and set on "
-                 f"the same seeds ({robustness.runs:,} runs, {robustness.seconds:.0f} s). An "
+                 f"calibration's posterior, {_set_runs(suite)} on the same seeds "
+                 f"({robustness.runs:,} runs, {robustness.seconds:.0f} s). An "
                  "effect holds in a set when its 95 % interval lies on the predicted side of "
                  "zero; it is robust where it holds in at least 90 % of the sets, conditional "
                  "in 10 – 90 %, and does not hold below 10 % (`robustness.csv`; per set, with "
@@ -200,6 +201,16 @@ def _verdicts_section(suite: ClaimSuite, result: ClaimsResult, robustness,
                  "it holds (`assumed_or_found.csv`).")
         head.add(Table(words.assign(claim=words["claim"].astype(str))))
     return head
+
+
+def _set_runs(suite: ClaimSuite) -> str:
+    """The paired runs per arm and set of the robustness passes, in words."""
+    first, cap = suite.robustness_first, suite.replicates
+    if first == cap:
+        return f"{cap:,} paired runs per arm and set"
+    return (f"{first:,} paired runs per arm and set, and {first:,} more at a time while a set "
+            f"is undecided (its interval at {INTERIM_LEVEL * 100:.1f} % crosses zero), up to "
+            f"{cap:,}")
 
 
 def _claim_section(claim: Claim, verdict: dict, result: ClaimsResult, holm_p: pd.Series,
