@@ -505,6 +505,22 @@ def test_a_scenario_path_in_a_file_resolves_against_that_files_folder(tmp_path, 
                   "--no-report", "--workers", "1")[0] == 0
 
 
+def test_a_record_path_in_a_calibration_file_resolves_against_that_files_folder(
+        tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    for name in ("mikta.toml", "mikta.csv"):
+        (tmp_path / "sub" / name).write_bytes((ROOT / "seeds" / "records" / name).read_bytes())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    path = elsewhere / "calibration.toml"
+    path.write_text(SMC.format(name="here", key="group.standby").replace(
+        'cases = ["mikta"]', 'cases = ["sub/mikta.toml"]'), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # sub/mikta.toml exists here, not beside the file
+    refused(["calibrate", path, "--out", tmp_path / "c"], str(path), "calibration.cases",
+            "sub/mikta.toml", str(elsewhere))
+    assert not (tmp_path / "c").exists()
+
+
 # ------------------------------------------------------------------ 6. the Python API
 
 

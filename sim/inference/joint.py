@@ -55,7 +55,13 @@ from sim.inference.calibration import (
     CalibrationFile,
 )
 from sim.inference.population_level import PopulationLevel, population_level
-from sim.inference.records import Record, common_years, load_record, record_scenario
+from sim.inference.records import (
+    Record,
+    builtin_records,
+    common_years,
+    load_record,
+    record_scenario,
+)
 from sim.model import rules
 from sim.model.files import Section, check_fits, dotted_keys
 from sim.model.labels import LEVELS
@@ -252,6 +258,11 @@ def _cases(head: Section) -> list[CaseTarget]:
     cases = []
     for ref in refs:
         local = head.folder / ref
+        if not local.is_file() and ref not in builtin_records():  # never a path from elsewhere
+            raise head.error("cases", "names no record.", ref,
+                             f"a record file relative to {head.folder} (the folder of the "
+                             f"calibration file), or a shipped record: "
+                             f"{', '.join(builtin_records())}.")
         try:
             record = load_record(local if local.is_file() else ref)
         except InputError:
