@@ -277,6 +277,19 @@ def test_a_value_read_on_joining_may_change_before_a_member_joins():
     assert plain.series["engagement"][q, korea] != later.series["engagement"][q, korea]
 
 
+def test_more_parameter_sets_than_replicates_are_refused(tmp_path):
+    folder = posterior_folder(tmp_path / "cal", {"group.base_rate": [2.0, 3.0, 4.0, 5.0]})
+    spec = experiment_file(tmp_path)  # 4 replicates: replicate r runs set r mod --sets
+    text = refused(["experiment", spec, "--posterior", folder, "--sets", "5", "--out",
+                    tmp_path / "e", "--quiet"], "--sets", "4 replicates", "never run")
+    assert "= 5" in text or "5 parameter sets" in text
+    assert not (tmp_path / "e").exists()
+    code, _, stderr = invoke("experiment", str(spec), "--posterior", str(folder), "--sets", "5",
+                             "--replicates", "5", "--out", str(tmp_path / "e"), "--quiet",
+                             "--workers", "1", "--no-report")
+    assert code == 0, stderr
+
+
 def test_a_horizon_in_fixed_is_refused(tmp_path):
     path = experiment_file(tmp_path, extra="\n[fixed]\nyears = 5\n")
     refused(["experiment", path, "--out", tmp_path / "e"], str(path), "fixed.years",
@@ -308,6 +321,25 @@ def test_more_workers_than_cores_run_on_the_cores(tmp_path):
     assert "--workers 1,000" in stderr and "warning" in stderr
     manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
     assert manifest["workers"] == machine_cores() < 1000
+
+
+def test_a_local_dask_cluster_gets_no_more_workers_than_cores(tmp_path, monkeypatch):
+    from sim.experiments import evaluation
+
+    asked = []
+
+    def started(workers, scheduler):
+        asked.append((workers, scheduler))
+        raise UserError("stopped before any work")
+
+    monkeypatch.setattr(evaluation, "DaskBackend", started)
+    text = refused(["experiment", experiment_file(tmp_path), "--backend", "dask", "--workers",
+                    "1000", "--out", tmp_path / "e", "--quiet"], "stopped before any work")
+    assert asked == [(evaluation.machine_cores(), None)]
+    assert "--workers 1,000" in text and "local Dask cluster" in text
+    for workers in (1.5, "2", True, 0):  # the Python API: a whole number of workers, or None
+        with pytest.raises(UserError, match="--workers"):
+            evaluation.check_execution("local", workers, None)
 
 
 # ------------------------------------------------------------------ 3. shapes and sizes

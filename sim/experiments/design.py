@@ -225,7 +225,15 @@ def _check_report(report: Section, base: Scenario) -> None:
 
 def with_posterior(experiment: Experiment, folder: str | Path, sets: int) -> Experiment:
     """The experiment with `sets` parameter sets drawn by weight from a calibration's folder:
-    replicate r runs set r mod `sets` at every design point (sim.experiments.posterior)."""
+    replicate r runs set r mod `sets` at every design point (sim.experiments.posterior), so
+    more sets than replicates are refused: the sets past the replicates would never run."""
+    if sets > experiment.replicates:
+        raise InputError("--sets", f"asks for {sets:,} parameter sets, but replicate r runs set "
+                         f"r mod --sets and experiment {experiment.name} has "
+                         f"{experiment.replicates:,} replicates: the sets past "
+                         f"{experiment.replicates:,} would never run.", value=sets,
+                         allowed=f"at most the replicates, {experiment.replicates:,} (or more "
+                         "--replicates).")
     drawn = draw_sets(folder, sets, experiment.seed, experiment.base)
     for i in range(len(drawn)):  # a point the model refuses is a failed run; a set, an error
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
+import numbers
 import os
 import signal
 import threading
@@ -332,14 +333,20 @@ def check_execution(backend: str, workers: int | None, scheduler: str | None) ->
     if scheduler and backend != "dask":
         raise UserError("--scheduler needs --backend dask.")
     cores = machine_cores()
-    workers = workers or cores
+    if workers is not None and (isinstance(workers, bool) or
+                                not isinstance(workers, numbers.Integral)):
+        raise UserError(f"--workers {workers!r}: is not a whole number. Allowed: a whole number "
+                        "of worker processes, at least 1 (or None for one a core).")
+    workers = cores if workers is None else int(workers)
     if workers < 1:
         raise UserError(f"--workers {workers}: needs at least one worker.")
-    if backend == "local" and workers > cores:
+    if not scheduler and workers > cores:  # local processes, or a Dask cluster started here
+        where = "a local Dask cluster of" if backend == "dask" else ""
         warnings.warn(InputWarning(
             f"--workers {workers:,}: this machine has {cores} core{'s' if cores != 1 else ''} "
-            f"for this process; {cores} worker process{'es' if cores != 1 else ''} "
-            "run instead (more would only wait for one another)."), stacklevel=2)
+            f"for this process; {where} {cores} worker process{'es' if cores != 1 else ''} "
+            "run instead (more would only wait for one another).".replace("  ", " ")),
+            stacklevel=2)
         return cores
     return workers
 
