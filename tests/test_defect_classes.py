@@ -312,6 +312,15 @@ def test_a_calibration_on_dask_runs_on_dask_whatever_its_method(tmp_path, monkey
             "tcp://here:1)")
 
 
+def test_an_option_the_calibrations_method_reads_not_is_refused(tmp_path):
+    path = tmp_path / "calibration.toml"
+    path.write_text(SMC.format(name="smc", key="group.standby"), encoding="utf-8")
+    for argv in (["--draws", "50"], ["--method", "smc", "--draws", "50"]):
+        refused(["calibrate", path, *argv, "--out", tmp_path / "c"], "--draws 50", "ABC-SMC",
+                "reads no draws")
+    assert not (tmp_path / "c").exists()
+
+
 def test_more_workers_than_cores_run_on_the_cores(tmp_path):
     from sim.experiments.evaluation import machine_cores
 
@@ -386,6 +395,17 @@ def test_a_file_too_large_is_refused(tmp_path):
 
 
 def test_counts_of_runs_and_sets_are_checked_before_any_work(tmp_path):
+    path = tmp_path / "calibration.toml"
+    path.write_text(SMC.format(name="large", key="group.standby").replace(
+        "population_size = 4", f"population_size = {10**12}"), encoding="utf-8")
+    refused(["calibrate", path, "--out", tmp_path / "c"], str(path),
+            "calibration.population_size", "memory")
+    folder = posterior_folder(tmp_path / "cal", {"group.base_rate": [2.0, 3.0, 4.0, 5.0]})
+    refused(["claims", ROOT / "experiments" / "claims.toml", "--posterior", folder, "--sets",
+             str(10**15), "--out", tmp_path / "cl"], "--sets", "memory")
+    with pytest.raises(UserError, match="memory"):
+        sim.simulate(load_scenario("mikta", years=2), range(10**15))
+    assert not any((tmp_path / name).exists() for name in ("c", "cl"))
     refused(["experiment", experiment_file(tmp_path), "--replicates", str(10**15), "--out",
              tmp_path / "e"], "--replicates", "memory")
     sets = [part for i in range(1001) for part in ("--set", f"group.base_rate={i}")]

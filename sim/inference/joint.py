@@ -175,6 +175,9 @@ def load_joint(path: str | Path, draws: int | None = None) -> JointCalibration:
         "replicates": get("replicates", int, 1, lambda v: 1 <= v <= 1000,
                           "a whole number of runs from 1 to 1000."),
     }
+    check_fits("parameter sets a generation", smc["population_size"],
+               DRAW_BYTES + 8 * (len(priors) + statistics), file.source,
+               "calibration.population_size", smc["population_size"])
     return JointCalibration(settings["name"], settings["description"], tuple(cases),
                             settings["draws"], settings["accept"], settings["seed"],
                             settings["predictive_runs"], priors, file.source, long_run,

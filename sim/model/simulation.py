@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,6 +107,8 @@ def checked_seeds(seeds: Sequence[int] | int, caller: str = "simulate") -> list[
     if isinstance(seeds, str | bytes | Scenario) or not isinstance(seeds, Iterable):
         raise UserError(f"{caller}: seeds must be a list of whole numbers, not "
                         f"{type(seeds).__name__}.")
+    if isinstance(seeds, Sized):  # a range of 10**15 seeds is refused before it is listed
+        check_fits("runs", len(seeds), SUMMARY_BYTES, caller, None, f"{len(seeds):,} seeds")
     seeds = list(seeds)
     for seed in seeds:
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or \
