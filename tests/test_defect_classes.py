@@ -170,6 +170,18 @@ def test_a_history_of_another_calibration_or_no_history_is_not_resumed(tmp_path)
         connection.execute(f"drop table {IDENTITY_TABLE}")
     connection.close()
     refused(resume, str(history), "does not say which calibration wrote it")
+    (folder / "calibration.toml").write_bytes(other.read_bytes())  # its own history, damaged
+    for statement, problem in (("delete from parameters", "generation 0 holds 0 parameter"),
+                               ("drop table particles", "generation 0 holds 0 parameter"),
+                               ("delete from populations", "no record of the calibration's "
+                                                            "start")):
+        history.write_bytes(good)
+        with sqlite3.connect(history) as connection:
+            connection.execute(statement)
+        connection.close()
+        assert problem in refused(["calibrate", other, "--out", folder, "--workers", "1",
+                                   "--resume"], str(history), "is damaged")
+    assert not (folder / "posterior.parquet").exists()
 
 
 # ------------------------------------------------------------------ 2. one meaning per input
