@@ -490,6 +490,29 @@ def test_report_on_a_file_or_a_broken_manifest_says_so(tmp_path):
     manifest["experiment"]["years"] = "six"
     (out / "manifest.json").write_text(json.dumps(manifest))
     refused(["report", out], "experiment.years", "wrong type")
+    manifest["experiment"]["years"] = 6
+    chunk = next(iter(manifest["chunks"]["files"]))
+    for path, value in ((("seeds",), []), (("resumed",), 7), (("seconds",), "x"),
+                        (("command",), [1]), (("experiment", "scenario"), None),
+                        (("chunks", "files", chunk, "timeseries"), []),
+                        (("experiment", "factors", "group.secretariat"), 7)):
+        broken = json.loads(json.dumps(manifest))
+        *parents, last = path
+        table = broken
+        for key in parents:
+            table = table[key]
+        if value is None:  # an entry missing
+            del table[last]
+        else:
+            table[last] = value
+        (out / "manifest.json").write_text(json.dumps(broken))
+        refused(["report", out], "manifest.json", ".".join(path[:2]))
+    for key, value in (("years", 5), ("description", "another"), ("seed", 4)):
+        (out / "manifest.json").write_text(json.dumps(
+            {**manifest, "experiment": {**manifest["experiment"], key: value}}))
+        refused(["report", out], "manifest.json", "no longer give the hash")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert invoke("report", str(out))[0] == 0  # as the experiment wrote it
 
 
 def short_record(folder: Path, until: str = "2014-06-30", **replace: str) -> Path:

@@ -18,6 +18,7 @@ from sim.experiments.storage import (
     RUNS,
     TIMESERIES,
     ResultsFolder,
+    manifest_hash_problem,
     manifest_problem,
 )
 from sim.model.params import Scenario
@@ -134,6 +135,11 @@ def _read_manifest(path: Path) -> dict:
     if problem is not None:
         raise UserError(f"{path / MANIFEST}: {problem}, so it is not the manifest of an "
                         f"experiment. Expected {expected}.")
+    changed = manifest_hash_problem(manifest)
+    if changed is not None:
+        raise UserError(f"{path / MANIFEST}: {changed}, so it no longer says what ran. Restore "
+                        "it, or run the experiment again (`minilat experiment FILE --force "
+                        f"--out {path}`).")
     status = manifest.get("status")
     if status != "finished":
         source = manifest.get("experiment_file") or "FILE"
