@@ -467,6 +467,30 @@ def test_force_deletes_what_the_command_wrote_and_nothing_else(tmp_path):
         ["notes.txt", "runs.parquet"]
 
 
+def test_a_population_and_an_experiment_never_share_a_folder(tmp_path):
+    from test_fuzz import POPULATION
+
+    population = tmp_path / "population.toml"
+    population.write_text(POPULATION, encoding="utf-8")
+    groups, runs = tmp_path / "groups", tmp_path / "runs"
+    common = ["--workers", "1", "--quiet"]
+    assert invoke("population", str(population), "--out", str(groups), *common)[0] == 0
+    assert invoke("experiment", str(experiment_file(tmp_path)), "--out", str(runs), *common,
+                  "--no-report")[0] == 0
+    before = {folder: sorted(p.name for p in folder.iterdir()) for folder in (groups, runs)}
+    refused(["experiment", experiment_file(tmp_path), "--out", groups, "--force", *common],
+            str(groups), "minilat population")
+    refused(["population", population, "--out", runs, "--force", *common], str(runs),
+            "minilat experiment")
+    refused(["report", groups], str(groups), "minilat population", "its own report")
+    assert before == {folder: sorted(p.name for p in folder.iterdir()) for folder in (groups, runs)}
+    (groups / "notes.txt").write_text("mine")
+    code, _, stderr = invoke("population", str(population), "--out", str(groups), "--force",
+                             *common)
+    assert code == 0, stderr  # its own files go and come back; the user's stays
+    assert sorted(p.name for p in groups.iterdir()) == sorted([*before[groups], "notes.txt"])
+
+
 @pytest.mark.parametrize("name", ["timeseries.parquet", "runs.parquet", "report.md"])
 def test_a_file_where_the_experiment_writes_a_folder_is_named(tmp_path, name):
     out = tmp_path / "e"

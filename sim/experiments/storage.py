@@ -300,10 +300,14 @@ def atomic_write_parquet(path: Path, frame: pd.DataFrame | pa.Table,
 
 
 class ResultsFolder:
-    """The folder of one experiment's results."""
+    """The folder of one experiment's results (or a population's: `kind` "population", its
+    runs in `runs` and its tables, `outputs`, beside them)."""
 
-    def __init__(self, path: str | Path, runs: str = RUNS):
+    def __init__(self, path: str | Path, runs: str = RUNS, kind: str = "experiment",
+                 outputs: tuple[str, ...] = ()):
         self.path = Path(path)
+        self.kind = kind
+        self.outputs = outputs
         self.runs_dir = self.path / runs
         self.timeseries_dir = self.path / TIMESERIES
         self.manifest_path = self.path / MANIFEST
@@ -314,7 +318,8 @@ class ResultsFolder:
     def own_entries(self) -> list[Path]:
         """What an experiment and its report write in the folder."""
         return [self.runs_dir, self.timeseries_dir, self.path / "figures", self.manifest_path,
-                self.errors_path, self.path / "report.md", self.path / "report.html"]
+                self.errors_path, self.path / "report.md", self.path / "report.html",
+                *(self.path / name for name in self.outputs)]
 
     def has_results(self) -> bool:
         return any(path.exists() for path in self.own_entries())
@@ -322,14 +327,14 @@ class ResultsFolder:
     def check_kind(self) -> None:
         """Refuse a folder of another command's results, or one where a file stands in place
         of a folder the experiment writes (or the other way round)."""
-        other = kinds.refuse_other_kind(self.path, "experiment")
+        other = kinds.refuse_other_kind(self.path, self.kind)
         if other is not None:
             raise UserError(other)
         for path in self.own_entries():
             folder = path in (self.runs_dir, self.timeseries_dir, self.path / "figures")
             if path.exists() and path.is_dir() != folder:
                 raise UserError(f"{path}: is a {'file' if folder else 'folder'}, where the "
-                                f"experiment writes a {'folder' if folder else 'file'} of that "
+                                f"{self.kind} writes a {'folder' if folder else 'file'} of that "
                                 "name. Move it, or choose another --out.")
 
     def chunk_size_on_disk(self, total: int) -> int | None:
@@ -366,12 +371,12 @@ class ResultsFolder:
             self.check_kind()
         if not self.has_results():
             self._make()
-            kinds.note_written(self.path, "experiment", {p.name for p in self.path.iterdir()})
+            kinds.note_written(self.path, self.kind, {p.name for p in self.path.iterdir()})
             return None
         if force:
             self.clear()
             self._make()
-            kinds.note_written(self.path, "experiment", {p.name for p in self.path.iterdir()})
+            kinds.note_written(self.path, self.kind, {p.name for p in self.path.iterdir()})
             return None
         if not resume:
             raise UserError(f"{self.path} already holds results. Use --resume to continue "

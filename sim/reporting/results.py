@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from sim.errors import UserError
+from sim.experiments import kinds
 from sim.experiments.storage import (
     MANIFEST,
     RUNS,
@@ -123,6 +124,11 @@ def _read_manifest(path: Path) -> dict:
         raise UserError(f"{path}: is a file, not a results folder. Expected {expected}.")
     if not path.is_dir():
         raise UserError(f"{path}: no such folder. Expected {expected}.")
+    found = kinds.kind_of(path)
+    if found not in (None, "experiment"):
+        raise UserError(f"{path}: holds the results of `{kinds.COMMANDS.get(found, found)}`, "
+                        f"not of `minilat experiment`; that command writes its own report. "
+                        f"Expected {expected}.")
     if not (path / MANIFEST).is_file() or not (path / RUNS).exists():
         missing = " and ".join(name for name in (MANIFEST, RUNS) if not (path / name).exists())
         raise UserError(f"{path} is not a results folder: it has no {missing}. Expected "
