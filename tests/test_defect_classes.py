@@ -664,3 +664,26 @@ def test_the_python_api_refuses_arguments_of_another_kind_or_count():
             call()
     # one text is one setting, not a list of its characters
     assert sim.with_overrides(s, "group.base_rate=2.5").group.base_rate == 2.5
+
+
+def test_every_entry_of_the_python_api_refuses_arguments_of_another_kind(tmp_path):
+    s = load_scenario("mikta", years=2)
+    for seed in (1.7, -1, True, "3"):  # the Mesa model, as simulate: no seed rounded to another
+        with pytest.raises(UserError, match="MinilateralModel: the seed"):
+            sim.MinilateralModel(s, seed)
+    with pytest.raises(UserError, match="MinilateralModel: the seed"):
+        sim.MinilateralModel(s, 1, activation_seed=2.5)
+    for overrides, match in ((5, "int is not overrides"), ({5: 2}, "the key 5"),
+                             ([b"group.base_rate=2"], "not a KEY=VALUE text")):
+        with pytest.raises(UserError, match=match):
+            sim.with_overrides(s, overrides)
+    assert sim.with_overrides("mikta", {"group.base_rate": 2.5}).group.base_rate == 2.5
+    with pytest.raises(UserError, match="not int"):
+        sim.with_overrides(5, {})
+    for parameter_sets in (5, {"group.base_rate": 2.0}, ["group.base_rate=2"]):
+        with pytest.raises(UserError, match="parameter_sets must be a list of dicts"):
+            sim.evaluate(s, [1], parameter_sets=parameter_sets)
+    with pytest.raises(UserError, match="not int"):
+        sim.execute(5, tmp_path / "e")
+    outcome = sim.execute(str(experiment_file(tmp_path)), tmp_path / "e", workers=1)
+    assert outcome.total == 8  # a path is read as the command line reads it

@@ -238,6 +238,12 @@ def evaluate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
     if failures not in FAILURES:
         raise ValueError(f"failures must be one of {', '.join(FAILURES)}, got {failures!r}")
     seeds = checked_seeds(seeds, "evaluate")
+    if parameter_sets is not None and (
+            isinstance(parameter_sets, str | bytes | Mapping) or
+            not isinstance(parameter_sets, Sequence) or
+            not all(isinstance(one, Mapping) for one in parameter_sets)):
+        raise UserError("evaluate: parameter_sets must be a list of dicts of dotted keys to "
+                        f"values, one for each seed; not {type(parameter_sets).__name__}.")
     if parameter_sets is not None and len(parameter_sets) != len(seeds):
         raise UserError(f"evaluate: {len(parameter_sets):,} parameter sets for {len(seeds):,} "
                         "seeds. Allowed: one parameter set for each seed.")

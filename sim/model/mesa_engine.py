@@ -117,6 +117,11 @@ class MinilateralModel(mesa.Model):
         activation_seed: int | None = None,
         collect_data: bool = False,
     ):
+        from sim.model.simulation import checked_seeds  # it imports this module
+
+        seed = checked_seeds([seed], "MinilateralModel")[0]  # 1.7 is no seed, not seed 1
+        if activation_seed is not None:
+            activation_seed = checked_seeds([activation_seed], "MinilateralModel")[0]
         super().__init__(rng=seed if activation_seed is None else activation_seed)
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario, overrides, years)
