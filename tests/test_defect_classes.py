@@ -687,3 +687,19 @@ def test_every_entry_of_the_python_api_refuses_arguments_of_another_kind(tmp_pat
         sim.execute(5, tmp_path / "e")
     outcome = sim.execute(str(experiment_file(tmp_path)), tmp_path / "e", workers=1)
     assert outcome.total == 8  # a path is read as the command line reads it
+
+
+def test_a_count_given_through_the_python_api_is_a_whole_number(tmp_path):
+    from test_fuzz import POPULATION
+
+    from sim.inference.population_file import load_population
+
+    path = tmp_path / "population.toml"
+    path.write_text(POPULATION, encoding="utf-8")
+    for call in (lambda v: sim.load_experiment(experiment_file(tmp_path), replicates=v),
+                 lambda v: sim.load_claims(ROOT / "experiments" / "claims.toml", replicates=v),
+                 lambda v: load_population(path, groups=v)):
+        for value in (1.5, True, 0, "12"):
+            with pytest.raises(UserError, match=f"{value!r} is not a whole number"):
+                call(value)
+    assert sim.load_experiment(experiment_file(tmp_path), replicates=3).replicates == 3

@@ -30,7 +30,14 @@ from sim.experiments.posterior import (
     draw_sets,
     scenario_of,
 )
-from sim.model.files import Section, check_fits, dotted_keys, find_line, read_toml
+from sim.model.files import (
+    Section,
+    check_count,
+    check_fits,
+    dotted_keys,
+    find_line,
+    read_toml,
+)
 from sim.model.keys import check_key_value, split_dated
 from sim.model.params import Key, Scenario
 from sim.model.quarters import quarter_within, quarters_within
@@ -200,9 +207,8 @@ def _settings(head: Section, stem: str, replicates: int | None, engine: str | No
         "description": get("description", str, ""),
     }
     if replicates is not None:
-        if replicates < 1:
-            raise InputError("--replicates", "must be at least 1.", value=replicates)
-        settings["replicates"] = replicates
+        settings["replicates"] = check_count("--replicates", replicates, 1,
+                                             "a whole number of runs, at least 1.")
     if engine is not None:
         if engine not in ENGINES:
             raise InputError("--engine", "is not an engine.", value=engine,
