@@ -14,13 +14,12 @@ import pyarrow.dataset as ds
 
 from sim.errors import UserError
 from sim.experiments import kinds
+from sim.experiments.manifest import manifest_hash_problem, manifest_problem
 from sim.experiments.storage import (
     MANIFEST,
     RUNS,
     TIMESERIES,
     ResultsFolder,
-    manifest_hash_problem,
-    manifest_problem,
 )
 from sim.model.params import Scenario
 from sim.model.scenario_files import resolve, with_overrides
