@@ -170,6 +170,18 @@ def test_a_history_of_another_calibration_or_no_history_is_not_resumed(tmp_path)
         connection.execute(f"drop table {IDENTITY_TABLE}")
     connection.close()
     refused(resume, str(history), "does not say which calibration wrote it")
+    (folder / "calibration.toml").write_bytes(other.read_bytes())  # its own history, damaged
+    for statement, problem in (("delete from parameters", "generation 0 holds 0 parameter"),
+                               ("drop table particles", "generation 0 holds 0 parameter"),
+                               ("delete from populations", "no record of the calibration's "
+                                                            "start")):
+        history.write_bytes(good)
+        with sqlite3.connect(history) as connection:
+            connection.execute(statement)
+        connection.close()
+        assert problem in refused(["calibrate", other, "--out", folder, "--workers", "1",
+                                   "--resume"], str(history), "is damaged")
+    assert not (folder / "posterior.parquet").exists()
 
 
 # ------------------------------------------------------------------ 2. one meaning per input
@@ -277,6 +289,19 @@ def test_a_value_read_on_joining_may_change_before_a_member_joins():
     assert plain.series["engagement"][q, korea] != later.series["engagement"][q, korea]
 
 
+def test_more_parameter_sets_than_replicates_are_refused(tmp_path):
+    folder = posterior_folder(tmp_path / "cal", {"group.base_rate": [2.0, 3.0, 4.0, 5.0]})
+    spec = experiment_file(tmp_path)  # 4 replicates: replicate r runs set r mod --sets
+    text = refused(["experiment", spec, "--posterior", folder, "--sets", "5", "--out",
+                    tmp_path / "e", "--quiet"], "--sets", "4 replicates", "never run")
+    assert "= 5" in text or "5 parameter sets" in text
+    assert not (tmp_path / "e").exists()
+    code, _, stderr = invoke("experiment", str(spec), "--posterior", str(folder), "--sets", "5",
+                             "--replicates", "5", "--out", str(tmp_path / "e"), "--quiet",
+                             "--workers", "1", "--no-report")
+    assert code == 0, stderr
+
+
 def test_a_horizon_in_fixed_is_refused(tmp_path):
     path = experiment_file(tmp_path, extra="\n[fixed]\nyears = 5\n")
     refused(["experiment", path, "--out", tmp_path / "e"], str(path), "fixed.years",
@@ -299,6 +324,15 @@ def test_a_calibration_on_dask_runs_on_dask_whatever_its_method(tmp_path, monkey
             "tcp://here:1)")
 
 
+def test_an_option_the_calibrations_method_reads_not_is_refused(tmp_path):
+    path = tmp_path / "calibration.toml"
+    path.write_text(SMC.format(name="smc", key="group.standby"), encoding="utf-8")
+    for argv in (["--draws", "50"], ["--method", "smc", "--draws", "50"]):
+        refused(["calibrate", path, *argv, "--out", tmp_path / "c"], "--draws 50", "ABC-SMC",
+                "reads no draws")
+    assert not (tmp_path / "c").exists()
+
+
 def test_more_workers_than_cores_run_on_the_cores(tmp_path):
     from sim.experiments.evaluation import machine_cores
 
@@ -308,6 +342,25 @@ def test_more_workers_than_cores_run_on_the_cores(tmp_path):
     assert "--workers 1,000" in stderr and "warning" in stderr
     manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
     assert manifest["workers"] == machine_cores() < 1000
+
+
+def test_a_local_dask_cluster_gets_no_more_workers_than_cores(tmp_path, monkeypatch):
+    from sim.experiments import evaluation
+
+    asked = []
+
+    def started(workers, scheduler):
+        asked.append((workers, scheduler))
+        raise UserError("stopped before any work")
+
+    monkeypatch.setattr(evaluation, "DaskBackend", started)
+    text = refused(["experiment", experiment_file(tmp_path), "--backend", "dask", "--workers",
+                    "1000", "--out", tmp_path / "e", "--quiet"], "stopped before any work")
+    assert asked == [(evaluation.machine_cores(), None)]
+    assert "--workers 1,000" in text and "local Dask cluster" in text
+    for workers in (1.5, "2", True, 0):  # the Python API: a whole number of workers, or None
+        with pytest.raises(UserError, match="--workers"):
+            evaluation.check_execution("local", workers, None)
 
 
 # ------------------------------------------------------------------ 3. shapes and sizes
@@ -354,6 +407,17 @@ def test_a_file_too_large_is_refused(tmp_path):
 
 
 def test_counts_of_runs_and_sets_are_checked_before_any_work(tmp_path):
+    path = tmp_path / "calibration.toml"
+    path.write_text(SMC.format(name="large", key="group.standby").replace(
+        "population_size = 4", f"population_size = {10**12}"), encoding="utf-8")
+    refused(["calibrate", path, "--out", tmp_path / "c"], str(path),
+            "calibration.population_size", "memory")
+    folder = posterior_folder(tmp_path / "cal", {"group.base_rate": [2.0, 3.0, 4.0, 5.0]})
+    refused(["claims", ROOT / "experiments" / "claims.toml", "--posterior", folder, "--sets",
+             str(10**15), "--out", tmp_path / "cl"], "--sets", "memory")
+    with pytest.raises(UserError, match="memory"):
+        sim.simulate(load_scenario("mikta", years=2), range(10**15))
+    assert not any((tmp_path / name).exists() for name in ("c", "cl"))
     refused(["experiment", experiment_file(tmp_path), "--replicates", str(10**15), "--out",
              tmp_path / "e"], "--replicates", "memory")
     sets = [part for i in range(1001) for part in ("--set", f"group.base_rate={i}")]
@@ -403,6 +467,30 @@ def test_force_deletes_what_the_command_wrote_and_nothing_else(tmp_path):
         ["notes.txt", "runs.parquet"]
 
 
+def test_a_population_and_an_experiment_never_share_a_folder(tmp_path):
+    from test_fuzz import POPULATION
+
+    population = tmp_path / "population.toml"
+    population.write_text(POPULATION, encoding="utf-8")
+    groups, runs = tmp_path / "groups", tmp_path / "runs"
+    common = ["--workers", "1", "--quiet"]
+    assert invoke("population", str(population), "--out", str(groups), *common)[0] == 0
+    assert invoke("experiment", str(experiment_file(tmp_path)), "--out", str(runs), *common,
+                  "--no-report")[0] == 0
+    before = {folder: sorted(p.name for p in folder.iterdir()) for folder in (groups, runs)}
+    refused(["experiment", experiment_file(tmp_path), "--out", groups, "--force", *common],
+            str(groups), "minilat population")
+    refused(["population", population, "--out", runs, "--force", *common], str(runs),
+            "minilat experiment")
+    refused(["report", groups], str(groups), "minilat population", "its own report")
+    assert before == {folder: sorted(p.name for p in folder.iterdir()) for folder in (groups, runs)}
+    (groups / "notes.txt").write_text("mine")
+    code, _, stderr = invoke("population", str(population), "--out", str(groups), "--force",
+                             *common)
+    assert code == 0, stderr  # its own files go and come back; the user's stays
+    assert sorted(p.name for p in groups.iterdir()) == sorted([*before[groups], "notes.txt"])
+
+
 @pytest.mark.parametrize("name", ["timeseries.parquet", "runs.parquet", "report.md"])
 def test_a_file_where_the_experiment_writes_a_folder_is_named(tmp_path, name):
     out = tmp_path / "e"
@@ -426,6 +514,29 @@ def test_report_on_a_file_or_a_broken_manifest_says_so(tmp_path):
     manifest["experiment"]["years"] = "six"
     (out / "manifest.json").write_text(json.dumps(manifest))
     refused(["report", out], "experiment.years", "wrong type")
+    manifest["experiment"]["years"] = 6
+    chunk = next(iter(manifest["chunks"]["files"]))
+    for path, value in ((("seeds",), []), (("resumed",), 7), (("seconds",), "x"),
+                        (("command",), [1]), (("experiment", "scenario"), None),
+                        (("chunks", "files", chunk, "timeseries"), []),
+                        (("experiment", "factors", "group.secretariat"), 7)):
+        broken = json.loads(json.dumps(manifest))
+        *parents, last = path
+        table = broken
+        for key in parents:
+            table = table[key]
+        if value is None:  # an entry missing
+            del table[last]
+        else:
+            table[last] = value
+        (out / "manifest.json").write_text(json.dumps(broken))
+        refused(["report", out], "manifest.json", ".".join(path[:2]))
+    for key, value in (("years", 5), ("description", "another"), ("seed", 4)):
+        (out / "manifest.json").write_text(json.dumps(
+            {**manifest, "experiment": {**manifest["experiment"], key: value}}))
+        refused(["report", out], "manifest.json", "no longer give the hash")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert invoke("report", str(out))[0] == 0  # as the experiment wrote it
 
 
 def short_record(folder: Path, until: str = "2014-06-30", **replace: str) -> Path:
@@ -505,6 +616,22 @@ def test_a_scenario_path_in_a_file_resolves_against_that_files_folder(tmp_path, 
                   "--no-report", "--workers", "1")[0] == 0
 
 
+def test_a_record_path_in_a_calibration_file_resolves_against_that_files_folder(
+        tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    for name in ("mikta.toml", "mikta.csv"):
+        (tmp_path / "sub" / name).write_bytes((ROOT / "seeds" / "records" / name).read_bytes())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    path = elsewhere / "calibration.toml"
+    path.write_text(SMC.format(name="here", key="group.standby").replace(
+        'cases = ["mikta"]', 'cases = ["sub/mikta.toml"]'), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # sub/mikta.toml exists here, not beside the file
+    refused(["calibrate", path, "--out", tmp_path / "c"], str(path), "calibration.cases",
+            "sub/mikta.toml", str(elsewhere))
+    assert not (tmp_path / "c").exists()
+
+
 # ------------------------------------------------------------------ 6. the Python API
 
 
@@ -537,3 +664,42 @@ def test_the_python_api_refuses_arguments_of_another_kind_or_count():
             call()
     # one text is one setting, not a list of its characters
     assert sim.with_overrides(s, "group.base_rate=2.5").group.base_rate == 2.5
+
+
+def test_every_entry_of_the_python_api_refuses_arguments_of_another_kind(tmp_path):
+    s = load_scenario("mikta", years=2)
+    for seed in (1.7, -1, True, "3"):  # the Mesa model, as simulate: no seed rounded to another
+        with pytest.raises(UserError, match="MinilateralModel: the seed"):
+            sim.MinilateralModel(s, seed)
+    with pytest.raises(UserError, match="MinilateralModel: the seed"):
+        sim.MinilateralModel(s, 1, activation_seed=2.5)
+    for overrides, match in ((5, "int is not overrides"), ({5: 2}, "the key 5"),
+                             ([b"group.base_rate=2"], "not a KEY=VALUE text")):
+        with pytest.raises(UserError, match=match):
+            sim.with_overrides(s, overrides)
+    assert sim.with_overrides("mikta", {"group.base_rate": 2.5}).group.base_rate == 2.5
+    with pytest.raises(UserError, match="not int"):
+        sim.with_overrides(5, {})
+    for parameter_sets in (5, {"group.base_rate": 2.0}, ["group.base_rate=2"]):
+        with pytest.raises(UserError, match="parameter_sets must be a list of dicts"):
+            sim.evaluate(s, [1], parameter_sets=parameter_sets)
+    with pytest.raises(UserError, match="not int"):
+        sim.execute(5, tmp_path / "e")
+    outcome = sim.execute(str(experiment_file(tmp_path)), tmp_path / "e", workers=1)
+    assert outcome.total == 8  # a path is read as the command line reads it
+
+
+def test_a_count_given_through_the_python_api_is_a_whole_number(tmp_path):
+    from test_fuzz import POPULATION
+
+    from sim.inference.population_file import load_population
+
+    path = tmp_path / "population.toml"
+    path.write_text(POPULATION, encoding="utf-8")
+    for call in (lambda v: sim.load_experiment(experiment_file(tmp_path), replicates=v),
+                 lambda v: sim.load_claims(ROOT / "experiments" / "claims.toml", replicates=v),
+                 lambda v: load_population(path, groups=v)):
+        for value in (1.5, True, 0, "12"):
+            with pytest.raises(UserError, match=f"{value!r} is not a whole number"):
+                call(value)
+    assert sim.load_experiment(experiment_file(tmp_path), replicates=3).replicates == 3

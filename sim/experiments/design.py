@@ -30,7 +30,14 @@ from sim.experiments.posterior import (
     draw_sets,
     scenario_of,
 )
-from sim.model.files import Section, check_fits, dotted_keys, find_line, read_toml
+from sim.model.files import (
+    Section,
+    check_count,
+    check_fits,
+    dotted_keys,
+    find_line,
+    read_toml,
+)
 from sim.model.keys import check_key_value, split_dated
 from sim.model.params import Key, Scenario
 from sim.model.quarters import quarter_within, quarters_within
@@ -200,9 +207,8 @@ def _settings(head: Section, stem: str, replicates: int | None, engine: str | No
         "description": get("description", str, ""),
     }
     if replicates is not None:
-        if replicates < 1:
-            raise InputError("--replicates", "must be at least 1.", value=replicates)
-        settings["replicates"] = replicates
+        settings["replicates"] = check_count("--replicates", replicates, 1,
+                                             "a whole number of runs, at least 1.")
     if engine is not None:
         if engine not in ENGINES:
             raise InputError("--engine", "is not an engine.", value=engine,
@@ -225,7 +231,15 @@ def _check_report(report: Section, base: Scenario) -> None:
 
 def with_posterior(experiment: Experiment, folder: str | Path, sets: int) -> Experiment:
     """The experiment with `sets` parameter sets drawn by weight from a calibration's folder:
-    replicate r runs set r mod `sets` at every design point (sim.experiments.posterior)."""
+    replicate r runs set r mod `sets` at every design point (sim.experiments.posterior), so
+    more sets than replicates are refused: the sets past the replicates would never run."""
+    if sets > experiment.replicates:
+        raise InputError("--sets", f"asks for {sets:,} parameter sets, but replicate r runs set "
+                         f"r mod --sets and experiment {experiment.name} has "
+                         f"{experiment.replicates:,} replicates: the sets past "
+                         f"{experiment.replicates:,} would never run.", value=sets,
+                         allowed=f"at most the replicates, {experiment.replicates:,} (or more "
+                         "--replicates).")
     drawn = draw_sets(folder, sets, experiment.seed, experiment.base)
     for i in range(len(drawn)):  # a point the model refuses is a failed run; a set, an error
         try:

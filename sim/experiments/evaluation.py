@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
+import numbers
 import os
 import signal
 import threading
@@ -250,6 +251,12 @@ def evaluate(scenarios: Scenario | Sequence[Scenario], seeds: Sequence[int],
     if failures not in FAILURES:
         raise ValueError(f"failures must be one of {', '.join(FAILURES)}, got {failures!r}")
     seeds = checked_seeds(seeds, "evaluate")
+    if parameter_sets is not None and (
+            isinstance(parameter_sets, str | bytes | Mapping) or
+            not isinstance(parameter_sets, Sequence) or
+            not all(isinstance(one, Mapping) for one in parameter_sets)):
+        raise UserError("evaluate: parameter_sets must be a list of dicts of dotted keys to "
+                        f"values, one for each seed; not {type(parameter_sets).__name__}.")
     if parameter_sets is not None and len(parameter_sets) != len(seeds):
         raise UserError(f"evaluate: {len(parameter_sets):,} parameter sets for {len(seeds):,} "
                         "seeds. Allowed: one parameter set for each seed.")
@@ -345,14 +352,20 @@ def check_execution(backend: str, workers: int | None, scheduler: str | None) ->
     if scheduler and backend != "dask":
         raise UserError("--scheduler needs --backend dask.")
     cores = machine_cores()
-    workers = workers or cores
+    if workers is not None and (isinstance(workers, bool) or
+                                not isinstance(workers, numbers.Integral)):
+        raise UserError(f"--workers {workers!r}: is not a whole number. Allowed: a whole number "
+                        "of worker processes, at least 1 (or None for one a core).")
+    workers = cores if workers is None else int(workers)
     if workers < 1:
         raise UserError(f"--workers {workers}: needs at least one worker.")
-    if backend == "local" and workers > cores:
+    if not scheduler and workers > cores:  # local processes, or a Dask cluster started here
+        where = "a local Dask cluster of" if backend == "dask" else ""
         warnings.warn(InputWarning(
             f"--workers {workers:,}: this machine has {cores} core{'s' if cores != 1 else ''} "
-            f"for this process; {cores} worker process{'es' if cores != 1 else ''} "
-            "run instead (more would only wait for one another)."), stacklevel=2)
+            f"for this process; {where} {cores} worker process{'es' if cores != 1 else ''} "
+            "run instead (more would only wait for one another).".replace("  ", " ")),
+            stacklevel=2)
         return cores
     return workers
 

@@ -26,12 +26,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from sim.errors import UserError
 from sim.experiments.design import (
     Experiment,
     automatic_chunk_size,
     chunk_bounds,
     experiment_hash,
     experiment_runs,
+    load_experiment,
     run_table,
     scenario_for,
 )
@@ -198,6 +200,11 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
     total)` is called after each chunk (and once at the start); `stage(message)` tells what a
     long preparation is doing before the first run.
     """
+    if isinstance(experiment, str | os.PathLike):  # a file, as on the command line
+        experiment = load_experiment(experiment)
+    if not isinstance(experiment, Experiment):
+        raise UserError("execute: experiment must be an Experiment (sim.load_experiment) or the "
+                        f"path of an experiment file; not {type(experiment).__name__}.")
     workers = check_execution(backend, workers, scheduler)
     with FolderLock(out):
         folder = ResultsFolder(out)

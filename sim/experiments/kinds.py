@@ -1,10 +1,11 @@
 """Which command's results a folder holds, and which of its entries that command wrote.
 
-Each command that writes a results folder (`minilat run`, `experiment`, `calibrate`, `claims`,
-`forecast`, `validate`) records in `.minilat-folder.json` its kind and the entries it wrote. A
-command refuses a folder of another kind, even with `--force`; `--force` deletes only the
-entries the same kind wrote before, so a file the user put in the folder stays. A folder
-written before the record existed is recognised by the files its kind always writes.
+Each command that writes a results folder (`minilat run`, `experiment`, `population`,
+`calibrate`, `claims`, `forecast`, `validate`) records in `.minilat-folder.json` its kind and
+the entries it wrote. A command refuses a folder of another kind, even with `--force`;
+`--force` deletes only the entries the same kind wrote before, so a file the user put in the
+folder stays. A folder written before the record existed is recognised by the files its kind
+always writes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 RECORD = ".minilat-folder.json"
 # The files or folders by which a kind is recognised without a record, in this order
 SIGNS = {
+    "population": ("groups.parquet", "life_table.csv"),  # beside a manifest.json of its own
     "experiment": ("manifest.json",),
     "calibration": ("calibration.json", "calibration.toml"),
     "claims": ("claims.json", "claims.csv"),
@@ -25,7 +27,8 @@ SIGNS = {
     "validation": ("cases.csv", "observed_states.csv"),
     "run": ("summary.json", "run.png"),
 }
-COMMANDS = {"experiment": "minilat experiment", "calibration": "minilat calibrate",
+COMMANDS = {"experiment": "minilat experiment", "population": "minilat population",
+            "calibration": "minilat calibrate",
             "claims": "minilat claims", "forecast": "minilat forecast",
             "validation": "minilat validate", "run": "minilat run --out"}
 
@@ -46,8 +49,9 @@ def kind_of(folder: Path) -> str | None:
     """The kind of results `folder` holds, from its record or its files; None if neither
     tells (an empty folder, or files no command writes)."""
     record = read_record(folder)
-    if record is not None:
-        return record["kind"]
+    if record is not None:  # a population's folder was once recorded as an experiment's
+        population = record["kind"] == "experiment" and (folder / "groups.parquet").exists()
+        return "population" if population else record["kind"]
     for kind, names in SIGNS.items():
         if any((folder / name).exists() for name in names):
             return kind
@@ -59,7 +63,9 @@ def refuse_other_kind(folder: Path, kind: str) -> str | None:
     found = kind_of(folder)
     if found is None or found == kind:
         return None
-    return (f"{folder} holds the results of `{COMMANDS.get(found, found)}` (a {found}), not of "
+    article = "an" if found[0] in "aeiou" else "a"
+    return (f"{folder} holds the results of `{COMMANDS.get(found, found)}` ({article} {found}), "
+            "not of "
             f"`{COMMANDS.get(kind, kind)}`; --force deletes only what the same command wrote. "
             "Choose another --out.")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import sys
@@ -24,6 +25,7 @@ import pyarrow.parquet as pq
 
 from sim.errors import UserError
 from sim.experiments import kinds
+from sim.experiments.manifest import manifest_problem
 
 MANIFEST = "manifest.json"
 RUNS = "runs.parquet"
@@ -298,10 +300,14 @@ def atomic_write_parquet(path: Path, frame: pd.DataFrame | pa.Table,
 
 
 class ResultsFolder:
-    """The folder of one experiment's results."""
+    """The folder of one experiment's results (or a population's: `kind` "population", its
+    runs in `runs` and its tables, `outputs`, beside them)."""
 
-    def __init__(self, path: str | Path, runs: str = RUNS):
+    def __init__(self, path: str | Path, runs: str = RUNS, kind: str = "experiment",
+                 outputs: tuple[str, ...] = ()):
         self.path = Path(path)
+        self.kind = kind
+        self.outputs = outputs
         self.runs_dir = self.path / runs
         self.timeseries_dir = self.path / TIMESERIES
         self.manifest_path = self.path / MANIFEST
@@ -312,7 +318,8 @@ class ResultsFolder:
     def own_entries(self) -> list[Path]:
         """What an experiment and its report write in the folder."""
         return [self.runs_dir, self.timeseries_dir, self.path / "figures", self.manifest_path,
-                self.errors_path, self.path / "report.md", self.path / "report.html"]
+                self.errors_path, self.path / "report.md", self.path / "report.html",
+                *(self.path / name for name in self.outputs)]
 
     def has_results(self) -> bool:
         return any(path.exists() for path in self.own_entries())
@@ -320,14 +327,14 @@ class ResultsFolder:
     def check_kind(self) -> None:
         """Refuse a folder of another command's results, or one where a file stands in place
         of a folder the experiment writes (or the other way round)."""
-        other = kinds.refuse_other_kind(self.path, "experiment")
+        other = kinds.refuse_other_kind(self.path, self.kind)
         if other is not None:
             raise UserError(other)
         for path in self.own_entries():
             folder = path in (self.runs_dir, self.timeseries_dir, self.path / "figures")
             if path.exists() and path.is_dir() != folder:
                 raise UserError(f"{path}: is a {'file' if folder else 'folder'}, where the "
-                                f"experiment writes a {'folder' if folder else 'file'} of that "
+                                f"{self.kind} writes a {'folder' if folder else 'file'} of that "
                                 "name. Move it, or choose another --out.")
 
     def chunk_size_on_disk(self, total: int) -> int | None:
@@ -364,12 +371,12 @@ class ResultsFolder:
             self.check_kind()
         if not self.has_results():
             self._make()
-            kinds.note_written(self.path, "experiment", {p.name for p in self.path.iterdir()})
+            kinds.note_written(self.path, self.kind, {p.name for p in self.path.iterdir()})
             return None
         if force:
             self.clear()
             self._make()
-            kinds.note_written(self.path, "experiment", {p.name for p in self.path.iterdir()})
+            kinds.note_written(self.path, self.kind, {p.name for p in self.path.iterdir()})
             return None
         if not resume:
             raise UserError(f"{self.path} already holds results. Use --resume to continue "
@@ -507,41 +514,8 @@ class ResultsFolder:
         return pd.read_parquet(self.runs_dir).sort_values("run_id").reset_index(drop=True)
 
 
-# What an experiment's manifest must hold for a report or a check to read it: key -> type, or
-# a table of its own keys
-MANIFEST_SHAPE: dict[str, Any] = {
-    "hash": str, "status": str, "engine": str,
-    "experiment": {"name": str, "years": int, "replicates": int, "seed": int, "design": str,
-                   "factors": dict, "engine": str, "common_random_numbers": bool},
-    "scenario": {"resolved": dict},
-    "counts": {"runs": int},
-    "chunks": {"files": dict},
-}
-
-
-def manifest_problem(manifest: Any, shape: dict[str, Any] = MANIFEST_SHAPE,
-                     prefix: str = "") -> str | None:
-    """What keeps `manifest` from being an experiment's manifest (the first missing or
-    mistyped entry), or None."""
-    if not isinstance(manifest, dict):
-        return f"is not a JSON object{f' at `{prefix[:-1]}`' if prefix else ''}"
-    for key, kind in shape.items():
-        if key not in manifest:
-            return f"has no `{prefix}{key}` entry"
-        value = manifest[key]
-        if isinstance(kind, dict):
-            inner = manifest_problem(value, kind, f"{prefix}{key}.")
-            if inner is not None:
-                return inner
-        elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            return f"has `{prefix}{key}` of the wrong type ({type(value).__name__})"
-    return None
-
-
 def file_digest(path: Path) -> str:
     """SHA-256 of a file's bytes, in hex."""
-    import hashlib
-
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 

@@ -39,6 +39,7 @@ from sim.inference.verdicts import (
 )
 from sim.model.files import (
     Section,
+    check_count,
     check_fits,
     dotted_keys,
     find_line,
@@ -152,10 +153,7 @@ def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
                                lambda v: 10 <= v <= reps,
                                f"10 to the file's replicates ({reps:,}) runs.")
     if replicates is not None:
-        if replicates < 10:
-            raise InputError("--replicates", "is not allowed.", value=replicates,
-                             allowed="at least 10 runs.")
-        reps = replicates
+        reps = check_count("--replicates", replicates, 10, "at least 10 runs.")
     cap = head.get("max_replicates", int, reps, lambda v: v >= 10, "at least 10 runs.")
     seed = head.get("seed", int, 0, lambda v: 0 <= v < 2**63, "0 to 2**63 - 1.")
     confidence = head.get("confidence", float, 0.95, lambda v: 0.5 <= v < 1, "0.5 to 0.999.")

@@ -21,7 +21,14 @@ import pandas as pd
 
 from sim.experiments.posterior import PosteriorSets, draw_sets
 from sim.experiments.storage import writing_folder
-from sim.inference.claims import ClaimsResult, ClaimSuite, load_claims, run_claims, run_variants
+from sim.inference.claims import (
+    RUN_BYTES,
+    ClaimsResult,
+    ClaimSuite,
+    load_claims,
+    run_claims,
+    run_variants,
+)
 from sim.inference.robustness import (
     RobustnessResult,
     assumed_or_found,
@@ -33,6 +40,7 @@ from sim.inference.robustness import (
 )
 from sim.inference.screening import Screening, screen, write_screening
 from sim.inference.screening import spread as spread_over
+from sim.model.files import check_fits
 from sim.model.params import Key
 
 
@@ -70,6 +78,10 @@ def study_claims(file: str | Path, out: str | Path | None = None, *,
     """
     suite = load_claims(file, replicates=replicates)
     base = suite.claims[0].contrasts[0].baseline
+    if posterior is not None or prior is not None:  # every arm runs under every set
+        arms = 2 * sum(len(claim.contrasts) for claim in suite.claims)
+        check_fits("paired runs across the parameter sets", arms * sets * suite.replicates,
+                   RUN_BYTES, "--sets", None, sets)
     drawn = draw_sets(posterior, sets, suite.seed, base) if posterior is not None else None
     spread = prior_sets(prior, sets, suite.seed, base, suite.variants) \
         if prior is not None else None

@@ -55,7 +55,13 @@ from sim.inference.calibration import (
     CalibrationFile,
 )
 from sim.inference.population_level import PopulationLevel, population_level
-from sim.inference.records import Record, common_years, load_record, record_scenario
+from sim.inference.records import (
+    Record,
+    builtin_records,
+    common_years,
+    load_record,
+    record_scenario,
+)
 from sim.model import rules
 from sim.model.files import Section, check_fits, dotted_keys
 from sim.model.labels import LEVELS
@@ -169,6 +175,9 @@ def load_joint(path: str | Path, draws: int | None = None) -> JointCalibration:
         "replicates": get("replicates", int, 1, lambda v: 1 <= v <= 1000,
                           "a whole number of runs from 1 to 1000."),
     }
+    check_fits("parameter sets a generation", smc["population_size"],
+               DRAW_BYTES + 8 * (len(priors) + statistics), file.source,
+               "calibration.population_size", smc["population_size"])
     return JointCalibration(settings["name"], settings["description"], tuple(cases),
                             settings["draws"], settings["accept"], settings["seed"],
                             settings["predictive_runs"], priors, file.source, long_run,
@@ -252,6 +261,11 @@ def _cases(head: Section) -> list[CaseTarget]:
     cases = []
     for ref in refs:
         local = head.folder / ref
+        if not local.is_file() and ref not in builtin_records():  # never a path from elsewhere
+            raise head.error("cases", "names no record.", ref,
+                             f"a record file relative to {head.folder} (the folder of the "
+                             f"calibration file), or a shipped record: "
+                             f"{', '.join(builtin_records())}.")
         try:
             record = load_record(local if local.is_file() else ref)
         except InputError:

@@ -127,10 +127,7 @@ def run_population(population: Population, out: str | os.PathLike, *, workers: i
     its tables; the folder is locked throughout."""
     stage = stage or (lambda message: None)
     with FolderLock(out):
-        folder = ResultsFolder(out, runs=GROUPS)
-        if force and not resume:
-            for name in OUTPUTS:
-                (folder.path / name).unlink(missing_ok=True)
+        folder = ResultsFolder(out, runs=GROUPS, kind="population", outputs=OUTPUTS)
         version = project_version()
         previous = folder.prepare(population_hash(population, version), resume, force)
         stage(f"{population.groups:,} groups")

@@ -24,7 +24,15 @@ import pandas as pd
 from sim.errors import InputError
 from sim.experiments.design import ENGINES
 from sim.inference.population_targets import TARGET_KEYS, Reading, Target, read_target
-from sim.model.files import Section, check_fits, check_value, dotted_keys, find_line, read_toml
+from sim.model.files import (
+    Section,
+    check_count,
+    check_fits,
+    check_value,
+    dotted_keys,
+    find_line,
+    read_toml,
+)
 from sim.model.keys import check_key_value
 from sim.model.params import (
     DECLARED,
@@ -215,9 +223,8 @@ def _settings(head: Section, stem: str, groups: int | None) -> dict[str, Any]:
                           "a whole number, 0 = automatic."),
     }
     if groups is not None:
-        if groups < 1:
-            raise InputError("--groups", "must be at least 1.", value=groups)
-        settings["groups"] = groups
+        settings["groups"] = check_count("--groups", groups, 1,
+                                         "a whole number of groups, at least 1.")
     return settings
 
 

@@ -245,7 +245,8 @@ def fit_history(calibration: JointCalibration, abc, db_path: Path, resume: bool)
     if resume:
         check_history(db_path, identity)
         history = abc.load(db, 1)
-        done = history.max_t + 1 if history.max_t is not None else 0
+        check_generations(history, calibration, db_path)
+        done = history.max_t + 1
         left = calibration.max_populations - done
         if left <= 0:
             return history
@@ -336,6 +337,29 @@ def check_history(db_path: Path, identity: dict[str, Any]) -> None:
             f"{identity['file']} (parameters {', '.join(identity['parameters'])}): "
             f"{' and '.join(differs)} differ. Resume a calibration in its own folder, or run "
             "this one without --resume.")
+
+
+def check_generations(history, calibration: JointCalibration, db_path: Path) -> None:
+    """Refuse to resume a history whose start or stored generations cannot be read back whole:
+    each generation's parameter sets, with this calibration's parameters and finite weights."""
+    names = sorted(parameter_names(calibration))
+    try:
+        stored = history.get_all_populations()["t"].astype(int).tolist()
+        if -1 not in stored:  # pyabc writes its start (t = -1) before any generation
+            raise ValueError("it holds no record of the calibration's start")
+        for t in sorted(t for t in stored if t >= 0):
+            frame, weights = history.get_distribution(m=0, t=t)
+            if sorted(frame.columns) != names or not len(frame) or \
+                    not np.all(np.isfinite(np.asarray(weights, dtype=float))):
+                raise ValueError(f"generation {t} holds {len(frame)} parameter sets of "
+                                 f"{len(frame.columns)} parameters, not whole sets of "
+                                 f"{len(names)}")
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, ValueError) else \
+            f"{type(exc).__name__}: {exc}"
+        raise UserError(f"{db_path}: is damaged ({reason}), so there is nothing to resume. "
+                        "Run without --resume (with --force to start the calibration "
+                        "again).") from None
 
 
 def generations(history) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import numbers
 import re
 import tomllib
 import unicodedata
@@ -533,6 +534,15 @@ def available_memory() -> int:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return 8 * 2**30
+
+
+def check_count(option: str, value: Any, least: int, allowed: str) -> int:
+    """An option's count (`--replicates`, `--groups`) as an int of at least `least`: a count
+    of 1.5 or True, given through the Python API, is refused, never rounded."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise InputError(option, f"{value!r} is not a whole number of at least {least}.",
+                         value=value, allowed=allowed)
+    return int(value)
 
 
 def check_fits(what: str, count: int, bytes_each: int, source: str, key: str | None,

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.errors import InputError, format_value
+from sim.errors import InputError, UserError, format_value
 from sim.model.files import Refused, check_value, parse_toml
 from sim.model.params import (
     DECLARED,
@@ -65,17 +65,32 @@ def settings_of(overrides: Overrides | None) -> list[Setting]:
     """Overrides as `Setting`s, each key and date parsed here, once: a dict of dotted keys
     (with an optional '@QUARTER') to values, `KEY=VALUE@QUARTER` text as typed after `--set`
     (values parsed as TOML, else taken as strings), or settings already read."""
+    kinds = ("a dict of dotted keys (KEY or KEY@QUARTER) to values, a KEY=VALUE "
+             "text as typed after --set, or a list of such texts")
+    if isinstance(overrides, Mapping):
+        strange = [key for key in overrides if not isinstance(key, str)]
+        if strange:
+            raise UserError(f"overrides: the key {strange[0]!r} is not a dotted key text. "
+                            f"Allowed: {kinds}.")
+    elif overrides is not None and (isinstance(overrides, bytes) or
+                                    not isinstance(overrides, str | Iterable)):
+        raise UserError(f"overrides: {type(overrides).__name__} is not overrides. Allowed: "
+                        f"{kinds}.")
     if not overrides:
         return []
     if isinstance(overrides, Mapping):
         read = [_dated(key, value, f"--set {key}={_as_text(value)}", key)
                 for key, value in overrides.items()]
         return [_setting(name, value, quarter, False) for name, value, quarter in read]
-    if isinstance(overrides, str | bytes):  # one text is one setting, not its characters
+    if isinstance(overrides, str):  # one text is one setting, not its characters
         overrides = [overrides]
     items = list(overrides)
     if all(isinstance(item, Setting) for item in items):
         return items
+    strange = [item for item in items if not isinstance(item, str)]
+    if strange:
+        raise UserError(f"overrides: {strange[0]!r} is not a KEY=VALUE text. Allowed: "
+                        f"{kinds}.")
     if len(items) > MAX_SETTINGS:
         raise InputError("--set", f"is given {len(items):,} times.",
                          allowed=f"at most {MAX_SETTINGS:,} --set options; a scenario file "

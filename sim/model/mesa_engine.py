@@ -28,7 +28,7 @@ from sim.model.params import (
 )
 from sim.model.scenario_files import load_scenario, with_overrides
 from sim.model.schedule import chained, segments
-from sim.model.tape import draw_tape
+from sim.model.tape import checked_seed, draw_tape
 from sim.model.trajectory import Trajectory
 
 MODEL_REPORTERS = ("quarter", "outputs", "outputs_officials", "outputs_ministers",
@@ -117,6 +117,9 @@ class MinilateralModel(mesa.Model):
         activation_seed: int | None = None,
         collect_data: bool = False,
     ):
+        seed = checked_seed(seed, "MinilateralModel")  # 1.7 is no seed, not seed 1
+        if activation_seed is not None:
+            activation_seed = checked_seed(activation_seed, "MinilateralModel")
         super().__init__(rng=seed if activation_seed is None else activation_seed)
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario, overrides, years)

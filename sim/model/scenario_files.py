@@ -8,6 +8,7 @@ the file (and line), the dotted key, the value and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -167,6 +168,11 @@ def with_overrides(
     then the rules that tie fields together. A key of the [scenario] table other than `years`
     (the start, say) moves every date, so it resolves the whole scenario again.
     """
+    if isinstance(scenario, str | os.PathLike):  # a built-in name or a file, as on the CLI
+        scenario = load_scenario(scenario)
+    if not isinstance(scenario, Scenario):
+        raise UserError("with_overrides: scenario must be a Scenario (sim.load_scenario), a "
+                        f"built-in scenario name or a path; not {type(scenario).__name__}.")
     settings = reaching_dated_forms(scenario, settings_of(overrides))
     if not settings and years is None:
         return scenario

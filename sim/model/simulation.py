@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,10 +21,10 @@ from sim.model.mesa_engine import MinilateralModel
 from sim.model.outcomes import states_of_runs, summarize, to_records
 from sim.model.params import Scenario
 from sim.model.scenario_files import load_scenario
+from sim.model.tape import LARGEST_SEED, checked_seed
 from sim.model.trajectory import Trajectory
 
 ENGINES = ("fast", "mesa")
-LARGEST_SEED = 2**63 - 1
 SUMMARY_BYTES = 1_500  # memory one run's summary takes while a caller collects them
 
 
@@ -107,13 +107,9 @@ def checked_seeds(seeds: Sequence[int] | int, caller: str = "simulate") -> list[
     if isinstance(seeds, str | bytes | Scenario) or not isinstance(seeds, Iterable):
         raise UserError(f"{caller}: seeds must be a list of whole numbers, not "
                         f"{type(seeds).__name__}.")
-    seeds = list(seeds)
-    for seed in seeds:
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or \
-                not 0 <= int(seed) <= LARGEST_SEED:
-            raise UserError(f"{caller}: the seed {seed!r} is not allowed. Allowed: whole "
-                            "numbers from 0 to 2**63 - 1 (int or numpy integer).")
-    return [int(seed) for seed in seeds]
+    if isinstance(seeds, Sized):  # a range of 10**15 seeds is refused before it is listed
+        check_fits("runs", len(seeds), SUMMARY_BYTES, caller, None, f"{len(seeds):,} seeds")
+    return [checked_seed(seed, caller) for seed in seeds]
 
 
 def _kinds(values) -> str:

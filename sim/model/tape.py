@@ -28,13 +28,17 @@ other module draws random numbers.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import special
 
+from sim.errors import UserError
 from sim.model.params import MAX_MEMBERS
 
+LARGEST_SEED = 2**63 - 1  # a run's seed is a whole number from 0 to this
 GROUP, MEMBER = "group", "member"
 # Who reads a stream: the phases, as the exogenous input of the stream's name; the phases'
 # inputs, turned into another form (`sim.model.phases.exogenous_inputs`); the calendar, as dated
@@ -333,3 +337,13 @@ def poisson(u: np.ndarray | float, mean: np.ndarray | float) -> np.ndarray:
         keep = (flat_cum[searching] < flat_u[searching]) & (flat_term[searching] > 0)
         searching = searching[keep]
     return k
+
+
+def checked_seed(seed: Any, caller: str) -> int:
+    """`seed` as a Python int, a whole number from 0 to `LARGEST_SEED`: a seed of 1.7 or True
+    is refused, never rounded to another seed."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or \
+            not 0 <= int(seed) <= LARGEST_SEED:
+        raise UserError(f"{caller}: the seed {seed!r} is not allowed. Allowed: whole "
+                        "numbers from 0 to 2**63 - 1 (int or numpy integer).")
+    return int(seed)

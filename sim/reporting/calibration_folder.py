@@ -55,6 +55,11 @@ def calibrate_file(path: str | Path, out: str | Path | None = None, *, draws: in
         if method not in METHODS:
             raise UserError(f"--method {method}: unknown method. Allowed: smc, rejection.")
         spec = dataclasses.replace(spec, method=method)
+    if draws is not None and spec.method == "smc":
+        raise UserError(f"--draws {draws}: sets the prior draws of a rejection calibration, "
+                        f"and {path} runs by ABC-SMC (method \"smc\"), which reads no draws: "
+                        "it stops at max_populations or max_simulations. Allowed: --draws with "
+                        "--method rejection, or the file's population_size and max_simulations.")
     if resume and spec.method != "smc":
         raise UserError(f"{path}: --resume goes on with an ABC-SMC calibration; this file's "
                         f'method is "{spec.method}".')

@@ -13,12 +13,13 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from sim.errors import UserError
+from sim.experiments import kinds
+from sim.experiments.manifest import manifest_hash_problem, manifest_problem
 from sim.experiments.storage import (
     MANIFEST,
     RUNS,
     TIMESERIES,
     ResultsFolder,
-    manifest_problem,
 )
 from sim.model.params import Scenario
 from sim.model.scenario_files import resolve, with_overrides
@@ -122,6 +123,11 @@ def _read_manifest(path: Path) -> dict:
         raise UserError(f"{path}: is a file, not a results folder. Expected {expected}.")
     if not path.is_dir():
         raise UserError(f"{path}: no such folder. Expected {expected}.")
+    found = kinds.kind_of(path)
+    if found not in (None, "experiment"):
+        raise UserError(f"{path}: holds the results of `{kinds.COMMANDS.get(found, found)}`, "
+                        f"not of `minilat experiment`; that command writes its own report. "
+                        f"Expected {expected}.")
     if not (path / MANIFEST).is_file() or not (path / RUNS).exists():
         missing = " and ".join(name for name in (MANIFEST, RUNS) if not (path / name).exists())
         raise UserError(f"{path} is not a results folder: it has no {missing}. Expected "
@@ -134,6 +140,11 @@ def _read_manifest(path: Path) -> dict:
     if problem is not None:
         raise UserError(f"{path / MANIFEST}: {problem}, so it is not the manifest of an "
                         f"experiment. Expected {expected}.")
+    changed = manifest_hash_problem(manifest)
+    if changed is not None:
+        raise UserError(f"{path / MANIFEST}: {changed}, so it no longer says what ran. Restore "
+                        "it, or run the experiment again (`minilat experiment FILE --force "
+                        f"--out {path}`).")
     status = manifest.get("status")
     if status != "finished":
         source = manifest.get("experiment_file") or "FILE"
