@@ -41,7 +41,7 @@ def write(tmp_path: Path, text: str = FILE) -> Path:
     return path
 
 
-def test_the_population_is_a_level_with_the_fit_targets_and_cases_fit_activity_and_members(tmp_path):
+def test_the_population_is_a_level_with_fit_targets_and_cases_fit_activity_and_members(tmp_path):
     calibration = load_joint(write(tmp_path))
     names = [name for name, _ in calibration.levels]
     assert names == ["ibsa", "population"]
