@@ -27,7 +27,7 @@ import pandas as pd
 from sim.errors import InputError, UserError
 from sim.model import rules
 from sim.model.files import Section, find_line, read_toml
-from sim.model.labels import LEVELS, Event, Labels, Rule, label
+from sim.model.labels import LEVELS, Event, Labels, Rule, label, members_by_quarter
 from sim.model.params import Scenario
 from sim.model.scenario_files import builtin_names, load_scenario
 
@@ -100,13 +100,8 @@ class Record:
         """Calendar year -> members at its end: the founders with the record's joins and exits,
         0 once the group is dead (by a termination act, too few members, or the outcome rule's
         dormancy)."""
-        labels = self.labels(rule)
-        change = np.zeros(self.quarters, dtype=np.int64)
-        for e in self.events():
-            if e.kind in ("join", "exit") and 0 <= e.quarter < self.quarters:
-                change[e.quarter] += 1 if e.kind == "join" else -1
-        members = np.where(labels.state == rules.DEAD, 0,
-                           len(self.members) + np.cumsum(change))
+        members = np.where(self.labels(rule).state == rules.DEAD, 0,
+                           members_by_quarter(self.events(), self.quarters, len(self.members)))
         out = {}
         for q in range(self.quarters):
             absolute = self.start_quarter + q

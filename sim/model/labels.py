@@ -101,14 +101,23 @@ class Labels:
         return [STATE_NAMES[s] for s in self.state]
 
 
+def members_by_quarter(events: Iterable[Event], quarters: int, founders: int) -> np.ndarray:
+    """Members in each of the first `quarters` quarters: the founders with the joins and exits."""
+    change = np.zeros(quarters, dtype=np.int64)
+    for e in events:
+        if e.kind in ("join", "exit") and 0 <= e.quarter < quarters:
+            change[e.quarter] += 1 if e.kind == "join" else -1
+    return founders + np.cumsum(change)
+
+
 def label(events: Iterable[Event], quarters: int, founders: int, min_members: int,
           rule: Rule | None = None) -> Labels:
     """The state of a group in each of its first `quarters` quarters, from its events."""
     counts = np.zeros((len(LEVELS), quarters), dtype=np.int64)  # meetings and documents
     active = np.zeros(quarters, dtype=bool)
-    change = np.zeros(quarters, dtype=np.int64)
     formats: dict[int, int] = {}
     terminated = np.zeros(quarters, dtype=bool)
+    events = list(events)
     for e in events:
         if not 0 <= e.quarter < quarters:
             continue
@@ -120,9 +129,7 @@ def label(events: Iterable[Event], quarters: int, founders: int, min_members: in
             formats[e.quarter] = e.level
         elif e.kind == "termination":
             terminated[e.quarter:] = True
-        elif e.kind in ("join", "exit"):
-            change[e.quarter] += 1 if e.kind == "join" else -1
-    members = founders + np.cumsum(change)
+    members = members_by_quarter(events, quarters, founders)
     return label_series(*counts, active, members, min_members, rule, terminated, formats)
 
 
