@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.inference.population import run_population
+from sim.inference.population_tables import DECISIONS
 from sim.inference.population_file import load_population
 from sim.model import rules
 from sim.model.fast_engine import run_batch
@@ -92,7 +93,7 @@ def population(values: dict) -> dict:
         out[f"{stratum} deaths per 100 group-years, ages 1-10 / 21-30"] = band
         out[f"{stratum} deaths at ages 1-10"] = int(hazard.loc[(stratum, "1-10"), "deaths"])
         dead = causes.loc[stratum]
-        decided = dead.loc[["members", "termination"], "deaths"].sum()
+        decided = dead.loc[list(DECISIONS), "deaths"].sum()
         total = dead["deaths"].sum()
         out[f"{stratum} share of deaths by members' decisions"] = float(decided / total) \
             if total else float("nan")

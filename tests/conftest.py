@@ -82,7 +82,7 @@ def check_invariants(traj: Trajectory, scenario: Scenario) -> None:
                           + s["outputs_leaders"])
     states, cause = classify_series(s["outputs_officials"], s["outputs_ministers"],
                                     s["outputs_leaders"], s["active_members"], scenario.group,
-                                    s["vacant_in_a_row"])
+                                    s["vacant_in_a_row"], s["undefended_in_a_row"])
     np.testing.assert_array_equal(states, s["state"])
     assert cause == traj.death_cause
 

@@ -1,7 +1,8 @@
 """Routes by which a group decays and dies through decisions (docs/ODD.md §9): a new government
 that values the group afresh and leaves it (M10, `mechanisms.review = "own_valuation"`), a
 chair that will not convene (M7, `convene_threshold`), members that stop convening and wind
-the group up (`termination_terms`), and an engagement target that answers value without
+the group up (`termination_terms`), members that dissolve a group none of them defends
+(`dissolve_terms`), and an engagement target that answers value without
 saturating (M6, `mechanisms.engagement = "relative"`). Each route off by default; each reachable
 under conditions the sources describe."""
 
@@ -134,6 +135,56 @@ def test_a_secretariat_keeps_convening():
                                         "group.convene_threshold": 0.5}).summary
     assert (secretariat["vacancies"] == 0).all()
     assert not (secretariat["death_cause"] == rules.CAUSE_TERMINATION).any()
+
+
+# ---------------------------------------------------------------- (d) members dissolve a group none
+# of them defends
+
+
+def test_one_member_that_values_the_group_is_enough_to_defend_it():
+    net = np.array([[-1.0, -0.5, 0.4], [-1.0, -0.5, 0.4]])
+    active = np.array([[True, True, True], [True, True, False]])
+    assert group_rules.best_net_value(net, active).tolist() == [0.4, -0.5]
+    assert group_rules.best_net_value(net[0], np.zeros(3, bool)) == -np.inf
+    counted = group_rules.undefended_in_a_row(np.array([1, 1, 1]), np.array([True, True, False]),
+                                              np.array([0.4, -0.5, -0.5]), 0.0)
+    assert counted.tolist() == [0, 2, 1]  # reset, counted, unchanged between term starts
+
+
+def test_undefended_terms_in_a_row_dissolve_the_group_later_with_a_secretariat():
+    assert not group_rules.dissolved(9, 0, False, 0)  # 0: never
+    assert not group_rules.dissolved(1, 2, False, 3) and group_rules.dissolved(2, 2, False, 3)
+    assert not group_rules.dissolved(4, 2, True, 3) and group_rules.dissolved(5, 2, True, 3)
+    dead, cause = group_rules.death(5, 3, 0, 20, False, group_rules.dissolved(2, 2, False, 0))
+    assert dead and cause == rules.CAUSE_DISSOLUTION
+
+
+DISSOLVING = {"group.dissolve_value": 0.0, "group.dissolve_terms": 2}
+
+
+def test_members_dissolve_a_group_that_no_longer_serves_any_of_them():
+    off = summary("generic-5", FALLING).summary
+    on = summary("generic-5", {**FALLING, **DISSOLVING}, record=True)
+    assert not (off["death_cause"] == rules.CAUSE_DISSOLUTION).any()
+    dissolved = on.summary["death_cause"] == rules.CAUSE_DISSOLUTION
+    assert dissolved.mean() >= 0.1
+    for r in np.flatnonzero(dissolved)[:30]:  # two term starts in a row with no defender
+        trajectory = on.trajectories[r]
+        starts = np.flatnonzero(trajectory.upto("new_term"))[-2:]
+        net = trajectory.upto("net_value")[starts]
+        active = trajectory.upto("status")[starts] == rules.ACTIVE
+        assert (np.where(active, net, -np.inf).max(axis=1) < 0.0).all()
+        assert trajectory.upto("undefended_in_a_row")[-1] == 2
+        assert trajectory.upto("state")[-1] == rules.DEAD
+
+
+def test_a_secretariat_delays_dissolution_without_ruling_it_out():
+    share = {}
+    for reprieve in (0, 2):
+        s = summary("generic-5", {**FALLING, **DISSOLVING, "group.secretariat": True,
+                                  "group.secretariat_reprieve": reprieve}).summary
+        share[reprieve] = np.mean(s["death_cause"] == rules.CAUSE_DISSOLUTION)
+    assert 0 < share[2] < share[0]
 
 
 # ---------------------------------------------------------------- value for money that moves

@@ -165,10 +165,11 @@ def test_every_structural_variant_changes_the_runs(name, choice):
 
 
 # The routes to exit and death through decisions, switched on where they bite: new governments
-# that value the group afresh, chairs that will not convene, members that wind the group up, and
-# the relative engagement target (docs/ODD.md §9)
+# that value the group afresh, chairs that will not convene, members that wind the group up or
+# dissolve it, and the relative engagement target (docs/ODD.md §9)
 DECAY_ROUTES = {"mechanisms.review": "own_valuation", "mechanisms.engagement": "relative",
                 "group.convene_threshold": 0.15, "group.termination_terms": 2,
+                "group.dissolve_value": -0.2, "group.dissolve_terms": 2,
                 "members.*.budget_trend": -0.04, "members.*.budget_trend_after": -0.04}
 
 
@@ -178,6 +179,7 @@ def test_fast_engine_equals_mesa_on_the_routes_to_exit_and_death():
     summary = run_batch(scenario, seeds).summary
     assert (summary["exits"] > 0).any() and (summary["vacancies"] > 0).any()
     assert (summary["death_cause"] == rules.CAUSE_TERMINATION).any()  # wound up
+    assert (summary["death_cause"] == rules.CAUSE_DISSOLUTION).any()  # dissolved
     check(compare(scenario, seeds), len(seeds))
 
 

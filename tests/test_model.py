@@ -198,7 +198,7 @@ def test_exits_happen_over_30_years_with_no_rival_bloc():
 VALUE_UNIT_KEYS = ("group.network_weight", "group.visibility_weight",
                    "group.diversification_value", "group.treaty_exit_cost",
                    "world.rival_outside_value", "world.crisis_coordination_value",
-                   "members.*.exit_cost", "group.review_spread")
+                   "members.*.exit_cost", "group.review_spread", "group.dissolve_value")
 
 
 def test_the_value_unit_is_fixed_so_rescaling_every_value_changes_the_runs():

@@ -29,7 +29,7 @@ LETTERS = {"alive": "a", "zombie": "z", "dead": "d"}
 COX_COVARIATES = {"log2_members": "founding members (per doubling)",
                   "secretariat": "a secretariat", "treaty": "a treaty",
                   "budget_trend": "members' mean budget trend (per 0.01 a year)"}
-DECISIONS = ("members", "termination")  # causes of death that are the members' decisions
+DECISIONS = ("members", "termination", "dissolution")  # causes of death that are the members' decisions
 Z = stats.norm.ppf(0.975)
 
 
@@ -174,12 +174,12 @@ def survival_curves(runs: pd.DataFrame, years: int) -> pd.DataFrame:
 
 def causes_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Deaths by cause, per stratum and in all: the members' decisions (too few members,
-    termination) against dormancy."""
+    termination, dissolution) against dormancy."""
     rows = []
     for stratum, group in [("all", runs), *runs.groupby("stratum", sort=False)]:
         part = group[group["outcome"] == "dead"]
         total = len(part)
-        for cause in ("members", "termination", "dormant"):
+        for cause in (*DECISIONS, "dormant"):
             count = int((part["death_cause"] == cause).sum())
             rows.append({"stratum": stratum, "cause": cause,
                          "kind": "members' decision" if cause in DECISIONS else "dormancy",

@@ -11,6 +11,7 @@ import numpy as np
 from sim.model import tape
 from sim.model.rules import (
     ALIVE,
+    CAUSE_DISSOLUTION,
     CAUSE_DORMANT,
     CAUSE_MEMBERS,
     CAUSE_TERMINATION,
@@ -131,6 +132,32 @@ def wound_up(vacant_in_a_row, termination_terms):
     return (terms > 0) & (np.asarray(vacant_in_a_row) >= terms)
 
 
+# ---------------------------------------------------------------- M10 members that dissolve a group
+# that no longer serves them (Eilstrup-Sangiovanni 2020; Debre & Dijkstra 2021)
+
+
+def best_net_value(net_value, active):
+    """The net value of the group to the active member that values it most (-inf if none)."""
+    return np.max(np.where(active, net_value, -np.inf), axis=-1)
+
+
+def undefended_in_a_row(previous, term_start, best, dissolve_value):
+    """Consecutive chair terms at whose start no active member valued the group at
+    `dissolve_value` or more, updated at the start of each term."""
+    return np.where(term_start, np.where(best < dissolve_value, previous + 1, 0), previous)
+
+
+def dissolved(undefended, dissolve_terms, secretariat, reprieve):
+    """Whether the members wind the group up: for `dissolve_terms` chair terms in a row (and
+    `reprieve` more with a secretariat) no member has seen enough in it to defend it (never, if
+    `dissolve_terms` is 0). States often end an organization that no longer serves them, or
+    replace it, rather than reform it (Eilstrup-Sangiovanni 2020); a secretariat's staff fight
+    for its survival and buy it time (Debre & Dijkstra 2021)."""
+    terms = np.asarray(dissolve_terms)
+    needed = terms + np.asarray(reprieve) * np.asarray(secretariat, dtype=np.int64)
+    return (terms > 0) & (np.asarray(undefended) >= needed)
+
+
 # ---------------------------------------------------------------- M8 activity (000, Table 1)
 
 
@@ -219,14 +246,18 @@ def global_crisis_quarters(u, rate, years, scheduled):
 # Gray 2018: alive, zombie, dead)
 
 
-def death(n_active, min_members, quiet_quarters, dormant_quarters, terminated=False):
-    """(dead, cause): a termination act, too few members, or no activity at any level for
-    `dormant_quarters`. A vacant chair is not death."""
+def death(n_active, min_members, quiet_quarters, dormant_quarters, terminated=False,
+          dissolution=False):
+    """(dead, cause): a termination act, the members' dissolution of the group, too few
+    members, or no activity at any level for `dormant_quarters`. A vacant chair is not
+    death."""
     few = n_active < min_members
     dormant = quiet_quarters >= dormant_quarters
     cause = np.where(terminated, CAUSE_TERMINATION,
-                     np.where(few, CAUSE_MEMBERS, np.where(dormant, CAUSE_DORMANT, NO_CAUSE)))
-    return terminated | few | dormant, cause
+                     np.where(dissolution, CAUSE_DISSOLUTION,
+                              np.where(few, CAUSE_MEMBERS,
+                                       np.where(dormant, CAUSE_DORMANT, NO_CAUSE))))
+    return terminated | dissolution | few | dormant, cause
 
 
 def apex_step(apex, officials_in_window, ministers_in_window, leaders_in_window, apex_repeat):

@@ -134,26 +134,29 @@ def label(events: Iterable[Event], quarters: int, founders: int, min_members: in
 
 
 def label_series(officials, ministers, leaders, active, members, min_members: int,
-                 rule: Rule | None = None, terminated=None, formats=None) -> Labels:
+                 rule: Rule | None = None, terminated=None, formats=None,
+                 dissolution=None) -> Labels:
     """The outcome rule over series of one group, quarter by quarter, with the rules the
     engines apply in their `assess_outcome` phase: meetings and documents per level, whether
-    the group was active at any level, its members, and (records only) termination and
-    format changes."""
+    the group was active at any level, its members, termination (a record's act, or a run's
+    vacant chair terms), the members' dissolution (runs) and format changes (records)."""
     states, apex, causes = label_batch(
         np.asarray([officials]), np.asarray([ministers]), np.asarray([leaders]),
         np.asarray([active]), np.asarray([members]), min_members, rule,
-        None if terminated is None else np.asarray([terminated]), formats)
+        None if terminated is None else np.asarray([terminated]), formats,
+        None if dissolution is None else np.asarray([dissolution]))
     cause = None if causes[0] == rules.NO_CAUSE else rules.CAUSE_NAMES[int(causes[0])]
     return Labels(states[0], apex[0], cause)
 
 
 def label_batch(officials, ministers, leaders, active, members, min_members: int,
-                rule: Rule | None = None, terminated=None, formats=None):
+                rule: Rule | None = None, terminated=None, formats=None, dissolution=None):
     """`label_series` for R groups at once: series (R, T); returns states (R, T), apex levels
     (R, T) and death causes (R,). Quarters after a group's death are DEAD."""
     rule = rule or Rule()
     runs, quarters = np.shape(officials)
     terminated = np.zeros((runs, quarters), bool) if terminated is None else terminated
+    dissolution = np.zeros((runs, quarters), bool) if dissolution is None else dissolution
     formats = formats or {}
     window_q, grace_q = rule.quarters("apex_window_months"), rule.quarters("grace_months")
     zombie_q, dormant_q = rule.quarters("zombie_months"), rule.quarters("dormant_months")
@@ -176,7 +179,8 @@ def label_batch(officials, ministers, leaders, active, members, min_members: int
         last_apex = group_rules.last_quarter(last_apex, happened, q)
         last_active = group_rules.last_quarter(last_active, np.asarray(active[:, q], bool), q)
         dead, why = group_rules.death(np.asarray(members[:, q]), min_members, q - last_active,
-                                      dormant_q, np.asarray(terminated[:, q], bool))
+                                      dormant_q, np.asarray(terminated[:, q], bool),
+                                      np.asarray(dissolution[:, q], bool))
         dying = dead & ~dead_before
         cause = np.where(dying, why, cause)
         dead_before = dead_before | dead

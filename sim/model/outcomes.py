@@ -25,17 +25,20 @@ SUMMARY_KEYS = ("outcome", "death_quarter", "death_cause", "first_zombie_quarter
 
 
 def classify_series(officials, ministers, leaders, active_members, group: GroupParams,
-                    vacant_in_a_row=None) -> tuple[np.ndarray, int]:
+                    vacant_in_a_row=None, undefended_in_a_row=None) -> tuple[np.ndarray, int]:
     """States quarter by quarter of a hand-made (or recorded) series of outputs per level and
     active members (and, where the members wind the group up after `termination_terms` vacant
-    chair terms in a row, of those terms), and the death cause; quarters after death are
-    DEAD."""
+    chair terms in a row or dissolve it after `dissolve_terms` terms without a defender, of
+    those terms), and the death cause; quarters after death are DEAD."""
     officials, ministers, leaders = (np.asarray(a) for a in (officials, ministers, leaders))
     terminated = None if vacant_in_a_row is None else group_rules.wound_up(
         vacant_in_a_row, group.termination_terms)
+    dissolution = None if undefended_in_a_row is None else group_rules.dissolved(
+        undefended_in_a_row, group.dissolve_terms, group.secretariat,
+        group.secretariat_reprieve)
     labels = label_series(officials, ministers, leaders, officials + ministers + leaders > 0,
                           np.asarray(active_members), group.min_members, rule_of(group),
-                          terminated)
+                          terminated, dissolution=dissolution)
     cause = rules.NO_CAUSE if labels.death_cause is None else rules.CAUSE_NAMES.index(
         labels.death_cause)
     return labels.state, cause

@@ -143,6 +143,17 @@ class GroupParams:
                                    "which the members have stopped convening and the group is "
                                    "wound up (death by termination); 0 = never (M7, M10)",
                                    "chair terms", 0, 20)
+    dissolve_value: float = param(0.0, "net value of the group (value minus cost and outside "
+                                  "option) that at least one active member must see in it at "
+                                  "the start of a chair term for the group to have a defender "
+                                  "(M10, dissolution)", "value units", -5, 5)
+    dissolve_terms: int = param(0, "chair terms in a row at whose start no active member valued "
+                                "the group at dissolve_value or more, after which the members "
+                                "wind it up (death by dissolution); 0 = never (M10)",
+                                "chair terms", 0, 20)
+    secretariat_reprieve: int = param(0, "chair terms a secretariat adds to dissolve_terms: its "
+                                      "staff argue for the group and look for a new task for it "
+                                      "(M10, M11)", "chair terms", 0, 20)
     chair_boost: float = param(0.214, "extra engagement the chair aims for during its term (M6)",
                                "engagement", 0, 1)
     standby: float = param(0.0934, "floor of the group's pull: the low-maintenance tool kept "

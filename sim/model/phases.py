@@ -80,6 +80,9 @@ STATE: tuple[Variable, ...] = (
     _var("new_term", GROUP, bool, False, False, True, "a chair term starts (M7)", "input"),
     _var("vacant_in_a_row", GROUP, np.int64, 0, 0, True,
          "consecutive vacant chair terms (M7); a vacant chair is not death"),
+    _var("undefended_in_a_row", GROUP, np.int64, 0, 0, True,
+         "consecutive chair terms at whose start no active member valued the group at "
+         "dissolve_value or more (M10)"),
     _var("chair_effort", GROUP, float, 0.0, NAN, True, "the chair's effort this quarter (M7)"),
     _var("outputs", GROUP, np.int64, 0, 0, True, "joint outputs this quarter, every level (M8)"),
     _var("outputs_officials", GROUP, np.int64, 0, 0, True,
@@ -444,7 +447,9 @@ def consider_exit(m, g, p, x) -> None:
 def assess_outcome(m, g, p, x) -> None:
     """The outcome rule (docs/validation.md): the apex level, a zombie after `zombie_months`
     without an apex event, death by the members' winding up (`termination_terms` chair terms
-    in a row without a convener), too few members or `dormant_months` without activity."""
+    in a row without a convener), their dissolution of a group none of them defends
+    (`dissolve_terms` chair terms in a row), too few members or `dormant_months` without
+    activity."""
     g.active_members = rules.count_members(m.active)
     q = x.quarter
     for level in ("officials", "ministers", "leaders"):
@@ -460,10 +465,14 @@ def assess_outcome(m, g, p, x) -> None:
     g.last_apex = group_rules.last_quarter(g.last_apex, happened, q)
     g.last_active = group_rules.last_quarter(g.last_active, g.outputs > 0, q)
     g.since_apex = q - g.last_apex
-    g.dead, g.cause = group_rules.death(g.active_members, p.min_members, q - g.last_active,
-                                        p.dormant_quarters,
-                                        group_rules.wound_up(g.vacant_in_a_row,
-                                                             p.termination_terms))
+    g.undefended_in_a_row = group_rules.undefended_in_a_row(
+        g.undefended_in_a_row, x.new_term, group_rules.best_net_value(m.net_value, m.active),
+        p.dissolve_value)
+    g.dead, g.cause = group_rules.death(
+        g.active_members, p.min_members, q - g.last_active, p.dormant_quarters,
+        group_rules.wound_up(g.vacant_in_a_row, p.termination_terms),
+        group_rules.dissolved(g.undefended_in_a_row, p.dissolve_terms, p.secretariat,
+                              p.secretariat_reprieve))
     g.state = group_rules.group_state(g.dead, q, g.since_apex, p.grace_quarters,
                                       p.zombie_quarters)
 
@@ -504,7 +513,8 @@ PHASES: tuple[Phase, ...] = (
           ("M10",),
           consider_exit),
     Phase("assess_outcome", GROUP, False,
-          ("active_members", "window_officials", "window_ministers", "window_leaders", "apex",
+          ("active_members", "undefended_in_a_row", "window_officials", "window_ministers",
+           "window_leaders", "apex",
            "last_apex", "last_active", "since_apex", "dead", "cause", "state"), ("M10",),
           assess_outcome),
 )

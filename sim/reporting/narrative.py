@@ -20,6 +20,8 @@ CAUSE_TEXT = {
     "dormant": "dormancy (no activity at any level for {dormant_months} months)",
     "termination": "termination (the members stopped convening: {termination_terms} chair terms "
                    "in a row without a convener)",
+    "dissolution": "dissolution (the members wound the group up: {dissolve_terms} chair terms in "
+                   "a row in which no member valued it at {dissolve_value} or more)",
 }
 
 
@@ -193,7 +195,10 @@ def _cause(trajectory: Trajectory, scenario: Scenario) -> str:
     name = rules.CAUSE_NAMES[trajectory.death_cause]
     g = scenario.group
     return CAUSE_TEXT[name].format(min_members=g.min_members, dormant_months=g.dormant_months,
-                                   termination_terms=g.termination_terms)
+                                   termination_terms=g.termination_terms,
+                                   dissolve_terms=g.dissolve_terms
+                                   + g.secretariat_reprieve * g.secretariat,
+                                   dissolve_value=format_value(g.dissolve_value))
 
 
 def _dated_events(scenario: Scenario) -> dict[int, list[tuple[int, str, str, str]]]:
