@@ -1,7 +1,7 @@
 """Routes by which a group decays and dies through decisions (docs/ODD.md §9): a new government
 that values the group afresh and leaves it (M10, `mechanisms.review = "own_valuation"`), a
 chair that will not convene (M7, `convene_threshold`), members that stop convening and wind
-the group up (`termination_terms`), members that dissolve a group none of them defends
+the group up (`termination_terms`), members that dissolve a group that no longer serves them
 (`dissolve_terms`), and an engagement target that answers value without
 saturating (M6, `mechanisms.engagement = "relative"`). Each route off by default; each reachable
 under conditions the sources describe."""
@@ -137,18 +137,20 @@ def test_a_secretariat_keeps_convening():
     assert not (secretariat["death_cause"] == rules.CAUSE_TERMINATION).any()
 
 
-# ---------------------------------------------------------------- (d) members dissolve a group none
-# of them defends
+# ---------------------------------------------------------------- (d) members dissolve a group that
+# no longer serves them
 
 
-def test_one_member_that_values_the_group_is_enough_to_defend_it():
-    net = np.array([[-1.0, -0.5, 0.4], [-1.0, -0.5, 0.4]])
+def test_terms_count_as_undefended_when_the_members_mean_staying_value_falls_short():
+    stay = np.array([[-1.0, -0.5, 0.9], [-1.0, -0.5, 0.9]])
     active = np.array([[True, True, True], [True, True, False]])
-    assert group_rules.best_net_value(net, active).tolist() == [0.4, -0.5]
-    assert group_rules.best_net_value(net[0], np.zeros(3, bool)) == -np.inf
+    worth = group_rules.mean_staying_value(stay, active)
+    np.testing.assert_allclose(worth, [-0.2, -0.75])  # one attached member does not save it
     counted = group_rules.undefended_in_a_row(np.array([1, 1, 1]), np.array([True, True, False]),
-                                              np.array([0.4, -0.5, -0.5]), 0.0)
+                                              np.array([0.1, -0.5, -0.5]), 0.0)
     assert counted.tolist() == [0, 2, 1]  # reset, counted, unchanged between term starts
+    # a member on standby pays nothing to stay: a quiet group is not worthless for it
+    assert rules.staying_value(0.3, 1.0, 0.0, 0.0) > 0 > rules.staying_value(0.3, 1.0, 0.5, 0.0)
 
 
 def test_undefended_terms_in_a_row_dissolve_the_group_later_with_a_secretariat():
@@ -159,21 +161,23 @@ def test_undefended_terms_in_a_row_dissolve_the_group_later_with_a_secretariat()
     assert dead and cause == rules.CAUSE_DISSOLUTION
 
 
-DISSOLVING = {"group.dissolve_value": 0.0, "group.dissolve_terms": 2}
+DISSOLVING = {"group.dissolve_value": 0.6, "group.dissolve_terms": 2}
+WORTH = ("value", "cost", "engagement", "outside")  # what rules.staying_value weighs
 
 
 def test_members_dissolve_a_group_that_no_longer_serves_any_of_them():
     off = summary("generic-5", FALLING).summary
-    on = summary("generic-5", {**FALLING, **DISSOLVING}, record=True)
+    on = run_batch(load_scenario("generic-5", {**FALLING, **DISSOLVING}), range(RUNS),
+                   also_record=WORTH)
     assert not (off["death_cause"] == rules.CAUSE_DISSOLUTION).any()
     dissolved = on.summary["death_cause"] == rules.CAUSE_DISSOLUTION
     assert dissolved.mean() >= 0.1
-    for r in np.flatnonzero(dissolved)[:30]:  # two term starts in a row with no defender
+    for r in np.flatnonzero(dissolved)[:30]:  # two term starts in a row worth too little
         trajectory = on.trajectories[r]
         starts = np.flatnonzero(trajectory.upto("new_term"))[-2:]
-        net = trajectory.upto("net_value")[starts]
+        stay = rules.staying_value(*(trajectory.upto(name)[starts] for name in WORTH))
         active = trajectory.upto("status")[starts] == rules.ACTIVE
-        assert (np.where(active, net, -np.inf).max(axis=1) < 0.0).all()
+        assert (group_rules.mean_staying_value(stay, active) < 0.6).all()
         assert trajectory.upto("undefended_in_a_row")[-1] == 2
         assert trajectory.upto("state")[-1] == rules.DEAD
 
@@ -181,10 +185,11 @@ def test_members_dissolve_a_group_that_no_longer_serves_any_of_them():
 def test_a_secretariat_delays_dissolution_without_ruling_it_out():
     share = {}
     for reprieve in (0, 2):
-        s = summary("generic-5", {**FALLING, **DISSOLVING, "group.secretariat": True,
+        s = summary("generic-5", {**FALLING, **DISSOLVING, "group.dissolve_value": 0.8,
+                                  "group.secretariat": True,
                                   "group.secretariat_reprieve": reprieve}).summary
         share[reprieve] = np.mean(s["death_cause"] == rules.CAUSE_DISSOLUTION)
-    assert 0 < share[2] < share[0]
+    assert 0 < share[2] < share[0] / 2
 
 
 # ---------------------------------------------------------------- value for money that moves

@@ -169,7 +169,7 @@ def test_every_structural_variant_changes_the_runs(name, choice):
 # dissolve it, and the relative engagement target (docs/ODD.md §9)
 DECAY_ROUTES = {"mechanisms.review": "own_valuation", "mechanisms.engagement": "relative",
                 "group.convene_threshold": 0.15, "group.termination_terms": 2,
-                "group.dissolve_value": -0.2, "group.dissolve_terms": 2,
+                "group.dissolve_value": 0.6, "group.dissolve_terms": 2,
                 "members.*.budget_trend": -0.04, "members.*.budget_trend_after": -0.04}
 
 

@@ -53,7 +53,8 @@ def shapes(tmp_path) -> list:
         with_overrides(load_scenario("mikta"), {  # the routes to exit and death switched on
             "mechanisms.review": "own_valuation", "mechanisms.engagement": "relative",
             "group.convene_threshold": 0.2, "group.termination_terms": 2,
-            "group.dissolve_terms": 3, "members.*.budget_trend": -0.05, "members.*.budget_trend_after": -0.05}),
+            "group.dissolve_value": 0.6, "group.dissolve_terms": 3,
+            "members.*.budget_trend": -0.05, "members.*.budget_trend_after": -0.05}),
     ]
 
 

@@ -136,20 +136,22 @@ def wound_up(vacant_in_a_row, termination_terms):
 # that no longer serves them (Eilstrup-Sangiovanni 2020; Debre & Dijkstra 2021)
 
 
-def best_net_value(net_value, active):
-    """The net value of the group to the active member that values it most (-inf if none)."""
-    return np.max(np.where(active, net_value, -np.inf), axis=-1)
+def mean_staying_value(staying_value, active):
+    """What the group is worth, as it is now used, to its active members on average (0 if
+    none)."""
+    return mean_engagement(staying_value, active)
 
 
-def undefended_in_a_row(previous, term_start, best, dissolve_value):
-    """Consecutive chair terms at whose start no active member valued the group at
-    `dissolve_value` or more, updated at the start of each term."""
-    return np.where(term_start, np.where(best < dissolve_value, previous + 1, 0), previous)
+def undefended_in_a_row(previous, term_start, worth, dissolve_value):
+    """Consecutive chair terms at whose start the group's `worth` to its members (their mean
+    staying value, M10: a group on standby costs little to keep) fell short of
+    `dissolve_value`, updated at the start of each term."""
+    return np.where(term_start, np.where(worth < dissolve_value, previous + 1, 0), previous)
 
 
 def dissolved(undefended, dissolve_terms, secretariat, reprieve):
     """Whether the members wind the group up: for `dissolve_terms` chair terms in a row (and
-    `reprieve` more with a secretariat) no member has seen enough in it to defend it (never, if
+    `reprieve` more with a secretariat) it has been worth too little to them (never, if
     `dissolve_terms` is 0). States often end an organization that no longer serves them, or
     replace it, rather than reform it (Eilstrup-Sangiovanni 2020); a secretariat's staff fight
     for its survival and buy it time (Debre & Dijkstra 2021)."""

@@ -143,12 +143,13 @@ class GroupParams:
                                    "which the members have stopped convening and the group is "
                                    "wound up (death by termination); 0 = never (M7, M10)",
                                    "chair terms", 0, 20)
-    dissolve_value: float = param(0.0, "net value of the group (value minus cost and outside "
-                                  "option) that at least one active member must see in it at "
-                                  "the start of a chair term for the group to have a defender "
-                                  "(M10, dissolution)", "value units", -5, 5)
-    dissolve_terms: int = param(0, "chair terms in a row at whose start no active member valued "
-                                "the group at dissolve_value or more, after which the members "
+    dissolve_value: float = param(0.0, "mean staying value of the group to its active members "
+                                  "(value minus the cost of the engagement given and the "
+                                  "outside option, M10) below which, at the start of a chair "
+                                  "term, it no longer serves them (dissolution)",
+                                  "value units", -5, 5)
+    dissolve_terms: int = param(0, "chair terms in a row at whose start the members' mean "
+                                "staying value fell short of dissolve_value, after which they "
                                 "wind it up (death by dissolution); 0 = never (M10)",
                                 "chair terms", 0, 20)
     secretariat_reprieve: int = param(0, "chair terms a secretariat adds to dissolve_terms: its "

@@ -81,8 +81,8 @@ STATE: tuple[Variable, ...] = (
     _var("vacant_in_a_row", GROUP, np.int64, 0, 0, True,
          "consecutive vacant chair terms (M7); a vacant chair is not death"),
     _var("undefended_in_a_row", GROUP, np.int64, 0, 0, True,
-         "consecutive chair terms at whose start no active member valued the group at "
-         "dissolve_value or more (M10)"),
+         "consecutive chair terms at whose start the active members' mean staying value fell "
+         "short of dissolve_value (M10)"),
     _var("chair_effort", GROUP, float, 0.0, NAN, True, "the chair's effort this quarter (M7)"),
     _var("outputs", GROUP, np.int64, 0, 0, True, "joint outputs this quarter, every level (M8)"),
     _var("outputs_officials", GROUP, np.int64, 0, 0, True,
@@ -447,7 +447,7 @@ def consider_exit(m, g, p, x) -> None:
 def assess_outcome(m, g, p, x) -> None:
     """The outcome rule (docs/validation.md): the apex level, a zombie after `zombie_months`
     without an apex event, death by the members' winding up (`termination_terms` chair terms
-    in a row without a convener), their dissolution of a group none of them defends
+    in a row without a convener), their dissolution of a group that no longer serves them
     (`dissolve_terms` chair terms in a row), too few members or `dormant_months` without
     activity."""
     g.active_members = rules.count_members(m.active)
@@ -465,8 +465,10 @@ def assess_outcome(m, g, p, x) -> None:
     g.last_apex = group_rules.last_quarter(g.last_apex, happened, q)
     g.last_active = group_rules.last_quarter(g.last_active, g.outputs > 0, q)
     g.since_apex = q - g.last_apex
+    stay = rules.staying_value(m.value, m.cost, m.engagement, m.outside,
+                               rules.on_member_axis(p.fixed_exit_cost))
     g.undefended_in_a_row = group_rules.undefended_in_a_row(
-        g.undefended_in_a_row, x.new_term, group_rules.best_net_value(m.net_value, m.active),
+        g.undefended_in_a_row, x.new_term, group_rules.mean_staying_value(stay, m.active),
         p.dissolve_value)
     g.dead, g.cause = group_rules.death(
         g.active_members, p.min_members, q - g.last_active, p.dormant_quarters,
