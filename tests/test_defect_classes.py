@@ -218,6 +218,28 @@ def test_two_changes_of_one_key_at_one_date_are_refused(tmp_path, first, second,
     assert code == 0, stderr  # the same value twice has one meaning
 
 
+JOIN = """\
+[scenario]
+extends = "{base}"
+name = "joins"
+{member}
+[[events]]
+date = "2030Q1"
+kind = "rival_join"
+member = "{code}"
+"""
+
+
+@pytest.mark.parametrize(("base", "code", "member", "reason"), [
+    ("mikta", "IDN", "", "already joins the rival bloc at 2025Q1"),  # mikta.toml's own join
+    ("generic-5", "A", "[members.A]\nin_rival = true\n", "in the rival bloc from the start"),
+])
+def test_a_rival_join_that_cannot_act_is_refused(tmp_path, base, code, member, reason):
+    path = tmp_path / "joins.toml"
+    path.write_text(JOIN.format(base=base, code=code, member=member), encoding="utf-8")
+    refused(["run", path, "--years", "20"], str(path), "events.0.member", reason)
+
+
 @pytest.mark.parametrize("table", ["factors", "fixed"])
 def test_a_key_written_twice_in_a_table_is_refused(tmp_path, table):
     twice = ('group.agenda_breadth = {value}\n"group.agenda_breadth" = {other}\n')

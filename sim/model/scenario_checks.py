@@ -318,8 +318,11 @@ def check_consistency(s: Scenario, origin: Origin) -> None:
                              "it.")
     known = (_check_quarter(s.world.rival_known_through, ("world", "rival_known_through"),
                             origin) if s.world.rival_known_through else None)
+    joined: dict[str, str] = {}  # member code -> the date of its rival_join
     for i, e in enumerate(s.events):
         _check_event(s, ("events", str(i)), e, known, origin)
+        if e.kind == "rival_join":
+            _check_rival_join(s, ("events", str(i)), e, joined, origin)
 
 
 def _check_member(s: Scenario, m: MemberParams, origin: Origin) -> bool:
@@ -362,6 +365,23 @@ def _check_event(s: Scenario, path: tuple[str, ...], e: Event, known: int | None
     if e.kind in ("crisis", "global_crisis") and e.years <= 0:
         raise origin.error(path + ("years",), f"must be set for a {e.kind} event.",
                            e.years, "a duration above 0 years.")
+
+
+def _check_rival_join(s: Scenario, path: tuple[str, ...], e: Event, joined: dict[str, str],
+                      origin: Origin) -> None:
+    """A member joins the rival bloc once, and only if it is not in it from the start: a join
+    it cannot make would change nothing."""
+    member = s.members[s.codes.index(e.member)]
+    if member.in_rival:
+        raise origin.error(path + ("member",), "is in the rival bloc from the start "
+                           f"(members.{e.member}.in_rival = true): a rival_join cannot act.",
+                           e.member, "a member outside the rival bloc at the start, or "
+                           "in_rival = false with this join.")
+    if e.member in joined:
+        raise origin.error(path + ("member",), f"already joins the rival bloc at "
+                           f"{joined[e.member]}: a second rival_join cannot act.", e.member,
+                           "one rival_join per member.")
+    joined[e.member] = e.date
 
 
 def _quarter_of_run(s: Scenario, path: tuple[str, ...], text: str, origin: Origin,
