@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from sim.inference.population import run_population
-from sim.inference.population_tables import DECISIONS
 from sim.inference.population_file import load_population
+from sim.inference.population_tables import DECISIONS
 from sim.model import rules
 from sim.model.fast_engine import run_batch
 from sim.model.scenario_files import load_scenario

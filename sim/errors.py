@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from os import PathLike
+from pathlib import Path
+
 
 class UserError(Exception):
     """A problem with the user's input, described in one paragraph."""
@@ -62,3 +65,17 @@ def format_value(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(format_value(v) for v in value) + "]"
     return repr(value)
+
+
+def path_argument(value: object, function: str, name: str) -> Path:
+    """`value` as a path, or a UserError naming the call and argument if it is not one."""
+    if isinstance(value, str | PathLike):
+        return Path(value)
+    raise UserError(f"{function}: {name} must be a path (a str or pathlib.Path); not "
+                    f"{type(value).__name__}.")
+
+
+def typed_argument(value: object, kind: type, function: str, name: str, what: str) -> None:
+    """A UserError naming the call and argument if `value` is not a `kind`."""
+    if not isinstance(value, kind):
+        raise UserError(f"{function}: {name} must be {what}; not {type(value).__name__}.")

@@ -711,6 +711,20 @@ def test_every_entry_of_the_python_api_refuses_arguments_of_another_kind(tmp_pat
     assert outcome.total == 8  # a path is read as the command line reads it
 
 
+def test_a_missing_path_or_object_given_to_the_python_api_is_refused_by_name(tmp_path):
+    for call, match in ((lambda: sim.load_experiment(None), "load_experiment: path"),
+                        (lambda: sim.load_claims(None), "load_claims: path"),
+                        (lambda: sim.write_report(None), "write_report: folder"),
+                        (lambda: sim.calibrate_file(None), "calibrate_file: path"),
+                        (lambda: sim.calibrate_file("x.toml", 5), "calibrate_file: out"),
+                        (lambda: sim.execute("mikta.toml", None), "execute: out"),
+                        (lambda: sim.run_claims(None), "run_claims: suite"),
+                        (lambda: sim.summarize(None), "summarize: trajectory")):
+        with pytest.raises(UserError, match=match):
+            call()
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_count_given_through_the_python_api_is_a_whole_number(tmp_path):
     from test_fuzz import POPULATION
 

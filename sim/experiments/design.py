@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.errors import InputError
+from sim.errors import InputError, path_argument
 from sim.experiments.posterior import (
     POSTERIOR_FILE,
     SET_COLUMN,
@@ -143,7 +143,7 @@ RUN_BYTES = 400  # memory a run takes in the run table and when its summaries ar
 def load_experiment(path: str | Path, replicates: int | None = None,
                     engine: str | None = None) -> Experiment:
     """Read and validate an experiment file; every error names file, line, key and value."""
-    path = Path(path)
+    path = path_argument(path, "load_experiment", "path")
     if not path.is_file():
         raise InputError(str(path), "no such experiment file.")
     raw, text = read_toml(path)

@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from sim.errors import UserError
+from sim.errors import UserError, path_argument
 from sim.experiments.design import (
     Experiment,
     automatic_chunk_size,
@@ -200,6 +200,7 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
     total)` is called after each chunk (and once at the start); `stage(message)` tells what a
     long preparation is doing before the first run.
     """
+    out = path_argument(out, "execute", "out")
     if isinstance(experiment, str | os.PathLike):  # a file, as on the command line
         experiment = load_experiment(experiment)
     if not isinstance(experiment, Experiment):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.errors import InputError
+from sim.errors import InputError, path_argument, typed_argument
 from sim.experiments.design import run_seed
 from sim.experiments.evaluation import (
     SUMMARIES,
@@ -137,7 +137,7 @@ class ClaimSuite:
 
 def load_claims(path: str | Path, replicates: int | None = None) -> ClaimSuite:
     """Read and validate a claims file; errors name file, line, key and value."""
-    path = Path(path)
+    path = path_argument(path, "load_claims", "path")
     if not path.is_file():
         raise InputError(str(path), "no such claims file." if not path.is_dir()
                          else "is a folder, not a claims file.")
@@ -373,6 +373,7 @@ def run_claims(suite: ClaimSuite, workers: int = 1, progress=None,
                evaluator: Evaluator | None = None) -> ClaimsResult:
     """Run every contrast of every claim, with more runs for the undecided ones up to the
     file's cap, and judge each claim."""
+    typed_argument(suite, ClaimSuite, "run_claims", "suite", "a ClaimSuite (sim.load_claims)")
     start = time.perf_counter()
     unique, position = _unique_arms(suite)
     if progress:

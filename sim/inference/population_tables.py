@@ -29,7 +29,8 @@ LETTERS = {"alive": "a", "zombie": "z", "dead": "d"}
 COX_COVARIATES = {"log2_members": "founding members (per doubling)",
                   "secretariat": "a secretariat", "treaty": "a treaty",
                   "budget_trend": "members' mean budget trend (per 0.01 a year)"}
-DECISIONS = ("members", "termination", "dissolution")  # causes of death that are the members' decisions
+# causes of death that are the members' decisions
+DECISIONS = ("members", "termination", "dissolution")
 Z = stats.norm.ppf(0.975)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.errors import typed_argument
 from sim.model import group_rules, rules
 from sim.model.labels import label_series, rule_of
 from sim.model.params import GroupParams
@@ -87,6 +88,8 @@ def states_of_runs(states, quarters_run) -> np.ndarray:
 
 def summarize(trajectory: Trajectory) -> dict[str, Any]:
     """The run summary: the keys of `SUMMARY_KEYS`, as plain Python values (None for 'never')."""
+    typed_argument(trajectory, Trajectory, "summarize", "trajectory",
+                   "a run's Trajectory (MinilateralModel.trajectory)")
     s = trajectory.series
     arrays = summary_arrays(s["state"], s["outputs"], s["chair"], s["new_term"], s["status"],
                             s["in_rival"], trajectory.rival_at_start, trajectory.quarters_run,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.errors import UserError
+from sim.errors import UserError, path_argument
 from sim.experiments.evaluation import check_execution
 from sim.experiments.storage import FolderLock, atomic_write_bytes, writing_folder
 from sim.inference.joint import METHODS, JointCalibration, load_joint
@@ -49,7 +49,9 @@ def calibrate_file(path: str | Path, out: str | Path | None = None, *, draws: in
     """
     stage = stage or (lambda message: None)
     workers = check_execution(backend, workers, scheduler)
-    path = Path(path)
+    path = path_argument(path, "calibrate_file", "path")
+    if out is not None:
+        out = path_argument(out, "calibrate_file", "out")
     spec = load_joint(path, draws=draws)
     if method is not None:
         if method not in METHODS:

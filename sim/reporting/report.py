@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sim.errors import UserError
+from sim.errors import UserError, path_argument
 from sim.experiments.storage import FolderLock
 from sim.reporting.document import Document, Section, write_document
 from sim.reporting.results import Results, load_results
@@ -51,7 +51,8 @@ def write_report(folder: str | Path, contrasts: Sequence[Sequence[int]] | None =
     the experiment's `[report]` table. `progress(message)` is told which section is being
     made. The folder is locked while the report is written (one writer per folder).
     """
-    if not Path(folder).is_dir():
+    folder = path_argument(folder, "write_report", "folder")
+    if not folder.is_dir():
         load_results(folder)  # says what is missing, before a lock would create the folder
     with FolderLock(folder):
         results = load_results(folder)
