@@ -24,6 +24,7 @@ from sim.inference.smc import (
     posterior_generation,
     posterior_sets,
     run_smc,
+    UNREACHED,
     scale_mad_or_sd,
 )
 
@@ -59,6 +60,14 @@ def test_the_scale_is_the_mad_or_else_the_sd():
     assert scales[0] == pytest.approx(1.0 * 1.4826)  # median 2.5, deviations .5 .5 1.5 7.5
     assert scales[1] == pytest.approx(np.std([0, 0, 0, 1.0]))  # MAD 0: the sd
     assert scales[2] == 0  # never varies: left out by pyabc (weight 0)
+
+
+def test_a_statistic_the_runs_cannot_give_neither_sets_the_scale_nor_passes_for_near():
+    samples = np.array([[1.0, UNREACHED], [2.0, UNREACHED], [3.0, UNREACHED], [UNREACHED] * 2])
+    scales = scale_mad_or_sd(samples)
+    assert scales[0] == pytest.approx(1.0 * 1.4826)  # the three runs that give it
+    assert scales[1] == 1.0  # no run gives it: every set is equally far
+    assert np.isfinite(scales).all()
 
 
 def test_the_posterior_is_the_last_generation_with_enough_effective_sets():

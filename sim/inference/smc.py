@@ -34,6 +34,7 @@ import logging
 import re
 import sqlite3
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,13 +57,21 @@ STATISTICS = "statistics"  # pyabc's name of the array of every case's statistic
 IDENTITY_TABLE = "minilat_calibration"  # our table in pyabc's database: what it belongs to
 
 
+UNREACHED = 1e9  # a statistic the runs cannot give: far from every record
+
+
 def scale_mad_or_sd(samples: np.ndarray, **_: Any) -> np.ndarray:
     """Each statistic's spread over a generation's runs: MAD x 1.4826, else the sd (pyabc's
-    scale-function signature)."""
+    scale-function signature); runs that cannot give the statistic (`UNREACHED`) are left out,
+    and a statistic no run gives has spread 1."""
     samples = np.sort(np.asarray(samples, dtype=float), axis=0)  # the same in any order
-    median = np.median(samples, axis=0)
-    mad = np.median(np.abs(samples - median), axis=0) * MAD_TO_SD
-    return np.where(mad > 0, mad, samples.std(axis=0))
+    samples = np.where(samples == UNREACHED, np.nan, samples)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column with no value: spread 1
+        median = np.nanmedian(samples, axis=0)
+        mad = np.nanmedian(np.abs(samples - median), axis=0) * MAD_TO_SD
+        sd = np.nanstd(samples, axis=0)
+    return np.nan_to_num(np.where(mad > 0, mad, sd), nan=1.0)
 
 
 def from_unbounded(prior, z: float) -> float:
@@ -128,6 +137,9 @@ class JointModel:
                 [self.values(p) for p in parameters], evaluator))
         rows = pd.concat([t.reset_index(drop=True) for t in tables], axis=1
                          )[self.statistics].to_numpy(dtype=float)
+        # a statistic the runs cannot give (a death rate at ages no group lived to) puts the
+        # set far from every record, rather than making every distance undefined
+        rows = np.where(np.isnan(rows), UNREACHED, rows)
         self.done = {self.key(p): {STATISTICS: row} for p, row in zip(parameters, rows,
                                                                      strict=True)}
 

@@ -467,9 +467,9 @@ def assess_outcome(m, g, p, x) -> None:
     g.since_apex = q - g.last_apex
     stay = rules.staying_value(m.value, m.cost, m.engagement, m.outside,
                                rules.on_member_axis(p.fixed_exit_cost))
-    g.undefended_in_a_row = group_rules.undefended_in_a_row(
-        g.undefended_in_a_row, x.new_term, group_rules.mean_staying_value(stay, m.active),
-        p.dissolve_value)
+    g.undefended_in_a_row = group_rules.undefended_in_a_row(  # the founding term is not judged
+        g.undefended_in_a_row, x.new_term & (q > 0),
+        group_rules.mean_staying_value(stay, m.active), p.dissolve_value)
     g.dead, g.cause = group_rules.death(
         g.active_members, p.min_members, q - g.last_active, p.dormant_quarters,
         group_rules.wound_up(g.vacant_in_a_row, p.termination_terms),
