@@ -240,6 +240,15 @@ def test_a_rival_join_that_cannot_act_is_refused(tmp_path, base, code, member, r
     refused(["run", path, "--years", "20"], str(path), "events.0.member", reason)
 
 
+def test_a_mistyped_key_of_an_event_is_named_as_the_users_file_numbers_it(tmp_path):
+    path = tmp_path / "typo.toml"
+    path.write_text('[scenario]\nextends = "mikta"\n[[events]]\nkind = "budget"\n'
+                    'membr = "IDN"\ndate = "2030Q1"\nfactor = 0.5\n', encoding="utf-8")
+    text = refused(["run", path, "--years", "20"], "line 5", "`events.0.membr`",
+                   "did you mean `events.0.member`?")
+    assert "events.5" not in text  # mikta.toml's own events come first in the merged list
+
+
 @pytest.mark.parametrize("table", ["factors", "fixed"])
 def test_a_key_written_twice_in_a_table_is_refused(tmp_path, table):
     twice = ('group.agenda_breadth = {value}\n"group.agenda_breadth" = {other}\n')

@@ -18,13 +18,13 @@ from sim.errors import InputError
 from sim.inference.joint import load_joint
 from sim.inference.joint_fit import calibrate_joint
 from sim.inference.smc import (
+    UNREACHED,
     Generation,
     _Progress,
     generations,
     posterior_generation,
     posterior_sets,
     run_smc,
-    UNREACHED,
     scale_mad_or_sd,
 )
 

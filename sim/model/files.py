@@ -142,6 +142,11 @@ class Origin:
         except Refused as refused:
             raise self.error(path, refused.problem, refused.value, spec.allowed(kind)) from None
 
+    def shown(self, path: tuple[str, ...]) -> str:
+        """`path` dotted as the message names it: events numbered as the file's own text."""
+        own = None if ".".join(path) in self.overridden else self._own(path)
+        return ".".join(own or path)
+
     def line(self, path: tuple[str, ...]) -> int | None:
         """The line of `path` in the file's own text (an inherited event has none there)."""
         own = self._own(path)

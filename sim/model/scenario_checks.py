@@ -105,7 +105,8 @@ def _table(cls: type, data: Any, path: tuple[str, ...], origin: Origin,
         where = path + (key,)
         if key not in fields:
             raise origin.error(where, "is not a known key.", value,
-                               suggest_key(key, list(fields), ".".join(path)), show_value=False)
+                               suggest_key(key, list(fields), origin.shown(path)),
+                               show_value=False)
         values[key] = origin.check(where, *fields[key], value)
     return cls(**values)
 
