@@ -128,10 +128,9 @@ class Origin:
         if key in self.overridden:
             return InputError(self.overridden[key], problem, key=key,
                               value=value if show_value else None, allowed=allowed)
-        own = self._own(path)
-        return InputError(self.source, problem, key=".".join(own) if own else key,
+        return InputError(self.source, problem, key=self.shown(path),
                           value=value if show_value else None, allowed=allowed,
-                          line=find_line(self.text, own) if own else None)
+                          line=self.line(path))
 
     def check(self, path: tuple[str, ...], kind: type, spec: Spec, value: Any) -> Any:
         """`check_value` of the value at `path`, in its canonical Python type; an error points
@@ -144,8 +143,7 @@ class Origin:
 
     def shown(self, path: tuple[str, ...]) -> str:
         """`path` dotted as the message names it: events numbered as the file's own text."""
-        own = None if ".".join(path) in self.overridden else self._own(path)
-        return ".".join(own or path)
+        return ".".join(path if ".".join(path) in self.overridden else self._own(path) or path)
 
     def line(self, path: tuple[str, ...]) -> int | None:
         """The line of `path` in the file's own text (an inherited event has none there)."""
