@@ -8,11 +8,11 @@ mean staying value at chair terms' starts in each case, and a profile of the dec
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from decay_criteria import cases, population
 
 from sim.model import group_rules, rules
 from sim.model.fast_engine import run_batch
@@ -28,31 +28,24 @@ def worth_quantiles(point: dict, runs: int) -> None:
     """The members' mean staying value at each chair term's start after the founding one."""
     for name, extra in CASES:
         batch = run_batch(load_scenario(name, {**point, **NO_REVIEW_EXITS, **extra}), range(runs),
-                          also_record=("value", "cost", "outside"))
+                          also_record=("staying",))
         worth = []
         for t in batch.trajectories:
             starts = np.flatnonzero(t.upto("new_term"))
             starts = starts[starts > 0]
-            stay = rules.staying_value(*(t.upto(k)[starts] for k in ("value", "cost",
-                                                                     "engagement", "outside")))
             active = t.upto("status")[starts] == rules.ACTIVE
-            worth += list(group_rules.mean_staying_value(stay, active))
+            worth += list(group_rules.mean_staying_value(t.upto("staying")[starts], active))
         print(name, extra or "", "mean staying value, 5 / 25 / 50 %:",
               np.round(np.quantile(worth, [0.05, 0.25, 0.5]), 2))
 
 
 def profile(point: dict, runs: int) -> None:
     """docs/decay_criteria.py's figures over a grid of the dissolution's two values."""
-    script = Path(__file__).with_name("decay_criteria.py")
     for value in VALUES:
         for terms in TERMS:
             values = {**point, **NO_REVIEW_EXITS, "group.dissolve_value": value,
                       "group.dissolve_terms": terms}
-            path = Path(f"/tmp/dissolution-{value}-{terms}.json")
-            path.write_text(json.dumps(values))
-            out = json.loads(subprocess.run([sys.executable, str(script), str(runs), str(path)],
-                                            capture_output=True, text=True, check=True).stdout)
-            c, p = out["cases"], out["population"]
+            c, p = cases(runs, values), population(values)
             print(value, terms, {k: round(v, 2) for k, v in c.items() if not isinstance(v, dict)},
                   "generic-5 dead", c["generic-5"]["dead"],
                   "formal at 30 y", p["formal at 30 years"],

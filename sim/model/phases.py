@@ -162,6 +162,8 @@ STATE: tuple[Variable, ...] = (
     _var("cost", MEMBER, float, 0.0, NAN, False, "cost of taking part (M5)"),
     _var("outside", MEMBER, float, 0.0, NAN, False, "value of the outside option (M9)"),
     _var("disengaged", MEMBER, np.int64, 0, 0, False, "quarters below the exit threshold (M10)"),
+    _var("staying", MEMBER, float, 0.0, NAN, False,
+         "what membership is worth as the member now uses it (M10)"),
 )
 VARIABLES = {v.name: v for v in STATE}
 MEMBER_STATE = tuple(v for v in STATE if v.scope == MEMBER and v.source == "state")
@@ -431,7 +433,8 @@ def consider_exit(m, g, p, x) -> None:
     active = m.active
     m.disengaged = rules.disengaged_quarters(m.disengaged, m.engagement, p.exit_threshold,
                                              active)
-    stay = rules.staying_value(m.value, m.cost, m.engagement, m.outside, p.fixed_exit_cost)
+    m.staying = stay = rules.staying_value(m.value, m.cost, m.engagement, m.outside,
+                                           p.fixed_exit_cost)
     leaving = rules.exits(active, m.disengaged, p.exit_patience, stay, p.leaving_cost,
                           p.exit_by_review_only) | (
         active & rules.leaves_on_review(x.new_government, stay, p.leaving_cost,
@@ -465,11 +468,9 @@ def assess_outcome(m, g, p, x) -> None:
     g.last_apex = group_rules.last_quarter(g.last_apex, happened, q)
     g.last_active = group_rules.last_quarter(g.last_active, g.outputs > 0, q)
     g.since_apex = q - g.last_apex
-    stay = rules.staying_value(m.value, m.cost, m.engagement, m.outside,
-                               rules.on_member_axis(p.fixed_exit_cost))
     g.undefended_in_a_row = group_rules.undefended_in_a_row(  # the founding term is not judged
         g.undefended_in_a_row, x.new_term & (q > 0),
-        group_rules.mean_staying_value(stay, m.active), p.dissolve_value)
+        group_rules.mean_staying_value(m.staying, m.active), p.dissolve_value)
     g.dead, g.cause = group_rules.death(
         g.active_members, p.min_members, q - g.last_active, p.dormant_quarters,
         group_rules.wound_up(g.vacant_in_a_row, p.termination_terms),
@@ -511,7 +512,8 @@ PHASES: tuple[Phase, ...] = (
           produce_outputs),
     # The exit rule applies to active members by itself (`exits` and `disengaged_quarters` take
     # `active`), so every member takes part: an inactive one stays as it is.
-    Phase("consider_exit", MEMBER, False, ("disengaged", "status", "active", "engagement"),
+    Phase("consider_exit", MEMBER, False,
+          ("disengaged", "staying", "status", "active", "engagement"),
           ("M10",),
           consider_exit),
     Phase("assess_outcome", GROUP, False,
