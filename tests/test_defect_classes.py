@@ -498,6 +498,29 @@ def test_force_deletes_what_the_command_wrote_and_nothing_else(tmp_path):
         ["notes.txt", "runs.parquet"]
 
 
+def test_force_deletes_what_a_killed_command_wrote_and_keeps_the_users_files(tmp_path):
+    from sim.experiments import kinds, storage
+
+    folder = tmp_path / "claims"
+    folder.mkdir()
+    (folder / "claims.json").write_text("{}")  # an earlier claims run's, beside the user's notes
+    kinds.note_written(folder, "claims", set())
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(KeyboardInterrupt):  # ends the way a killed command does: no last record
+        with storage.FolderLock(folder):
+            storage.fresh_folder(folder, True, "claims")
+            kinds.note_written(folder, "claims", {"notes.txt"}, finished=False)
+            (folder / "shares.csv").write_text("half written")
+            (folder / "figures").mkdir()
+            raise KeyboardInterrupt
+    refused(["claims", ROOT / "experiments" / "claims.toml", "--out", folder], str(folder),
+            "already holds results", "--force")
+    storage.fresh_folder(folder, True, "claims")
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == \
+        ["notes.txt"]
+    assert (folder / "notes.txt").read_text() == "mine"
+
+
 def test_a_population_and_an_experiment_never_share_a_folder(tmp_path):
     from test_fuzz import POPULATION
 

@@ -78,17 +78,27 @@ def written_before(folder: Path, kind: str, held: Iterable[Path]) -> list[Path]:
     if record is None:
         return held if kind_of(folder) == kind else []
     names = set(map(str, record["written"]))
+    kept = record.get("kept")
+    if isinstance(kept, list):  # a command that never finished: all but what was there before
+        return [path for path in held if path.name in names or path.name not in set(kept)]
     return [path for path in held if path.name in names]
 
 
-def note_written(folder: Path, kind: str, before: set[str]) -> None:
+def note_written(folder: Path, kind: str, before: set[str], finished: bool = True) -> None:
     """Record `kind` and what it wrote: every entry now in the folder but those of `before`
-    (present when the command started) that it did not write earlier."""
+    (present when the command started) that it did not write earlier.
+
+    Unfinished (at the start), the record also keeps the names of `before` it did not write,
+    so that what a killed command wrote can still be told from the user's own files.
+    """
     record = read_record(folder)
     earlier = set(map(str, record["written"])) if record is not None else set()
     now = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
     written = sorted(name for name in now - {RECORD} if name not in before or name in earlier)
-    text = json.dumps({"kind": kind, "written": written}, indent=1) + "\n"
+    content: dict = {"kind": kind, "written": written}
+    if not finished:
+        content["kept"] = sorted(before - earlier - {RECORD})
+    text = json.dumps(content, indent=1) + "\n"
     with contextlib.suppress(OSError):  # a folder that cannot be written has failed already
         (folder / RECORD).write_text(text, encoding="utf-8")
 

@@ -121,7 +121,7 @@ def writing_folder(path: str | Path, force: bool, what: str) -> Iterator[Path]:
     with FolderLock(path):
         folder = fresh_folder(path, force, what)
         before = {p.name for p in folder.iterdir()}
-        kinds.note_written(folder, what, before)  # the kind, before anything is written
+        kinds.note_written(folder, what, before, finished=False)  # before anything is written
         try:
             yield folder
         finally:
