@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from sim.errors import UserError, path_argument
+from sim.errors import path_argument, typed_argument
 from sim.experiments.design import (
     Experiment,
     automatic_chunk_size,
@@ -203,9 +203,8 @@ def execute(experiment: Experiment, out: str | os.PathLike, *, workers: int | No
     out = path_argument(out, "execute", "out")
     if isinstance(experiment, str | os.PathLike):  # a file, as on the command line
         experiment = load_experiment(experiment)
-    if not isinstance(experiment, Experiment):
-        raise UserError("execute: experiment must be an Experiment (sim.load_experiment) or the "
-                        f"path of an experiment file; not {type(experiment).__name__}.")
+    typed_argument(experiment, Experiment, "execute", "experiment",
+                   "an Experiment (sim.load_experiment) or the path of an experiment file")
     workers = check_execution(backend, workers, scheduler)
     with FolderLock(out):
         folder = ResultsFolder(out)

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sim.errors import InputError, UserError
+from sim.errors import InputError, UserError, typed_argument
 from sim.model.files import Origin, read_toml
 from sim.model.keys import Overrides, Setting, reaching_dated_forms, settings_of
 from sim.model.params import SCENARIO_KEYS, Key, Scenario, Spec
@@ -170,9 +170,8 @@ def with_overrides(
     """
     if isinstance(scenario, str | os.PathLike):  # a built-in name or a file, as on the CLI
         scenario = load_scenario(scenario)
-    if not isinstance(scenario, Scenario):
-        raise UserError("with_overrides: scenario must be a Scenario (sim.load_scenario), a "
-                        f"built-in scenario name or a path; not {type(scenario).__name__}.")
+    typed_argument(scenario, Scenario, "with_overrides", "scenario",
+                   "a Scenario (sim.load_scenario), a built-in scenario name or a path")
     settings = reaching_dated_forms(scenario, settings_of(overrides))
     if not settings and years is None:
         return scenario
