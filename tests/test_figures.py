@@ -117,7 +117,7 @@ def test_the_claims_validation_and_forecast_figures(checked, tmp_path):
     from sim.reporting.validation_report import write_validation
 
     study = study_claims(ROOT / "experiments" / "claims.toml", tmp_path / "claims",
-                         replicates=20, workers=1)
+                         replicates=20, workers=1, variants=False)  # they draw no figure
     write_claims_report(study.suite, study.result, study.folder, variants=study.variants)
     results = [validate_case(case, runs=20) for case in ("mikta", "ibsa")]
     write_validation(results, tmp_path / "validation")
