@@ -120,7 +120,7 @@ def test_concurrent_writers_into_one_folder_never_mix(tmp_path):
 
 
 def test_a_running_experiment_refuses_a_second_command_and_resumes_after_a_kill(tmp_path):
-    spec = experiment_file(tmp_path, name="long", years=30, replicates=300, engine="mesa")
+    spec = experiment_file(tmp_path, name="long", years=30, replicates=100, engine="mesa")
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "sim.cli", "experiment", spec, "--out",
                                 out, "--workers", "1", "--quiet", "--no-report"],
@@ -136,7 +136,7 @@ def test_a_running_experiment_refuses_a_second_command_and_resumes_after_a_kill(
     process.kill()
     process.wait(30)
     resumed = cli("experiment", spec, "--out", out, "--resume", "--quiet", "--no-report",
-                  "--replicates", "300")
+                  "--replicates", "100")
     assert resumed.returncode == 0, resumed.stderr
 
 
@@ -305,7 +305,7 @@ def test_relative_paths_resolve_against_the_file_that_names_them(tmp_path):
 
 
 def test_a_second_ctrl_c_still_leaves_a_resumable_folder(tmp_path):
-    spec = experiment_file(tmp_path, name="ctrlc", years=10, replicates=400, engine="mesa")
+    spec = experiment_file(tmp_path, name="ctrlc", years=10, replicates=200, engine="mesa")
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "sim.cli", "experiment", spec, "--out",
                                 out, "--workers", "2", "--quiet", "--no-report"],
