@@ -37,7 +37,7 @@ images: install  ## redraw the README's figures in docs/images from the model
 	$(BIN)/python docs/make_images.py
 
 test: install  ## run the test suite on all cores
-	$(BIN)/python -m pytest -n auto --durations=20
+	$(BIN)/python -m pytest -n auto --dist worksteal --durations=20
 
 lint: install  ## check style
 	$(BIN)/ruff check .
