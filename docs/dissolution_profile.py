@@ -24,17 +24,21 @@ VALUES, TERMS = (0.2, 0.6, 1.0, 1.4), (1, 4, 10)
 NO_REVIEW_EXITS = {"mechanisms.review": "as_used", "group.review_spread": 0.3}
 
 
+def worth_at_term_starts(trajectory) -> np.ndarray:
+    """A run's members' mean staying value at each chair term's start after the founding one
+    (recorded with `also_record=("staying",)`)."""
+    starts = np.flatnonzero(trajectory.upto("new_term"))
+    starts = starts[starts > 0]
+    active = trajectory.upto("status")[starts] == rules.ACTIVE
+    return group_rules.mean_staying_value(trajectory.upto("staying")[starts], active)
+
+
 def worth_quantiles(point: dict, runs: int) -> None:
     """The members' mean staying value at each chair term's start after the founding one."""
     for name, extra in CASES:
         batch = run_batch(load_scenario(name, {**point, **NO_REVIEW_EXITS, **extra}), range(runs),
                           also_record=("staying",))
-        worth = []
-        for t in batch.trajectories:
-            starts = np.flatnonzero(t.upto("new_term"))
-            starts = starts[starts > 0]
-            active = t.upto("status")[starts] == rules.ACTIVE
-            worth += list(group_rules.mean_staying_value(t.upto("staying")[starts], active))
+        worth = [w for t in batch.trajectories for w in worth_at_term_starts(t)]
         print(name, extra or "", "mean staying value, 5 / 25 / 50 %:",
               np.round(np.quantile(worth, [0.05, 0.25, 0.5]), 2))
 

@@ -17,15 +17,14 @@ from pathlib import Path
 
 import numpy as np
 from decay_criteria import POPULATION, population
+from dissolution_profile import NO_REVIEW_EXITS, worth_at_term_starts
 
 from sim.inference.population_draw import draw_population
 from sim.inference.population_file import load_population
-from sim.model import group_rules, rules
 from sim.model.fast_engine import run_batch
 from sim.model.scenario_files import with_overrides
 
-DECIDED_BY_WORTH = {"mechanisms.review": "as_used", "group.review_spread": 0.3,
-                    "group.dissolve_terms": 0}
+DECIDED_BY_WORTH = {**NO_REVIEW_EXITS, "group.dissolve_terms": 0}
 QUIET = {"no outside events": {"world.outside_event_rate": 0.0},
          "no standby engagement": {"group.standby": 0.0},
          "neither": {"world.outside_event_rate": 0.0, "group.standby": 0.0}}
@@ -41,13 +40,8 @@ def worth_over_groups(point: dict, file: Path, groups: int) -> None:
         scenarios = [with_overrides(drawn.scenarios[i], {**point, **DECIDED_BY_WORTH}, years=30)
                      for i in ids]
         batch = run_batch(scenarios, list(range(len(scenarios))), also_record=("staying",))
-        medians = []
-        for t in batch.trajectories:
-            starts = np.flatnonzero(t.upto("new_term"))
-            starts = starts[starts > 0]
-            active = t.upto("status")[starts] == rules.ACTIVE
-            worth = group_rules.mean_staying_value(t.upto("staying")[starts], active)
-            medians.append(np.median(worth) if len(worth) else np.nan)
+        medians = [np.median(worth) if len(worth) else np.nan
+                   for worth in map(worth_at_term_starts, batch.trajectories)]
         print(stratum, "groups' worth to their members, 5 / 25 / 50 / 75 / 95 %:",
               np.round(np.nanquantile(medians, [0.05, 0.25, 0.5, 0.75, 0.95]), 2), flush=True)
 

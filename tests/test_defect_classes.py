@@ -506,13 +506,13 @@ def test_force_deletes_what_a_killed_command_wrote_and_keeps_the_users_files(tmp
     (folder / "claims.json").write_text("{}")  # an earlier claims run's, beside the user's notes
     kinds.note_written(folder, "claims", set())
     (folder / "notes.txt").write_text("mine")
-    with pytest.raises(KeyboardInterrupt):  # ends the way a killed command does: no last record
-        with storage.FolderLock(folder):
-            storage.fresh_folder(folder, True, "claims")
-            kinds.note_written(folder, "claims", {"notes.txt"}, finished=False)
-            (folder / "shares.csv").write_text("half written")
-            (folder / "figures").mkdir()
-            raise KeyboardInterrupt
+    # ends the way a killed command does: no last record
+    with pytest.raises(KeyboardInterrupt), storage.FolderLock(folder):
+        storage.fresh_folder(folder, True, "claims")
+        kinds.note_written(folder, "claims", {"notes.txt"}, finished=False)
+        (folder / "shares.csv").write_text("half written")
+        (folder / "figures").mkdir()
+        raise KeyboardInterrupt
     refused(["claims", ROOT / "experiments" / "claims.toml", "--out", folder], str(folder),
             "already holds results", "--force")
     storage.fresh_folder(folder, True, "claims")

@@ -80,7 +80,7 @@ def written_before(folder: Path, kind: str, held: Iterable[Path]) -> list[Path]:
     names = set(map(str, record["written"]))
     kept = record.get("kept")
     if isinstance(kept, list):  # a command that never finished: all but what was there before
-        return [path for path in held if path.name in names or path.name not in set(kept)]
+        names |= {path.name for path in held} - set(map(str, kept))
     return [path for path in held if path.name in names]
 
 
